@@ -14,10 +14,14 @@ class DlflowError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, details: list[str] | None = None):
+    def __init__(self, message: str, *, details: list[str] | None = None,
+                 config_path: tuple[str | int, ...] | None = None):
         super().__init__(message)
         self.message = message
         self.details = list(details or [])
+        # The config entry the problem comes from, e.g. ("data", "source"); the workflow turns
+        # it into "file:line:col: data.source: ..." with the config's positions.
+        self.config_path = config_path
 
     def lines(self) -> list[str]:
         """The message and any detail lines, ready to print after `error: `."""
@@ -40,9 +44,9 @@ class ConfigError(DlflowError):
 
     exit_code = 2
 
-    def __init__(self, problems: list[str] | str):
+    def __init__(self, problems: list[str] | str, *, config_path: tuple[str | int, ...] | None = None):
         problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__(problems[0], details=problems[1:])
+        super().__init__(problems[0], details=problems[1:], config_path=config_path)
         self.problems = problems
 
 

@@ -7,21 +7,12 @@ class names and keyword arguments are checked against Keras by `dlflow.config.ke
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 TASKS = ("binary", "multiclass", "multilabel", "regression")
 EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
-
-# A Keras object: "relu" or {Dense: {units: 10}} (kwargs may be omitted: {MaxPooling2D: null}).
-KerasObject = Union[str, dict[str, Union[dict[str, Any], None]]]
-
-
-class Section(BaseModel):
-    """Base for every config section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 def _one_key(value: Any) -> Any:
@@ -29,6 +20,17 @@ def _one_key(value: Any) -> Any:
         keys = ", ".join(map(str, value)) or "none"
         raise ValueError(f"expected a one-key mapping {{ClassName: {{kwargs}}}}, received keys: {keys}")
     return value
+
+
+# A Keras object: "relu" or {Dense: {units: 10}} (kwargs may be omitted: {MaxPooling2D: null}).
+# The one-key rule is part of the type, so a problem is reported at the item that breaks it.
+KerasObject = Union[str, Annotated[dict[str, Union[dict[str, Any], None]], BeforeValidator(_one_key)]]
+
+
+class Section(BaseModel):
+    """Base for every config section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class ImageOptions(Section):
@@ -96,11 +98,6 @@ class DataConfig(Section):
     missing: MissingConfig = MissingConfig()
     augment: list[KerasObject] = []
 
-    @field_validator("augment", mode="before")
-    @classmethod
-    def _augment_layers_are_one_key(cls, v: Any) -> Any:
-        return [_one_key(x) for x in v] if isinstance(v, list) else v
-
 
 class FunctionalConfig(Section):
     """A named graph of layers: each node is {ClassName: kwargs, inputs: name | [names]}."""
@@ -122,11 +119,6 @@ class ModelConfig(Section):
     functional: FunctionalConfig | None = None
     factory: str | None = None  # "module:callable"; runs your code
     args: dict[str, Any] = {}
-
-    @field_validator("sequential", mode="before")
-    @classmethod
-    def _layers_are_one_key(cls, v: Any) -> Any:
-        return [_one_key(x) for x in v] if isinstance(v, list) else v
 
     @field_validator("factory")
     @classmethod
@@ -172,10 +164,11 @@ class FitConfig(Section):
     callbacks: list[KerasObject] = []
     verbose: Literal["auto", 0, 1, 2] = "auto"
 
-    @field_validator("callbacks", mode="before")
+    @field_validator("class_weight", mode="before")
     @classmethod
-    def _callbacks_are_one_key(cls, v: Any) -> Any:
-        return [_one_key(x) for x in v] if isinstance(v, list) else v
+    def _class_keys_are_strings(cls, v: Any) -> Any:
+        # YAML reads `{0: 1.0, 1: 5.0}` with int keys; classes are named by strings here.
+        return {str(k): w for k, w in v.items()} if isinstance(v, dict) else v
 
 
 class RuntimeConfig(Section):

@@ -1,0 +1,35 @@
+# dlflow: two commands do all the set-up on a fresh machine.
+#   make run   installs into .venv if needed, then trains, evaluates and exports the digits convnet
+#   make test  installs into .venv if needed, then runs the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= configs/digits_convnet.yaml
+
+.PHONY: install run test test-fast bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: install
+	$(BIN)/dlflow train $(CONFIG)
+	$(BIN)/dlflow evaluate $$($(BIN)/python -c "import yaml,sys; print(yaml.safe_load(open('$(CONFIG)'))['name'])")
+	$(BIN)/dlflow export $$($(BIN)/python -c "import yaml,sys; print(yaml.safe_load(open('$(CONFIG)'))['name'])")
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf runs .pytest_cache bench-results

@@ -1,0 +1,53 @@
+"""`dlflow export` and `dlflow predict`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dlflow.cli.main import State, app
+from dlflow.cli.options import JsonOption
+from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+
+
+@app.command()
+def export(
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    format_: Annotated[Optional[list[str]], typer.Option(
+        "--format", "-f", help="keras, saved_model, tflite or onnx (repeatable; default: the config's export.formats).")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Export the run's model and check each artifact's predictions against the Keras model."""
+    from dlflow.workflow.deploy import export as run_export
+
+    quiet_tensorflow(State.verbose)
+    report = run_export(run, format_ or [], runs_root=State.runs_root, log=progress)
+    if json_:
+        emit_json(report)
+        return
+    for name, entry in report.get("formats", {}).items():
+        state = "ok" if entry.get("ok") else ("skipped" if entry.get("skipped") else "MISMATCH")
+        detail = entry.get("skipped") or f"max rel diff {entry.get('max_rel_diff', 0):.2e} (tolerance {entry.get('tolerance')})"
+        typer.echo(f"{name:12s} {state:8s} {entry.get('path', '')}  {detail}")
+
+
+@app.command()
+def predict(
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    input_: Annotated[Path, typer.Argument(metavar="INPUT", help="A .csv/.tsv/.parquet table, an .npz, an image or a folder of images.")],
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Where to write the predictions CSV ('-': stdout; default: <run>/predictions.csv).")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Batch prediction on raw inputs, with labels decoded."""
+    from dlflow.workflow.predict import predict as run_predict
+
+    quiet_tensorflow(State.verbose)
+    result = run_predict(run, input_, runs_root=State.runs_root, output=output, log=progress)
+    if json_:
+        emit_json({k: v for k, v in result.items() if k != "csv"})
+    elif result["csv"] is not None:
+        typer.echo(result["csv"], nl=False)
+    else:
+        typer.echo(f"{result['rows']} predictions: {result['output']}")

@@ -1,0 +1,86 @@
+"""`dlflow`: the Typer app, its global options, and the error boundary (exit codes)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dlflow import __version__
+from dlflow.errors import DlflowError
+
+app = typer.Typer(
+    name="dlflow",
+    help="The universal workflow of machine learning for Keras 3, from a YAML experiment config.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class State:
+    """Options every command shares (set by the callback)."""
+
+    verbose: bool = False
+    runs_root: Path = Path("runs")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dlflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own log lines.")] = False,
+    runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", envvar="DLFLOW_RUNS_DIR",
+                                                     help="Where run directories go (default: ./runs).")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    State.verbose = verbose
+    State.runs_root = runs_dir or Path("runs")
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _register() -> None:
+    # Import order is help order: the workflow stages, then observing, then config tools.
+    from dlflow.cli import train_cmds, deploy_cmds, observe_cmds, config_cmds  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app, turning dlflow errors into messages and exit codes."""
+    from dlflow.cli.output import print_error
+
+    _register()
+    try:
+        app(args=argv, standalone_mode=False)
+    except DlflowError as error:
+        print_error(error)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except Exception as error:  # click's usage errors
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            sys.exit(2 if error.exit_code not in (0, 1) else error.exit_code or 2)
+        if isinstance(error, click.exceptions.Abort):
+            print("error: aborted", file=sys.stderr)
+            sys.exit(130)
+        raise
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""`dlflow runs` and `dlflow tensorboard`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dlflow.cli.main import State, app
+from dlflow.cli.options import JsonOption
+from dlflow.cli.output import emit_json, progress
+
+
+@app.command()
+def runs(
+    experiment: Annotated[Optional[str], typer.Option("--experiment", "-e", help="Only this experiment's runs.")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """List runs: experiment, run id, status, best monitored metric, duration."""
+    from dlflow.runs.listing import list_runs
+
+    rows = list_runs(State.runs_root, experiment)
+    if json_:
+        emit_json({"runs": rows})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"runs in {State.runs_root}")
+    for column in ("experiment", "run", "status", "monitor", "best", "epoch", "duration"):
+        table.add_column(column, justify="right" if column in ("best", "epoch", "duration") else "left")
+    for row in rows:
+        best = f"{row['best']:.4f}" if isinstance(row["best"], float) else "-"
+        epoch = f"{row['best_epoch']}/{row['epochs']}" if row["best_epoch"] else "-"
+        duration = f"{row['duration_s']:.0f}s" if row["duration_s"] else "-"
+        table.add_row(row["experiment"], row["run"], row["status"], row["monitor"] or "-", best, epoch, duration)
+    Console(file=sys.stdout, soft_wrap=True).print(table)
+
+
+@app.command()
+def tensorboard(
+    logdir: Annotated[Optional[Path], typer.Argument(metavar="[DIR]", help="Runs to show (default: the runs directory).")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 6006,
+) -> None:
+    """Start TensorBoard over the runs and print its URL (Ctrl-C stops it)."""
+    import subprocess
+
+    folder = logdir or State.runs_root
+    if not folder.exists():
+        from dlflow.errors import UsageError
+
+        raise UsageError(f"no such folder '{folder}'; train a run first")
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(folder), "--host", host, "--port", str(port)]
+    typer.echo(f"http://{host}:{port}/")
+    progress(f"TensorBoard over {folder} (Ctrl-C stops it)")
+    try:
+        subprocess.run(command, check=False, stderr=subprocess.DEVNULL if not State.verbose else None)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,13 @@
+"""Options several commands share, declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")]
+SetOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", metavar="PATH=VALUE", help="Override a config value, e.g. --set fit.epochs=5 (repeatable)."),
+]

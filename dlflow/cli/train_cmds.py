@@ -1,0 +1,77 @@
+"""`dlflow train` and `dlflow evaluate`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from dlflow.cli.main import State, app
+from dlflow.cli.options import JsonOption, SetOption
+from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="The experiment config (YAML).")],
+    resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN",
+                                                  help="Continue an interrupted run in its own directory.")] = None,
+    set_: SetOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Train one run: a new run directory with checkpoints, TensorBoard logs, history and metrics."""
+    from dlflow.config import load_config
+    from dlflow.workflow.train import train as run_train
+
+    load_config(config, set_ or [])  # config errors first, before TensorFlow loads
+    quiet_tensorflow(State.verbose)
+    result = run_train(config, set_ or [], runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv)
+    if json_:
+        emit_json({"run": str(result.run.path), **result.metrics})
+        return
+    metrics = result.metrics
+    typer.echo(f"run: {result.run.path}")
+    if metrics.get("best_value") is not None:
+        typer.echo(f"best {metrics['monitor']}: {metrics['best_value']:.4f} (epoch {metrics['best_epoch']} "
+                   f"of {metrics['epochs_completed']})")
+    for key, value in (metrics.get("best") or {}).items():
+        if key != "epoch":
+            typer.echo(f"  {key}: {value:.4f}")
+
+
+@app.command()
+def evaluate(
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    json_: JsonOption = False,
+) -> None:
+    """Score the test split, once the work is done: metrics, confusion matrix, per-class scores."""
+    from dlflow.workflow.evaluate import evaluate as run_evaluate
+
+    quiet_tensorflow(State.verbose)
+    result = run_evaluate(run, runs_root=State.runs_root, log=progress)
+    if result.get("warning"):
+        progress(f"warning: {result['warning']}")
+    if json_:
+        emit_json(result)
+        return
+    typer.echo(f"test split of {result['run']} ({result['samples']} samples)")
+    for key, value in result["metrics"].items():
+        typer.echo(f"  {key}: {value:.4f}")
+    for name, target in result.get("targets", {}).items():
+        if "confusion_matrix" in target:
+            _print_confusion(name, target)
+
+
+def _print_confusion(name: str, target: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{name}: confusion matrix (rows true, columns predicted)")
+    table.add_column("")
+    for label in target["classes"]:
+        table.add_column(str(label), justify="right")
+    for label, row in zip(target["classes"], target["confusion_matrix"]):
+        table.add_row(str(label), *map(str, row))
+    Console(file=sys.stdout, soft_wrap=True).print(table)

@@ -1,0 +1,383 @@
+"""Checks the Keras objects of a raw config against the Keras catalogue, without Keras.
+
+Wherever Keras takes an object the config takes an identifier string (`adam`, `relu`) or a
+one-key mapping `{ClassName: {kwargs}}`, nested as Keras nests them. This module walks those
+places, checks class names, keyword arguments, required arguments and identifier strings
+against `keras_catalogue.json`, and checks the functional graph. It reports problems; the
+shapes pydantic already checks (a mapping with two class keys, a number for a layer) are
+left to it.
+
+Example:
+
+```python
+problems = check_config({"model": {"sequential": [{"Dense": {"unit": 10}}]}, ...})
+# [Problem(path=('model', 'sequential', 0, 'Dense'),
+#          message="unknown argument 'unit' (did you mean 'units'?)", ...)]
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from dlflow.config.catalogue import Catalogue, load_catalogue
+from dlflow.config.paths import ConfigPath, parse_path
+from dlflow.config.problems import Problem, did_you_mean, suggest
+from dlflow.config.yaml_loader import Positions
+
+# Keyword arguments that take Keras objects, by name: which categories the value belongs to.
+_ARGUMENT_CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("regularizer", ("regularizers",)),
+    ("initializer", ("initializers",)),
+    ("constraint", ("constraints",)),
+    ("activation", ("activations", "layers")),  # `activation: {LeakyReLU: {...}}` is a layer
+)
+_NAMED_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "learning_rate": ("schedules",),
+    "layer": ("layers",),
+    "backward_layer": ("layers",),
+    "cell": ("layers",),
+    "cells": ("layers",),
+    "layers": ("layers",),
+    "inner_optimizer": ("optimizers",),
+}
+
+
+def argument_categories(name: str) -> tuple[str, ...]:
+    """The categories a keyword argument's object belongs to, from its name.
+
+    `kernel_regularizer` -> regularizers, `activation` -> activations (or a layer),
+    `learning_rate` -> schedules, `layer` -> layers; `()` when the name implies none.
+    """
+    if name in _NAMED_ARGUMENTS:
+        return _NAMED_ARGUMENTS[name]
+    for suffix, categories in _ARGUMENT_CATEGORIES:
+        if name == suffix or name.endswith("_" + suffix):
+            return categories
+    return ()
+
+
+def is_class_mapping(value: Any) -> bool:
+    """Whether `value` is `{ClassName: kwargs}`: one capitalised key, kwargs a mapping or null.
+
+    Use it to tell a Keras object from a mapping per output (`loss: {priority: mse}`).
+    """
+    if not (isinstance(value, dict) and len(value) == 1):
+        return False
+    name, kwargs = next(iter(value.items()))
+    return isinstance(name, str) and name[:1].isupper() and (kwargs is None or isinstance(kwargs, dict))
+
+
+class _Checker:
+    """Walks one raw config, collecting problems."""
+
+    def __init__(self, catalogue: Catalogue):
+        self.catalogue = catalogue
+        self.problems: list[Problem] = []
+
+    def report(self, path: ConfigPath, message: str, anchor: Optional[ConfigPath] = None, value=False):
+        self.problems.append(Problem(path, message, anchor, value))
+
+    # -- single objects -------------------------------------------------------------------
+
+    def object(self, value: Any, path: ConfigPath, categories: tuple[str, ...], strings="identifier"):
+        """Checks an identifier string or `{ClassName: kwargs}` at `path`.
+
+        Args:
+            value: the object as written.
+            path: where it is.
+            categories: where its class may come from, first one named in messages.
+            strings: what a string means: `"identifier"` (`relu`) or `"class"` (`Flatten`).
+        """
+        if isinstance(value, str):
+            if strings == "class":
+                self.instance(value, {}, path, categories, written_as_string=True)
+            else:
+                self.identifier(value, path, categories)
+        elif isinstance(value, dict) and len(value) == 1:
+            name, kwargs = next(iter(value.items()))
+            if isinstance(name, str) and (kwargs is None or isinstance(kwargs, dict)):
+                self.instance(name, kwargs or {}, path, categories)
+
+    def identifier(self, text: str, path: ConfigPath, categories: tuple[str, ...]):
+        """Checks an identifier string (`adam`, `mse`, `relu`) against the first category."""
+        category = self.catalogue[categories[0]]
+        if category.accepts_identifier(text):
+            return
+        if not category.identifiers and not category.ci_identifiers:
+            if categories[0] in ("layers", "callbacks"):
+                self.instance(text, {}, path, categories, written_as_string=True)
+            return  # no strings in this category (schedules): pydantic or Keras decides
+        hint = did_you_mean(text, category.identifier_names())
+        if not hint and text in category.classes:
+            hint = f" (write {{{text}: {{}}}} for the class)"
+        self.report(path, f"unknown {category.noun} {text!r}{hint}", value=True)
+
+    def _find(self, name: str, categories: tuple[str, ...]):
+        for category in categories:
+            info = self.catalogue[category].classes.get(name)
+            if info is not None:
+                return info
+        return None
+
+    def instance(
+        self,
+        name: str,
+        kwargs: dict,
+        path: ConfigPath,
+        categories: tuple[str, ...],
+        written_as_string: bool = False,
+    ):
+        """Checks `{name: kwargs}` at `path`: the class, its arguments, nested objects."""
+        anchor = path if written_as_string else path + (name,)
+        info = self._find(name, categories)
+        if info is None:
+            noun = self.catalogue[categories[0]].noun
+            names = [c for cat in categories for c in self.catalogue[cat].classes]
+            elsewhere = self.catalogue.find_class(name)
+            if elsewhere is not None:
+                hint = f" (it is a Keras {self.catalogue[elsewhere[0]].noun}, expected a {noun})"
+            else:
+                hint = did_you_mean(name, names)
+            self.report(path, f"unknown {noun} {name!r}{hint}", anchor)
+            return
+        here = path + (name,)
+        meant: set[str] = set()  # suggested for a misspelled argument: not also "missing"
+        for arg, value in kwargs.items():
+            if not isinstance(arg, str):
+                self.report(here, f"expected argument names, received {arg!r}", here + (arg,))
+            elif arg not in info.args and not info.any_kwargs:
+                match = suggest(arg, info.args)
+                hint = f" (did you mean {match!r}?)" if match else ""
+                meant.add(match or "")
+                self.report(here, f"unknown argument {arg!r}{hint}", here + (arg,))
+            else:
+                self.argument(arg, value, here + (arg,))
+        missing = [r for r in info.required if r not in kwargs and r not in meant]
+        if missing:
+            names = ", ".join(repr(m) for m in missing)
+            plural = "s" if len(missing) > 1 else ""
+            where = path if written_as_string else here
+            self.report(where, f"missing required argument{plural} {names}", anchor)
+
+    def argument(self, name: str, value: Any, path: ConfigPath):
+        """Checks a keyword argument's value when it is (or holds) a Keras object."""
+        categories = argument_categories(name)
+        if isinstance(value, list):
+            if categories:
+                for i, item in enumerate(value):
+                    if isinstance(item, (str, dict)):
+                        self.argument_value(item, path + (i,), categories)
+            return
+        if categories:
+            self.argument_value(value, path, categories)
+        elif is_class_mapping(value):
+            # An argument we cannot place: check it when it names a known Keras class.
+            cls = next(iter(value))
+            found = self.catalogue.find_class(cls)
+            if found is not None:
+                self.object(value, path, (found[0],))
+
+    def argument_value(self, value: Any, path: ConfigPath, categories: tuple[str, ...]):
+        if isinstance(value, str):
+            if categories[0] == "layers":
+                self.instance(value, {}, path, categories, written_as_string=True)
+            else:
+                self.identifier(value, path, categories)
+        elif isinstance(value, dict) and len(value) == 1:
+            self.object(value, path, categories)
+
+    # -- the config's sections ----------------------------------------------------------------
+
+    def check(self, raw: dict):
+        model = _mapping(raw.get("model"))
+        for i, layer in enumerate(_items(model.get("sequential"))):
+            self.object(layer, ("model", "sequential", i), ("layers",), strings="class")
+        functional = model.get("functional")
+        outputs: list[str] | None = None
+        if isinstance(functional, dict):
+            outputs = self.functional(functional, ("model", "functional"))
+        data = _mapping(raw.get("data"))
+        for i, layer in enumerate(_items(data.get("augment"))):
+            self.object(layer, ("data", "augment", i), ("layers",), strings="class")
+        compile_ = _mapping(raw.get("compile"))
+        if "optimizer" in compile_:
+            self.object(compile_["optimizer"], ("compile", "optimizer"), ("optimizers",))
+        self.losses(compile_.get("loss"), ("compile", "loss"), outputs)
+        self.metrics(compile_.get("metrics"), ("compile", "metrics"), outputs)
+        weights = compile_.get("loss_weights")
+        if isinstance(weights, dict) and outputs is not None:
+            for output in weights:
+                self.output_name(output, ("compile", "loss_weights"), outputs)
+        fit = _mapping(raw.get("fit"))
+        for i, callback in enumerate(_items(fit.get("callbacks"))):
+            self.object(callback, ("fit", "callbacks", i), ("callbacks",), strings="class")
+        search = _mapping(raw.get("search"))
+        for key in _mapping(search.get("space")):
+            try:
+                parse_path(str(key))
+            except ValueError as error:
+                self.report(("search", "space"), f"keys are config paths: {error}", ("search", "space", key))
+
+    def losses(self, loss: Any, path: ConfigPath, outputs: list[str] | None):
+        if loss is None:
+            return
+        if isinstance(loss, str) or is_class_mapping(loss):
+            self.object(loss, path, ("losses",))
+        elif isinstance(loss, dict):  # one loss per output
+            for output, value in loss.items():
+                self.output_name(output, path, outputs)
+                if value is not None:
+                    self.object(value, path + (output,), ("losses",))
+
+    def metrics(self, metrics: Any, path: ConfigPath, outputs: list[str] | None):
+        if isinstance(metrics, list):
+            for i, metric in enumerate(metrics):
+                self.object(metric, path + (i,), ("metrics",))
+        elif isinstance(metrics, dict):  # metrics per output
+            for output, values in metrics.items():
+                self.output_name(output, path, outputs)
+                for i, metric in enumerate(_items(values)):
+                    self.object(metric, path + (output, i), ("metrics",))
+
+    def output_name(self, output: Any, path: ConfigPath, outputs: list[str] | None):
+        if outputs is not None and output not in outputs:
+            expected = ", ".join(outputs)
+            hint = did_you_mean(output, outputs)
+            self.report(
+                path, f"unknown output {output!r}{hint}; the model's outputs are: {expected}", path + (output,)
+            )
+
+    # -- the functional graph -------------------------------------------------------------------
+
+    def functional(self, graph: dict, path: ConfigPath) -> list[str] | None:
+        """Checks a functional graph's nodes and edges; returns its output names."""
+        inputs = [x for x in _names(graph.get("inputs")) if isinstance(x, str)]
+        layers = _mapping(graph.get("layers"))
+        known = inputs + [n for n in layers if isinstance(n, str)]
+        edges: dict[str, list[str]] = {}
+        for node, spec in layers.items():
+            here = path + ("layers", node)
+            if node in inputs:
+                self.report(here, f"node {node!r} has the name of a data input; use another name", here)
+            if not isinstance(spec, dict):
+                continue  # pydantic reports it
+            classes = [k for k in spec if k != "inputs"]
+            if len(classes) != 1:
+                received = ", ".join(map(str, classes)) or "none"
+                self.report(
+                    here,
+                    "expected one layer class besides 'inputs', e.g. {Dense: {units: 8}, inputs: x}; "
+                    f"received {received}",
+                    here,
+                )
+            else:
+                cls, kwargs = classes[0], spec[classes[0]]
+                if kwargs is None or isinstance(kwargs, dict):
+                    self.instance(str(cls), kwargs or {}, here, ("layers",))
+                else:
+                    self.report(here + (cls,), f"expected a mapping of arguments, received {kwargs!r}", value=True)
+            if "inputs" not in spec:
+                self.report(here, "missing required key 'inputs': the inputs or nodes it takes", here)
+                continue
+            sources = spec["inputs"]
+            listed = isinstance(sources, list)
+            edges[node] = []
+            for i, source in enumerate(_names(sources)):
+                where = here + ("inputs", i) if listed else here + ("inputs",)
+                if not isinstance(source, str):
+                    self.report(here + ("inputs",), f"expected names of inputs or nodes, received {source!r}", where, True)
+                elif source not in known:
+                    self.report(
+                        here + ("inputs",),
+                        f"unknown input {source!r}{did_you_mean(source, known)}; "
+                        "expected a name from model.functional.inputs or a node",
+                        where,
+                        True,
+                    )
+                elif source in layers:
+                    edges[node].append(source)
+        outputs = _names(graph.get("outputs"))
+        listed = isinstance(graph.get("outputs"), list)
+        for i, output in enumerate(outputs):
+            if isinstance(output, str) and output not in layers:
+                hint = did_you_mean(output, [n for n in layers if isinstance(n, str)])
+                where = path + ("outputs", i) if listed else path + ("outputs",)
+                self.report(path + ("outputs",), f"unknown node {output!r}{hint}", where, True)
+        self.cycles(edges, path)
+        if not outputs or not all(isinstance(o, str) and o in layers for o in outputs):
+            return None  # per-output names cannot be checked against broken outputs
+        return outputs
+
+    def cycles(self, edges: dict[str, list[str]], path: ConfigPath):
+        """Reports each cycle in the graph once, at its first node."""
+        state: dict[str, int] = {}  # 1: on the stack, 2: done
+        stack: list[str] = []
+
+        def visit(node: str):
+            state[node] = 1
+            stack.append(node)
+            for source in edges.get(node, ()):
+                if state.get(source) == 1:
+                    cycle = stack[stack.index(source):] + [source]
+                    self.report(
+                        path + ("layers", source),
+                        "the graph has a cycle: " + " <- ".join(cycle),
+                        path + ("layers", source),
+                    )
+                elif source not in state:
+                    visit(source)
+            stack.pop()
+            state[node] = 2
+
+        for node in edges:
+            if node not in state:
+                visit(node)
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _names(value: Any) -> list:
+    if isinstance(value, str):
+        return [value]
+    return value if isinstance(value, list) else []
+
+
+def check_config(
+    raw: dict, positions: Optional[Positions] = None, catalogue: Optional[Catalogue] = None
+) -> list[Problem]:
+    """Checks a raw config's Keras objects and functional graph against the Keras catalogue.
+
+    Args:
+        raw: the config as loaded (after overrides), before pydantic validation.
+        positions: when given, problems come back sorted by their place in the file.
+        catalogue: the catalogue to check against; by default the installed Keras's.
+
+    Returns:
+        The problems found, an empty list when there are none.
+    """
+    checker = _Checker(catalogue or load_catalogue())
+    checker.check(raw)
+    if positions is not None:
+        checker.problems.sort(key=lambda p: positions.sort_key(p.where, value=p.value))
+    return checker.problems
+
+
+def check_object(value: Any, category: str, catalogue: Optional[Catalogue] = None) -> list[Problem]:
+    """Checks one Keras object (an identifier or `{ClassName: kwargs}`) of a category.
+
+    For other packages building objects outside the config file (e.g. `search` choices).
+    """
+    checker = _Checker(catalogue or load_catalogue())
+    strings = "class" if category in ("layers", "callbacks") else "identifier"
+    checker.object(value, (), (category,), strings=strings)
+    return checker.problems
+
+
+__all__ = ["check_config", "check_object", "argument_categories", "is_class_mapping"]

@@ -1,0 +1,213 @@
+"""YAML loading that remembers where every value came from.
+
+`load_yaml` has `yaml.safe_load` semantics, with two differences that matter for configs:
+duplicate keys are errors, and `1e-3` is a float (as in YAML 1.2; PyYAML's YAML 1.1 resolver
+reads it as a string). Alongside the data it returns `Positions`: the 1-based (line, column)
+of every key and value, by path, so that a problem found later can name its place in the file.
+
+Example:
+
+```python
+data, positions = load_yaml("fit:\\n  epochs: 5\\n", "exp.yaml")
+positions.describe(("fit", "epochs"))   # 'exp.yaml:2:3'
+```
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+import yaml
+
+from dlflow.config.paths import ConfigPath, format_path, is_prefix
+from dlflow.errors import ConfigError
+
+Mark = tuple[int, int]  # (line, column), 1-based
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that also reads `1e-3`, `3E+4` and `-2e5` as floats."""
+
+
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+@dataclass
+class Positions:
+    """Where each path of a config came from: a file position, or a `--set` override.
+
+    Args:
+        filename: the file name used in messages.
+        keys: path -> position of the key (for mapping entries) or of the item (for list items).
+        values: path -> position of the value.
+        overrides: path -> the `--set PATH` text that set (or created) the value there.
+    """
+
+    filename: str
+    keys: dict[ConfigPath, Mark] = field(default_factory=dict)
+    values: dict[ConfigPath, Mark] = field(default_factory=dict)
+    overrides: dict[ConfigPath, str] = field(default_factory=dict)
+
+    def locate(self, path: ConfigPath, *, value: bool = False) -> Union[Mark, str, None]:
+        """The position of `path`, or of its nearest ancestor that has one.
+
+        Args:
+            path: the path to place.
+            value: prefer the value's position over the key's (for "wrong value" problems).
+
+        Returns:
+            `(line, column)`, the `--set PATH` text of the override that set it, or None.
+        """
+        for end in range(len(path), -1, -1):
+            prefix = path[:end]
+            if prefix in self.overrides:
+                return self.overrides[prefix]
+            table = self.values if (value and end == len(path)) else self.keys
+            if prefix in table:
+                return table[prefix]
+            if prefix in self.keys:
+                return self.keys[prefix]
+        return self.values.get(())  # the document itself
+
+    def describe(self, path: ConfigPath, *, value: bool = False) -> str:
+        """`FILE:LINE:COL` for a path from the file, `--set PATH` for one from an override."""
+        where = self.locate(path, value=value)
+        if isinstance(where, str):
+            return where
+        if where is None:
+            return self.filename
+        return f"{self.filename}:{where[0]}:{where[1]}"
+
+    def sort_key(self, path: ConfigPath, *, value: bool = False) -> tuple:
+        """Orders problems: file positions first, by line and column, then overrides in order."""
+        where = self.locate(path, value=value)
+        if isinstance(where, tuple):
+            return (0, where[0], where[1])
+        if where is None:
+            return (0, 0, 0)
+        origins = list(dict.fromkeys(self.overrides.values()))  # in the order given
+        return (1, origins.index(where), 0)
+
+    def forget(self, path: ConfigPath) -> None:
+        """Drops the file positions at and below `path` (its value was replaced)."""
+        for table in (self.keys, self.values, self.overrides):
+            for known in [p for p in table if is_prefix(path, p) and p != path]:
+                del table[known]
+        self.values.pop(path, None)
+
+    def __contains__(self, path: object) -> bool:
+        """Whether `path` has a position in the file (mapping-style access)."""
+        return path in self.keys or path in self.values
+
+    def get(self, path: ConfigPath, default: Optional[Mark] = None) -> Optional[Mark]:
+        """The file position of `path` itself (its key, else its value), or `default`."""
+        return self.keys.get(path) or self.values.get(path) or default
+
+    def copy(self) -> "Positions":
+        return Positions(self.filename, dict(self.keys), dict(self.values), dict(self.overrides))
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Turns a composed YAML node tree into Python data, recording positions and duplicates."""
+
+    def __init__(self, loader: ConfigLoader, positions: Positions):
+        self.loader = loader
+        self.positions = positions
+        self.problems: list[tuple[Mark, str]] = []
+
+    def build(self, node: yaml.Node, path: ConfigPath) -> Any:
+        self.positions.values.setdefault(path, _mark(node))
+        if isinstance(node, yaml.MappingNode) and node.tag == "tag:yaml.org,2002:map":
+            self.loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.loader.construct_object(key_node, deep=True)
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    self.problems.append(
+                        (_mark(key_node), f"{format_path(path) or 'top level'}: keys must be plain values")
+                    )
+                    continue
+                if key in result:
+                    where = format_path(path)
+                    prefix = f"{where}: " if where else ""
+                    self.problems.append((_mark(key_node), f"{prefix}duplicate key {key!r}"))
+                    continue
+                self.positions.keys[path + (key,)] = _mark(key_node)
+                result[key] = self.build(value_node, path + (key,))
+            return result
+        if isinstance(node, yaml.SequenceNode) and node.tag == "tag:yaml.org,2002:seq":
+            items = []
+            for i, item in enumerate(node.value):
+                self.positions.keys[path + (i,)] = _mark(item)
+                items.append(self.build(item, path + (i,)))
+            return items
+        return self.loader.construct_object(node, deep=True)
+
+
+def _syntax_error(filename: str, error: yaml.YAMLError) -> ConfigError:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    if context and problem and context not in problem:
+        problem = f"{problem} ({context})"
+    where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark is not None else filename
+    return ConfigError(f"{where}: YAML syntax error: {problem}")
+
+
+def load_yaml(text: str, filename: str) -> tuple[dict[str, Any], Positions]:
+    """Parses a config document, keeping the position of every key and value.
+
+    Args:
+        text: the YAML text.
+        filename: the name to use in error messages.
+
+    Returns:
+        `(data, positions)`: the top-level mapping and where each path came from.
+
+    Raises:
+        ConfigError: a YAML syntax error, duplicate keys, an empty document, or a top level
+            that is not a mapping.
+    """
+    positions = Positions(filename)
+    loader = ConfigLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise ConfigError(f"{filename}: the config is empty: expected a mapping of sections")
+        builder = _Builder(loader, positions)
+        data = builder.build(root, ())
+    except yaml.YAMLError as error:
+        raise _syntax_error(filename, error) from None
+    finally:
+        loader.dispose()
+    if builder.problems:
+        builder.problems.sort()
+        raise ConfigError([f"{filename}:{line}:{col}: {msg}" for (line, col), msg in builder.problems])
+    if data is None:
+        raise ConfigError(f"{filename}: the config is empty: expected a mapping of sections")
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"{data!r}"
+        line, col = _mark(root)
+        raise ConfigError(f"{filename}:{line}:{col}: expected a mapping of sections, received {kind}")
+    return data, positions
+
+
+def parse_scalar(text: str) -> Any:
+    """Reads a `--set` value as YAML: `5`, `3e-4`, `true`, `null`, `[1, 2]`, `{a: 1}`, `relu`.
+
+    Raises:
+        yaml.YAMLError: the text is not a YAML value.
+    """
+    if text.strip() == "":
+        return ""  # `--set data.target=` sets an empty string, not null
+    return yaml.load(text, Loader=ConfigLoader)

@@ -1,0 +1,87 @@
+"""Built-in datasets: real data bundled inside installed packages, loaded with no download."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from dlflow.data.dataset import Dataset, InputSpec
+from dlflow.data.tabular import dataset_from_frame
+from dlflow.data.tasks import encode_target
+from dlflow.errors import DataError
+
+
+def _digits(task: str | None, target: str | None) -> Dataset:
+    """scikit-learn's handwritten digits: 1,797 8x8 grayscale images (pixels 0-16), 10 classes."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = bunch.images.astype("float32")[..., np.newaxis]
+    labels, spec = encode_target(bunch.target, target or "label", task or "multiclass")
+    return Dataset(
+        kind="image",
+        inputs={"image": images},
+        targets={spec.name: labels},
+        input_specs={"image": InputSpec("image", images.shape[1:], "float32", "image", scale=1.0 / 16.0)},
+        target_specs={spec.name: spec},
+        source="builtin:digits",
+    )
+
+
+def _sklearn_table(loader_name: str, default_target: str) -> Callable[[str | None, str | None], Dataset]:
+    def load(task: str | None, target: str | None) -> Dataset:
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, loader_name)(as_frame=True)
+        frame = bunch.frame.rename(columns={"target": default_target})
+        names = getattr(bunch, "target_names", None)
+        if names is not None and len(names):  # classification: keep the labels' own names
+            frame[default_target] = np.asarray(names, dtype=object)[frame[default_target].to_numpy()]
+        return dataset_from_frame(
+            frame, target=target or default_target, features=None, task=task,
+            source=f"builtin:{loader_name.removeprefix('load_')}",
+        )
+
+    load.__doc__ = f"scikit-learn's {loader_name.removeprefix('load_')} table."
+    return load
+
+
+def _statsmodels_series(name: str) -> Callable[[], "object"]:
+    def load():
+        import statsmodels.api as sm
+
+        if name == "sunspots":
+            frame = sm.datasets.sunspots.load_pandas().data
+            return frame.rename(columns={"YEAR": "year", "SUNACTIVITY": "sunactivity"})
+        frame = sm.datasets.co2.load_pandas().data.interpolate().reset_index(names="date")
+        return frame
+
+    return load
+
+
+BUILTINS: dict[str, Callable[[str | None, str | None], Dataset]] = {
+    "digits": _digits,
+    "iris": _sklearn_table("load_iris", "species"),
+    "wine": _sklearn_table("load_wine", "cultivar"),
+    "breast_cancer": _sklearn_table("load_breast_cancer", "diagnosis"),
+    "diabetes": _sklearn_table("load_diabetes", "progression"),
+}
+
+# Time series tables (statsmodels), turned into windows by the time series kind.
+BUILTIN_SERIES: dict[str, Callable[[], object]] = {
+    "sunspots": _statsmodels_series("sunspots"),
+    "co2": _statsmodels_series("co2"),
+}
+
+
+def load_builtin(name: str, *, task: str | None, target: str | None) -> Dataset:
+    """Load `builtin:<name>`."""
+    if name not in BUILTINS:
+        import difflib
+
+        known = sorted(BUILTINS) + sorted(BUILTIN_SERIES)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise DataError(f"unknown built-in dataset '{name}'{hint}; expected one of: {', '.join(known)}")
+    return BUILTINS[name](task, target)

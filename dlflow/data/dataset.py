@@ -1,0 +1,167 @@
+"""The in-memory data set every source produces: raw inputs, encoded targets, and their specs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input, as the data gives it (raw, before preprocessing).
+
+    Args:
+        name: the input's name (a column, an array key, `image`, `text`).
+        shape: the shape of one sample, without the batch dimension.
+        dtype: "float32", "int64" or "string".
+        role: how dlflow preprocesses it inside the model: "image" (Rescaling),
+            "numeric" (Normalization), "categorical" (StringLookup/IntegerLookup),
+            "text" (TextVectorization) or "array" (passed as is).
+        scale: for images, the factor that maps raw pixels to [0, 1].
+        column: the original column name when it differs from `name` (which is a safe identifier).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    role: str
+    scale: float | None = None
+    column: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary (for the manifest and the data card)."""
+        out = {"name": self.name, "shape": list(self.shape), "rank": len(self.shape) + 1,
+               "dtype": self.dtype, "role": self.role}
+        if self.column and self.column != self.name:
+            out["column"] = self.column
+        return out
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One model output's target.
+
+    Args:
+        name: the target's name (a column or array key; the model output of that name).
+        task: binary, multiclass, multilabel or regression.
+        classes: the original labels, in encoded order (index i means classes[i]); None for regression.
+        shape: the shape of one encoded target, without the batch dimension.
+    """
+
+    name: str
+    task: str
+    classes: tuple[Any, ...] | None
+    shape: tuple[int, ...]
+
+    @property
+    def units(self) -> int:
+        """How many units the output layer for this target must have."""
+        if self.task == "multiclass":
+            return len(self.classes or ())
+        if self.task == "binary":
+            return 1
+        return int(np.prod(self.shape)) if self.shape else 1
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "task": self.task, "shape": list(self.shape)}
+        if self.classes is not None:
+            out["classes"] = [_jsonable(c) for c in self.classes]
+        return out
+
+
+@dataclass
+class Dataset:
+    """Raw inputs and encoded targets, all with the same number of samples.
+
+    Args:
+        kind: tabular, image, text, timeseries or arrays.
+        inputs: raw input arrays by name (first axis: samples).
+        targets: encoded target arrays by name.
+        input_specs: one InputSpec per input, same order as `inputs`.
+        target_specs: one TargetSpec per target, same order as `targets`.
+        source: where the data came from, for messages.
+        ordered: True when sample order is meaningful (time series): splits are chronological.
+        info: extra facts for the data card (column types, missing values, ...).
+    """
+
+    kind: str
+    inputs: dict[str, np.ndarray]
+    targets: dict[str, np.ndarray]
+    input_specs: dict[str, InputSpec]
+    target_specs: dict[str, TargetSpec]
+    source: str
+    ordered: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        first = next(iter(self.inputs.values()))
+        return int(first.shape[0])
+
+    @property
+    def task(self) -> str:
+        """The task of the first target (all targets of a multi-output set share a primary task)."""
+        return next(iter(self.target_specs.values())).task
+
+    def take(self, indices: np.ndarray) -> "Dataset":
+        """The samples at `indices`, as a new Dataset with the same specs."""
+        return replace(
+            self,
+            inputs={k: v[indices] for k, v in self.inputs.items()},
+            targets={k: v[indices] for k, v in self.targets.items()},
+        )
+
+    def model_inputs(self) -> np.ndarray | dict[str, np.ndarray]:
+        """Inputs in the form `model.predict` takes: one array, or a dict by name."""
+        if len(self.inputs) == 1 and self.kind != "tabular":
+            return next(iter(self.inputs.values()))
+        return dict(self.inputs)
+
+    def model_targets(self) -> np.ndarray | dict[str, np.ndarray]:
+        """Targets in the form `model.fit` takes: one array, or a dict by output name."""
+        if len(self.targets) == 1:
+            return next(iter(self.targets.values()))
+        return dict(self.targets)
+
+    def fingerprint(self) -> str:
+        """A SHA-256 over every input and target array: changes whenever the data does."""
+        digest = hashlib.sha256()
+        for group in (self.inputs, self.targets):
+            for name in sorted(group):
+                array = np.ascontiguousarray(group[name])
+                digest.update(name.encode())
+                digest.update(str(array.dtype).encode() + str(array.shape).encode())
+                if array.dtype == object:
+                    for item in array.reshape(-1):
+                        digest.update(str(item).encode("utf-8", "surrogatepass") + b"\0")
+                else:
+                    digest.update(array.tobytes())
+        return digest.hexdigest()[:16]
+
+    def row_hashes(self) -> np.ndarray:
+        """One hash per sample over its inputs (to find exact duplicates across splits)."""
+        n = len(self)
+        hashes = np.empty(n, dtype=object)
+        arrays = [self.inputs[k] for k in sorted(self.inputs)]
+        for i in range(n):
+            digest = hashlib.blake2b(digest_size=12)
+            for array in arrays:
+                item = array[i]
+                digest.update(item.tobytes() if isinstance(item, np.ndarray) and item.dtype != object
+                              else repr(item.tolist() if isinstance(item, np.ndarray) else item).encode())
+            hashes[i] = digest.hexdigest()
+        return hashes
+
+
+def safe_name(name: str) -> str:
+    """A model-input name from any column name: letters, digits and underscores only."""
+    import re
+
+    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", str(name)).strip("_") or "input"
+    return cleaned if not cleaned[0].isdigit() else f"c_{cleaned}"
+
+
+def _jsonable(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,87 @@
+"""From `data:` in the config to a Dataset: picks the loader for the source's format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from dlflow.data.dataset import Dataset
+from dlflow.errors import DataError
+
+SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".npz": "npz"}
+
+# Loaders for formats provided by other modules register here: format -> loader(data_cfg, task).
+EXTRA_LOADERS: dict[str, Callable[[Any, str | None], Dataset]] = {}
+
+
+def detect_format(source: str) -> str:
+    """The data format a source implies (`builtin:` prefix, file suffix, or folder)."""
+    if source.startswith("builtin:"):
+        return "builtin"
+    path = Path(source)
+    if path.is_dir():
+        return "image_dir" if _has_images(path) else "text_dir"
+    return SUFFIX_FORMATS.get(path.suffix.lower(), "unknown")
+
+
+def load_dataset(data: Any, task: str | None) -> Dataset:
+    """Load the data a config's `data:` section describes.
+
+    Args:
+        data: the config's DataConfig (its `source` already resolved to an absolute path).
+        task: the config's task, or None to infer it from the target.
+    """
+    source = data.source
+    fmt = data.format if data.format != "auto" else detect_format(source)
+    if fmt == "builtin":
+        from dlflow.data.builtin import load_builtin
+
+        try:
+            return load_builtin(source.removeprefix("builtin:"), task=task, target=_one_target(data.target))
+        except DataError as exc:
+            exc.config_path = exc.config_path or ("data", "source")
+            raise
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"no such file or folder '{source}'", config_path=("data", "source"))
+    if fmt in ("csv", "tsv", "parquet"):
+        from dlflow.data.tabular import dataset_from_frame
+
+        return dataset_from_frame(read_table(path, fmt), target=data.target, features=data.features,
+                                  task=task, source=str(path))
+    if fmt == "npz":
+        from dlflow.data.arrays import load_npz
+
+        return load_npz(path, target=data.target, features=data.features, task=task)
+    if fmt in EXTRA_LOADERS:
+        return EXTRA_LOADERS[fmt](data, task)
+    raise DataError(
+        f"cannot tell the format of '{source}': expected a .csv, .tsv, .parquet or .npz file, a folder, "
+        f"or builtin:<name>; set data.format", config_path=("data", "format"),
+    )
+
+
+def read_table(path: Path, fmt: str) -> Any:
+    """Read a CSV, TSV or parquet file into a DataFrame, with data errors for unreadable files."""
+    import pandas as pd
+
+    try:
+        if fmt == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path}: the file is empty", config_path=("data", "source")) from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})", config_path=("data", "source")) from exc
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise DataError(f"{path}: cannot read it as {fmt}: {str(exc).splitlines()[0]}",
+                        config_path=("data", "source")) from exc
+
+
+def _one_target(target: str | list[str] | None) -> str | None:
+    return target[0] if isinstance(target, list) and len(target) == 1 else target  # type: ignore[return-value]
+
+
+def _has_images(folder: Path) -> bool:
+    suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+    return any(p.suffix.lower() in suffixes for p in folder.rglob("*") if p.is_file())

@@ -1,0 +1,155 @@
+"""Build the experiment's model from its config and training data, and check it fits the target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dlflow.data.dataset import Dataset, TargetSpec
+from dlflow.errors import ConfigError
+from dlflow.model.inputs import build_inputs
+from dlflow.model.resolve import resolve
+
+
+def build_model(config: Any, train: Dataset, *, float32_output: bool = False, base_dir: Path | None = None) -> Any:
+    """The keras.Model an experiment config describes, with preprocessing adapted on `train`.
+
+    Args:
+        config: the ExperimentConfig.
+        train: the training split (preprocessing statistics come from it alone).
+        float32_output: keep output layers in float32 (under mixed precision).
+        base_dir: the config's folder (where a factory's module is looked up).
+    """
+    augment = [resolve("layers", spec, ("data", "augment", i)) for i, spec in enumerate(config.data.augment)]
+    inputs = build_inputs(train, augment=augment, text_options=config.data.text)
+    spec = config.model
+    targets = train.target_specs
+    if spec.api == "sequential":
+        from dlflow.model.sequential import build_sequential
+
+        if len(targets) > 1:
+            raise ConfigError(f"a Sequential model has one output, but the data has {len(targets)} targets "
+                              f"({', '.join(targets)}); use model.functional", config_path=("model", "sequential"))
+        model = build_sequential(spec.sequential, inputs, kind=train.kind, output_name=next(iter(targets)),
+                                 float32_output=float32_output)
+    elif spec.api == "functional":
+        from dlflow.model.functional import build_functional
+
+        model = build_functional(spec.functional, inputs, float32_output=float32_output)
+    else:
+        from dlflow.model.factory import build_factory
+
+        model = build_factory(spec.factory, spec.args, inputs, kind=train.kind,
+                              outputs={n: t.units for n, t in targets.items()}, task=train.task, base_dir=base_dir)
+    check_outputs(model, targets, config)
+    return model
+
+
+def check_outputs(model: Any, targets: dict[str, TargetSpec], config: Any) -> None:
+    """Raise a ConfigError naming the last layer when the model's outputs do not fit the targets."""
+    outputs = model.outputs
+    names = [o.name.split("/")[0] for o in outputs] if len(outputs) > 1 else list(targets)
+    output_names = getattr(model, "output_names", None) or names
+    if len(outputs) != len(targets):
+        raise ConfigError(f"the model has {len(outputs)} output(s) but the data has {len(targets)} target(s) "
+                          f"({', '.join(targets)})", config_path=("model",))
+    by_name = dict(zip(output_names, outputs)) if len(outputs) > 1 else {next(iter(targets)): outputs[0]}
+    for name, target in targets.items():
+        if name not in by_name:
+            raise ConfigError(f"no model output is named '{name}'; outputs are: {', '.join(by_name)}; "
+                              f"name output nodes after the targets", config_path=_output_path(config, name))
+        units = by_name[name].shape[-1]
+        expected = target.units
+        allowed = {expected} | ({2} if target.task == "binary" else set())
+        if units not in allowed or len(by_name[name].shape) < 2:
+            raise ConfigError(
+                f"the model's output has {units} unit(s) but the target '{name}' {_needs(target)}; "
+                f"the last layer should be {_suggest(target)}",
+                config_path=_output_path(config, name),
+            )
+
+
+def _needs(target: TargetSpec) -> str:
+    if target.task == "multiclass":
+        return f"has {target.units} classes"
+    if target.task == "binary":
+        return "is binary (1 unit with sigmoid)"
+    if target.task == "multilabel":
+        return f"has {target.units} labels"
+    return f"has {target.units} value(s) per sample"
+
+
+def _suggest(target: TargetSpec) -> str:
+    activation = {"multiclass": "softmax", "binary": "sigmoid", "multilabel": "sigmoid"}.get(target.task)
+    args = f"units: {target.units}" + (f", activation: {activation}" if activation else "")
+    return f"Dense: {{{args}}}"
+
+
+def _output_path(config: Any, name: str) -> tuple:
+    spec = config.model
+    if spec.api == "sequential":
+        return ("model", "sequential", len(spec.sequential) - 1)
+    if spec.api == "functional":
+        return ("model", "functional", "layers", name) if name in spec.functional.layers else ("model", "functional", "outputs")
+    return ("model", "factory")
+
+
+def default_loss(target: TargetSpec) -> str:
+    """The loss for a task when the config gives none."""
+    return {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy",
+            "multilabel": "binary_crossentropy", "regression": "mse"}[target.task]
+
+
+def default_metrics(target: TargetSpec) -> list[str]:
+    """The metrics for a task when the config gives none."""
+    return {"binary": ["accuracy"], "multiclass": ["accuracy"], "multilabel": ["binary_accuracy"],
+            "regression": ["mae"]}[target.task]
+
+
+def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, jit_compile: Any = "auto",
+                  steps_per_execution: int = 1) -> None:
+    """model.compile with the config's optimizer, losses, loss weights and metrics (task defaults)."""
+    section = config.compile
+    optimizer = resolve("optimizers", section.optimizer, ("compile", "optimizer"))
+    multi = len(targets) > 1
+
+    def losses_for(value: Any, path: tuple) -> Any:
+        return resolve("losses", value, path)
+
+    if section.loss is None:
+        loss = {n: default_loss(t) for n, t in targets.items()} if multi else default_loss(next(iter(targets.values())))
+    elif isinstance(section.loss, dict) and not _is_object(section.loss):
+        _check_output_keys(section.loss, targets, ("compile", "loss"))
+        loss = {n: losses_for(v, ("compile", "loss", n)) for n, v in section.loss.items()}
+    else:
+        loss = losses_for(section.loss, ("compile", "loss"))
+        if multi:
+            loss = {n: loss for n in targets}
+    if section.metrics is None:
+        metrics = {n: default_metrics(t) for n, t in targets.items()} if multi else default_metrics(next(iter(targets.values())))
+    elif isinstance(section.metrics, dict):
+        _check_output_keys(section.metrics, targets, ("compile", "metrics"))
+        metrics = {n: [resolve("metrics", m, ("compile", "metrics", n, i)) for i, m in enumerate(v)]
+                   for n, v in section.metrics.items()}
+    else:
+        metrics = [resolve("metrics", m, ("compile", "metrics", i)) for i, m in enumerate(section.metrics)]
+        if multi:
+            metrics = {n: list(metrics) for n in targets}
+    loss_weights = section.loss_weights
+    if isinstance(loss_weights, dict):
+        _check_output_keys(loss_weights, targets, ("compile", "loss_weights"))
+    model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
+                  jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+
+
+def _is_object(value: dict) -> bool:
+    from dlflow.model.resolve import is_object_spec
+
+    return is_object_spec(value)
+
+
+def _check_output_keys(mapping: dict, targets: dict[str, TargetSpec], path: tuple) -> None:
+    for key in mapping:
+        if key not in targets:
+            raise ConfigError(f"'{key}' is not a model output; outputs are: {', '.join(targets)}",
+                              config_path=(*path, key))

@@ -1,0 +1,109 @@
+"""The `{ClassName: kwargs}` rule: config values to Keras objects, nested as Keras nests them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from dlflow.errors import ConfigError
+
+CATEGORY_MODULES = {
+    "layers": "keras.layers",
+    "optimizers": "keras.optimizers",
+    "schedules": "keras.optimizers.schedules",
+    "losses": "keras.losses",
+    "metrics": "keras.metrics",
+    "callbacks": "keras.callbacks",
+    "regularizers": "keras.regularizers",
+    "initializers": "keras.initializers",
+    "constraints": "keras.constraints",
+    "activations": "keras.activations",
+}
+
+# Categories whose plain strings are class names (`- Flatten`); elsewhere a string is an identifier
+# Keras resolves itself (`adam`, `relu`, `mse`).
+CLASS_NAME_STRINGS = {"layers", "callbacks"}
+
+
+def category_for_argument(argument: str) -> str | None:
+    """Which kind of Keras object a keyword argument takes, from its name."""
+    if argument.endswith("_regularizer"):
+        return "regularizers"
+    if argument.endswith("_initializer"):
+        return "initializers"
+    if argument.endswith("_constraint"):
+        return "constraints"
+    if argument in ("activation", "recurrent_activation"):
+        return "activations"
+    if argument == "learning_rate":
+        return "schedules"
+    if argument in ("layer", "backward_layer"):
+        return "layers"
+    if argument == "optimizer":
+        return "optimizers"
+    return None
+
+
+def is_object_spec(value: Any) -> bool:
+    """True for a one-key mapping whose key looks like a Keras class name."""
+    return (isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value)), str)
+            and next(iter(value))[:1].isupper() and isinstance(next(iter(value.values())), (dict, type(None))))
+
+
+def split_spec(spec: Any) -> tuple[str, dict[str, Any]]:
+    """(ClassName, kwargs) from `Name` or `{Name: kwargs}`."""
+    if isinstance(spec, str):
+        return spec, {}
+    name, kwargs = next(iter(spec.items()))
+    return name, dict(kwargs or {})
+
+
+def resolve(category: str, spec: Any, path: tuple = (), **extra: Any) -> Any:
+    """Build the Keras object a config value describes.
+
+    Args:
+        category: layers, optimizers, schedules, losses, metrics, callbacks, regularizers,
+            initializers, constraints or activations.
+        spec: an identifier string or a one-key mapping {ClassName: {kwargs}}.
+        path: the config path of `spec`, for error messages.
+        **extra: keyword arguments dlflow adds (they lose to the config's own).
+
+    Example:
+        >>> resolve("optimizers", {"Adam": {"learning_rate": {"ExponentialDecay": {
+        ...     "initial_learning_rate": 1e-3, "decay_steps": 100, "decay_rate": 0.9}}}})
+    """
+    module = importlib.import_module(CATEGORY_MODULES[category])
+    if isinstance(spec, str) and category not in CLASS_NAME_STRINGS:
+        if category == "optimizers":
+            return module.get(spec)
+        return spec
+    name, kwargs = split_spec(spec)
+    cls = getattr(module, name, None)
+    if cls is None:
+        raise ConfigError(f"unknown {category[:-1]} '{name}'", config_path=path)
+    resolved = {key: resolve_value(key, value, (*path, name, key)) for key, value in kwargs.items()}
+    try:
+        return cls(**{**extra, **resolved})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: {str(exc).splitlines()[0]}", config_path=path) from exc
+
+
+def resolve_value(argument: str, value: Any, path: tuple) -> Any:
+    """Resolve a keyword argument's value: nested object specs become objects, the rest stays."""
+    if is_object_spec(value):
+        category = category_for_argument(argument) or _find_category(next(iter(value)))
+        if category is not None:
+            return resolve(category, value, path)
+    if isinstance(value, list) and argument not in ("metrics",):
+        return [resolve_value(argument, v, (*path, i)) for i, v in enumerate(value)]
+    if argument == "metrics" and isinstance(value, list):
+        return [resolve("metrics", v, (*path, i)) for i, v in enumerate(value)]
+    return value
+
+
+def _find_category(name: str) -> str | None:
+    for category in ("layers", "regularizers", "initializers", "constraints", "schedules", "losses", "metrics"):
+        if hasattr(importlib.import_module(CATEGORY_MODULES[category]), name):
+            return category
+    return None
+

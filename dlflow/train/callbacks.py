@@ -1,0 +1,79 @@
+"""dlflow's own callbacks (always on) and the config's callbacks, in that order."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+from dlflow.model.resolve import resolve
+from dlflow.runs.layout import RunDir
+
+
+def monitor_mode(monitor: str) -> str:
+    """'max' for accuracy-like metrics, 'min' for losses and errors (Keras's own rule)."""
+    name = monitor.removeprefix("val_")
+    if any(word in name for word in ("acc", "auc", "precision", "recall", "f1", "iou", "r2")):
+        return "max"
+    return "min"
+
+
+def best_so_far(history_csv: Path, monitor: str) -> float | None:
+    """The best value of `monitor` in an existing history.csv (for resumed runs)."""
+    if not history_csv.exists():
+        return None
+    with open(history_csv, newline="") as handle:
+        values = [float(row[monitor]) for row in csv.DictReader(handle) if row.get(monitor) not in (None, "")]
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return None
+    return max(values) if monitor_mode(monitor) == "max" else min(values)
+
+
+def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool) -> list[Any]:
+    """Checkpoints (best by fit.monitor, last), TensorBoard, CSV log, backup, NaN guard, then the config's."""
+    import keras
+
+    monitor = fit_config.monitor
+    own = [
+        keras.callbacks.BackupAndRestore(str(run.backup), double_checkpoint=True, delete_checkpoint=False),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(
+            str(run.best_checkpoint), monitor=monitor, mode=monitor_mode(monitor), save_best_only=True,
+            initial_value_threshold=best_so_far(run.history, monitor) if resuming else None, verbose=0,
+        ),
+        SaveLast(run.last_checkpoint),
+        keras.callbacks.CSVLogger(str(run.history), append=resuming),
+        keras.callbacks.TensorBoard(log_dir=str(run.logs), histogram_freq=0, write_graph=False,
+                                    update_freq="epoch"),
+    ]
+    user = [resolve("callbacks", spec, ("fit", "callbacks", i)) for i, spec in enumerate(fit_config.callbacks)]
+    return own + user
+
+
+def _save_last_class():
+    import keras
+
+    class SaveLast(keras.callbacks.Callback):
+        """Save the model as it is at the end of training (checkpoints/last.keras).
+
+        Saving once at the end, not every epoch, keeps checkpoint I/O out of the epoch loop;
+        the per-epoch resumable state is BackupAndRestore's.
+        """
+
+        def __init__(self, path: Path):
+            super().__init__()
+            self.path = Path(path)
+
+        def on_train_end(self, logs=None):
+            tmp = self.path.with_name(f".{self.path.stem}.tmp.keras")
+            self.model.save(tmp)
+            tmp.replace(self.path)
+
+    return SaveLast
+
+
+def SaveLast(path: Path) -> Any:  # noqa: N802 - a factory that reads like the class it builds
+    """A callback saving checkpoints/last.keras at the end of training (Keras imported lazily)."""
+    return _save_last_class()(path)

@@ -1,0 +1,150 @@
+"""Batch prediction: a run's model on new raw inputs (a CSV, an .npz, images), labels decoded."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlflow.errors import DataError, UsageError
+from dlflow.workflow.common import Log, quiet
+from dlflow.workflow.runs import load_run_model, open_run
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+
+
+def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("runs"), output: str | None = None,
+            log: Log = quiet) -> dict[str, Any]:
+    """Predict for every sample of `input_path`; write a CSV (to `output`, '-' for the text itself).
+
+    Returns:
+        {"rows": n, "output": path or None, "csv": text when output is '-', "predictions": decoded labels}.
+    """
+    opened = open_run(run_ref, runs_root, log)
+    specs = opened.data.dataset.input_specs
+    inputs, ids = read_inputs(Path(input_path), specs, kind=opened.data.dataset.kind)
+    model = load_run_model(opened)
+    import contextlib
+    import sys
+
+    with contextlib.redirect_stdout(sys.stderr):
+        raw = model.predict(inputs, verbose=0, batch_size=opened.loaded.config.fit.batch_size)
+    outputs = raw if isinstance(raw, dict) else {next(iter(opened.data.dataset.target_specs)): raw}
+    header, rows = ["id"], [[i] for i in ids]
+    decoded: dict[str, list] = {}
+    from dlflow.data.tasks import decode_predictions
+
+    for name, spec in opened.data.dataset.target_specs.items():
+        values, confidence = decode_predictions(spec, np.asarray(outputs[name]))
+        column = name if len(opened.data.dataset.target_specs) > 1 else "prediction"
+        decoded[name] = [_plain(v) for v in values]
+        header.append(column)
+        for row, value in zip(rows, values):
+            row.append(_plain(value))
+        if confidence is not None and spec.task in ("binary", "multiclass"):
+            header.append(f"{column}_confidence")
+            for row, c in zip(rows, confidence):
+                row.append(round(float(c), 6))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    text = buffer.getvalue()
+    target = None
+    if output != "-":
+        from dlflow.runs.manifest import write_text
+
+        target = Path(output) if output else opened.run.predictions
+        write_text(target, text)
+    return {"rows": len(rows), "output": str(target) if target else None, "csv": text if output == "-" else None,
+            "predictions": decoded}
+
+
+def read_inputs(path: Path, specs: dict[str, Any], *, kind: str) -> tuple[Any, list]:
+    """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row."""
+    if not path.exists():
+        raise UsageError(f"no such file or folder '{path}'")
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return _read_images(path, specs)
+    if path.suffix.lower() == ".npz":
+        return _read_npz(path, specs, kind)
+    if path.suffix.lower() in (".csv", ".tsv", ".parquet"):
+        return _read_table(path, specs)
+    raise UsageError(f"'{path}': expected a .csv, .tsv, .parquet or .npz file, an image, or a folder of images")
+
+
+def _read_table(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:
+    from dlflow.data.sources import read_table
+
+    frame = read_table(path, path.suffix.lower().lstrip("."))
+    inputs = {}
+    for name, spec in specs.items():
+        column = spec.column or name
+        if column not in frame.columns and name not in frame.columns:
+            raise DataError(f"{path}: missing column '{column}' (the model takes: "
+                            f"{', '.join(s.column or n for n, s in specs.items())})")
+        values = frame[column if column in frame.columns else name]
+        inputs[name] = _as_input(values.to_numpy(), spec, path, column)
+    ids = frame["id"].tolist() if "id" in frame.columns else list(range(len(frame)))
+    return inputs, ids
+
+
+def _as_input(values: np.ndarray, spec: Any, path: Path, column: str) -> np.ndarray:
+    if spec.dtype == "string":
+        return np.asarray([("" if v is None else str(v)) for v in values], dtype=object).reshape(-1, *spec.shape)
+    try:
+        return np.asarray(values, dtype=spec.dtype).reshape(-1, *spec.shape)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{path}: column '{column}': expected {spec.dtype} values of shape {spec.shape}: {exc}") from exc
+
+
+def _read_npz(path: Path, specs: dict[str, Any], kind: str) -> tuple[Any, list]:
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    inputs = {}
+    for name, spec in specs.items():
+        key = spec.column if spec.column in arrays else name
+        if key not in arrays:
+            if len(specs) == 1 and len(arrays) == 1:
+                key = next(iter(arrays))
+            else:
+                raise DataError(f"{path}: no array '{spec.column or name}'; arrays are: {', '.join(arrays)}")
+        inputs[name] = _as_input(arrays[key], spec, path, key)
+    n = len(next(iter(inputs.values())))
+    if len(inputs) == 1 and kind != "tabular":
+        return next(iter(inputs.values())), list(range(n))
+    return inputs, list(range(n))
+
+
+def _read_images(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:
+    import keras
+
+    image_specs = [s for s in specs.values() if s.role == "image"]
+    if len(specs) != 1 or not image_specs:
+        raise UsageError("image input needs a model with one image input")
+    spec = image_specs[0]
+    height, width, channels = spec.shape
+    files = sorted(p for p in (path.rglob("*") if path.is_dir() else [path]) if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"{path}: no images (.png, .jpg, .jpeg, .bmp, .gif)")
+    mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[channels]
+    arrays = []
+    for file in files:
+        try:
+            image = keras.utils.load_img(file, color_mode=mode, target_size=(height, width))
+        except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for unreadable files
+            raise DataError(f"{file}: unreadable image ({exc})") from exc
+        arrays.append(keras.utils.img_to_array(image))
+    images = np.stack(arrays).astype("float32")
+    scale = spec.scale or 1.0 / 255.0
+    # Files hold 0-255 pixels; the model's Rescaling expects the data's own range (e.g. 0-16 for digits).
+    images = images * (1.0 / 255.0) / scale
+    ids = [str(f.relative_to(path)) if path.is_dir() else f.name for f in files]
+    return images, ids
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

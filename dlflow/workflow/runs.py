@@ -1,0 +1,60 @@
+"""Opening an existing run: its config, data (same frozen split) and model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dlflow.errors import UsageError
+from dlflow.runs.layout import RunDir
+from dlflow.runs.manifest import read_json
+from dlflow.workflow.common import Log, PreparedData, prepare_data, quiet
+
+
+@dataclass
+class OpenedRun:
+    """A run directory with its resolved config and its data."""
+
+    run: RunDir
+    loaded: Any
+    data: PreparedData
+    manifest: dict
+
+
+def open_run(run_ref: str, runs_root: Path, log: Log = quiet) -> OpenedRun:
+    """Find a run, reload its config and its data with the experiment's frozen split.
+
+    Refuses when the data changed since the run was trained (its test split would differ).
+    """
+    from dlflow.config import load_config
+    from dlflow.runs.lookup import find_run
+    from dlflow.train.runtime import select_backend
+
+    run = find_run(run_ref, runs_root)
+    manifest = read_json(run.manifest)
+    if not run.model.exists():
+        raise UsageError(f"{run.path}: no model.keras (status: {manifest.get('status', '?')}); "
+                         f"train or resume the run first")
+    loaded = load_config(run.config)
+    select_backend("tensorflow")  # exports and evaluation run on TensorFlow whatever trained the model
+    root = run.experiment_dir.parent
+    data = prepare_data(loaded, root, log)
+    trained_on = (manifest.get("data") or {}).get("fingerprint")
+    if trained_on and trained_on != data.split.fingerprint:
+        raise UsageError(f"{run.path}: the data changed since this run was trained (fingerprint "
+                         f"{trained_on} -> {data.split.fingerprint}); its test split no longer exists")
+    return OpenedRun(run, loaded, data, manifest)
+
+
+def load_run_model(opened: OpenedRun) -> Any:
+    """Load the run's model.keras (importing a factory's module first, for its custom classes)."""
+    import keras
+
+    config = opened.loaded.config
+    if config.model.factory:
+        from dlflow.model.factory import import_factory
+
+        folder = opened.manifest.get("config_dir")
+        import_factory(config.model.factory, Path(folder) if folder else None)
+    return keras.saving.load_model(opened.run.model)

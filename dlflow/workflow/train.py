@@ -1,0 +1,246 @@
+"""The train stage: one training run from a config, into a new (or resumed) run directory."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from dlflow.errors import Interrupted, UsageError, WorkFailed
+from dlflow.runs.layout import RunDir, create_run
+from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
+from dlflow.workflow.common import Log, located_errors, prepare_data, quiet
+
+# Config entries a resumed run may change: they do not invalidate the backed-up training state.
+RESUMABLE_CHANGES = ("fit.epochs", "fit.verbose", "runtime.", "export.")
+
+
+@dataclass
+class TrainResult:
+    """Where the run went and what it reached."""
+
+    run: RunDir
+    metrics: dict[str, Any]
+
+
+def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
+          resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None) -> TrainResult:
+    """Train the model a config describes.
+
+    Args:
+        config_file: the experiment config (YAML).
+        overrides: `PATH=VALUE` strings applied before validation.
+        runs_root: where run directories go (runs/<name>/<run-id>/).
+        resume: a run directory (or experiment name) to continue where it stopped.
+        log: receives progress lines (the CLI prints them to stderr).
+        argv: the command line, recorded in the manifest.
+    """
+    from dlflow.config import dump_config, load_config
+    from dlflow.train.runtime import select_backend
+
+    started = time.time()
+    loaded = load_config(config_file, overrides)
+    config = loaded.config
+    with located_errors(loaded):
+        select_backend(config.runtime.backend)
+    run = _resumable_run(resume, runs_root, config) if resume else None
+    data = prepare_data(loaded, runs_root, log)
+    if run is None:
+        run = create_run(runs_root.resolve(), config.name)
+        write_text(run.config, dump_config(config))
+        update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
+                        created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
+                        model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
+                        data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
+                              **data.split.describe(),
+                              "inputs": [s.describe() for s in data.dataset.input_specs.values()],
+                              "targets": [s.describe() for s in data.dataset.target_specs.values()]},
+                        resumes=0)
+    else:
+        manifest = update_manifest(run.manifest, status="running")
+        update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
+                        command=list(argv or sys.argv), resumed=now_iso())
+        write_text(run.config, dump_config(config))
+    log(f"run: {run.path}")
+    try:
+        metrics = _fit(loaded, data, run, resuming=resume is not None, log=log, started=started)
+    except KeyboardInterrupt as exc:
+        update_manifest(run.manifest, status="interrupted", ended=now_iso())
+        raise Interrupted(f"interrupted; resume with: dlflow train {config_file} --resume {run.path}") from exc
+    except BaseException as exc:
+        update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+    return TrainResult(run, metrics)
+
+
+def _fit(loaded: Any, data: Any, run: RunDir, *, resuming: bool, log: Log, started: float) -> dict[str, Any]:
+    from dlflow.data.pipeline import to_tf_dataset
+    from dlflow.model.build import build_model, compile_model
+    from dlflow.train.callbacks import build_callbacks
+    from dlflow.train.runtime import configure_runtime, strategy_scope
+
+    config = loaded.config
+    with located_errors(loaded):
+        runtime = configure_runtime(config.runtime, config.seed)
+        update_manifest(run.manifest, runtime=runtime.describe())
+        log(f"runtime: {runtime.strategy_name} over {', '.join(runtime.devices)}; precision {runtime.mixed_precision}")
+        with strategy_scope(runtime):
+            model = build_model(config, data.train, float32_output=runtime.mixed_precision != "off",
+                                base_dir=loaded.base_dir)
+            compile_model(model, config, data.train.target_specs, jit_compile=runtime.jit_compile)
+        callbacks = build_callbacks(run, config.fit, resuming=resuming)
+        class_weight = _class_weight(config.fit.class_weight, data.train)
+        if config.fit.monitor.startswith("val_") and len(data.validation) == 0:
+            from dlflow.errors import ConfigError
+
+            raise ConfigError(f"'{config.fit.monitor}' needs validation data, but data.split.validation is 0",
+                              config_path=("fit", "monitor"))
+    if resuming:
+        _trim_history(run)
+    batch = config.fit.batch_size
+    train_ds = to_tf_dataset(data.train, batch_size=batch, shuffle=True, seed=config.seed)
+    val_ds = to_tf_dataset(data.validation, batch_size=batch, shuffle=False, seed=config.seed) if len(data.validation) else None
+    verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
+    fit_started = time.time()
+    with contextlib.redirect_stdout(sys.stderr):  # Keras's progress bar is progress: stderr
+        model.fit(train_ds, validation_data=val_ds, epochs=config.fit.epochs, callbacks=callbacks,
+                  class_weight=class_weight, verbose=verbose, shuffle=False)  # tf.data shuffles
+    fit_seconds = time.time() - fit_started
+    metrics = summarize_history(run.history, config.fit.monitor)
+    if metrics.get("diverged_epoch") is not None:
+        update_manifest(run.manifest, status="failed", ended=now_iso(), error="diverged")
+        raise WorkFailed(f"training diverged: the loss became NaN at epoch {metrics['diverged_epoch']}; "
+                         f"lower the learning rate or check the inputs for NaN")
+    source = run.best_checkpoint if run.best_checkpoint.exists() else run.last_checkpoint
+    shutil.copyfile(source, run.model.with_suffix(".keras.tmp"))
+    os.replace(run.model.with_suffix(".keras.tmp"), run.model)
+    write_json(run.metrics, metrics)
+    _write_report(run, log)
+    update_manifest(run.manifest, status="completed", ended=now_iso(),
+                    timings={"fit_s": round(fit_seconds, 3), "total_s": round(time.time() - started, 3)})
+    best = metrics.get("best_value")
+    log(f"done: {metrics['epochs_completed']} epochs; best {metrics['monitor']} "
+        f"{best:.4f} at epoch {metrics['best_epoch']}" if best is not None else "done")
+    return metrics
+
+
+def summarize_history(history_csv: Path, monitor: str) -> dict[str, Any]:
+    """metrics.json from history.csv: best epoch by `monitor`, the rows at best and last epoch."""
+    from dlflow.train.callbacks import monitor_mode
+
+    with open(history_csv, newline="") as handle:
+        rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    out: dict[str, Any] = {"monitor": monitor, "mode": monitor_mode(monitor), "epochs_completed": len(rows)}
+    diverged = next((int(r["epoch"]) + 1 for r in rows if isinstance(r.get("loss"), float) and math.isnan(r["loss"])), None)
+    if not rows or diverged is not None:
+        out["diverged_epoch"] = diverged
+        return out
+    scored = [r for r in rows if isinstance(r.get(monitor), float) and not math.isnan(r[monitor])]
+    if scored:
+        pick = max if out["mode"] == "max" else min
+        best = pick(scored, key=lambda r: r[monitor])
+        out.update(best_epoch=int(best["epoch"]) + 1, best_value=best[monitor], best=best)
+    out["last"] = rows[-1]
+    return out
+
+
+def _number(value: str) -> Any:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _trim_history(run: RunDir) -> None:
+    """Drop history rows past the backed-up epoch (they will be trained again)."""
+    import json
+
+    meta = run.backup / "training_metadata.json"
+    if not (meta.exists() and run.history.exists()):
+        return
+    epoch = int(json.loads(meta.read_text())["epoch"])
+    with open(run.history, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        rows = [r for r in reader if r and int(float(r[0])) < epoch]
+    if header is None:
+        return
+    tmp = run.history.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    os.replace(tmp, run.history)
+
+
+def _resumable_run(resume: str, runs_root: Path, config: Any) -> RunDir:
+    """The run to resume, after checking the config still fits its backed-up state."""
+    from dlflow.config import load_config
+    from dlflow.runs.lookup import find_run
+
+    run = find_run(resume, runs_root)
+    if not run.config.exists():
+        raise UsageError(f"{run.path}: not a run directory (no config.yaml)")
+    previous = load_config(run.config).config
+    if previous.name != config.name:
+        raise UsageError(f"{run.path} belongs to experiment '{previous.name}', not '{config.name}'")
+    changes = config_changes(previous.model_dump(mode="json"), config.model_dump(mode="json"))
+    blocking = [c for c in changes if not c[0].startswith(RESUMABLE_CHANGES)]
+    if blocking:
+        lines = [f"  {path}: {old!r} -> {new!r}" for path, old, new in blocking]
+        raise UsageError(f"cannot resume {run.path}: the config changed in ways that invalidate its "
+                         f"backed-up state (only fit.epochs, runtime and export may change)", details=lines)
+    return run
+
+
+def config_changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, old, new) for every value that differs between two config dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out += config_changes(old.get(key), new.get(key), path)
+        return out
+    return [] if old == new else [(prefix, old, new)]
+
+
+def _class_weight(setting: Any, train: Any) -> dict[int, float] | None:
+    if setting is None:
+        return None
+    if len(train.target_specs) != 1 or train.task not in ("binary", "multiclass"):
+        from dlflow.errors import ConfigError
+
+        raise ConfigError("class_weight needs a single binary or multiclass target", config_path=("fit", "class_weight"))
+    import numpy as np
+
+    labels = np.asarray(next(iter(train.targets.values()))).reshape(-1).astype(int)
+    spec = next(iter(train.target_specs.values()))
+    if setting == "balanced":
+        from sklearn.utils.class_weight import compute_class_weight
+
+        present = np.unique(labels)
+        weights = compute_class_weight("balanced", classes=present, y=labels)
+        return {int(c): float(w) for c, w in zip(present, weights)}
+    index = {str(label): i for i, label in enumerate(spec.classes)}
+    out = {}
+    for label, weight in setting.items():
+        if str(label) not in index:
+            from dlflow.errors import ConfigError
+
+            raise ConfigError(f"unknown class '{label}'; classes are: {', '.join(map(str, spec.classes))}",
+                              config_path=("fit", "class_weight", label))
+        out[index[str(label)]] = float(weight)
+    return out
+
+
+def _write_report(run: RunDir, log: Log) -> None:
+    from dlflow.report import write_report
+
+    log(f"report: {write_report(run)}")
