@@ -108,8 +108,19 @@ def input_feed(model, samples: Any) -> dict[str, np.ndarray]:
 
     feed = {}
     for key, tensor in pairs:
-        feed[tensor.name] = _as_input(_pick(samples, key, tensor.name, len(pairs)), tensor.dtype)
+        array = _as_input(_pick(samples, key, tensor.name, len(pairs)), tensor.dtype)
+        feed[tensor.name] = _fit_rank(array, tuple(tensor.shape))
     return feed
+
+
+def _fit_rank(array: np.ndarray, shape: tuple) -> np.ndarray:
+    """Give a column `(n,)` the trailing axis of an input declared `(None, 1)`.
+
+    `model.predict` adds that axis itself; the exported signatures do not.
+    """
+    if array.ndim + 1 == len(shape) and shape[-1] in (1, None):
+        return array[..., np.newaxis]
+    return array
 
 
 def _pick(samples: Any, key, name: str, n_inputs: int) -> np.ndarray:

@@ -143,9 +143,9 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
 
 
 def _is_object(value: dict) -> bool:
-    from dlflow.model.resolve import is_object_spec
+    from dlflow.config import is_class_mapping
 
-    return is_object_spec(value)
+    return is_class_mapping(value)
 
 
 def _check_output_keys(mapping: dict, targets: dict[str, TargetSpec], path: tuple) -> None:

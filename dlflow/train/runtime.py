@@ -87,8 +87,10 @@ def configure_runtime(config: Any, seed: int) -> Runtime:
     keras.utils.set_random_seed(seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
-    devices = [d.name for d in (strategy.extended.worker_devices if strategy is not None else [])] or \
-              [d.name for d in tf.config.list_logical_devices(("GPU" if gpus else "CPU"))][:1]
+    if strategy is not None:
+        devices = [str(d) for d in strategy.extended.worker_devices]
+    else:
+        devices = [d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")][:1]
     return Runtime(config.backend, strategy, name, devices, gpu_details, policy, config.jit_compile,
                    config.deterministic)
 

@@ -31,16 +31,8 @@ def located_errors(loaded: Any) -> Iterator[None]:
 
 
 def where(loaded: Any, path: tuple) -> str:
-    """`file:line:col: dotted.path` for a config path (its nearest written parent's position)."""
-    from dlflow.config import format_path
-
-    positions = getattr(loaded, "positions", {}) or {}
-    probe = tuple(path)
-    while probe and probe not in positions:
-        probe = probe[:-1]
-    line_col = positions.get(probe)
-    location = f"{loaded.path}:{line_col[0]}:{line_col[1]}" if line_col else f"{loaded.path}"
-    return f"{location}: {format_path(path)}" if path else location
+    """`file:line:col: dotted.path` for a config path (or `--set PATH: ...` for an override)."""
+    return loaded.where(tuple(path)) if path else str(loaded.path)
 
 
 @dataclass

@@ -52,6 +52,8 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         select_backend(config.runtime.backend)
     run = _resumable_run(resume, runs_root, config) if resume else None
     data = prepare_data(loaded, runs_root, log)
+    # Everything a config can get wrong is found before the run directory exists.
+    session = _build(loaded, data, log)
     if run is None:
         run = create_run(runs_root.resolve(), config.name)
         write_text(run.config, dump_config(config))
@@ -62,7 +64,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                               **data.split.describe(),
                               "inputs": [s.describe() for s in data.dataset.input_specs.values()],
                               "targets": [s.describe() for s in data.dataset.target_specs.values()]},
-                        resumes=0)
+                        resumes=0, runtime=session.runtime.describe())
     else:
         manifest = update_manifest(run.manifest, status="running")
         update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
@@ -70,7 +72,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         write_text(run.config, dump_config(config))
     log(f"run: {run.path}")
     try:
-        metrics = _fit(loaded, data, run, resuming=resume is not None, log=log, started=started)
+        metrics = _fit(loaded, data, session, run, resuming=resume is not None, log=log, started=started)
     except KeyboardInterrupt as exc:
         update_manifest(run.manifest, status="interrupted", ended=now_iso())
         raise Interrupted(f"interrupted; resume with: dlflow train {config_file} --resume {run.path}") from exc
@@ -80,28 +82,43 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     return TrainResult(run, metrics)
 
 
-def _fit(loaded: Any, data: Any, run: RunDir, *, resuming: bool, log: Log, started: float) -> dict[str, Any]:
-    from dlflow.data.pipeline import to_tf_dataset
+@dataclass
+class _Session:
+    """The configured runtime and the compiled model, ready to fit."""
+
+    runtime: Any
+    model: Any
+    class_weight: dict[int, float] | None
+
+
+def _build(loaded: Any, data: Any, log: Log) -> _Session:
+    from dlflow.errors import ConfigError
     from dlflow.model.build import build_model, compile_model
-    from dlflow.train.callbacks import build_callbacks
     from dlflow.train.runtime import configure_runtime, strategy_scope
 
     config = loaded.config
     with located_errors(loaded):
+        if config.fit.monitor.startswith("val_") and len(data.validation) == 0:
+            raise ConfigError(f"'{config.fit.monitor}' needs validation data, but data.split.validation is 0",
+                              config_path=("fit", "monitor"))
         runtime = configure_runtime(config.runtime, config.seed)
-        update_manifest(run.manifest, runtime=runtime.describe())
         log(f"runtime: {runtime.strategy_name} over {', '.join(runtime.devices)}; precision {runtime.mixed_precision}")
         with strategy_scope(runtime):
             model = build_model(config, data.train, float32_output=runtime.mixed_precision != "off",
                                 base_dir=loaded.base_dir)
             compile_model(model, config, data.train.target_specs, jit_compile=runtime.jit_compile)
-        callbacks = build_callbacks(run, config.fit, resuming=resuming)
         class_weight = _class_weight(config.fit.class_weight, data.train)
-        if config.fit.monitor.startswith("val_") and len(data.validation) == 0:
-            from dlflow.errors import ConfigError
+    return _Session(runtime, model, class_weight)
 
-            raise ConfigError(f"'{config.fit.monitor}' needs validation data, but data.split.validation is 0",
-                              config_path=("fit", "monitor"))
+
+def _fit(loaded: Any, data: Any, session: _Session, run: RunDir, *, resuming: bool, log: Log,
+         started: float) -> dict[str, Any]:
+    from dlflow.data.pipeline import to_tf_dataset
+    from dlflow.train.callbacks import build_callbacks
+
+    config = loaded.config
+    with located_errors(loaded):
+        callbacks = build_callbacks(run, config.fit, resuming=resuming)
     if resuming:
         _trim_history(run)
     batch = config.fit.batch_size
@@ -110,13 +127,13 @@ def _fit(loaded: Any, data: Any, run: RunDir, *, resuming: bool, log: Log, start
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
     fit_started = time.time()
     with contextlib.redirect_stdout(sys.stderr):  # Keras's progress bar is progress: stderr
-        model.fit(train_ds, validation_data=val_ds, epochs=config.fit.epochs, callbacks=callbacks,
-                  class_weight=class_weight, verbose=verbose, shuffle=False)  # tf.data shuffles
+        session.model.fit(train_ds, validation_data=val_ds, epochs=config.fit.epochs, callbacks=callbacks,
+                          class_weight=session.class_weight, verbose=verbose, shuffle=False)  # tf.data shuffles
     fit_seconds = time.time() - fit_started
     metrics = summarize_history(run.history, config.fit.monitor)
     if metrics.get("diverged_epoch") is not None:
         update_manifest(run.manifest, status="failed", ended=now_iso(), error="diverged")
-        raise WorkFailed(f"training diverged: the loss became NaN at epoch {metrics['diverged_epoch']}; "
+        raise WorkFailed(f"training diverged: the loss became NaN or infinite at epoch {metrics['diverged_epoch']}; "
                          f"lower the learning rate or check the inputs for NaN")
     source = run.best_checkpoint if run.best_checkpoint.exists() else run.last_checkpoint
     shutil.copyfile(source, run.model.with_suffix(".keras.tmp"))
@@ -138,7 +155,8 @@ def summarize_history(history_csv: Path, monitor: str) -> dict[str, Any]:
     with open(history_csv, newline="") as handle:
         rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
     out: dict[str, Any] = {"monitor": monitor, "mode": monitor_mode(monitor), "epochs_completed": len(rows)}
-    diverged = next((int(r["epoch"]) + 1 for r in rows if isinstance(r.get("loss"), float) and math.isnan(r["loss"])), None)
+    diverged = next((int(r["epoch"]) + 1 for r in rows
+                     if isinstance(r.get("loss"), float) and not math.isfinite(r["loss"])), None)
     if not rows or diverged is not None:
         out["diverged_epoch"] = diverged
         return out

@@ -63,14 +63,16 @@ def test_two_inputs_two_outputs_all_formats(two_io_model, tmp_path):
         assert sorted(entry["outputs"]) == ["category", "price"]
 
 
-def test_dict_keys_that_differ_from_input_names(keras, tmp_path):
-    """Artifacts name inputs by the Keras input names, not by the keys model.predict takes."""
-    a, b = keras.Input((2,), name="alpha"), keras.Input((3,), name="beta")
-    out = keras.layers.Dense(1)(keras.layers.Concatenate()([a, b]))
-    model = keras.Model({"x": a, "y": b}, out)
+def test_dict_keys_that_differ_from_input_names_and_bare_columns(keras, tmp_path):
+    """Artifacts name inputs by the Keras input names, not by the keys model.predict takes, and
+    need the trailing axis that model.predict adds to a bare column itself."""
+    a, b, c = keras.Input((2,), name="alpha"), keras.Input((3,), name="beta"), keras.Input((1,), name="gamma")
+    out = keras.layers.Dense(1)(keras.layers.Concatenate()([a, b, c]))
+    model = keras.Model({"x": a, "y": b, "gamma": c}, out)
     rng = np.random.default_rng(3)
-    x = {"x": rng.normal(size=(16, 2)), "y": rng.normal(size=(16, 3))}  # float64: cast on the way
-    report = export_model(model, tmp_path, ["saved_model", "onnx"], x)
+    x = {"x": rng.normal(size=(16, 2)), "y": rng.normal(size=(16, 3)),  # float64: cast on the way
+         "gamma": rng.normal(size=16)}  # a column of shape (16,) for an input of shape (None, 1)
+    report = export_model(model, tmp_path, ["saved_model", "tflite", "onnx"], x)
     assert report["ok"] is True, report
 
 

@@ -1,0 +1,54 @@
+"""Functional (two inputs, two outputs) and factory (subclassed) models end to end, and strategies."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from tests.conftest import CONFIGS, cli_json, run_cli
+
+
+def test_functional_two_inputs_two_outputs_train_evaluate_predict(tmp_path):
+    result = cli_json("train", str(CONFIGS / "multi_io.yaml"), "--set", "fit.epochs=4", cwd=tmp_path)
+    best = result["best"]
+    assert {"val_digit_accuracy", "val_even_accuracy", "val_digit_loss", "val_even_loss"} <= set(best)
+    evaluation = cli_json("evaluate", result["run"], cwd=tmp_path)
+    assert set(evaluation["targets"]) == {"digit", "even"}
+    assert evaluation["targets"]["digit"]["accuracy"] > 0.5
+    data = np.load(CONFIGS.parent / "datasets" / "digits_multi_io.npz")
+    np.savez(tmp_path / "new.npz", image=data["image"][:8], profile=data["profile"][:8])
+    predicted = cli_json("predict", result["run"], str(tmp_path / "new.npz"), cwd=tmp_path)
+    assert predicted["rows"] == 8 and set(predicted["predictions"]) == {"digit", "even"}
+
+
+def test_factory_subclassed_model_trains_and_reloads(tmp_path):
+    result = cli_json("train", str(CONFIGS / "digits_factory.yaml"), "--set", "fit.epochs=3", cwd=tmp_path)
+    assert result["best"]["val_accuracy"] > 0.5
+    evaluation = cli_json("evaluate", result["run"], cwd=tmp_path)  # reloads model.keras (custom class)
+    assert evaluation["metrics"]["accuracy"] > 0.5
+
+
+def test_tabular_binary_keeps_original_labels(tmp_path):
+    result = cli_json("train", str(CONFIGS / "breast_cancer.yaml"), "--set", "fit.epochs=5", cwd=tmp_path)
+    evaluation = cli_json("evaluate", result["run"], cwd=tmp_path)
+    assert evaluation["targets"]["diagnosis"]["classes"] == ["benign", "malignant"]
+    assert evaluation["metrics"]["accuracy"] > 0.85
+
+
+def test_mirrored_strategy_over_two_logical_cpus_matches_one_device(tmp_path):
+    common = ["train", str(CONFIGS / "digits_mlp.yaml"), "--set", "fit.epochs=3", "--set", "fit.callbacks=[]",
+              "--set", "model.sequential[2].Dropout.rate=0.0", "--set", "runtime.deterministic=true"]
+    single = cli_json(*common, "--set", "runtime.strategy=none", cwd=tmp_path)
+    mirrored = cli_json(*common, "--set", "runtime.strategy=mirrored", cwd=tmp_path)
+    manifest = json.loads((tmp_path / mirrored["run"] / "manifest.json").read_text())
+    assert manifest["runtime"]["strategy"] == "mirrored" and manifest["runtime"]["replicas"] == 2
+    for key in ("val_loss", "val_accuracy"):
+        assert abs(single["last"][key] - mirrored["last"][key]) < 0.02, (key, single["last"], mirrored["last"])
+
+
+def test_diverging_training_exits_1(tmp_path):
+    done = run_cli("train", str(CONFIGS / "diabetes.yaml"), "--set", "fit.epochs=3", "--set", "fit.callbacks=[]",
+                   "--set", "compile.optimizer.Adam.learning_rate=1e12", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr[-1500:]
+    assert "diverged" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,69 @@
+"""A training process killed with SIGKILL mid-run resumes in the same directory, epochs intact."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import CONFIGS, run_cli
+
+EPOCHS = 12
+
+
+def _epochs(history: Path) -> list[int]:
+    if not history.exists():
+        return []
+    with open(history) as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+def test_sigkill_then_resume_completes_with_the_right_epoch_count(tmp_path):
+    args = [sys.executable, "-m", "dlflow.cli", "train", str(CONFIGS / "digits_mlp.yaml"),
+            "--set", f"fit.epochs={EPOCHS}", "--set", "fit.callbacks=[]", "--set", "fit.batch_size=16"]
+    process = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    experiment = tmp_path / "runs" / "digits-mlp"
+    deadline = time.time() + 240
+    run = None
+    while time.time() < deadline:
+        runs = [p for p in experiment.glob("*/") if (p / "history.csv").exists()] if experiment.exists() else []
+        if runs and len(_epochs(runs[0] / "history.csv")) >= 3:
+            run = runs[0]
+            break
+        time.sleep(0.05)
+    assert run is not None, "training never reached epoch 3"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    killed_at = len(_epochs(run / "history.csv"))
+    assert killed_at < EPOCHS, "the run finished before it could be killed"
+    assert json.loads((run / "manifest.json").read_text())["status"] == "running"
+
+    done = run_cli(*args[3:], "--resume", str(run), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in experiment.iterdir() if p.is_dir()) == [run.name]  # same directory
+    assert _epochs(run / "history.csv") == list(range(EPOCHS))  # no epoch repeated or missing
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "completed" and manifest["resumes"] == 1
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs_completed"] == EPOCHS
+    assert f"Epoch {killed_at + 1}/{EPOCHS}" in done.stderr or f"Epoch {killed_at}/{EPOCHS}" in done.stderr
+    assert "Epoch 1/" not in done.stderr  # finished epochs were not trained again
+
+
+def test_resume_refuses_a_changed_config_and_shows_the_difference(tmp_path):
+    base = ["train", str(CONFIGS / "digits_mlp.yaml"), "--set", "fit.epochs=1", "--set", "fit.callbacks=[]"]
+    first = run_cli(*base, "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    run = json.loads(first.stdout)["run"]
+    done = run_cli(*base, "--set", "fit.batch_size=7", "--resume", run, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "fit.batch_size: 64 -> 7" in done.stderr
+    assert "Traceback" not in done.stderr
+    more = run_cli(*base[:-4], "--set", "fit.epochs=2", "--set", "fit.callbacks=[]", "--resume", run, cwd=tmp_path)
+    assert more.returncode == 0, more.stderr[-2000:]  # more epochs is a valid resume
+    assert _epochs(Path(run) / "history.csv") == [0, 1]
