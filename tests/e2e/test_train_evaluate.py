@@ -89,3 +89,22 @@ def test_second_run_reuses_the_frozen_split(digits_run):
     assert not set(split.test) & (set(split.train) | set(split.validation))
     manifest = json.loads((digits_run["run"] / "manifest.json").read_text())
     assert manifest["data"]["fingerprint"] == split.fingerprint
+
+
+def test_export_all_four_formats_with_parity(digits_run):
+    report = cli_json("export", "digits-convnet", cwd=digits_run["work"])
+    assert report["ok"] and report["samples"] == 64
+    tolerances = {"keras": 1e-5, "saved_model": 1e-5, "onnx": 1e-5, "tflite": 1e-3}
+    for name, tolerance in tolerances.items():
+        entry = report["formats"][name]
+        assert entry["ok"] and entry["max_rel_diff"] <= tolerance, (name, entry)
+    export = digits_run["run"] / "export"
+    for artifact in ("model.keras", "saved_model", "model.tflite", "model.onnx", "parity.json"):
+        assert (export / artifact).exists(), artifact
+    assert json.loads((export / "parity.json").read_text())["ok"] is True
+
+
+def test_export_unknown_format_is_a_usage_error(digits_run):
+    done = run_cli("export", "digits-convnet", "--format", "pickle", cwd=digits_run["work"])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "pickle" in done.stderr
