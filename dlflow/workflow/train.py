@@ -53,7 +53,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     run = _resumable_run(resume, runs_root, config) if resume else None
     data = prepare_data(loaded, runs_root, log)
     # Everything a config can get wrong is found before the run directory exists.
-    session = _build(loaded, data, log)
+    session = build_session(loaded, data.train, data.validation, log)
     if run is None:
         run = create_run(runs_root.resolve(), config.name)
         write_text(run.config, dump_config(config))
@@ -83,7 +83,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
 
 
 @dataclass
-class _Session:
+class Session:
     """The configured runtime and the compiled model, ready to fit."""
 
     runtime: Any
@@ -91,29 +91,48 @@ class _Session:
     class_weight: dict[int, float] | None
 
 
-def _build(loaded: Any, data: Any, log: Log) -> _Session:
+def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet) -> Session:
+    """Configure the runtime, then build and compile the config's model on `train`.
+
+    Config problems found here (a layer that cannot apply, an output that does not fit the
+    target) are raised as located config errors. Stages that train without a run directory
+    (develop's overfit check, cv folds, tuning trials) use this and `fit_session`.
+    """
     from dlflow.errors import ConfigError
     from dlflow.model.build import build_model, compile_model
     from dlflow.train.runtime import configure_runtime, strategy_scope
 
     config = loaded.config
     with located_errors(loaded):
-        if config.fit.monitor.startswith("val_") and len(data.validation) == 0:
+        if config.fit.monitor.startswith("val_") and len(validation) == 0:
             raise ConfigError(f"'{config.fit.monitor}' needs validation data, but data.split.validation is 0",
                               config_path=("fit", "monitor"))
         runtime = configure_runtime(config.runtime, config.seed)
         log(f"runtime: {runtime.strategy_name} over {', '.join(runtime.devices)}; precision {runtime.mixed_precision}")
         with strategy_scope(runtime):
-            model = build_model(config, data.train, float32_output=runtime.mixed_precision != "off",
+            model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
                                 base_dir=loaded.base_dir)
-            compile_model(model, config, data.train.target_specs, jit_compile=runtime.jit_compile)
-        class_weight = _class_weight(config.fit.class_weight, data.train)
-    return _Session(runtime, model, class_weight)
+            compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
+        class_weight = _class_weight(config.fit.class_weight, train)
+    return Session(runtime, model, class_weight)
 
 
-def _fit(loaded: Any, data: Any, session: _Session, run: RunDir, *, resuming: bool, log: Log,
-         started: float) -> dict[str, Any]:
+def fit_session(session: Session, config: Any, train: Any, validation: Any, *, epochs: int | None = None,
+                callbacks: Sequence[Any] = (), verbose: Any = 0) -> Any:
+    """model.fit on in-memory splits with the config's batch size and seeded shuffle; returns the History."""
     from dlflow.data.pipeline import to_tf_dataset
+
+    batch = config.fit.batch_size
+    train_ds = to_tf_dataset(train, batch_size=batch, shuffle=True, seed=config.seed)
+    val_ds = to_tf_dataset(validation, batch_size=batch, shuffle=False, seed=config.seed) if len(validation) else None
+    with contextlib.redirect_stdout(sys.stderr):  # Keras's progress bar is progress: stderr
+        return session.model.fit(train_ds, validation_data=val_ds, epochs=epochs or config.fit.epochs,
+                                 callbacks=list(callbacks), class_weight=session.class_weight, verbose=verbose,
+                                 shuffle=False)  # tf.data shuffles
+
+
+def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,
+         started: float) -> dict[str, Any]:
     from dlflow.train.callbacks import build_callbacks
 
     config = loaded.config
@@ -121,14 +140,9 @@ def _fit(loaded: Any, data: Any, session: _Session, run: RunDir, *, resuming: bo
         callbacks = build_callbacks(run, config.fit, resuming=resuming)
     if resuming:
         _trim_history(run)
-    batch = config.fit.batch_size
-    train_ds = to_tf_dataset(data.train, batch_size=batch, shuffle=True, seed=config.seed)
-    val_ds = to_tf_dataset(data.validation, batch_size=batch, shuffle=False, seed=config.seed) if len(data.validation) else None
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
     fit_started = time.time()
-    with contextlib.redirect_stdout(sys.stderr):  # Keras's progress bar is progress: stderr
-        session.model.fit(train_ds, validation_data=val_ds, epochs=config.fit.epochs, callbacks=callbacks,
-                          class_weight=session.class_weight, verbose=verbose, shuffle=False)  # tf.data shuffles
+    fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose)
     fit_seconds = time.time() - fit_started
     metrics = summarize_history(run.history, config.fit.monitor)
     if metrics.get("diverged_epoch") is not None:
