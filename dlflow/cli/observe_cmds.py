@@ -28,15 +28,45 @@ def runs(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"runs in {State.runs_root}")
-    for column in ("experiment", "run", "status", "monitor", "best", "epoch", "duration"):
-        table.add_column(column, justify="right" if column in ("best", "epoch", "duration") else "left")
+    title = f"runs of {experiment}, best first" if experiment else f"runs in {State.runs_root}"
+    table = Table(title=title)
+    columns = ["run", "status", "monitor", "best", "epoch", "duration"]
+    if experiment:
+        columns.append("config differences")
+    else:
+        columns.insert(0, "experiment")
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("best", "epoch", "duration") else "left",
+                         overflow="fold")
     for row in rows:
-        best = f"{row['best']:.4f}" if isinstance(row["best"], float) else "-"
-        epoch = f"{row['best_epoch']}/{row['epochs']}" if row["best_epoch"] else "-"
-        duration = f"{row['duration_s']:.0f}s" if row["duration_s"] else "-"
-        table.add_row(row["experiment"], row["run"], row["status"], row["monitor"] or "-", best, epoch, duration)
-    Console(file=sys.stdout, soft_wrap=True).print(table)
+        cells = {
+            "experiment": row["experiment"], "run": row["run"], "status": row["status"],
+            "monitor": row["monitor"] or "-",
+            "best": f"{row['best']:.4f}" if isinstance(row["best"], float) else "-",
+            "epoch": f"{row['best_epoch']}/{row['epochs']}" if row["best_epoch"] else "-",
+            "duration": f"{row['duration_s']:.0f}s" if row["duration_s"] else "-",
+            "config differences": ", ".join(f"{p}={v}" for p, v in row.get("differs", {}).items()) or "-",
+        }
+        table.add_row(*(cells[c] for c in columns))
+    Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(table)
+
+
+@app.command()
+def report(
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    json_: JsonOption = False,
+) -> None:
+    """Write a self-contained HTML report of a run (learning curves, confusion matrix, baselines, parity, config)."""
+    from dlflow.report import write_report
+    from dlflow.runs.lookup import find_run
+
+    found = find_run(run, State.runs_root)
+    path = write_report(found)
+    plots = sorted(str(p) for p in found.plots.glob("*.png"))
+    if json_:
+        emit_json({"report": str(path), "plots": plots})
+    else:
+        typer.echo(str(path))
 
 
 @app.command()

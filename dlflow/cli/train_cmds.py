@@ -44,13 +44,15 @@ def train(
 @app.command()
 def evaluate(
     run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    slice_by: Annotated[Optional[list[str]], typer.Option(
+        "--slice-by", metavar="COLUMN", help="Metrics per group of an input column, to show gaps between groups (repeatable).")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Score the test split, once the work is done: metrics, confusion matrix, per-class scores."""
     from dlflow.workflow.evaluate import evaluate as run_evaluate
 
     quiet_tensorflow(State.verbose)
-    result = run_evaluate(run, runs_root=State.runs_root, log=progress)
+    result = run_evaluate(run, runs_root=State.runs_root, slice_by=slice_by or [], log=progress)
     if result.get("warning"):
         progress(f"warning: {result['warning']}")
     if json_:
@@ -62,6 +64,13 @@ def evaluate(
     for name, target in result.get("targets", {}).items():
         if "confusion_matrix" in target:
             _print_confusion(name, target)
+        elif "mae" in target:
+            typer.echo(f"  {name}: MAE {target['mae']:.4f}, RMSE {target['rmse']:.4f}, bias {target['bias']:+.4f}")
+    for column, sliced in result.get("slices", {}).items():
+        typer.echo(f"by {column} ({sliced['metric']} of {sliced['target']}; gap {sliced['gap']:.4f}):")
+        for group, entry in sliced["groups"].items():
+            score = entry.get(sliced["metric"])
+            typer.echo(f"  {group}: {score:.4f} ({entry['samples']} samples)" if score is not None else f"  {group}")
 
 
 def _print_confusion(name: str, target: dict) -> None:

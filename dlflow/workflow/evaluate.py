@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from dlflow.errors import UsageError
+from dlflow.errors import DataError, UsageError
 from dlflow.runs.manifest import now_iso, read_json, update_manifest, write_json
 from dlflow.workflow.common import Log, quiet
 from dlflow.workflow.runs import load_run_model, open_run
 
 
-def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), log: Log = quiet) -> dict[str, Any]:
+SLICE_BINS = 4  # a numeric slice column is cut into this many quantile bins
+
+
+def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence[str] = (),
+             log: Log = quiet) -> dict[str, Any]:
     """Evaluate a run's model on the experiment's test split; writes evaluation.json.
 
+    Args:
+        run_ref: a run directory or experiment name (its latest run).
+        slice_by: input columns to group the test samples by; metrics per group show gaps
+            between groups (numeric columns are cut into quantile bins).
+
     Returns:
-        The evaluation: metrics on the test split, and for classification a confusion
-        matrix and per-class precision/recall/F1.
+        The evaluation: metrics on the test split, for classification a confusion matrix and
+        per-class precision/recall/F1, for regression the error distribution, and per-slice
+        metrics when asked.
     """
     from dlflow.data.pipeline import to_tf_dataset
 
@@ -40,6 +50,8 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), log: Log = quiet) 
     outputs = predictions if isinstance(predictions, dict) else {next(iter(test.target_specs)): predictions}
     result["targets"] = {name: _target_report(spec, test.targets[name], np.asarray(outputs[name]))
                          for name, spec in test.target_specs.items() if name in outputs}
+    if slice_by:
+        result["slices"] = {column: _slices(test, column, outputs) for column in slice_by}
     manifest = read_json(run.manifest)
     looks = int(manifest.get("test_evaluations", 0)) + 1
     result["test_evaluations"] = looks
@@ -75,3 +87,45 @@ def _target_report(spec: Any, truth: np.ndarray, predicted: np.ndarray) -> dict[
                 "rmse": float(np.sqrt(np.mean(errors ** 2))), "bias": float(np.mean(errors)),
                 "abs_error_p50_p90_p99": quantiles}
     return {"task": spec.task}
+
+
+def _slices(test: Any, column: str, outputs: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Per-group sample counts and scores of the first target, grouped by one input column."""
+    from dlflow.data.tasks import decode_predictions
+
+    key = next((n for n, spec in test.input_specs.items() if column in (n, spec.column)), None)
+    if key is None:
+        columns = ", ".join(spec.column or n for n, spec in test.input_specs.items())
+        raise DataError(f"--slice-by {column}: not an input column; columns are: {columns}")
+    values = np.asarray(test.inputs[key]).reshape(len(test), -1)
+    if values.shape[1] != 1:
+        raise DataError(f"--slice-by {column}: expected a column with one value per sample, "
+                        f"received shape {test.input_specs[key].shape}")
+    values = values[:, 0]
+    if values.dtype.kind == "f" and len(np.unique(values)) > SLICE_BINS * 2:
+        edges = np.unique(np.quantile(values, np.linspace(0, 1, SLICE_BINS + 1)))
+        bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+        names = [f"[{edges[b]:.4g}, {edges[b + 1]:.4g}]" for b in range(len(edges) - 1)]
+        groups = np.array([names[b] for b in bins], dtype=object)
+        order = [n for n in names if n in set(groups.tolist())]
+    else:
+        groups = values.astype(str)
+        order = sorted(set(groups.tolist()))
+    name, spec = next(iter(test.target_specs.items()))
+    truth, predicted = np.asarray(test.targets[name]), np.asarray(outputs[name])
+    out: dict[str, Any] = {}
+    for group in order:
+        mask = groups == group
+        entry: dict[str, Any] = {"samples": int(mask.sum())}
+        if spec.task in ("binary", "multiclass"):
+            labels, _ = decode_predictions(spec, predicted[mask])
+            true_labels = np.asarray(spec.classes, dtype=object)[truth[mask].reshape(-1).astype(int)]
+            entry["accuracy"] = float(np.mean(labels.astype(str) == true_labels.astype(str)))
+        elif spec.task == "regression":
+            errors = predicted[mask].reshape(int(mask.sum()), -1) - truth[mask].reshape(int(mask.sum()), -1)
+            entry["mae"] = float(np.mean(np.abs(errors)))
+        out[group] = entry
+    metric = "accuracy" if spec.task in ("binary", "multiclass") else "mae"
+    scores = [e[metric] for e in out.values() if metric in e]
+    return {"target": name, "metric": metric, "groups": out,
+            "gap": float(max(scores) - min(scores)) if len(scores) > 1 else 0.0}

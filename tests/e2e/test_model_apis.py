@@ -29,11 +29,30 @@ def test_factory_subclassed_model_trains_and_reloads(tmp_path):
     assert evaluation["metrics"]["accuracy"] > 0.5
 
 
-def test_tabular_binary_keeps_original_labels(tmp_path):
+def test_tabular_binary_keeps_labels_slices_and_second_look_warning(tmp_path):
     result = cli_json("train", str(CONFIGS / "breast_cancer.yaml"), "--set", "fit.epochs=5", cwd=tmp_path)
-    evaluation = cli_json("evaluate", result["run"], cwd=tmp_path)
+    evaluation = cli_json("evaluate", result["run"], "--slice-by", "mean radius", cwd=tmp_path)
     assert evaluation["targets"]["diagnosis"]["classes"] == ["benign", "malignant"]
     assert evaluation["metrics"]["accuracy"] > 0.85
+    sliced = evaluation["slices"]["mean radius"]
+    assert sum(g["samples"] for g in sliced["groups"].values()) == evaluation["samples"]
+    assert len(sliced["groups"]) == 4 and sliced["gap"] >= 0
+    assert "warning" not in evaluation
+    again = run_cli("evaluate", result["run"], cwd=tmp_path)
+    assert again.returncode == 0 and "no longer an unbiased estimate" in again.stderr
+    bad = run_cli("evaluate", result["run"], "--slice-by", "radius", cwd=tmp_path)
+    assert bad.returncode == 2 and "not an input column" in bad.stderr
+
+
+def test_runs_compares_an_experiment_best_first_and_report_embeds_plots(tmp_path):
+    config = str(CONFIGS / "digits_mlp.yaml")
+    for epochs in (1, 3):
+        cli_json("train", config, "--set", f"fit.epochs={epochs}", "--set", "fit.callbacks=[]", cwd=tmp_path)
+    rows = cli_json("runs", "--experiment", "digits-mlp", cwd=tmp_path)["runs"]
+    assert [r["differs"]["fit.epochs"] for r in rows] == [3, 1]  # best val_loss first
+    report = cli_json("report", "digits-mlp", cwd=tmp_path)
+    page = open(report["report"]).read()
+    assert page.count("data:image/png;base64,") >= 2 and "http://" not in page and "https://" not in page
 
 
 def test_mirrored_strategy_over_two_logical_cpus_matches_one_device(tmp_path):
