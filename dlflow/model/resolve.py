@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from dlflow.config import argument_categories, is_class_mapping
 from dlflow.errors import ConfigError
 
 CATEGORY_MODULES = {
@@ -20,34 +21,12 @@ CATEGORY_MODULES = {
     "activations": "keras.activations",
 }
 
+# Where to look for a nested {ClassName: kwargs} whose argument name implies no category.
+FALLBACK_CATEGORIES = ("layers", "regularizers", "initializers", "constraints", "schedules", "losses", "metrics")
+
 # Categories whose plain strings are class names (`- Flatten`); elsewhere a string is an identifier
 # Keras resolves itself (`adam`, `relu`, `mse`).
 CLASS_NAME_STRINGS = {"layers", "callbacks"}
-
-
-def category_for_argument(argument: str) -> str | None:
-    """Which kind of Keras object a keyword argument takes, from its name."""
-    if argument.endswith("_regularizer"):
-        return "regularizers"
-    if argument.endswith("_initializer"):
-        return "initializers"
-    if argument.endswith("_constraint"):
-        return "constraints"
-    if argument in ("activation", "recurrent_activation"):
-        return "activations"
-    if argument == "learning_rate":
-        return "schedules"
-    if argument in ("layer", "backward_layer"):
-        return "layers"
-    if argument == "optimizer":
-        return "optimizers"
-    return None
-
-
-def is_object_spec(value: Any) -> bool:
-    """True for a one-key mapping whose key looks like a Keras class name."""
-    return (isinstance(value, dict) and len(value) == 1 and isinstance(next(iter(value)), str)
-            and next(iter(value))[:1].isupper() and isinstance(next(iter(value.values())), (dict, type(None))))
 
 
 def split_spec(spec: Any) -> tuple[str, dict[str, Any]]:
@@ -89,21 +68,19 @@ def resolve(category: str, spec: Any, path: tuple = (), **extra: Any) -> Any:
 
 
 def resolve_value(argument: str, value: Any, path: tuple) -> Any:
-    """Resolve a keyword argument's value: nested object specs become objects, the rest stays."""
-    if is_object_spec(value):
-        category = category_for_argument(argument) or _find_category(next(iter(value)))
+    """Resolve a keyword argument's value: nested object specs become objects, the rest stays.
+
+    The argument's name says which kind of object it takes (`kernel_regularizer` ->
+    regularizers, `learning_rate` -> schedules, `layer` -> layers; the same rule the config
+    check uses); otherwise the first category that has the class wins.
+    """
+    if is_class_mapping(value):
+        name = next(iter(value))
+        candidates = argument_categories(argument) or FALLBACK_CATEGORIES
+        category = next((c for c in candidates if hasattr(importlib.import_module(CATEGORY_MODULES[c]), name)), None)
         if category is not None:
             return resolve(category, value, path)
-    if isinstance(value, list) and argument not in ("metrics",):
+    if isinstance(value, list):
         return [resolve_value(argument, v, (*path, i)) for i, v in enumerate(value)]
-    if argument == "metrics" and isinstance(value, list):
-        return [resolve("metrics", v, (*path, i)) for i, v in enumerate(value)]
     return value
-
-
-def _find_category(name: str) -> str | None:
-    for category in ("layers", "regularizers", "initializers", "constraints", "schedules", "losses", "metrics"):
-        if hasattr(importlib.import_module(CATEGORY_MODULES[category]), name):
-            return category
-    return None
 
