@@ -29,32 +29,21 @@ def print_error(error: DlflowError) -> None:
 
 
 def quiet_tensorflow(verbose: bool) -> None:
-    """Import TensorFlow with its C++ start-up noise silenced, unless `verbose`.
-
-    TensorFlow and absl print start-up lines straight to file descriptor 2 before any log level
-    applies, so stderr is pointed at /dev/null while TensorFlow loads.
-    """
+    """Import TensorFlow with its C++ start-up noise silenced, unless `verbose`."""
     if verbose or "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     import warnings
+
+    from dlflow.native_output import silenced_native_stderr
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*np.object.*")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow as tf  # noqa: F401
+    with silenced_native_stderr():
+        import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
         import absl.logging
 
         absl.logging.set_verbosity(absl.logging.ERROR)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)

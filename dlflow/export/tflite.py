@@ -26,6 +26,7 @@ import numpy as np
 
 from dlflow.export._files import write_bytes
 from dlflow.export.errors import Unsupported
+from dlflow.native_output import silenced_native_stderr
 
 FILENAME = "model.tflite"
 QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
@@ -109,7 +110,7 @@ def predict(path: Path, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
     from dlflow.export.signature import match_names
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), silenced_native_stderr():
         warnings.simplefilter("ignore")  # "tf.lite.Interpreter is deprecated" (LiteRT)
         interpreter = tf.lite.Interpreter(model_path=str(path))
         signatures = interpreter.get_signature_list()
