@@ -75,8 +75,25 @@ BUILTIN_SERIES: dict[str, Callable[[], object]] = {
 }
 
 
-def load_builtin(name: str, *, task: str | None, target: str | None) -> Dataset:
-    """Load `builtin:<name>`."""
+# The column each built-in series forecasts, and the columns left out of its windows by default.
+BUILTIN_SERIES_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sunspots": ("sunactivity", ("year",)),
+    "co2": ("co2", ()),  # its date column is the time axis, left out as every time column is
+}
+
+
+def load_builtin(name: str, *, task: str | None, target: str | None, data: object = None) -> Dataset:
+    """Load `builtin:<name>`; a built-in time series needs the config's `data` (its window)."""
+    if name in BUILTIN_SERIES:
+        from dlflow.data.timeseries import dataset_from_series
+
+        default_target, ignore = BUILTIN_SERIES_COLUMNS[name]
+        if data is None or getattr(data, "window", None) is None:
+            raise DataError(f"builtin:{name} is a time series: set data.window, e.g. data.window: "
+                            f"{{length: 24, horizon: 1}} (each sample sees `length` steps and forecasts "
+                            f"{default_target} `horizon` steps later)", config_path=("data", "window"))
+        return dataset_from_series(BUILTIN_SERIES[name](), data, task, source=f"builtin:{name}",
+                                   default_target=default_target, default_ignore=ignore)
     if name not in BUILTINS:
         import difflib
 

@@ -19,7 +19,8 @@ class InputSpec:
         dtype: "float32", "int64" or "string".
         role: how dlflow preprocesses it inside the model: "image" (Rescaling),
             "numeric" (Normalization), "categorical" (StringLookup/IntegerLookup),
-            "text" (TextVectorization) or "array" (passed as is).
+            "text" (TextVectorization), "series" (time windows, Normalization per feature)
+            or "array" (passed as is).
         scale: for images, the factor that maps raw pixels to [0, 1].
         column: the original column name when it differs from `name` (which is a safe identifier).
     """

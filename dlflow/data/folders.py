@@ -1,0 +1,70 @@
+"""Class folders (image_dir, text_dir): one sub-folder per class, its name the label."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dlflow.errors import DataError
+
+DEFAULT_TARGET = "label"
+
+
+def class_files(folder: Path, suffixes: tuple[str, ...], *, what: str) -> tuple[list[Path], list[str]]:
+    """Every file with one of `suffixes` under each class sub-folder, and its class.
+
+    Sub-folders are read recursively; hidden files and folders (`.name`) and files with
+    other suffixes are skipped. Classes and files are sorted, so the order is reproducible.
+
+    Args:
+        folder: the data folder.
+        suffixes: lower-case file suffixes to keep, e.g. (".txt",).
+        what: what the files are, for messages ("images", "text files").
+
+    Returns:
+        (files, labels): the files, and for each its class (sub-folder name).
+
+    Raises:
+        DataError: no class sub-folders, an empty class, a single class, or a file of the
+            right kind outside any class folder.
+    """
+    if not folder.is_dir():
+        raise DataError(f"{folder}: expected a folder with one sub-folder per class", config_path=("data", "source"))
+    expected = ", ".join(suffixes)
+    loose = sorted(p for p in folder.iterdir() if p.is_file() and _wanted(p, suffixes))
+    if loose:
+        raise DataError(f"{loose[0]}: {what} must sit in a sub-folder named after their class "
+                        f"(e.g. {folder / 'CLASS' / loose[0].name})", config_path=("data", "source"))
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DataError(f"{folder}: expected one sub-folder of {what} ({expected}) per class, found no sub-folders",
+                        config_path=("data", "source"))
+    files: list[Path] = []
+    labels: list[str] = []
+    for class_dir in classes:
+        found = sorted(p for p in class_dir.rglob("*") if p.is_file() and _wanted(p, suffixes)
+                       and not any(part.startswith(".") for part in p.relative_to(class_dir).parts))
+        if not found:
+            raise DataError(f"{class_dir}: the class folder '{class_dir.name}' holds no {what} ({expected}); "
+                            f"add some or remove the folder", config_path=("data", "source"))
+        files += found
+        labels += [class_dir.name] * len(found)
+    if len(classes) < 2:
+        raise DataError(f"{folder}: found one class folder ('{classes[0].name}'); classification needs at least "
+                        f"2 sub-folders, one per class", config_path=("data", "source"))
+    return files, labels
+
+
+def target_name(target: str | list[str] | None) -> str:
+    """The target's name for a class folder: data.target when given, else "label"."""
+    if target is None:
+        return DEFAULT_TARGET
+    if isinstance(target, list):
+        if len(target) != 1:
+            raise DataError(f"a class folder has one target (the sub-folder names); data.target lists {len(target)}",
+                            config_path=("data", "target"))
+        return target[0]
+    return target
+
+
+def _wanted(path: Path, suffixes: tuple[str, ...]) -> bool:
+    return path.suffix.lower() in suffixes and not path.name.startswith(".")

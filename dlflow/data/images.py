@@ -1,0 +1,134 @@
+"""Image folders: one sub-folder per class of .png/.jpg/.bmp/.gif files, loaded as raw pixels.
+
+```
+photos/
+  cat/001.jpg  cat/002.jpg ...
+  dog/001.jpg  ...
+```
+
+The sorted sub-folder names are the classes, so predictions decode to folder names. Pixels stay
+raw (0-255, float32); the model's own Rescaling layer (InputSpec.scale = 1/255) maps them to
+[0, 1], so an exported model takes raw pixels too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlflow.data.dataset import Dataset, InputSpec
+from dlflow.data.folders import class_files, target_name
+from dlflow.data.tasks import encode_target
+from dlflow.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+PIL_MODES = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
+CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
+GRAY_PIL_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+
+
+def load_image_dir(data: Any, task: str | None) -> Dataset:
+    """Load `data.source`, a folder with one sub-folder of images per class.
+
+    Args:
+        data: the config's DataConfig; `data.image.size` ([height, width]) resizes every image
+            (required when the images differ in size), `data.image.color_mode` (grayscale, rgb,
+            rgba) converts them; when it is not written, grayscale if every image is grayscale,
+            else rgb.
+        task: the config's task; inferred when None (two classes: binary, more: multiclass).
+
+    Returns:
+        A Dataset of kind "image" with one input "image" of shape (height, width, channels),
+        float32 raw pixels 0-255, and one target named `data.target` (default "label").
+    """
+    folder = Path(data.source)
+    files, labels = class_files(folder, IMAGE_SUFFIXES, what="images")
+    options = data.image
+    size = tuple(options.size) if options is not None and options.size else None
+    color_mode = _given_color_mode(options) or _infer_color_mode(files)
+    if size is None:
+        size = _common_size(files, folder)
+    images = np.empty((len(files), *size, CHANNELS[color_mode]), dtype="float32")
+    for i, file in enumerate(files):
+        images[i] = read_image(file, color_mode=color_mode, size=size)
+    encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task)
+    info = {"classes": sorted(set(labels)), "files": len(files), "image_size": list(size),
+            "color_mode": color_mode, "per_class": {c: labels.count(c) for c in sorted(set(labels))}}
+    return Dataset(
+        kind="image",
+        inputs={"image": images},
+        targets={spec.name: encoded},
+        input_specs={"image": InputSpec("image", images.shape[1:], "float32", "image", scale=1.0 / 255.0)},
+        target_specs={spec.name: spec},
+        source=str(folder),
+        info=info,
+    )
+
+
+def read_image(path: Path, *, color_mode: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """One image file as float32 pixels (height, width, channels), 0-255.
+
+    Args:
+        path: a .png, .jpg, .bmp or .gif file (a GIF's first frame).
+        color_mode: grayscale, rgb or rgba.
+        size: (height, width) to resize to (bilinear), or None to keep the file's size.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()  # decode now: a truncated file fails here, naming the file
+            image = image.convert(PIL_MODES[color_mode])
+            if size is not None and image.size != (size[1], size[0]):
+                image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            array = np.asarray(image, dtype="float32")
+    except (OSError, ValueError, SyntaxError) as exc:  # PIL's ways of saying "not an image"
+        raise DataError(f"{path}: unreadable image ({_reason(exc)})", config_path=("data", "source")) from exc
+    return array[..., np.newaxis] if array.ndim == 2 else array
+
+
+def _given_color_mode(options: Any) -> str | None:
+    if options is None or "color_mode" not in options.model_fields_set:
+        return None
+    return options.color_mode
+
+
+def _infer_color_mode(files: list[Path]) -> str:
+    """grayscale when every image is grayscale, else rgb (alpha is kept only when asked for)."""
+    for file in files:
+        if _header(file)[0] not in GRAY_PIL_MODES:
+            return "rgb"
+    return "grayscale"
+
+
+def _common_size(files: list[Path], folder: Path) -> tuple[int, int]:
+    """The images' shared (height, width), or a DataError asking for data.image.size."""
+    seen: dict[tuple[int, int], Path] = {}
+    for file in files:
+        width, height = _header(file)[1]
+        seen.setdefault((height, width), file)
+        if len(seen) > 1:
+            (a, first), (b, second) = list(seen.items())[:2]
+            raise DataError(
+                f"{folder}: the images differ in size ({a[0]}x{a[1]} in {first.relative_to(folder)}, "
+                f"{b[0]}x{b[1]} in {second.relative_to(folder)}); set data.image.size: [height, width] "
+                f"to resize them all", config_path=("data", "image", "size"),
+            )
+    return next(iter(seen))
+
+
+def _header(file: Path) -> tuple[str, tuple[int, int]]:
+    """The image's PIL mode and (width, height), read from its header without decoding the pixels."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as image:
+            return image.mode, image.size
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{file}: unreadable image ({_reason(exc)})", config_path=("data", "source")) from exc
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,276 @@
+"""Time series forecasting: a table in time order becomes sliding windows and the value to forecast.
+
+Every sample is a window over the used columns (the target column(s) and every other numeric
+column not ignored by `data.features`) and its target is the target column(s) `horizon` rows
+after the window's last row. With `data.window = {length: L, horizon: h, stride: s,
+sampling_rate: r}` and the table's rows numbered 0..T-1:
+
+- a window ending at row `e` holds the `L // r` rows `e - (L//r - 1)*r, ..., e - r, e`
+  (every r-th row of the L rows up to and including e); its target is row `e + h`;
+- the first window ends at row `L - 1`, the next ones every `s` rows, the last one at the
+  latest `e` with `e + h <= T - 1`.
+
+With r = 1 this is `keras.utils.timeseries_dataset_from_array(values[:-h], targets=values[L-1+h:],
+sequence_length=L, sequence_stride=s)`. The input "series" has shape (L // r, n_features).
+
+No leakage across the chronological split: the Dataset is ordered, so the split takes the first
+windows for training, the next for validation, the last for testing. Windows that straddle a
+boundary are dropped, so that every row of the table (input or target) belongs to the windows
+of one part only: no validation or test target, nor any of their inputs, is inside a training
+window, and the series input's normalization (statistics over the training windows' time
+steps, inside the model) sees training rows alone. It is the same as splitting the rows first
+and windowing each part. `info["parts_rows"]` gives each part's rows; `info["windows_dropped"]`
+how many windows the boundaries cost.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from dlflow.data.dataset import Dataset, InputSpec, safe_name
+from dlflow.data.tasks import encode_target
+from dlflow.errors import DataError
+
+SERIES_INPUT = "series"
+MULTI_TARGET_NAME = "forecast"  # the one output's name when several columns are forecast together
+MAX_WINDOW_BYTES = 2 << 30  # windows are materialized in memory: refuse more than this
+
+
+def load_timeseries(data: Any, task: str | None) -> Dataset:
+    """Load `data.source` (a .csv, .tsv or .parquet table in time order) as forecasting windows.
+
+    Args:
+        data: the config's DataConfig: `window` (required), `target` (the column(s) to
+            forecast), `features` (`ignore` drops a column), `split` (its fractions place the
+            boundaries whose straddling windows are dropped).
+        task: the config's task: regression or None.
+    """
+    from dlflow.data.sources import read_table
+
+    path = Path(data.source)
+    fmt = {".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}.get(path.suffix.lower(), "csv")
+    return dataset_from_series(read_table(path, fmt), data, task, source=str(path))
+
+
+def dataset_from_series(frame: Any, data: Any, task: str | None, *, source: str,
+                        default_target: str | None = None, default_ignore: Sequence[str] = ()) -> Dataset:
+    """Windows and targets from a time-ordered DataFrame (see the module docstring).
+
+    Args:
+        frame: the table, one row per time step, oldest first.
+        data: the config's DataConfig.
+        task: the config's task: regression or None.
+        source: the file or built-in name, for messages.
+        default_target: the target column when `data.target` is not given (built-ins).
+        default_ignore: columns ignored unless `data.features` says otherwise (built-ins).
+
+    Returns:
+        An ordered Dataset of kind "timeseries": input "series" (n, L // r, n_features), role
+        "series"; one regression target per window (one value, or a vector when several target
+        columns are forecast); `info["last_value"]` places the target column inside the window
+        for the last-value baseline.
+    """
+    window = data.window
+    if window is None:
+        raise DataError(f"{source} is a time series: set data.window, e.g. data.window: {{length: 24, horizon: 1}} "
+                        f"(each sample sees `length` rows and forecasts the target `horizon` rows later)",
+                        config_path=("data", "window"))
+    if task not in (None, "regression"):
+        raise DataError(f"a time series forecasts values: expected task regression (or none), received '{task}'",
+                        config_path=("task",))
+    targets = _target_columns(frame, data.target, default_target, source)
+    used, ignored, time_column = _used_columns(frame, targets, data.features, default_ignore, source)
+    values = _numeric_values(frame, used, source)
+    steps = window.length // window.sampling_rate
+    if steps < 1:
+        raise DataError(f"data.window.length ({window.length}) must be at least data.window.sampling_rate "
+                        f"({window.sampling_rate})", config_path=("data", "window", "length"))
+    ends, parts = _window_ends(len(values), window, data.split, source)
+    if len(ends) * steps * len(used) * 4 > MAX_WINDOW_BYTES:
+        raise DataError(f"{source}: {len(ends)} windows of {steps} steps x {len(used)} columns need "
+                        f"{len(ends) * steps * len(used) * 4 / 2**30:.1f} GiB in memory; raise data.window.stride "
+                        f"or data.window.sampling_rate", config_path=("data", "window", "stride"))
+    offsets = (np.arange(steps) - (steps - 1)) * window.sampling_rate
+    series = values[ends[:, None] + offsets[None, :]]
+    target_index = [used.index(t) for t in targets]
+    raw_targets = values[ends + window.horizon][:, target_index]
+    name = safe_name(targets[0]) if len(targets) == 1 else MULTI_TARGET_NAME
+    encoded, spec = encode_target(raw_targets[:, 0] if len(targets) == 1 else raw_targets, name, "regression")
+    info: dict[str, Any] = {
+        "window": {"length": window.length, "horizon": window.horizon, "stride": window.stride,
+                   "sampling_rate": window.sampling_rate, "steps": steps},
+        "columns": used, "targets": targets, "ignored": ignored, "rows": len(values), "windows": len(ends),
+        "windows_dropped": parts.pop("dropped"), "parts_rows": parts,
+        "last_value": {"input": SERIES_INPUT, "feature_index": target_index[0]} if len(targets) == 1
+        else {"input": SERIES_INPUT, "feature_indices": target_index},
+    }
+    if time_column:
+        info["time_column"] = time_column
+    return Dataset(
+        kind="timeseries",
+        inputs={SERIES_INPUT: series},
+        targets={spec.name: encoded},
+        input_specs={SERIES_INPUT: InputSpec(SERIES_INPUT, (steps, len(used)), "float32", "series")},
+        target_specs={spec.name: spec},
+        source=source,
+        ordered=True,
+        info=info,
+    )
+
+
+def _target_columns(frame: Any, target: Any, default: str | None, source: str) -> list[str]:
+    columns = [str(c) for c in frame.columns]
+    targets = [target] if isinstance(target, str) else list(target or ([default] if default else []))
+    if not targets:
+        raise DataError(f"{source}: data.target must name the column(s) to forecast; columns are: "
+                        f"{', '.join(columns)}", config_path=("data", "target"))
+    for name in targets:
+        if name not in columns:
+            import difflib
+
+            close = difflib.get_close_matches(name, columns, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise DataError(f"{source}: no column '{name}'{hint}; columns are: {', '.join(columns)}",
+                            config_path=("data", "target"))
+    return targets
+
+
+def _used_columns(frame: Any, targets: list[str], features: dict[str, str] | None,
+                  default_ignore: Sequence[str], source: str) -> tuple[list[str], list[str], str | None]:
+    """(used columns in table order, ignored columns, the time column if one was recognized)."""
+    import pandas as pd
+
+    given = dict(features or {})
+    columns = [str(c) for c in frame.columns]
+    for name, kind in given.items():
+        if name not in columns:
+            raise DataError(f"{source}: data.features names column '{name}', which the table does not have; "
+                            f"columns are: {', '.join(columns)}", config_path=("data", "features", name))
+        if kind in ("categorical", "text"):
+            raise DataError(f"a time series window takes numeric columns only: expected numeric or ignore for "
+                            f"'{name}', received {kind}", config_path=("data", "features", name))
+        if kind == "ignore" and name in targets:
+            raise DataError(f"'{name}' is the target: it cannot be ignored", config_path=("data", "features", name))
+    used, ignored, time_column = [], [], None
+    for name, column in zip(columns, frame.columns):
+        kind = given.get(name) or ("ignore" if name in default_ignore and name not in targets else None)
+        if kind == "ignore":
+            ignored.append(name)
+            continue
+        series = frame[column]
+        if kind is None and name not in targets and _is_time(series):
+            ignored.append(name)  # the time axis: it orders the rows, it is not a feature
+            time_column = time_column or name
+            _check_time_order(series, name, source)
+            continue
+        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            numbers = pd.to_numeric(series, errors="coerce")
+            bad = series.notna() & numbers.isna()
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise DataError(f"{source}: row {row + 2}, column '{name}': a window takes numbers, received "
+                                f"{series.iloc[row]!r}; set data.features: {{{name}: ignore}} to leave it out",
+                                config_path=("data", "features"))
+        used.append(name)
+    return used, ignored, time_column
+
+
+def _is_time(series: Any) -> bool:
+    """True for datetime columns and for string columns whose every value reads as a date."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    present = series.dropna()
+    if present.empty or pd.to_numeric(present, errors="coerce").notna().any():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(present.astype(str), errors="coerce", format="mixed")
+    return bool(parsed.notna().all())
+
+
+def _check_time_order(series: Any, name: str, source: str) -> None:
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        times = pd.to_datetime(series, errors="coerce", format="mixed") if not \
+            pd.api.types.is_datetime64_any_dtype(series) else series
+    stamps = times.to_numpy()
+    back = np.flatnonzero(stamps[1:] < stamps[:-1])
+    if len(back):
+        row = int(back[0]) + 1
+        raise DataError(f"{source}: the rows must be in time order, but row {row + 2} ({series.iloc[row]}) comes "
+                        f"before row {row + 1} ({series.iloc[row - 1]}) in column '{name}'; sort the table",
+                        config_path=("data", "source"))
+
+
+def _numeric_values(frame: Any, used: list[str], source: str) -> np.ndarray:
+    import pandas as pd
+
+    if not used:
+        raise DataError(f"{source}: no numeric columns left to window", config_path=("data", "features"))
+    table = frame[[c for c in frame.columns if str(c) in used]].apply(pd.to_numeric, errors="coerce")
+    missing = table.isna().to_numpy()
+    if missing.any():
+        row, col = (int(i) for i in np.argwhere(missing)[0])
+        raise DataError(f"{source}: row {row + 2}, column '{used[col]}' has no value ({int(missing.sum())} missing "
+                        f"in all); a time series needs every step: fill or interpolate the gaps first",
+                        config_path=("data", "source"))
+    return table.to_numpy("float32")
+
+
+def _window_ends(n_rows: int, window: Any, split: Any, source: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """The last row of each kept window, and the rows each part of the split covers.
+
+    Windows straddling a train/validation or validation/test boundary are dropped: after a
+    part's last window (target at row e + h) the next part's first window starts after e + h.
+    """
+    length, horizon, stride = window.length, window.horizon, window.stride
+    last_end = n_rows - 1 - horizon
+    n_all = (last_end - (length - 1)) // stride + 1 if last_end >= length - 1 else 0
+    if n_all < 1:
+        raise DataError(f"{source}: a window of length {length} plus horizon {horizon} needs at least "
+                        f"{length + horizon} rows, but the series has {n_rows}; lower data.window.length",
+                        config_path=("data", "window", "length"))
+    skip = math.ceil((length + horizon) / stride) - 1  # windows lost at each boundary
+    boundaries = int(split.validation > 0) + int(split.test > 0)
+    n_kept = n_all - boundaries * skip
+    counts = _split_counts(n_kept, split, source) if n_kept > 0 else None
+    if counts is None:
+        raise DataError(f"{source}: {n_rows} rows give {n_all} windows of length {length} (horizon {horizon}, "
+                        f"stride {stride}); each of the split's {boundaries} boundaries drops the {skip} windows "
+                        f"that would straddle it, leaving {max(n_kept, 0)}: too few for validation "
+                        f"{split.validation:g} and test {split.test:g}; lower data.window.length",
+                        config_path=("data", "window", "length"))
+    ends, parts, index = [], {}, 0
+    for part, count in zip(("train", "validation", "test"), counts):
+        if part != "train" and count:
+            index += skip
+        chosen = (length - 1) + stride * np.arange(index, index + count)
+        index += count
+        ends.append(chosen)
+        parts[part] = [int(chosen[0]) - length + 1, int(chosen[-1]) + horizon] if count else None
+    parts["dropped"] = n_all - n_kept
+    return np.concatenate(ends).astype("int64"), parts
+
+
+def _split_counts(n: int, split: Any, source: str) -> tuple[int, int, int] | None:
+    """How many windows split.py puts in train, validation and test for `n` ordered samples."""
+    from dlflow.data.split import make_split
+
+    stand_in = Dataset("timeseries", {SERIES_INPUT: np.zeros((n, 0), "float32")}, {}, {}, {}, source, ordered=True)
+    try:
+        done = make_split(stand_in, validation=split.validation, test=split.test, stratify=False, seed=0)
+    except DataError:
+        return None
+    sizes = done.sizes()
+    return sizes["train"], sizes["validation"], sizes["test"]
