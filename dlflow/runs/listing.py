@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dlflow.runs.lookup import is_run_dir
+
 
 def list_runs(runs_root: Path, experiment: str | None = None) -> list[dict[str, Any]]:
     """Rows (experiment, run, status, monitor, best, epochs, duration_s, path), newest first per experiment."""
@@ -14,6 +16,8 @@ def list_runs(runs_root: Path, experiment: str | None = None) -> list[dict[str, 
         return rows
     for manifest_path in sorted(runs_root.glob("*/*/manifest.json")):
         run_dir = manifest_path.parent
+        if not is_run_dir(run_dir):
+            continue  # tune-*/cv-* folders hold stages, not runs
         if experiment is not None and run_dir.parent.name != experiment:
             continue
         try:

@@ -17,7 +17,7 @@ def find_run(run: str, runs_root: Path) -> RunDir:
         runs_root: where experiments live (default ./runs).
     """
     for candidate in (Path(run), runs_root / run):
-        if (candidate / "manifest.json").is_file():
+        if is_run_dir(candidate):
             return RunDir(candidate.resolve())
         if candidate.is_dir():
             latest = latest_run(candidate)
@@ -28,9 +28,14 @@ def find_run(run: str, runs_root: Path) -> RunDir:
     raise UsageError(f"no run or experiment '{run}'{hint}")
 
 
+def is_run_dir(path: Path) -> bool:
+    """A training run's directory: a UTC run id (tune-*/cv-* stage folders are not runs)."""
+    return path.name[:1].isdigit() and (path / "manifest.json").is_file()
+
+
 def latest_run(experiment_dir: Path) -> RunDir | None:
     """The newest run of an experiment directory (run ids sort by time)."""
-    runs = sorted((p for p in experiment_dir.iterdir() if (p / "manifest.json").is_file()), key=_run_key)
+    runs = sorted((p for p in experiment_dir.iterdir() if is_run_dir(p)), key=_run_key)
     return RunDir(runs[-1].resolve()) if runs else None
 
 

@@ -65,7 +65,7 @@ def test_negative_index_and_quoted_keys(digits, write):
         ["model.sequential[-1].Dense.units=64", 'search.space["model.sequential[4].Dense.units"]={int: [32, 256]}'],
     ).config
     assert config.model.sequential[4]["Dense"]["units"] == 64
-    assert config.search == {"space": {"model.sequential[4].Dense.units": {"int": [32, 256]}}}
+    assert config.search.space["model.sequential[4].Dense.units"].int == (32, 256)
 
 
 def test_problem_in_an_overridden_value_points_at_the_override(digits, problems_of):
