@@ -1,0 +1,224 @@
+"""`dlflow define` and `dlflow develop`: the first stages of the workflow."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional, Sequence
+
+import typer
+
+from dlflow.cli.main import State, app
+from dlflow.cli.options import JsonOption, SetOption
+from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+
+@app.command()
+def define(
+    data: Annotated[Optional[str], typer.Argument(
+        help="A .csv/.tsv/.parquet table, an .npz, a folder of class sub-folders, or builtin:<name> "
+             "(asked for at a terminal when omitted).")] = None,
+    target: Annotated[Optional[list[str]], typer.Option(
+        "--target", "-t", metavar="COL",
+        help="The column or array to predict (repeat for several; asked for at a terminal).")] = None,
+    task: Annotated[Optional[str], typer.Option(
+        "--task", metavar="T", help="binary, multiclass, multilabel or regression (inferred from the target).")] = None,
+    format_: Annotated[Optional[str], typer.Option(
+        "--format", metavar="F", help="The data format when the file name does not tell, e.g. timeseries.")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE",
+        help="Where to write the config ('-': stdout; default: <name>.yaml here).")] = None,
+    name: Annotated[Optional[str], typer.Option(
+        "--name", help="The experiment name (default: from the data's name).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Frame the task: inspect the data, pick the task, metric and baseline, write a runnable config.
+
+    The config is commented, with a starter model suited to the data: MLP, convnet, text or time-series model.
+
+    At a terminal, missing answers (data, target, task) are asked for; elsewhere they are usage errors.
+    """
+    from dlflow.workflow.define import check_definition, check_writable, write_definition
+    from dlflow.workflow.define import define as run_define
+
+    _check_choice("--task", task, _literal_values("task"))
+    _check_choice("--format", format_, [f for f in _literal_values("format") if f != "auto"])
+    to_stdout = output == "-"
+    explicit = Path(output) if output and not to_stdout else None
+    if explicit is not None:
+        check_writable(explicit, force=force)  # before any work
+    targets = (target[0] if len(target) == 1 else list(target)) if target else None
+    definition = run_define(data, target=targets, task=task, fmt=format_, name=name,
+                            config_dir=explicit.parent if explicit is not None else Path("."),
+                            ask=_ask if sys.stdin.isatty() else None, log=progress)
+    summary = definition.describe()
+    if to_stdout:
+        check_definition(definition, Path(f"{definition.name}.yaml"))
+        if json_:
+            emit_json({"config": None, "yaml": definition.text, **summary})
+            return
+        typer.echo(definition.text, nl=False)
+        _print_summary(summary, None, echo=progress)
+        return
+    path = write_definition(definition, explicit or Path(f"{definition.name}.yaml"), force=force)
+    if json_:
+        emit_json({"config": str(path.resolve()), **summary})
+        return
+    _print_summary(summary, path, echo=typer.echo)
+
+
+@app.command()
+def develop(
+    config: Annotated[Path, typer.Argument(help="The experiment config (YAML).")],
+    epochs: Annotated[Optional[int], typer.Option(
+        "--epochs", min=1, help="Epochs of the full run (overrides fit.epochs).")] = None,
+    overfit_epochs: Annotated[int, typer.Option("--overfit-epochs", min=1,
+                                                help="The overfit check's epoch budget.")] = 300,
+    skip_train: Annotated[bool, typer.Option(
+        "--skip-train", help="Stop after the baselines and the overfit check.")] = False,
+    shallow: Annotated[bool, typer.Option("--shallow/--no-shallow", help="Fit shallow scikit-learn baselines too.")] = True,
+    set_: SetOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Beat a baseline and prove capacity: baselines, an overfit check, a full run, a verdict.
+
+    Common-sense and shallow (scikit-learn) baselines are scored on the validation split.
+
+    The overfit check trains the model on a few batches until it memorizes them; then a full run (a run directory).
+
+    Exit status: 0 when the model beats the common-sense baseline, 1 when it does not (the work failed).
+
+    With --skip-train: 0 when the overfit check passes, 1 when it fails. The result: <run>/develop.json.
+    """
+    from dlflow.config import load_config
+    from dlflow.errors import WorkFailed
+    from dlflow.workflow.develop import develop as run_develop
+
+    load_config(config, set_ or [])  # config errors first, before TensorFlow loads
+    quiet_tensorflow(State.verbose)
+    result = run_develop(config, set_ or [], runs_root=State.runs_root, epochs=epochs, overfit_epochs=overfit_epochs,
+                         skip_train=skip_train, shallow=shallow, log=progress, argv=sys.argv)
+    if json_:
+        emit_json({"develop": str(result.path), **result.report})
+    else:
+        _print_verdict(result.report, result.path)
+    if not result.passed:
+        raise WorkFailed(f"develop: {result.report['verdict']['summary']}")
+
+
+def _literal_values(field: str) -> list[str]:
+    """The values a config field's Literal type allows (task, data.format)."""
+    from typing import get_args
+
+    from dlflow.config import DataConfig, ExperimentConfig
+
+    model = DataConfig if field == "format" else ExperimentConfig
+    annotation = model.model_fields[field].annotation
+    return [v for arg in (get_args(annotation) or (annotation,)) for v in (get_args(arg) or (arg,))
+            if isinstance(v, str)]
+
+
+def _check_choice(flag: str, value: Optional[str], choices: Sequence[str]) -> None:
+    from dlflow.errors import UsageError
+
+    if value is not None and value not in choices:
+        raise UsageError(f"{flag}: expected one of {', '.join(choices)}, received {value!r}")
+
+
+def _ask(question: str, choices: Sequence[str], default: Optional[str]) -> str:
+    """A question at the terminal (prompt on stderr): a choice by name or number, or free text."""
+    if len(choices) > 4:
+        for i, choice in enumerate(choices, 1):
+            print(f"  {i:>3}. {choice}", file=sys.stderr)
+        answer = typer.prompt(f"{question} (name or number)", default=default, err=True)
+        if answer not in choices and answer.isdigit() and 1 <= int(answer) <= len(choices):
+            return choices[int(answer) - 1]
+        return answer
+    if choices:
+        while True:
+            answer = typer.prompt(f"{question} [{'/'.join(choices)}]", default=default, err=True)
+            if answer in choices:
+                return answer
+            print(f"expected one of {', '.join(choices)}", file=sys.stderr)
+    return typer.prompt(question, err=True)
+
+
+def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) -> None:
+    baseline = summary.get("baseline")
+    classes = summary.get("classes")
+    target = summary.get("target")
+    task = summary["task"] + (" classification" if summary["task"] != "regression" else "")
+    task += f" of '{target}'" if isinstance(target, str) else f" of {', '.join(target)}" if target else ""
+    if classes:
+        task += f" ({len(classes)} classes: {', '.join(classes[:6])}{', ...' if len(classes) > 6 else ''})"
+    if path is not None:
+        echo(f"wrote {path}")
+    echo(f"  data:     {summary['data']['source']}: {summary['data']['description']}")
+    echo(f"  task:     {task}")
+    echo(f"  metric:   {summary['metric']} (loss {summary['loss']})")
+    if baseline and baseline.get("score") is not None:
+        from dlflow.workflow.baselines import format_score
+
+        echo(f"  baseline: {baseline['name']}: {baseline['metric']} {format_score(baseline['metric'], baseline['score'])} "
+             f"on the validation split")
+    echo(f"  model:    {summary['model']}")
+    if path is None:
+        echo(f"next: save it (e.g. > {summary['name']}.yaml), then dlflow develop {summary['name']}.yaml")
+    else:
+        echo(f"next: dlflow develop {path}")
+
+
+def _print_verdict(report: dict[str, Any], path: Path) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from dlflow.workflow.baselines import format_score
+
+    console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
+    metric, higher = report["metric"], report["higher_is_better"]
+    table = Table(title=f"{report['experiment']}: {metric} on the validation split ({report['data']['validation']} "
+                        f"samples; {'higher' if higher else 'lower'} is better)")
+    table.add_column("", no_wrap=True)
+    for column, justify in (("kind", "left"), (metric, "right"), ("fit time", "right"), ("note", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    model = report.get("model")
+    if model:
+        score = format_score(metric, model["score"])
+        table.add_row(f"[bold]{escape(model['name'])}[/bold]", "deep", f"[bold]{score}[/bold]",
+                      _seconds(model.get("fit_seconds")),
+                      f"best epoch {model.get('best_epoch')} of {model.get('epochs_completed')}")
+    scored = [b for b in report["baselines"] if b["score"] is not None]
+    scored.sort(key=lambda b: b["score"], reverse=higher)
+    for b in scored + [b for b in report["baselines"] if b["score"] is None]:
+        table.add_row(escape(b["name"]), b["kind"], format_score(metric, b["score"]),
+                      _seconds(b["fit_seconds"]) if b["score"] is not None else "", escape(b.get("note") or ""))
+    console.print(table)
+    check = report["overfit_check"]
+    reached = f"{check['metric']} {format_score(check['metric'], check.get('reached'))}"
+    console.print(f"overfit check: {'passed' if check['passed'] else '[bold red]FAILED[/bold red]'}: {reached} "
+                  f"on {check['samples']} training samples after {check['epochs']} epochs ({check['seconds']:.1f} s; "
+                  f"goal {check['goal']:.4g}); {escape(check['stopped'])}")
+    curve = report.get("curves")
+    if curve:
+        if curve.get("overfitting_epoch"):
+            console.print(f"curves: validation loss turned up after epoch {curve['overfitting_epoch']} "
+                          f"of {curve['epochs_completed']}")
+        elif curve.get("still_improving"):
+            console.print(f"curves: validation loss was still falling at the last epoch ({curve['epochs_completed']})")
+    if report.get("run"):
+        console.print(f"run: {escape(report['run'])} ({report['run_status']})")
+    elif report.get("run_skipped"):
+        console.print(f"run: skipped ({escape(report['run_skipped'])})")
+    verdict = report["verdict"]
+    if verdict.get("advice"):
+        console.print("advice:")
+    for advice in verdict.get("advice", []):
+        console.print(f"  - {escape(advice)}")
+    state = "[bold green]PASS[/bold green]" if verdict["passed"] else "[bold red]FAIL[/bold red]"
+    console.print(f"verdict: {state}: {escape(verdict['summary'])}")
+    console.print(f"written: {escape(str(path))}")
+
+
+def _seconds(value: Any) -> str:
+    return f"{value:.1f} s" if isinstance(value, (int, float)) else ""

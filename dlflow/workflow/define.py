@@ -1,0 +1,497 @@
+"""The define stage: frame the task from the data and write a commented config that runs as is.
+
+Inspects the data (a table, an .npz, an image or text folder, a time series, a built-in), frames
+the task from the target (binary, multiclass, multilabel or regression), picks the metric,
+scores the common-sense baseline on the validation split the experiment will use, and writes
+a config with a starter model suited to the data. Imports no TensorFlow.
+
+```python
+definition = define("datasets/heart.csv", target="target", config_dir=Path("."))
+definition.task, definition.baseline.score      # 'binary', 0.543
+write_definition(definition, Path("heart.yaml"))
+```
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from dlflow.errors import DataError, UsageError
+from dlflow.workflow.baselines import Baseline, common_sense_baseline, format_score, primary_metric
+from dlflow.workflow.common import Log, quiet
+from dlflow.workflow.starter import flow, item, line, loss_for, metrics_for, starter_model
+
+# ask(question, choices, default) -> answer: the CLI's prompt at a terminal, None elsewhere.
+Ask = Callable[[str, Sequence[str], Optional[str]], str]
+
+TABLE_FORMATS = ("csv", "tsv", "parquet")
+TARGET_NAMES = ("target", "label", "labels", "y", "class")  # an .npz array named so is the default target
+MAX_IMAGE_SIDE = 192  # images larger (or of mixed sizes) are resized to fit this on their long side
+VALIDATION, TEST = 0.15, 0.15
+TIME_COLUMN_NAMES = {"date", "time", "timestamp", "datetime", "year", "month", "week", "day", "period", "ds"}
+MIN_WINDOW, MAX_WINDOW = 8, 120  # time series window length, in steps
+MAX_PARENT_STEPS = 1  # a data path relative to the config climbs at most this many folders, else absolute
+DATA_HELP = "a .csv/.tsv/.parquet table, an .npz, a folder of class sub-folders, or builtin:<name>"
+
+
+@dataclass
+class Definition:
+    """A framed task and its config.
+
+    Args:
+        name: the experiment name.
+        text: the commented config (YAML).
+        source: the data source as the config writes it.
+        format: the data format.
+        kind: tabular, image, text, timeseries or arrays.
+        task: binary, multiclass, multilabel or regression.
+        target: the target column(s) or array(s); None for class folders' default.
+        metric: the metric baselines and the model are compared on.
+        samples: how many samples the data has.
+        description: one line describing the data.
+        baseline: the common-sense baseline on the validation split (None when not computable).
+        model: one line describing the starter model.
+        classes: the classes, for classification.
+    """
+
+    name: str
+    text: str
+    source: str
+    format: str
+    kind: str
+    task: str
+    target: Any
+    metric: str
+    samples: int
+    description: str
+    baseline: Baseline | None
+    model: str
+    classes: list[str] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary (no config text)."""
+        return {"name": self.name, "data": {"source": self.source, "format": self.format, "kind": self.kind,
+                                            "samples": self.samples, "description": self.description},
+                "task": self.task, "target": self.target, "classes": self.classes, "metric": self.metric,
+                "loss": loss_for(self.task), "baseline": self.baseline.describe() if self.baseline else None,
+                "model": self.model}
+
+
+def define(data: str | None, *, target: str | list[str] | None = None, task: str | None = None, fmt: str | None = None,
+           name: str | None = None, config_dir: Path = Path("."), ask: Ask | None = None, seed: int = 1337,
+           log: Log = quiet) -> Definition:
+    """Frame the task for `data` and compose its config.
+
+    Args:
+        data: a file, a folder or builtin:<name>; None asks for it (or is a usage error without `ask`).
+        target: the target column(s) or array(s); asked for when the data needs one and it is None.
+        task: binary, multiclass, multilabel or regression; inferred from the target when None.
+        fmt: the data format; detected from the source when None.
+        name: the experiment name; from the data's name when None.
+        config_dir: the folder the config will be written to (its data path is relative to it).
+        ask: asks the user a question at a terminal; None when nobody can answer (then a missing
+            answer is a UsageError naming the flag).
+        seed: the config's seed (it also fixes the split the baseline is scored on).
+        log: receives progress lines.
+    """
+    from dlflow.data.sources import detect_format
+
+    source = _source(data, ask)
+    data = data or source
+    fmt, frame, time_column = _format(source, fmt, log)
+    if target is None and frame is not None and not _is_builtin_series(source):
+        target = _ask_target([str(c) for c in frame.columns], "column", ask)
+    elif target is None and fmt == "npz":
+        target = _ask_target(_npz_arrays(source), "array", ask)
+    options = _data_options(source, fmt, frame, time_column)
+    log(f"define: loading {data} ({fmt})")
+    dataset, task_given = _load(source, fmt, target, task, options, ask)
+    if target is None and fmt not in ("image_dir", "text_dir"):  # a built-in's own target, written out
+        target = dataset.info["targets"][0] if dataset.kind == "timeseries" else next(iter(dataset.target_specs))
+    name = _experiment_name(name or _data_name(data))
+    train, validation = _parts(dataset, seed)
+    baseline = common_sense_baseline(train, validation) if train is not None and len(validation) else None
+    written = _written_source(source, config_dir)
+    starter = starter_model(dataset, train)
+    text = config_text(dataset, starter, name=name, source=written, fmt=fmt,
+                       given_format=fmt != detect_format(source), target=target, task_given=task_given,
+                       seed=seed, baseline=baseline, extra=_plain(options))
+    spec = next(iter(dataset.target_specs.values()))
+    classes = [str(c) for c in spec.classes] if spec.classes is not None and spec.task != "multilabel" else None
+    return Definition(name, text, written, fmt, dataset.kind, dataset.task, target, primary_metric(dataset.task),
+                      len(dataset), describe_data(dataset), baseline, starter.description, classes)
+
+
+def _source(data: str | None, ask: Ask | None) -> str:
+    """The data source: `builtin:<name>` or an absolute path that exists (asked for when None)."""
+    if data is None:
+        if ask is None:
+            raise UsageError(f"missing DATA: give {DATA_HELP} (e.g. dlflow define data.csv --target label)")
+        data = ask(f"Data ({DATA_HELP})", [], None)
+    if data.startswith("builtin:"):
+        return data
+    source = os.path.abspath(os.path.expanduser(data))
+    if not Path(source).exists():
+        raise UsageError(f"no such file or folder '{data}'")
+    return source
+
+
+def _format(source: str, given: str | None, log: Log) -> tuple[str, Any, str | None]:
+    """(format, the table when there is one, its time column): a table ordered by time is a series."""
+    from dlflow.data.sources import detect_format
+
+    fmt = given or detect_format(source)
+    if fmt == "unknown":
+        raise UsageError(f"cannot tell the format of '{source}': expected {DATA_HELP}; or give --format")
+    frame = _table(source, fmt)
+    time_column = _time_column(frame) if frame is not None else None
+    if fmt in TABLE_FORMATS and given is None and time_column is not None:
+        log(f"define: column '{time_column}' orders the rows: framed as a time series to forecast "
+            f"(give --format {fmt} to treat it as a plain table)")
+        fmt = "timeseries"
+    return fmt, frame, time_column
+
+
+def _data_options(source: str, fmt: str, frame: Any, time_column: str | None) -> dict[str, Any]:
+    """The `data:` options define chooses: image size and colours, or a time series' window."""
+    if fmt == "image_dir":
+        return _image_options(Path(source))
+    if fmt != "timeseries" and not _is_builtin_series(source):
+        return {}
+    from dlflow.config import WindowOptions
+
+    rows = len(frame) if frame is not None else _series_rows(source)
+    options: dict[str, Any] = {"window": WindowOptions(length=_window_length(rows), horizon=1)}
+    if time_column and frame is not None and _is_numeric(frame[time_column]):
+        options["features"] = {time_column: "ignore"}  # a numeric time axis would pass for a feature
+    return options
+
+
+def _load(source: str, fmt: str, target: Any, task: str | None, options: dict[str, Any],
+          ask: Ask | None) -> tuple[Any, bool]:
+    """(the data set, whether the task was given): the task inferred, confirmed at a terminal."""
+    from dlflow.config import DataConfig
+    from dlflow.data.sources import load_dataset
+
+    data_config = DataConfig(source=source, format=fmt, target=target, **options)
+    dataset = load_dataset(data_config, task)
+    if task is None and ask is not None and len(dataset.target_specs) == 1 and dataset.kind != "timeseries":
+        chosen = ask("Task", ["binary", "multiclass", "multilabel", "regression"], dataset.task)
+        if chosen != dataset.task:
+            return load_dataset(data_config, chosen), True
+    return dataset, task is not None
+
+
+def _plain(options: dict[str, Any]) -> dict[str, Any]:
+    """The chosen options as they are written in the config."""
+    out = {key: value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+           for key, value in options.items()}
+    if "window" in options:
+        out["window"] = {"length": options["window"].length, "horizon": options["window"].horizon}
+    return out
+
+
+def check_writable(path: Path, *, force: bool = False) -> None:
+    """Refuse to overwrite an existing file without `force` (a UsageError)."""
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; pass --force to overwrite it, or -o to write elsewhere")
+
+
+def check_definition(definition: Definition, path: Path) -> None:
+    """Load the config text as `dlflow validate` would, as if written to `path` (a ConfigError if not)."""
+    from dlflow.config import loads_config
+
+    loads_config(definition.text, str(path), base_dir=path.parent.resolve())
+
+
+def write_definition(definition: Definition, path: Path, *, force: bool = False) -> Path:
+    """Write the config atomically, after checking it loads; refuses to overwrite without `force`."""
+    from dlflow.runs.manifest import write_text
+
+    check_writable(path, force=force)
+    check_definition(definition, path)
+    write_text(path, definition.text)
+    return path
+
+
+def config_text(dataset: Any, starter: Any, *, name: str, source: str, fmt: str, given_format: bool, target: Any,
+                task_given: bool, seed: int, baseline: Baseline | None, extra: dict[str, Any] | None = None) -> str:
+    """The commented config for a data set: every section says what it does and why.
+
+    Args:
+        dataset: the data set.
+        starter: its starter model (`dlflow.workflow.starter.starter_model`).
+        extra: `data:` options define chose (image, window, features), as plain data.
+    """
+    extra = extra or {}
+    spec = next(iter(dataset.target_specs.values()))
+    several = len(dataset.target_specs) > 1
+    task_line = (f"task: {dataset.task}" if not several else None)
+    lines = [f"# {describe_data(dataset)}: {_framing(dataset)}.",
+             "# Written by `dlflow define`. Next: `dlflow develop` on this file (baselines, an overfit check",
+             "# on a few batches, a full run, a verdict), then `dlflow train`; `dlflow evaluate` at the very end.",
+             line(0, f"name: {flow(name)}", f"runs go to runs/{name}/<run-id>/"),
+             line(0, f"seed: {seed}", "one seed for Python, NumPy, TensorFlow, the split and the shuffles")]
+    if task_line:
+        lines.append(line(0, task_line, "as given" if task_given else _task_reason(dataset, spec)))
+    source_comment = ("bundled: no download" if source.startswith("builtin:") else
+                      None if os.path.isabs(source) else "relative to this file's folder")
+    lines += ["", "data:", line(2, f"source: {flow(source)}", source_comment)]
+    if given_format:
+        lines.append(line(2, f"format: {fmt}", "not auto-detected from the file name"))
+    if target is not None:
+        folders = fmt in ("image_dir", "text_dir")
+        lines.append(line(2, f"target: {flow(target)}", "the target's name; sub-folders are its labels" if folders
+                          else "what to predict"))
+    elif fmt in ("image_dir", "text_dir"):
+        lines.append("  # target: the class sub-folders' names are the labels")
+    types = dataset.info.get("column_types") if dataset.kind == "tabular" else None
+    if types:
+        lines.append("  # Column types as inferred; change any to numeric, categorical, text or ignore.")
+        lines += ["  " + part for part in _folded({"features": types})]
+    if extra.get("image"):
+        lines.append(line(2, "image: " + flow(extra["image"]), "every image resized and converted to this"))
+    if extra.get("window"):
+        steps = extra["window"]["length"]
+        lines += [line(2, "window: " + flow(extra["window"]), f"each sample: {steps} steps; forecast 1 step ahead"),
+                  "  # Windows that straddle the split's boundaries are dropped, so no row leaks across parts."]
+    if extra.get("features"):
+        lines.append(line(2, "features: " + flow(extra["features"]), "the time axis orders the rows; not a feature"))
+    lines += starter.data
+    stratify = spec.task in ("binary", "multiclass") and not several and not dataset.ordered
+    split_comment = ("chronological: train, then validation, then test" if dataset.ordered else
+                     "stratified: each class keeps its share in every part" if stratify else None)
+    lines += ["  # The split is frozen per experiment (runs/<name>/split.npz): every run sees the same test set,",
+              "  # and only `dlflow evaluate` reads it.",
+              line(2, "split: " + flow({"validation": VALIDATION, "test": TEST, "stratify": stratify}), split_comment)]
+    if dataset.kind == "tabular":
+        lines.append(line(2, "missing: {numeric: mean, categorical: most_frequent}", "fill missing values (or: error)"))
+    if dataset.kind == "image":
+        lines += ["  # augment: Keras layers active while training only; add them once the model overfits, e.g.",
+                  "  #   augment: [{RandomFlip: {mode: horizontal}}, {RandomRotation: {factor: 0.1}}]",
+                  "  # (only where a flipped or turned image keeps its label)."]
+    lines += [""] + _baseline_comment(baseline) + [""] + starter.model + [""]
+    lines += ["compile:", line(2, "optimizer: {Adam: {learning_rate: 1.0e-3}}",
+                               "Adam's default; the overfit check says if it is off")]
+    if several:
+        lines.append("  # loss and metrics default per output from its task")
+    else:
+        lines += [line(2, f"loss: {loss_for(spec.task)}", "matches the task and the last layer"),
+                  line(2, f"metrics: {flow(metrics_for(spec.task))}",
+                       f"{primary_metric(spec.task)}: what the baselines are compared on")]
+    lines += ["", "fit:", line(2, f"epochs: {starter.epochs}", "an upper bound: EarlyStopping ends sooner"),
+              line(2, "batch_size: 32"),
+              line(2, "monitor: val_loss", '"best" for checkpoints/best.keras and model.keras'),
+              line(2, "callbacks:", "after dlflow's own (checkpoints, TensorBoard, CSV log, NaN guard)"),
+              line(4, item({"EarlyStopping": {"monitor": "val_loss", "patience": starter.patience,
+                                                      "restore_best_weights": True}}),
+                   "keeps the best epoch's weights"),
+              "", "runtime:", line(2, "device: auto", "a GPU when there is one"),
+              line(2, "mixed_precision: auto", "mixed_float16 on GPUs that gain from it"), ""]
+    return "\n".join(lines)
+
+
+def describe_data(dataset: Any) -> str:
+    """One line about the data: its kind, size and inputs."""
+    n = len(dataset)
+    specs = list(dataset.input_specs.values())
+    if dataset.kind == "tabular":
+        roles: dict[str, int] = {}
+        for spec in specs:
+            roles[spec.role] = roles.get(spec.role, 0) + 1
+        columns = ", ".join(f"{count} {role}" for role, count in roles.items())
+        return f"A table of {n} rows ({columns} column{'s' if len(specs) != 1 else ''})"
+    if dataset.kind == "image":
+        return f"{n} images of {'x'.join(map(str, specs[0].shape))}"
+    if dataset.kind == "text":
+        return f"{n} text documents"
+    if dataset.kind == "timeseries":
+        return f"{n} windows of a time series ({'x'.join(map(str, specs[0].shape))} each)"
+    shapes = ", ".join(f"{s.name} {'x'.join(map(str, s.shape))}" for s in specs)
+    return f"{n} samples of arrays ({shapes})"
+
+
+def _framing(dataset: Any) -> str:
+    parts = []
+    for name, spec in dataset.target_specs.items():
+        if spec.task == "regression":
+            parts.append(f"regression of '{name}'")
+        elif spec.task == "multilabel":
+            parts.append(f"multilabel classification of {spec.units} labels")
+        else:
+            parts.append(f"{spec.task} classification of '{name}' ({len(spec.classes or ())} classes)")
+    return "; ".join(parts)
+
+
+def _task_reason(dataset: Any, spec: Any) -> str:
+    if spec.task == "regression":
+        return f"inferred: '{spec.name}' holds numbers"
+    if spec.task == "multilabel":
+        return f"inferred: {spec.units} 0/1 labels per sample"
+    shown = ", ".join(map(str, (spec.classes or ())[:4])) + (", ..." if len(spec.classes or ()) > 4 else "")
+    return f"inferred: {len(spec.classes or ())} classes ({shown})"
+
+
+def _baseline_comment(baseline: Baseline | None) -> list[str]:
+    if baseline is None or baseline.score is None:
+        return ["# The baseline to beat: run `dlflow develop` to score the common-sense and shallow baselines."]
+    score = format_score(baseline.metric, baseline.score)
+    return [f"# The baseline to beat: {baseline.name} scores {baseline.metric} {score} on the validation",
+            "# split. `dlflow develop` also fits shallow scikit-learn models and checks the model beats them."]
+
+
+def _parts(dataset: Any, seed: int) -> tuple[Any, Any]:
+    """(train, validation) as the experiment's frozen split will make them; (None, None) when too small."""
+    from dlflow.data.split import make_split
+
+    stratify = dataset.task in ("binary", "multiclass") and len(dataset.target_specs) == 1
+    try:
+        split = make_split(dataset, validation=VALIDATION, test=TEST, stratify=stratify, seed=seed)
+    except DataError:
+        return None, None
+    return dataset.take(split.train), dataset.take(split.validation)
+
+
+def _ask_target(columns: list[str], what: str, ask: Ask | None) -> str:
+    """The target column or array: asked at a terminal (the last one, or one named like a target, by
+    default), else a usage error naming --target."""
+    default = next((c for c in columns if what == "array" and c.lower() in TARGET_NAMES),
+                   columns[-1] if columns else None)
+    if ask is None:
+        raise UsageError(f"missing --target: name the {what} to predict; {what}s are: {', '.join(columns)}")
+    answer = ask(f"Which {what} is the target?", columns, default)
+    if answer not in columns:
+        raise UsageError(f"--target {answer!r}: no such {what}; {what}s are: {', '.join(columns)}")
+    return answer
+
+
+def _table(source: str, fmt: str) -> Any:
+    """The DataFrame of a table, a time series file or a built-in series (None for other data)."""
+    from dlflow.data.builtin import BUILTIN_SERIES
+    from dlflow.data.sources import read_table
+
+    if fmt in TABLE_FORMATS or fmt == "timeseries":
+        suffix = Path(source).suffix.lower()
+        return read_table(Path(source), fmt if fmt in TABLE_FORMATS else {".tsv": "tsv", ".parquet": "parquet",
+                                                                            ".pq": "parquet"}.get(suffix, "csv"))
+    if source.startswith("builtin:") and source.removeprefix("builtin:") in BUILTIN_SERIES:
+        return BUILTIN_SERIES[source.removeprefix("builtin:")]()
+    return None
+
+
+def _is_builtin_series(source: str) -> bool:
+    from dlflow.data.builtin import BUILTIN_SERIES
+
+    return source.startswith("builtin:") and source.removeprefix("builtin:") in BUILTIN_SERIES
+
+
+def _series_rows(source: str) -> int:
+    return len(_table(source, "builtin"))
+
+
+def _time_column(frame: Any) -> str | None:
+    """A column that orders the rows in time: a datetime column, or one named like time that only rises."""
+    import pandas as pd
+
+    for column in frame.columns:
+        values = frame[column]
+        named = str(column).strip().lower() in TIME_COLUMN_NAMES
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return str(column)
+        if not named or len(values) < 3:
+            continue
+        if _is_numeric(values):
+            ordered = values
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ordered = pd.to_datetime(values, errors="coerce", format="mixed")
+            if ordered.isna().any():
+                continue
+        if ordered.is_monotonic_increasing:
+            return str(column)
+    return None
+
+
+def _is_numeric(values: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))
+
+
+def _window_length(rows: int) -> int:
+    """A window a twentieth of the series (between MIN_WINDOW and MAX_WINDOW steps)."""
+    return int(min(MAX_WINDOW, max(MIN_WINDOW, rows // 20)))
+
+
+def _npz_arrays(source: str) -> list[str]:
+    import numpy as np
+
+    try:
+        with np.load(source, allow_pickle=False) as archive:
+            return list(archive.files)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{source}: not a readable .npz file ({exc})") from exc
+
+
+def _image_options(folder: Path) -> dict[str, Any]:
+    """data.image for an image folder: its images' size (resized to fit MAX_IMAGE_SIDE) and colours."""
+    from statistics import median
+
+    from PIL import Image
+
+    from dlflow.config import ImageOptions
+    from dlflow.data.folders import class_files
+    from dlflow.data.images import GRAY_PIL_MODES, IMAGE_SUFFIXES
+
+    files, _ = class_files(folder, IMAGE_SUFFIXES, what="images")
+    sizes, gray = [], True
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                sizes.append((image.size[1], image.size[0]))
+                gray = gray and image.mode in GRAY_PIL_MODES
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise DataError(f"{file}: unreadable image ({exc})") from exc
+    height, width = int(median(h for h, _ in sizes)), int(median(w for _, w in sizes))
+    scale = min(1.0, MAX_IMAGE_SIDE / max(height, width))
+    size = [max(1, round(height * scale)), max(1, round(width * scale))]
+    mode = "grayscale" if gray else "rgb"
+    return {"image": ImageOptions(size=tuple(size), color_mode=mode)}
+
+
+def _data_name(data: str) -> str:
+    if data.startswith("builtin:"):
+        return data.removeprefix("builtin:")
+    path = Path(data.rstrip("/\\"))
+    return path.stem if path.suffix else path.name
+
+
+def _experiment_name(raw: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", raw).strip("-._") or "experiment"
+    return cleaned if cleaned[0].isalnum() else f"x{cleaned}"
+
+
+def _written_source(source: str, config_dir: Path) -> str:
+    if source.startswith("builtin:"):
+        return source
+    try:
+        relative = os.path.relpath(source, os.path.abspath(config_dir))
+    except ValueError:  # another drive
+        return source
+    if Path(relative).parts[:MAX_PARENT_STEPS + 1].count("..") > MAX_PARENT_STEPS:
+        return source  # far away: absolute reads better than ../../../..
+    return relative.replace(os.sep, "/")
+
+
+def _folded(mapping: dict[str, Any], width: int = 96) -> list[str]:
+    """`key: {...}` in flow style, folded over lines when long (valid YAML)."""
+    import yaml
+
+    folded = yaml.safe_dump(mapping, default_flow_style=None, width=width, sort_keys=False)
+    return folded.rstrip("\n").splitlines()
