@@ -1,0 +1,41 @@
+"""`dlflow serve`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+
+from dlflow.cli.main import State, app
+from dlflow.cli.options import JsonOption
+from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+
+
+@app.command()
+def serve(
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens the server to other machines.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8501,
+    name: Annotated[Optional[str], typer.Option(help="Model name in URLs (default: the experiment name).")] = None,
+    max_batch_size: Annotated[int, typer.Option(help="Most examples one model call gathers from concurrent requests.")] = 64,
+    batch_timeout_ms: Annotated[float, typer.Option(help="Milliseconds a batch waits for requests already arriving (0: batches are what queued while the model was busy).")] = 0.0,
+    json_: JsonOption = False,
+) -> None:
+    """Serve the run's model over TensorFlow Serving's REST API (predict, status, metadata) and /metrics."""
+    from dlflow.workflow.serve import serve as run_serve
+
+    quiet_tensorflow(State.verbose)
+
+    def ready(info: dict[str, Any]) -> None:
+        if json_:
+            emit_json(info)
+        else:
+            typer.echo(info["url"])
+        sys.stdout.flush()
+        progress(f"serving {info['model']} (run {info['run']}): POST {info['url']}:predict, "
+                 f"GET {info['url']}/metadata, GET {info['metrics']}; Ctrl-C to stop")
+
+    run_serve(run, host=host, port=port, name=name, max_batch_size=max_batch_size,
+              batch_timeout_ms=batch_timeout_ms, runs_root=State.runs_root, log=progress, on_ready=ready)
+    progress("server stopped")

@@ -1,0 +1,182 @@
+"""The REST app: TensorFlow Serving's REST API for one model, plus Prometheus `/metrics`.
+
+| method | path                                                  | answer                              |
+|--------|-------------------------------------------------------|-------------------------------------|
+| GET    | `/v1/models/<name>` (or `.../versions/1`)             | status: `{"model_version_status": [...]}` |
+| GET    | `/v1/models/<name>/metadata` (or `.../versions/1/metadata`) | the signature: inputs, outputs, dtypes, shapes |
+| POST   | `/v1/models/<name>:predict` (or `.../versions/1:predict`) | decoded predictions (`dlflow.serve.response`) |
+| GET    | `/metrics`                                            | Prometheus text format              |
+
+Errors are JSON, `{"error": "..."}`: 400 for a request the model cannot take (malformed JSON,
+a wrong shape or type, a missing or unknown input), 404 for an unknown model, version or path,
+405 for a wrong HTTP method, 500 when the model itself fails.
+
+Predict requests are parsed on the event loop, then batched with concurrent ones
+(`dlflow.serve.batching`) into one call of the model in a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from dlflow.serve.batching import MicroBatcher
+from dlflow.serve.metrics import CONTENT_TYPE, ServerMetrics
+from dlflow.serve.model import ServedModel
+from dlflow.serve.request import RequestError, parse_predict_request
+from dlflow.serve.response import model_metadata, model_status, predictions
+
+
+class ApiError(Exception):
+    """An error answered as `{"error": message}` with an HTTP status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: float = 0.0,
+               metrics: ServerMetrics | None = None) -> FastAPI:
+    """A FastAPI app serving `served` over TensorFlow Serving's REST API.
+
+    Args:
+        served: the loaded model.
+        max_batch_size: the most examples one model call gathers from concurrent requests.
+        batch_timeout: seconds a batch waits for requests already arriving (see `MicroBatcher`).
+        metrics: where to count requests and batches (a fresh `ServerMetrics` by default).
+    """
+    metrics = metrics or ServerMetrics()
+    metrics.load_seconds.set(served.load_seconds, model=served.name)
+    metrics.model_info.set(1, model=served.name, version=served.version, run=served.run)
+
+    def record_batch(rows: int, requests: int, seconds: float) -> None:
+        metrics.batch_size.observe(rows)
+        metrics.batch_requests.observe(requests)
+        metrics.batch_seconds.observe(seconds)
+
+    batcher = MicroBatcher(served.predict, max_batch_size=max_batch_size, timeout=batch_timeout,
+                           on_batch=record_batch)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        await batcher.start()
+        try:
+            yield
+        finally:
+            await batcher.stop()
+
+    app = FastAPI(title=f"dlflow serve: {served.name}", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.add_middleware(_Instrumented, metrics=metrics)
+
+    def check_model(name: str, version: str | None) -> None:
+        if name != served.name:
+            raise ApiError(404, f'no model "{name}"; this server serves "{served.name}"')
+        if version is not None and version != served.version:
+            raise ApiError(404, f'model "{name}" has no version "{version}"; its version is "{served.version}"')
+
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, error: ApiError):
+        return _json({"error": error.message}, error.status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException):
+        return _json({"error": f"{error.detail}: {request.method} {request.url.path}"}, error.status_code)
+
+    @app.post("/v1/models/{name}:predict", name="predict")
+    @app.post("/v1/models/{name}/versions/{version}:predict", name="predict")
+    async def predict(request: Request, name: str, version: str | None = None):
+        check_model(name, version)
+        with batcher.incoming() as slot:  # a batch being gathered waits for this request
+            try:
+                parsed = parse_predict_request(await request.body(), served.inputs, noun=served.input_noun)
+            except RequestError as error:
+                raise ApiError(400, str(error)) from None
+            try:
+                outputs = await slot.submit(parsed.inputs, parsed.rows)
+                return _json(predictions(served, outputs, columnar=parsed.columnar))
+            except Exception as error:  # noqa: BLE001 - the model failed on valid input: a server error
+                raise ApiError(500, f"prediction failed: {type(error).__name__}: {error}") from None
+
+    @app.post("/v1/models/{name}:{verb}", name="other")
+    @app.post("/v1/models/{name}/versions/{version}:{verb}", name="other")
+    async def other_verb(name: str, verb: str, version: str | None = None):
+        check_model(name, version)
+        raise ApiError(404, f'unknown method ":{verb}"; this server answers ":predict"')
+
+    @app.get("/v1/models/{name}", name="status")
+    @app.get("/v1/models/{name}/versions/{version}", name="status")
+    async def status(name: str, version: str | None = None):
+        _refuse_verb(name)
+        check_model(name, version)
+        return _json(model_status(served))
+
+    @app.get("/v1/models/{name}/metadata", name="metadata")
+    @app.get("/v1/models/{name}/versions/{version}/metadata", name="metadata")
+    async def metadata(name: str, version: str | None = None):
+        check_model(name, version)
+        return _json(model_metadata(served))
+
+    @app.get("/metrics", name="metrics")
+    async def prometheus():
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    app.state.served = served
+    app.state.metrics = metrics
+    return app
+
+
+def _refuse_verb(name: str) -> None:
+    """`GET /v1/models/<name>:predict` reaches the status route with the verb in the name."""
+    _, colon, verb = name.partition(":")
+    if colon:
+        raise ApiError(405, f'":{verb}" takes POST, received GET')
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    body = json.dumps(data, separators=(",", ":"), allow_nan=False, default=_plain).encode()
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class _Instrumented:
+    """ASGI middleware: counts each request by endpoint (its route's name) and status code, and times it."""
+
+    def __init__(self, app: Any, metrics: ServerMetrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = scope.get("route")  # set by the router on the scope it was given
+            endpoint = getattr(route, "name", None) or "other"
+            self.metrics.requests.inc(endpoint=endpoint, code=str(status))
+            self.metrics.latency.observe(time.perf_counter() - started, endpoint=endpoint)
