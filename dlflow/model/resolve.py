@@ -82,5 +82,7 @@ def resolve_value(argument: str, value: Any, path: tuple) -> Any:
             return resolve(category, value, path)
     if isinstance(value, list):
         return [resolve_value(argument, v, (*path, i)) for i, v in enumerate(value)]
+    if argument == "learning_rate" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)  # YAML reads `10` as an int; Keras optimizers refuse one
     return value
 
