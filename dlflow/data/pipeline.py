@@ -1,6 +1,16 @@
-"""Datasets to tf.data pipelines: cached, shuffled with the seed, batched, prefetched."""
+"""Datasets to tf.data pipelines: shuffled with the seed, batched by a parallel gather, prefetched.
+
+In-memory data is held once as tensors; each epoch draws a seeded permutation of the sample
+indices, batches the indices and gathers each batch's rows in a parallel map (deterministic
+order), so large tables cost one vectorized gather per batch instead of per-row work. A
+streamed table's part (see `dlflow.data.streaming`) is read from disk chunk by chunk instead.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
 
 from dlflow.data.dataset import Dataset
 
@@ -8,23 +18,39 @@ from dlflow.data.dataset import Dataset
 def to_tf_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool = False):
     """A tf.data pipeline of (inputs, targets) batches.
 
-    In-memory data is cached after the first pass; training data is reshuffled every epoch
-    with a seeded shuffle; batches are prefetched (AUTOTUNE).
+    Args:
+        data: the samples; a streamed table's sample stands for its whole part, read from disk.
+        batch_size: samples per batch.
+        shuffle: reshuffle every epoch (seeded by `seed`); False keeps the samples' order.
+        seed: the shuffle's seed.
+        drop_remainder: drop a last, smaller batch.
     """
     import tensorflow as tf
 
+    from dlflow.data.streaming import streamed_part
+
+    stream = streamed_part(data)
+    if stream is not None:
+        return stream.tf_dataset(batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)
     features = data.model_inputs()
     features = {k: _tensor(v) for k, v in features.items()} if isinstance(features, dict) else _tensor(features)
     targets = data.model_targets()
-    ds = tf.data.Dataset.from_tensor_slices((features, targets)).cache()
+    targets = {k: _tensor(v) for k, v in targets.items()} if isinstance(targets, dict) else _tensor(targets)
+    n = len(data)
+    indices = tf.data.Dataset.range(n)
     if shuffle:
-        ds = ds.shuffle(len(data), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+        indices = indices.shuffle(max(n, 1), seed=seed, reshuffle_each_iteration=True)
+    indices = indices.batch(batch_size, drop_remainder=drop_remainder)
+
+    def gather(batch: Any) -> Any:
+        return tf.nest.map_structure(lambda t: tf.gather(t, batch), (features, targets))
+
+    return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
 
 
-def _tensor(array):
-    if array.dtype == object:
-        import tensorflow as tf
+def _tensor(array: np.ndarray) -> Any:
+    import tensorflow as tf
 
-        return tf.constant(array.astype(str))
-    return array
+    if array.dtype == object or array.dtype.kind in "US":
+        return tf.constant(array.astype(str) if array.dtype.kind != "O" else array, dtype=tf.string)
+    return tf.convert_to_tensor(array)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from dlflow.data.dataset import Dataset
 from dlflow.errors import DataError
@@ -37,22 +38,38 @@ def load_dataset(data: Any, task: str | None) -> Dataset:
         from dlflow.data.builtin import load_builtin
 
         try:
-            return load_builtin(source.removeprefix("builtin:"), task=task, target=_one_target(data.target))
+            return load_builtin(source.removeprefix("builtin:"), task=task, target=_one_target(data.target),
+                                data=data)
         except DataError as exc:
             exc.config_path = exc.config_path or ("data", "source")
             raise
     path = Path(source)
     if not path.exists():
         raise DataError(f"no such file or folder '{source}'", config_path=("data", "source"))
+    if fmt in ("csv", "tsv", "parquet") and data.format == "auto" and data.window is not None:
+        fmt = "timeseries"  # a table with data.window is a series to forecast
     if fmt in ("csv", "tsv", "parquet"):
         from dlflow.data.tabular import dataset_from_frame
 
         return dataset_from_frame(read_table(path, fmt), target=data.target, features=data.features,
-                                  task=task, source=str(path))
+                                  task=task, source=str(path), missing=data.missing,
+                                  first_line=None if fmt == "parquet" else 2)
     if fmt == "npz":
         from dlflow.data.arrays import load_npz
 
         return load_npz(path, target=data.target, features=data.features, task=task)
+    if fmt == "image_dir":
+        from dlflow.data.images import load_image_dir
+
+        return load_image_dir(data, task)
+    if fmt == "text_dir":
+        from dlflow.data.text import load_text_dir
+
+        return load_text_dir(data, task)
+    if fmt == "timeseries":
+        from dlflow.data.timeseries import load_timeseries
+
+        return load_timeseries(data, task)
     if fmt in EXTRA_LOADERS:
         return EXTRA_LOADERS[fmt](data, task)
     raise DataError(
@@ -62,20 +79,65 @@ def load_dataset(data: Any, task: str | None) -> Dataset:
 
 
 def read_table(path: Path, fmt: str) -> Any:
-    """Read a CSV, TSV or parquet file into a DataFrame, with data errors for unreadable files."""
+    """Read a CSV, TSV or parquet file into a DataFrame, with data errors for unreadable files.
+
+    A missing cell of a string column reads as the empty string (dlflow's missing string, see
+    `dlflow.data.missing`), so training, `dlflow predict` and an exported model see the same value.
+    """
+    import pandas as pd
+
+    with table_errors(path, fmt):
+        if fmt == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
+    return blank_missing_strings(frame)
+
+
+def blank_missing_strings(frame: Any) -> Any:
+    """Replace NaN/None in the string columns of a DataFrame with "" (in place; returned).
+
+    String columns (pandas' `str`/`string` or `object` dtype) become `object` columns of Python
+    strings, the form raw string inputs take everywhere in dlflow.
+    """
+    import pandas as pd
+
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+            frame[column] = series.astype(object).where(series.notna(), "")
+    return frame
+
+
+@contextlib.contextmanager
+def table_errors(path: Path, fmt: str) -> Iterator[None]:
+    """Turn pandas/pyarrow reading errors into DataErrors naming the file (and line, for bad UTF-8)."""
     import pandas as pd
 
     try:
-        if fmt == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
+        yield
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty", config_path=("data", "source")) from exc
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})", config_path=("data", "source")) from exc
+        line, offset = first_bad_utf8(path)
+        raise DataError(f"{path}:{line}: not UTF-8 text (byte offset {offset}); re-save the file as UTF-8",
+                        config_path=("data", "source")) from exc
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise DataError(f"{path}: cannot read it as {fmt}: {str(exc).splitlines()[0]}",
                         config_path=("data", "source")) from exc
+
+
+def first_bad_utf8(path: Path) -> tuple[int, int]:
+    """The line number and byte offset of the first byte that is not UTF-8 text; (0, 0) if none."""
+    offset = 0
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, offset + exc.start
+            offset += len(line)
+    return 0, 0
 
 
 def _one_target(target: str | list[str] | None) -> str | None:

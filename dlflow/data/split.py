@@ -2,15 +2,23 @@
 
 Every run, `tune` and `cv` of an experiment reads the same stored split, so the test set stays
 the same and untouched; only `dlflow evaluate` reads its samples.
+
+- `frozen_split`: the holdout split (stratified for classification, chronological for ordered
+  data), stored in runs/<name>/split.npz with exact duplicate inputs across parts counted;
+- `kfold_splits`: K-fold and iterated K-fold over train + validation only (never test);
+- `hash_parts` / `HashSplit`: the split of a streamed table, by a seeded hash of the row index,
+  so no index arrays are needed to read a part.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -18,11 +26,18 @@ from dlflow.data.dataset import Dataset
 from dlflow.errors import DataError
 
 PARTS = ("train", "validation", "test")
+PAIRS = (("train", "validation"), ("train", "test"), ("validation", "test"))
+DUPLICATE_EXAMPLES = 5  # duplicate pairs listed per pair of parts
+WIDE_ROW = 256  # values per sample above which rows are hashed as bytes, one by one
 
 
 @dataclass
 class Split:
-    """Sample indices of each part, and what they were computed from."""
+    """Sample indices of each part, and what they were computed from.
+
+    `duplicates` counts samples whose inputs exactly repeat a sample of another part (see
+    `find_duplicates`); they are reported, never silently dropped.
+    """
 
     train: np.ndarray
     validation: np.ndarray
@@ -32,15 +47,23 @@ class Split:
     fractions: tuple[float, float]
     stratified: bool
     chronological: bool
+    duplicates: dict[str, Any] | None = None
 
     def sizes(self) -> dict[str, int]:
         return {part: int(len(getattr(self, part))) for part in PARTS}
 
+    def digests(self) -> dict[str, str]:
+        """A short SHA-256 of each part's indices: equal digests mean identical parts."""
+        return {part: _digest(getattr(self, part)) for part in PARTS}
+
     def describe(self) -> dict:
         """JSON-ready facts for the manifest."""
-        return {"sizes": self.sizes(), "fingerprint": self.fingerprint, "seed": self.seed,
-                "validation": self.fractions[0], "test": self.fractions[1],
-                "stratified": self.stratified, "chronological": self.chronological}
+        out = {"sizes": self.sizes(), "fingerprint": self.fingerprint, "seed": self.seed,
+               "validation": self.fractions[0], "test": self.fractions[1],
+               "stratified": self.stratified, "chronological": self.chronological, "digests": self.digests()}
+        if self.duplicates is not None:
+            out["duplicates"] = self.duplicates
+        return out
 
 
 def make_split(dataset: Dataset, *, validation: float, test: float, stratify: bool, seed: int) -> Split:
@@ -55,7 +78,8 @@ def make_split(dataset: Dataset, *, validation: float, test: float, stratify: bo
     if n - n_test - n_val < 2 or (test > 0 and n_test < 1) or (validation > 0 and n_val < 1):
         raise DataError(
             f"{dataset.source}: too few samples for the split: {n} samples, validation {validation:g} "
-            f"and test {test:g} leave {n - n_test - n_val} for training", config_path=("data", "split"),
+            f"and test {test:g} leave {n - n_test - n_val} for training, "
+            f"{n_val} for validation and {n_test} for test", config_path=("data", "split"),
         )
     fractions = (validation, test)
     if dataset.ordered:
@@ -86,39 +110,234 @@ def frozen_split(dataset: Dataset, *, validation: float, test: float, stratify: 
     """
     fingerprint = dataset.fingerprint()
     stored = load_split(store)
-    if (stored is not None and stored.fingerprint == fingerprint and stored.seed == seed
+    if (isinstance(stored, Split) and stored.fingerprint == fingerprint and stored.seed == seed
             and stored.fractions == (validation, test) and sum(stored.sizes().values()) == len(dataset)):
+        if stored.duplicates is None:
+            stored.duplicates = find_duplicates(stored, dataset)
         return stored, False
     split = make_split(dataset, validation=validation, test=test, stratify=stratify, seed=seed)
+    split.duplicates = find_duplicates(split, dataset)
     save_split(split, store)
     return split, True
 
 
-def save_split(split: Split, path: Path) -> None:
-    """Write the split atomically as an .npz of indices plus its metadata."""
+def save_split(split: Split | "HashSplit", path: Path) -> None:
+    """Write the split atomically as an .npz of indices (none for a hash split) plus its metadata."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = json.dumps({"fingerprint": split.fingerprint, "seed": split.seed, "fractions": split.fractions,
-                       "stratified": split.stratified, "chronological": split.chronological})
+    if isinstance(split, HashSplit):
+        meta = {"method": "hash", "fingerprint": split.fingerprint, "seed": split.seed,
+                "fractions": split.fractions, "rows": split.rows, "counts": split.counts}
+        arrays: dict[str, np.ndarray] = {}
+    else:
+        meta = {"method": "holdout", "fingerprint": split.fingerprint, "seed": split.seed,
+                "fractions": split.fractions, "stratified": split.stratified,
+                "chronological": split.chronological, "duplicates": split.duplicates}
+        arrays = {"train": split.train, "validation": split.validation, "test": split.test}
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    with os.fdopen(fd, "wb") as handle:
-        np.savez(handle, train=split.train, validation=split.validation, test=split.test, meta=np.array(meta))
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def load_split(path: Path) -> Split | None:
+def load_split(path: Path) -> "Split | HashSplit | None":
     """The split stored at `path`, or None when there is none."""
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as archive:
         meta = json.loads(str(archive["meta"]))
+        if meta.get("method") == "hash":
+            return HashSplit(meta["fingerprint"], meta["seed"], tuple(meta["fractions"]), meta["rows"],
+                             {k: int(v) for k, v in meta["counts"].items()})
         return Split(archive["train"], archive["validation"], archive["test"], meta["fingerprint"],
-                     meta["seed"], tuple(meta["fractions"]), meta["stratified"], meta["chronological"])
+                     meta["seed"], tuple(meta["fractions"]), meta["stratified"], meta["chronological"],
+                     meta.get("duplicates"))
+
+
+def find_duplicates(split: Split, dataset: Dataset) -> dict[str, Any]:
+    """Samples whose inputs exactly repeat a sample of another part (leakage), counted and located.
+
+    Returns:
+        `{"train_validation": n, "train_test": n, "validation_test": n, "repeated_rows": n,
+        "examples": {"train_test": [[i, j], ...], ...}}`: for each pair of parts, how many samples
+        of the second part have the inputs of a sample in the first; `repeated_rows`: samples
+        repeating an earlier sample anywhere; `examples`: up to 5 (first part, second part)
+        sample index pairs per pair of parts (indices into the data set, 0-based).
+    """
+    digests = row_digests(dataset)
+    out: dict[str, Any] = {"repeated_rows": int(len(digests) - len(np.unique(digests)))}
+    examples: dict[str, list[list[int]]] = {}
+    for first, second in PAIRS:
+        a, b = getattr(split, first), getattr(split, second)
+        shared = np.isin(digests[b], digests[a])
+        key = f"{first}_{second}"
+        out[key] = int(shared.sum())
+        if shared.any():
+            where = {d: int(i) for i, d in zip(a[::-1], digests[a][::-1])}  # first occurrence wins
+            examples[key] = [[where[digests[j]], int(j)] for j in b[shared][:DUPLICATE_EXAMPLES]]
+    out["examples"] = examples
+    return out
+
+
+def row_digests(dataset: Dataset) -> np.ndarray:
+    """One 64-bit hash per sample over all its inputs (vectorized; for finding exact duplicates)."""
+    import pandas as pd
+
+    n = len(dataset)
+    combined = np.zeros(n, dtype=np.uint64)
+    for name in sorted(dataset.inputs):
+        array = np.asarray(dataset.inputs[name]).reshape(n, -1)
+        if array.shape[1] <= WIDE_ROW:
+            frame = pd.DataFrame(array.astype(str) if array.dtype == object else array)
+            hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
+        else:
+            hashed = np.fromiter((int.from_bytes(hashlib.blake2b(np.ascontiguousarray(row).tobytes(),
+                                                                 digest_size=8).digest(), "little")
+                                  for row in array), dtype=np.uint64, count=n)
+        combined = (combined * np.uint64(1_000_003)) ^ hashed
+    return combined
+
+
+def kfold_splits(split: Split, dataset: Dataset, *, folds: int = 5, repeats: int = 1,
+                 seed: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """K-fold (or iterated K-fold) over the train + validation samples of a frozen split; never test.
+
+    Each repeat reshuffles with its own seed (`seed + repeat`); folds are stratified by class for
+    single-target classification. Ordered data (time series) gets expanding-window folds instead
+    (each fold validates on the samples right after its training samples), and only one repeat.
+
+    Args:
+        split: the experiment's frozen split.
+        dataset: the data set the split indexes.
+        folds: K, at least 2.
+        repeats: how many times to repeat K-fold with a fresh shuffle.
+        seed: the shuffles' seed; the split's seed when None.
+
+    Yields:
+        (train_indices, validation_indices): indices into `dataset`, repeat by repeat, fold by fold.
+
+    Raises:
+        DataError: fewer samples than folds, or a class with fewer samples than folds.
+    """
+    pool = check_kfold(split, dataset, folds=folds, repeats=repeats)
+    seed = split.seed if seed is None else seed
+    if dataset.ordered:
+        from sklearn.model_selection import TimeSeriesSplit
+
+        for train_at, val_at in TimeSeriesSplit(n_splits=folds).split(pool):
+            yield pool[train_at], pool[val_at]
+        return
+    labels = _stratify_labels(dataset)
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    for repeat in range(repeats):
+        if labels is not None:
+            folds_of = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + repeat).split(pool, labels[pool])
+        else:
+            folds_of = KFold(n_splits=folds, shuffle=True, random_state=seed + repeat).split(pool)
+        for train_at, val_at in folds_of:
+            yield np.sort(pool[train_at]), np.sort(pool[val_at])
+
+
+def check_kfold(split: Any, dataset: Dataset, *, folds: int, repeats: int = 1) -> np.ndarray:
+    """The train + validation indices K-fold draws from, after checking K folds are possible."""
+    if isinstance(split, HashSplit):
+        raise DataError(f"{dataset.source}: K-fold needs the table in memory, but it is streamed; "
+                        f"set data.streaming.enabled: false", config_path=("data", "streaming"))
+    if folds < 2:
+        raise DataError(f"K-fold needs at least 2 folds, received {folds}")
+    if repeats < 1:
+        raise DataError(f"K-fold needs at least 1 repeat, received {repeats}")
+    if dataset.ordered and repeats > 1:
+        raise DataError(f"{dataset.source}: repeated K-fold reshuffles, which time-ordered data forbids; "
+                        f"use one repeat")
+    pool = np.sort(np.concatenate([split.train, split.validation]))
+    if len(pool) < folds:
+        raise DataError(f"{dataset.source}: {len(pool)} samples in train + validation, fewer than the "
+                        f"{folds} folds")
+    labels = None if dataset.ordered else _stratify_labels(dataset)
+    if labels is not None:
+        values, counts = np.unique(labels[pool], return_counts=True)
+        spec = next(iter(dataset.target_specs.values()))
+        rare = [(spec.classes[int(v)] if spec.classes else v, int(c)) for v, c in zip(values, counts) if c < folds]
+        if rare:
+            named = ", ".join(f"'{label}' has {count}" for label, count in rare)
+            fewest = min(count for _, count in rare)
+            advice = f"use at most {fewest} folds" if fewest >= 2 else "drop that class"
+            raise DataError(f"{dataset.source}: {folds}-fold cross-validation needs at least {folds} samples "
+                            f"of each class in train + validation, but {named}; {advice} "
+                            f"or collect more samples")
+    return pool
+
+
+# -- streamed tables: a split by a seeded hash of the row index ---------------------------------
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def hash_unit(index: np.ndarray, seed: int, salt: int = 0) -> np.ndarray:
+    """A uniform number in [0, 1) per row index, fixed by `seed` and `salt` (splitmix64)."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(index, dtype=np.uint64) + np.uint64(seed & 0xFFFFFFFF) * _GOLDEN \
+            + np.uint64(salt + 1) * np.uint64(0xD1B54A32D192ED03)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def hash_parts(index: np.ndarray, seed: int, validation: float, test: float) -> np.ndarray:
+    """The part of each row index: 0 train, 1 validation, 2 test (by `hash_unit`, not stratified)."""
+    u = hash_unit(index, seed)
+    return np.where(u < test, 2, np.where(u < test + validation, 1, 0)).astype(np.int8)
+
+
+@dataclass
+class HashSplit:
+    """The split of a streamed table: a row's part is `hash_parts(row index)`.
+
+    Index arrays are only computed when asked for (`train`, `validation`, `test`); reading a part
+    from disk needs none.
+    """
+
+    fingerprint: str
+    seed: int
+    fractions: tuple[float, float]
+    rows: int
+    counts: dict[str, int]
+    stratified: bool = False
+    chronological: bool = False
+    duplicates: dict[str, Any] | None = None
+
+    def indices(self, part: str) -> np.ndarray:
+        parts = hash_parts(np.arange(self.rows), self.seed, *self.fractions)
+        return np.flatnonzero(parts == PARTS.index(part))
+
+    train = property(lambda self: self.indices("train"))
+    validation = property(lambda self: self.indices("validation"))
+    test = property(lambda self: self.indices("test"))
+
+    def sizes(self) -> dict[str, int]:
+        return {part: int(self.counts.get(part, 0)) for part in PARTS}
+
+    def describe(self) -> dict:
+        """JSON-ready facts for the manifest."""
+        return {"sizes": self.sizes(), "fingerprint": self.fingerprint, "seed": self.seed,
+                "validation": self.fractions[0], "test": self.fractions[1], "stratified": False,
+                "chronological": False, "method": "hash", "streamed": True}
+
+
+def _digest(indices: np.ndarray) -> str:
+    return hashlib.sha256(np.asarray(indices, dtype=np.int64).tobytes()).hexdigest()[:12]
 
 
 def _stratify_labels(dataset: Dataset) -> np.ndarray | None:
     if len(dataset.target_specs) != 1 or dataset.task not in ("binary", "multiclass"):
         return None
-    return np.asarray(next(iter(dataset.targets.values()))).reshape(-1)
+    return np.asarray(next(iter(dataset.targets.values()))).reshape(-1).astype(np.int64)
 
 
 def _cut(idx, n_out, labels, seed, train_test_split):

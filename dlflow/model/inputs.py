@@ -51,18 +51,19 @@ def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_optio
     import keras
 
     raw = {name: keras.Input(shape=spec.shape, dtype=spec.dtype, name=name) for name, spec in train.input_specs.items()}
+    stats = _column_stats(train)
     features: dict[str, Any] = {}
     numeric = [name for name, spec in train.input_specs.items() if spec.role == "numeric"]
     for name, spec in train.input_specs.items():
         if spec.role == "numeric":
             continue
-        features[name] = _preprocess(spec, raw[name], train.inputs[name], augment or [], text_options)
+        features[name] = _preprocess(spec, raw[name], train.inputs[name], augment or [], text_options,
+                                     stats.get(name), tabular=train.kind == "tabular")
     for name in numeric:  # per column, for functional graphs that name a column
-        features[name] = _normalize([raw[name]], [train.inputs[name]], f"normalize_{name}")
+        features[name] = _normalize([raw[name]], [stats[name]], f"normalize_{name}")
     combined_numeric = None
     if len(numeric) > 1:  # for Sequential models: all numeric columns normalized as one vector
-        combined_numeric = _normalize([raw[n] for n in numeric], [train.inputs[n] for n in numeric],
-                                      "normalize_numeric")
+        combined_numeric = _normalize([raw[n] for n in numeric], [stats[n] for n in numeric], "normalize_numeric")
     elif numeric:
         combined_numeric = features[numeric[0]]
     others = [t for n, t in features.items() if train.input_specs[n].role != "numeric"]
@@ -70,7 +71,20 @@ def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_optio
     return ModelInputs(raw=raw, features=features, combined=combined)
 
 
-def _preprocess(spec: InputSpec, tensor: Any, values: np.ndarray, augment: list[Any], text_options: Any) -> Any:
+def _column_stats(train: Dataset) -> dict[str, dict[str, Any]]:
+    """Fill values, normalization moments and vocabularies of the numeric and categorical inputs,
+    from the training split (a streamed table brings them from its pass over the file)."""
+    if "preprocessing" in train.info:
+        return train.info["preprocessing"]
+    from dlflow.data.missing import MissingPolicy
+    from dlflow.data.stats import preprocessing_stats, summarize
+
+    policy = MissingPolicy.from_config(train.info.get("missing_policy"))
+    return preprocessing_stats(summarize(train.inputs, train.input_specs), policy)
+
+
+def _preprocess(spec: InputSpec, tensor: Any, values: np.ndarray, augment: list[Any], text_options: Any,
+                stats: dict[str, Any] | None = None, *, tabular: bool = False) -> Any:
     import keras
 
     if spec.role == "image":
@@ -81,25 +95,57 @@ def _preprocess(spec: InputSpec, tensor: Any, values: np.ndarray, augment: list[
             x = layer(x)
         return x
     if spec.role == "categorical":
-        vocabulary = sorted({v.item() if isinstance(v, np.generic) else v for v in values.reshape(-1)}, key=str)
-        lookup_cls = keras.layers.StringLookup if spec.dtype == "string" else keras.layers.IntegerLookup
-        if len(vocabulary) <= ONE_HOT_MAX:
-            return lookup_cls(vocabulary=vocabulary, output_mode="one_hot", name=f"lookup_{spec.name}")(tensor)
-        ids = lookup_cls(vocabulary=vocabulary, name=f"lookup_{spec.name}")(tensor)
-        width = int(min(32, round(1.6 * len(vocabulary) ** 0.56)))
-        embedded = keras.layers.Embedding(len(vocabulary) + 1, width, name=f"embed_{spec.name}")(ids)
-        return keras.layers.Flatten(name=f"flatten_{spec.name}")(embedded)
+        return _lookup(spec, tensor, stats or {})
     if spec.role == "text":
-        return _text_vectorizer(spec, values, text_options)(tensor)
+        vectors = _text_vectorizer(spec, values, text_options, tabular=tabular)(tensor)
+        if tabular and len(vectors.shape) == 3:  # (batch, 1, tokens) from a (batch, 1) column
+            vectors = keras.layers.Flatten(name=f"flatten_{spec.name}")(vectors)
+        return vectors
+    if spec.role == "series":
+        return _normalize_steps(tensor, values, f"normalize_{spec.name}")
     return tensor
 
 
-def _text_vectorizer(spec: InputSpec, values: np.ndarray, text_options: Any) -> Any:
+def _lookup(spec: InputSpec, tensor: Any, stats: dict[str, Any]) -> Any:
+    """Missing values filled, then the column's categories with an out-of-vocabulary slot:
+    one-hot for a few values, an embedding for many. Strings go through StringLookup; integer
+    codes (float32 inputs) through IntegerCategories, IntegerLookup's table-free twin."""
+    import keras
+
+    from dlflow.model.table_layers import FillMissing, IntegerCategories
+
+    vocabulary, x = stats["vocabulary"], tensor
+    if spec.dtype == "string":
+        if stats.get("fill") is not None:
+            x = FillMissing([stats["fill"]], name=f"fill_{spec.name}")(x)
+
+        def encode(mode: str) -> Any:
+            return keras.layers.StringLookup(vocabulary=vocabulary, output_mode=mode, name=f"lookup_{spec.name}")
+    else:
+        fill = stats["fill"] if stats.get("fill") is not None else stats["oov_token"]
+        x = FillMissing([float(fill)], name=f"fill_{spec.name}")(x)
+
+        def encode(mode: str) -> Any:
+            return IntegerCategories(vocabulary, output_mode=mode, name=f"lookup_{spec.name}")
+    if len(vocabulary) <= ONE_HOT_MAX:
+        return encode("one_hot")(x)
+    ids = encode("int")(x)
+    width = int(min(32, round(1.6 * len(vocabulary) ** 0.56)))
+    embedded = keras.layers.Embedding(len(vocabulary) + 1, width, name=f"embed_{spec.name}")(ids)
+    return keras.layers.Flatten(name=f"flatten_{spec.name}")(embedded)
+
+
+def _text_vectorizer(spec: InputSpec, values: np.ndarray, text_options: Any, *, tabular: bool = False) -> Any:
+    """TextVectorization adapted on the training texts. A table's text column becomes one
+    fixed-width vector (tf_idf unless data.text.output_mode says multi_hot or count), so it
+    joins the other columns."""
     import keras
 
     options = text_options
     max_tokens = getattr(options, "max_tokens", 20000)
     mode = getattr(options, "output_mode", "int")
+    if tabular and mode == "int":
+        mode = "tf_idf"
     layer = keras.layers.TextVectorization(
         max_tokens=max_tokens,
         output_mode=mode,
@@ -111,15 +157,29 @@ def _text_vectorizer(spec: InputSpec, values: np.ndarray, text_options: Any) -> 
     return layer
 
 
-def _normalize(tensors: list[Any], arrays: list[np.ndarray], name: str) -> Any:
-    """Normalization with mean and variance computed (NaN-aware) on the training arrays."""
+def _normalize(tensors: list[Any], stats: list[dict[str, Any]], name: str) -> Any:
+    """Missing values filled (FillMissing), then Normalization, with the training statistics of each column."""
     import keras
 
-    matrix = np.concatenate([a.reshape(len(a), -1) for a in arrays], axis=1).astype("float64")
-    mean, variance = np.nanmean(matrix, axis=0), np.nanvar(matrix, axis=0)
-    variance = np.where(variance > 0, variance, 1.0)
+    from dlflow.model.table_layers import FillMissing
+
     joined = tensors[0] if len(tensors) == 1 else keras.layers.Concatenate(name=f"{name}_columns")(tensors)
-    return keras.layers.Normalization(mean=mean.tolist(), variance=variance.tolist(), name=name)(joined)
+    fills = [s["fill"] for s in stats]
+    if all(f is not None for f in fills):  # None: data.missing.numeric is 'error', nothing to fill
+        joined = FillMissing(fills, name=f"fill_{name.removeprefix('normalize_')}")(joined)
+    return keras.layers.Normalization(mean=[s["mean"] for s in stats], variance=[s["variance"] for s in stats],
+                                      name=name)(joined)
+
+
+def _normalize_steps(tensor: Any, windows: np.ndarray, name: str) -> Any:
+    """Normalization per feature (last axis) of (steps, features) windows, with statistics over
+    every time step of the training windows."""
+    import keras
+
+    steps = windows.reshape(-1, windows.shape[-1]).astype("float64")
+    mean, variance = np.nanmean(steps, axis=0), np.nanvar(steps, axis=0)
+    variance = np.where(variance > 0, variance, 1.0)
+    return keras.layers.Normalization(axis=-1, mean=mean.tolist(), variance=variance.tolist(), name=name)(tensor)
 
 
 def _combine(parts: list[Any]) -> Any:

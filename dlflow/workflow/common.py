@@ -37,27 +37,41 @@ def where(loaded: Any, path: tuple) -> str:
 
 @dataclass
 class PreparedData:
-    """The loaded data, its frozen split, and the split's parts."""
+    """The loaded data, its frozen split, and the split's parts.
+
+    For a table streamed from disk (see `dlflow.data.streaming`), `dataset`, `train` and
+    `validation` hold in-memory samples that stand for their parts (`to_tf_dataset` reads the
+    whole part from disk), and `stream` is the result of the pass over the file.
+    """
 
     dataset: Any
     split: Any
     split_created: bool
     train: Any
     validation: Any
+    stream: Any = None
 
     def test(self) -> Any:
-        """The test split (only `dlflow evaluate` should call this)."""
+        """The test split (only `dlflow evaluate` should call this); a streamed table's is read into memory."""
+        if self.stream is not None:
+            return self.stream.part("test").load()
         return self.dataset.take(self.split.test)
 
 
 def prepare_data(loaded: Any, runs_root: Path, log: Log = quiet) -> PreparedData:
-    """Load the config's data and the experiment's frozen split (computing and storing it once)."""
+    """Load the config's data and the experiment's frozen split (computing and storing it once).
+
+    Large tables are streamed from disk (data.streaming): see `PreparedData`.
+    """
     from dlflow.data.sources import load_dataset
     from dlflow.data.split import frozen_split
+    from dlflow.data.streaming import should_stream
     from dlflow.runs.layout import split_store
 
     config = loaded.config
     with located_errors(loaded):
+        if should_stream(config.data):
+            return _streamed_data(loaded, runs_root, log)
         dataset = load_dataset(config.data, config.task)
         split, created = frozen_split(
             dataset, validation=config.data.split.validation, test=config.data.split.test,
@@ -66,4 +80,46 @@ def prepare_data(loaded: Any, runs_root: Path, log: Log = quiet) -> PreparedData
     sizes = split.sizes()
     log(f"data: {dataset.source} ({dataset.kind}, {dataset.task}): train {sizes['train']}, "
         f"validation {sizes['validation']}, test {sizes['test']}" + (" (new split stored)" if created else ""))
+    duplicates = split.duplicates or {}
+    leaked = {k: duplicates.get(k, 0) for k in ("train_validation", "train_test", "validation_test")}
+    if any(leaked.values()):
+        log("warning: samples with the exact inputs of a sample in another part: "
+            + ", ".join(f"{k.replace('_', '/')} {n}" for k, n in leaked.items() if n) + " (see dlflow collect)")
     return PreparedData(dataset, split, created, dataset.take(split.train), dataset.take(split.validation))
+
+
+def _streamed_data(loaded: Any, runs_root: Path, log: Log) -> PreparedData:
+    """A table too large for memory: one pass for statistics and counts; parts read from disk later."""
+    from dlflow.data.split import HashSplit, load_split, save_split
+    from dlflow.data.streaming import scan_table
+    from dlflow.runs.layout import split_store
+
+    config = loaded.config
+    log(f"data: {config.data.source}: streaming from disk in chunks of {config.data.streaming.chunk_rows:,} rows")
+    table = scan_table(config.data, config.task, seed=config.seed, log=log)
+    split = HashSplit(table.fingerprint, config.seed, (config.data.split.validation, config.data.split.test),
+                      table.rows, table.counts)
+    store = split_store(runs_root, config.name)
+    stored = load_split(store)
+    created = not (isinstance(stored, HashSplit) and stored.describe() == split.describe())
+    if created:
+        save_split(split, store)
+    sizes = split.sizes()
+    sample = table.samples["train"]
+    log(f"data: {table.layout.source} (tabular, {sample.task}, streamed): train {sizes['train']:,}, "
+        f"validation {sizes['validation']:,}, test {sizes['test']:,}" + (" (new split stored)" if created else ""))
+    return PreparedData(sample, split, created, sample, table.samples["validation"], stream=table)
+
+
+
+def register_layers() -> None:
+    """Register dlflow's own Keras layers (FillMissing, IntegerCategories) so saved table models load.
+
+    Only once a Keras backend is chosen (by the stage, before this), so the import cannot pick
+    the wrong one. `dlflow.workflow.runs.load_run_model` does this itself.
+    """
+    import os
+    import sys
+
+    if "keras" in sys.modules or os.environ.get("KERAS_BACKEND"):
+        import dlflow.model.table_layers  # noqa: F401 - registers dlflow's layers with Keras

@@ -31,7 +31,7 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
     import sys
 
     with contextlib.redirect_stdout(sys.stderr):
-        raw = model.predict(inputs, verbose=0, batch_size=opened.loaded.config.fit.batch_size)
+        raw = model.predict(_string_tensors(inputs), verbose=0, batch_size=opened.loaded.config.fit.batch_size)
     outputs = raw if isinstance(raw, dict) else {next(iter(opened.data.dataset.target_specs)): raw}
     header, rows = ["id"], [[i] for i in ids]
     decoded: dict[str, list] = {}
@@ -144,6 +144,16 @@ def _read_images(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:
     images = images * (1.0 / 255.0) / scale
     ids = [str(f.relative_to(path)) if path.is_dir() else f.name for f in files]
     return images, ids
+
+
+def _string_tensors(inputs: Any) -> Any:
+    """String arrays as tf.string tensors: Keras's predict rejects numpy object arrays."""
+    import tensorflow as tf
+
+    def convert(array: Any) -> Any:
+        return tf.constant(array, dtype=tf.string) if getattr(array, "dtype", None) == object else array
+
+    return {k: convert(v) for k, v in inputs.items()} if isinstance(inputs, dict) else convert(inputs)
 
 
 def _plain(value: Any) -> Any:

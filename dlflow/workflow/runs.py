@@ -18,14 +18,18 @@ class OpenedRun:
 
     run: RunDir
     loaded: Any
-    data: PreparedData
+    data: PreparedData | None  # None when opened with with_data=False
     manifest: dict
 
 
-def open_run(run_ref: str, runs_root: Path, log: Log = quiet) -> OpenedRun:
+def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool = True) -> OpenedRun:
     """Find a run, reload its config and its data with the experiment's frozen split.
 
     Refuses when the data changed since the run was trained (its test split would differ).
+
+    Args:
+        with_data: False opens only the run, config and manifest (`data` is None), for stages
+            that need the model but not the training data (serving).
     """
     from dlflow.config import load_config
     from dlflow.runs.lookup import find_run
@@ -38,6 +42,8 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet) -> OpenedRun:
                          f"train or resume the run first")
     loaded = load_config(run.config)
     select_backend("tensorflow")  # exports and evaluation run on TensorFlow whatever trained the model
+    if not with_data:
+        return OpenedRun(run, loaded, None, manifest)
     root = run.experiment_dir.parent
     data = prepare_data(loaded, root, log)
     trained_on = (manifest.get("data") or {}).get("fingerprint")
@@ -50,6 +56,8 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet) -> OpenedRun:
 def load_run_model(opened: OpenedRun) -> Any:
     """Load the run's model.keras (importing a factory's module first, for its custom classes)."""
     import keras
+
+    import dlflow.model.table_layers  # noqa: F401 - registers dlflow's own layers (FillMissing, ...) with Keras
 
     config = opened.loaded.config
     if config.model.factory:

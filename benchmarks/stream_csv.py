@@ -1,0 +1,196 @@
+"""Streaming benchmark: one epoch over a 2,000,000-row CSV with flat memory, against in-memory training.
+
+Generates a CSV of 2,000,000 rows x 20 columns (17 numeric, 3 string categorical) plus a binary
+label, then measures, each in its own process (peak RSS from `resource.getrusage` of that child):
+
+- dlflow, streamed: `dlflow train` with data.streaming.enabled on the whole file: one pass for
+  statistics, then one training epoch read from disk in chunks (no validation split, so the
+  epoch is pure training);
+- dlflow, streamed, on the first 200,000 rows only: peak RSS against the whole file's shows
+  that memory stays flat as the file grows;
+- dlflow, in memory: the same config on the first 200,000 rows with streaming off;
+- hand-written Keras, in memory: pandas -> NumPy (standardized numbers, one-hot categories) ->
+  model.fit on the same 200,000 rows and the same MLP.
+
+Throughput is training rows per second of the epoch (manifest timings.fit_s for dlflow, the
+model.fit call for the hand-written script). Writes bench-results/stream_csv.json.
+
+Usage: python benchmarks/stream_csv.py [--rows 2000000] [--baseline-rows 200000] [--data-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NUMERIC = 17
+CATEGORIES = {"region": 12, "device": 5, "plan": 40}
+BATCH = 1024
+RSS_GOAL_MB = 2048
+
+MEASURE = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+wall = time.perf_counter() - started
+print(json.dumps({"rc": done.returncode, "wall_s": wall, "stdout": done.stdout, "stderr": done.stderr[-4000:],
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+HANDWRITTEN = """
+import json, os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np, pandas as pd
+path, rows, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+frame = pd.read_csv(path, nrows=rows)
+y = (frame.pop("label") == "yes").to_numpy("float32")
+numbers = frame.select_dtypes("number")
+numbers = ((numbers - numbers.mean()) / numbers.std()).fillna(0.0).to_numpy("float32")
+onehot = pd.get_dummies(frame.select_dtypes(exclude="number"), dtype="float32").to_numpy()
+x = np.concatenate([numbers, onehot], axis=1)
+import keras
+keras.utils.set_random_seed(1)
+model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(64, activation="relu"),
+                          keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1, activation="sigmoid")])
+model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+started = time.perf_counter()
+history = model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+print(json.dumps({"fit_s": time.perf_counter() - started, "rows": len(x),
+                  "accuracy": float(history.history["accuracy"][-1])}))
+"""
+
+
+def generate(path: Path, rows: int, seed: int = 0, block: int = 200_000) -> float:
+    """Write the benchmark CSV block by block (memory stays small); returns seconds taken."""
+    import numpy as np
+    import pandas as pd
+
+    started = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(size=NUMERIC)
+    effects = {name: rng.normal(size=levels) for name, levels in CATEGORIES.items()}
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w") as handle:
+        for start in range(0, rows, block):
+            n = min(block, rows - start)
+            x = rng.normal(size=(n, NUMERIC)).astype("float32") * rng.uniform(0.5, 20, NUMERIC) + rng.uniform(-5, 50, NUMERIC)
+            frame = pd.DataFrame(x, columns=[f"x{i:02d}" for i in range(NUMERIC)])
+            logit = ((x - x.mean(axis=0)) / x.std(axis=0)) @ weights * 0.5
+            for name, levels in CATEGORIES.items():
+                codes = rng.integers(0, levels, n)
+                frame[name] = np.char.add(f"{name}_", codes.astype(str))
+                logit += effects[name][codes]
+            frame.loc[rng.random(n) < 0.01, "x03"] = np.nan  # a few gaps to impute
+            frame["label"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+            frame.to_csv(handle, index=False, header=start == 0, float_format="%.5g")
+    os.replace(tmp, path)
+    return time.perf_counter() - started
+
+
+def config(folder: Path, name: str, source: Path, *, streaming: bool, validation: float = 0.0) -> Path:
+    import yaml
+
+    data = {"source": str(source), "target": "label", "split": {"validation": validation, "test": 0.1},
+            "streaming": {"enabled": streaming, "chunk_rows": 100_000}}
+    body = {"name": name, "seed": 1, "data": data,
+            "model": {"sequential": [{"Dense": {"units": 64, "activation": "relu"}},
+                                     {"Dense": {"units": 32, "activation": "relu"}},
+                                     {"Dense": {"units": 1, "activation": "sigmoid"}}]},
+            "fit": {"epochs": 1, "batch_size": BATCH, "monitor": "loss", "verbose": 0},
+            "export": {"formats": ["keras"]}}
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+def measured(command: list[str], cwd: Path) -> dict:
+    """Run `command` in a child of a fresh process; its wall time, output and peak RSS."""
+    done = subprocess.run([sys.executable, "-c", MEASURE, *command], cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"measuring failed: {done.stderr[-3000:]}")
+    result = json.loads(done.stdout)
+    if result["rc"] != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{result['stderr']}")
+    return result
+
+
+def dlflow_train(work: Path, config_path: Path) -> dict:
+    result = measured([str(Path(sys.executable).parent / "dlflow"), "train", str(config_path), "--json"], work)
+    run = Path(json.loads(result["stdout"])["run"])
+    manifest = json.loads((run / "manifest.json").read_text())
+    train_rows = manifest["data"]["sizes"]["train"]
+    fit_s = manifest["timings"]["fit_s"]
+    return {"wall_s": round(result["wall_s"], 2), "fit_s": fit_s, "train_rows": train_rows,
+            "rows_per_s": round(train_rows / fit_s), "max_rss_mb": round(result["max_rss_mb"]),
+            "streamed": bool(manifest["data"].get("streamed")),
+            "accuracy": json.loads((run / "metrics.json").read_text())["last"].get("accuracy")}
+
+
+def handwritten(work: Path, csv: Path, rows: int) -> dict:
+    result = measured([sys.executable, "-c", HANDWRITTEN, str(csv), str(rows), str(BATCH)], work)
+    out = json.loads(result["stdout"].strip().splitlines()[-1])
+    return {"wall_s": round(result["wall_s"], 2), "fit_s": round(out["fit_s"], 3), "train_rows": out["rows"],
+            "rows_per_s": round(out["rows"] / out["fit_s"]), "max_rss_mb": round(result["max_rss_mb"]),
+            "streamed": False, "accuracy": out["accuracy"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--baseline-rows", type=int, default=200_000)
+    parser.add_argument("--data-dir", type=Path, default=None, help="Keep (and reuse) the generated CSVs here.")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        data_dir = args.data_dir or work
+        data_dir.mkdir(parents=True, exist_ok=True)
+        big = data_dir / f"stream_{args.rows}.csv"
+        generated_s = 0.0
+        if not big.exists():
+            print(f"generating {big} ({args.rows:,} rows)", file=sys.stderr, flush=True)
+            generated_s = generate(big, args.rows)
+        small = data_dir / f"stream_{args.rows}_head{args.baseline_rows}.csv"
+        if not small.exists():
+            with open(big) as source, open(small, "w") as head:
+                for _ in range(args.baseline_rows + 1):
+                    head.write(source.readline())
+        from dlflow.data.streaming import estimate_memory_mb
+
+        results = {}
+        print("dlflow, streamed ...", file=sys.stderr, flush=True)
+        results["dlflow_streamed"] = dlflow_train(work, config(work, "streamed", big, streaming=True))
+        print("dlflow, streamed, the first rows only ...", file=sys.stderr, flush=True)
+        results["dlflow_streamed_head"] = dlflow_train(work, config(work, "streamed-head", small, streaming=True))
+        print("dlflow, in memory ...", file=sys.stderr, flush=True)
+        results["dlflow_in_memory"] = dlflow_train(work, config(work, "in-memory", small, streaming=False))
+        print("hand-written Keras, in memory ...", file=sys.stderr, flush=True)
+        results["keras_in_memory"] = handwritten(work, small, args.baseline_rows)
+        report = {
+            "benchmark": "stream_csv", "rows": args.rows, "columns": NUMERIC + len(CATEGORIES),
+            "baseline_rows": args.baseline_rows, "batch_size": BATCH, "file_mb": round(big.stat().st_size / 2**20, 1),
+            "estimated_in_memory_mb": round(estimate_memory_mb(big, "csv")), "generate_s": round(generated_s, 1),
+            "rss_goal_mb": RSS_GOAL_MB, "rss_ok": results["dlflow_streamed"]["max_rss_mb"] < RSS_GOAL_MB,
+            "results": results, "cpus": os.cpu_count(),
+        }
+    out = ROOT / "bench-results" / "stream_csv.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"{report['rows']:,} rows x {report['columns']} columns: {report['file_mb']} MB on disk, "
+          f"~{report['estimated_in_memory_mb']} MB estimated in memory (pandas)")
+    print(f"{'':24s}{'rows':>11s}{'rows/s':>10s}{'fit':>9s}{'wall':>9s}{'peak RSS':>11s}")
+    for name, r in results.items():
+        print(f"{name:24s}{r['train_rows']:>11,}{r['rows_per_s']:>10,}{r['fit_s']:>8.1f}s{r['wall_s']:>8.1f}s"
+              f"{r['max_rss_mb']:>8,} MB")
+    print(f"streamed peak RSS {'<' if report['rss_ok'] else '>='} {RSS_GOAL_MB} MB goal")
+    print(f"written: {out}")
+
+
+if __name__ == "__main__":
+    main()
