@@ -47,11 +47,22 @@ def _main(
     State.runs_root = runs_dir or Path("runs")
     if not verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # The config chooses the backend (train, tune, cv, develop set it from runtime.backend);
+    # evaluate, predict, export and serve always run on TensorFlow, whatever the shell says.
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+
+
+# The first stages in workflow order; the other commands follow them in import order.
+HELP_ORDER = ("define", "collect", "develop", "train")
 
 
 def _register() -> None:
     # Import order is help order: the workflow stages, then observing, then config tools.
-    from dlflow.cli import train_cmds, deploy_cmds, observe_cmds, config_cmds  # noqa: F401
+    from dlflow.cli import stage_cmds, data_cmds, train_cmds, regularize_cmds, deploy_cmds, serve_cmds, observe_cmds, config_cmds  # noqa: F401
+
+    rank = {name: i for i, name in enumerate(HELP_ORDER)}
+    app.registered_commands.sort(  # stable: unranked commands keep their order
+        key=lambda c: rank.get(c.name or c.callback.__name__.replace("_", "-"), len(rank)))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,13 +80,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except Exception as error:  # click's usage errors
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
+    except Exception as error:  # usage errors of click or typer's vendored click
+        if callable(getattr(error, "show", None)) and hasattr(error, "exit_code"):
             error.show()
-            sys.exit(2 if error.exit_code not in (0, 1) else error.exit_code or 2)
-        if isinstance(error, click.exceptions.Abort):
+            sys.exit(2)
+        if type(error).__name__ == "Abort":
             print("error: aborted", file=sys.stderr)
             sys.exit(130)
         raise

@@ -94,7 +94,10 @@ def develop(
     from dlflow.errors import WorkFailed
     from dlflow.workflow.develop import develop as run_develop
 
-    load_config(config, set_ or [])  # config errors first, before TensorFlow loads
+    from dlflow.workflow.train import prepare_runtime
+
+    loaded = load_config(config, set_ or [])  # config errors first, before TensorFlow loads
+    prepare_runtime(loaded)  # Keras's backend, before TensorFlow (which imports Keras) loads
     quiet_tensorflow(State.verbose)
     result = run_develop(config, set_ or [], runs_root=State.runs_root, epochs=epochs, overfit_epochs=overfit_epochs,
                          skip_train=skip_train, shallow=shallow, log=progress, argv=sys.argv)

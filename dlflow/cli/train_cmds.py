@@ -18,18 +18,42 @@ def train(
     config: Annotated[Path, typer.Argument(help="The experiment config (YAML).")],
     resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN",
                                                   help="Continue an interrupted run in its own directory.")] = None,
+    final: Annotated[bool, typer.Option("--final", help="Retrain on train+validation for the best epoch count "
+                                                        "of the experiment's latest completed run.")] = False,
+    coordinator: Annotated[Optional[str], typer.Option(
+        "--coordinator", metavar="HOST:PORT", rich_help_panel="Several machines (runtime.strategy multi_worker)",
+        help="Worker 0's address, the same on every worker.")] = None,
+    num_workers: Annotated[Optional[int], typer.Option(
+        "--num-workers", metavar="N", rich_help_panel="Several machines (runtime.strategy multi_worker)",
+        help="How many workers train together.")] = None,
+    worker_index: Annotated[Optional[int], typer.Option(
+        "--worker-index", metavar="I", rich_help_panel="Several machines (runtime.strategy multi_worker)",
+        help="This worker's index, 0 to N-1; worker 0 writes the run directory.")] = None,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Train one run: a new run directory with checkpoints, TensorBoard logs, history and metrics."""
     from dlflow.config import load_config
+    from dlflow.workflow.train import prepare_runtime
     from dlflow.workflow.train import train as run_train
 
-    load_config(config, set_ or [])  # config errors first, before TensorFlow loads
+    loaded = load_config(config, set_ or [])  # config errors first, before TensorFlow loads
+    if final:
+        from dlflow.workflow.final import plan_final
+
+        plan_final(loaded.config, State.runs_root)  # no earlier run to take the epochs from: say so now
+    cluster = {"coordinator": coordinator, "num_workers": num_workers, "worker_index": worker_index}
+    prepare_runtime(loaded, cluster)  # before TensorFlow loads: it imports Keras, which fixes its backend then
     quiet_tensorflow(State.verbose)
-    result = run_train(config, set_ or [], runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv)
+    result = run_train(config, set_ or [], runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv,
+                       final=final, cluster=cluster)
     if json_:
-        emit_json({"run": str(result.run.path), **result.metrics})
+        extra = {}
+        if final:
+            from dlflow.runs.manifest import read_json
+
+            extra["final"] = read_json(result.run.manifest).get("final")
+        emit_json({"run": str(result.run.path), **result.metrics, **extra})
         return
     metrics = result.metrics
     typer.echo(f"run: {result.run.path}")

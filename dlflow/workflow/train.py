@@ -31,7 +31,8 @@ class TrainResult:
 
 
 def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
-          resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None) -> TrainResult:
+          resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None,
+          final: bool = False, cluster: dict[str, Any] | None = None) -> TrainResult:
     """Train the model a config describes.
 
     Args:
@@ -41,19 +42,46 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         resume: a run directory (or experiment name) to continue where it stopped.
         log: receives progress lines (the CLI prints them to stderr).
         argv: the command line, recorded in the manifest.
+        final: train on train + validation for the best epoch count of the experiment's latest
+            completed run (see `dlflow.workflow.final`).
+        cluster: for runtime.strategy multi_worker, `coordinator` (HOST:PORT), `num_workers` and
+            `worker_index`; unset ones come from the KERAS_DISTRIBUTION_* variables or JAX's
+            cluster detection (see `dlflow.train.distributed`).
     """
     from dlflow.config import dump_config, load_config
+    from dlflow.runs.layout import split_store
+    from dlflow.train.distributed import ClusterOptions, agree, chief_first, follow_chief_run, join_cluster, share_text
     from dlflow.train.runtime import select_backend
 
     started = time.time()
     loaded = load_config(config_file, overrides)
+    plan = None
+    if final:
+        from dlflow.workflow.final import plan_final
+
+        plan = plan_final(loaded.config, runs_root)
+        loaded = load_config(config_file, [*overrides, *plan.overrides])
+        log(f"final: {plan.epochs} epochs (the best epoch of {plan.source}) on train + validation")
+        for notice in plan.notices:
+            log(f"notice: {notice}")
     config = loaded.config
     with located_errors(loaded):
-        select_backend(config.runtime.backend)
-    run = _resumable_run(resume, runs_root, config) if resume else None
-    data = prepare_data(loaded, runs_root, log)
+        select_backend(config.runtime.backend, config.runtime)
+        worker = join_cluster(config.runtime, ClusterOptions.from_options(cluster))
+    runs_root = worker.runs_root(runs_root)  # only the chief writes the real run directory
+    run = _resumable_run(resume, runs_root, config) if resume and worker.is_chief else None
+    run = follow_chief_run(worker, run, runs_root)  # the others resume from a copy of the chief's state
+    resuming = run is not None
+    with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
+        data = prepare_data(loaded, runs_root, log)
+    agree(worker, "the config, the data and its split",
+          dump_config(config) + repr(sorted(data.split.describe().items())))
+    if plan is not None:
+        from dlflow.workflow.final import train_and_validation
+
+        data = train_and_validation(data)
     # Everything a config can get wrong is found before the run directory exists.
-    session = build_session(loaded, data.train, data.validation, log)
+    session = build_session(loaded, data.train, data.validation, log, worker=worker)
     if run is None:
         run = create_run(runs_root.resolve(), config.name)
         write_text(run.config, dump_config(config))
@@ -64,22 +92,42 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                               **data.split.describe(),
                               "inputs": [s.describe() for s in data.dataset.input_specs.values()],
                               "targets": [s.describe() for s in data.dataset.target_specs.values()]},
-                        resumes=0, runtime=session.runtime.describe())
+                        resumes=0, runtime=session.runtime.describe(), **({"final": plan.describe()} if plan else {}))
     else:
         manifest = update_manifest(run.manifest, status="running")
         update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
                         command=list(argv or sys.argv), resumed=now_iso())
         write_text(run.config, dump_config(config))
-    log(f"run: {run.path}")
+    chief_run = share_text(worker, str(run.path))
+    log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
+                                                   f"{worker.index} of {worker.count})")
     try:
-        metrics = _fit(loaded, data, session, run, resuming=resume is not None, log=log, started=started)
+        metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started)
     except KeyboardInterrupt as exc:
         update_manifest(run.manifest, status="interrupted", ended=now_iso())
-        raise Interrupted(f"interrupted; resume with: dlflow train {config_file} --resume {run.path}") from exc
+        again = " --final" if final else ""
+        raise Interrupted(f"interrupted; resume with: dlflow train {config_file}{again} --resume {run.path}") from exc
     except BaseException as exc:
         update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
-    return TrainResult(run, metrics)
+    return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
+
+
+def prepare_runtime(loaded: Any, cluster: dict[str, Any] | None = None) -> None:
+    """Settle, before TensorFlow loads, what must be: Keras's backend (importing TensorFlow imports
+    Keras, which fixes it then), JAX's devices, and whether strategy and cluster options fit.
+
+    Commands call this right after loading the config; `train` repeats it (a no-op then).
+
+    Args:
+        cluster: `dlflow train`'s --coordinator, --num-workers and --worker-index values.
+    """
+    from dlflow.train.distributed import ClusterOptions, check_cluster
+    from dlflow.train.runtime import select_backend
+
+    with located_errors(loaded):
+        select_backend(loaded.config.runtime.backend, loaded.config.runtime)
+        check_cluster(loaded.config.runtime, ClusterOptions.from_options(cluster))
 
 
 @dataclass
@@ -91,44 +139,64 @@ class Session:
     class_weight: dict[int, float] | None
 
 
-def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet) -> Session:
+def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *, worker: Any = None) -> Session:
     """Configure the runtime, then build and compile the config's model on `train`.
 
     Config problems found here (a layer that cannot apply, an output that does not fit the
     target) are raised as located config errors. Stages that train without a run directory
     (develop's overfit check, cv folds, tuning trials) use this and `fit_session`.
+
+    Args:
+        worker: this process's place among multi_worker workers (`join_cluster`); one when None.
     """
     from dlflow.errors import ConfigError
     from dlflow.model.build import build_model, compile_model
-    from dlflow.train.runtime import configure_runtime, strategy_scope
+    from dlflow.train.runtime import check_backend_supports, configure_runtime, record_jit_compile, strategy_scope
 
     config = loaded.config
     with located_errors(loaded):
         if config.fit.monitor.startswith("val_") and len(validation) == 0:
             raise ConfigError(f"'{config.fit.monitor}' needs validation data, but data.split.validation is 0",
                               config_path=("fit", "monitor"))
-        runtime = configure_runtime(config.runtime, config.seed)
-        log(f"runtime: {runtime.strategy_name} over {', '.join(runtime.devices)}; precision {runtime.mixed_precision}")
+        runtime = configure_runtime(config.runtime, config.seed, worker=worker, batch_size=config.fit.batch_size)
         with strategy_scope(runtime):
             model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
                                 base_dir=loaded.base_dir)
+            check_backend_supports(runtime, model)
             compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
+        record_jit_compile(runtime, model)
+        log(f"runtime: {runtime.backend}, {runtime.strategy_name} over {', '.join(runtime.devices)}; "
+            f"precision {runtime.mixed_precision}, XLA {'on' if runtime.jit_compile else 'off'}")
         class_weight = _class_weight(config.fit.class_weight, train)
     return Session(runtime, model, class_weight)
 
 
 def fit_session(session: Session, config: Any, train: Any, validation: Any, *, epochs: int | None = None,
                 callbacks: Sequence[Any] = (), verbose: Any = 0) -> Any:
-    """model.fit on in-memory splits with the config's batch size and seeded shuffle; returns the History."""
+    """model.fit on in-memory splits with the config's batch size and seeded shuffle; returns the History.
+
+    Under a Keras distribution each process feeds its equal share of every batch (`input_pipeline`).
+    """
     from dlflow.data.pipeline import to_tf_dataset
+    from dlflow.data.streaming import streamed_part
+    from dlflow.train.runtime import input_pipeline, release_distribution
 
     batch = config.fit.batch_size
-    train_ds = to_tf_dataset(train, batch_size=batch, shuffle=True, seed=config.seed)
-    val_ds = to_tf_dataset(validation, batch_size=batch, shuffle=False, seed=config.seed) if len(validation) else None
+
+    def batches(part: Any, shuffle: bool) -> Any:
+        samples = None if streamed_part(part) is not None else len(part)
+        return input_pipeline(session.runtime, to_tf_dataset(part, batch_size=batch, shuffle=shuffle, seed=config.seed),
+                              batch_size=batch, samples=samples)
+
+    train_ds = batches(train, True)
+    val_ds = batches(validation, False) if len(validation) else None
     with contextlib.redirect_stdout(sys.stderr):  # Keras's progress bar is progress: stderr
-        return session.model.fit(train_ds, validation_data=val_ds, epochs=epochs or config.fit.epochs,
-                                 callbacks=list(callbacks), class_weight=session.class_weight, verbose=verbose,
-                                 shuffle=False)  # tf.data shuffles
+        try:
+            return session.model.fit(train_ds, validation_data=val_ds, epochs=epochs or config.fit.epochs,
+                                     callbacks=list(callbacks), class_weight=session.class_weight, verbose=verbose,
+                                     shuffle=False)  # tf.data shuffles
+        finally:
+            release_distribution(session.runtime)  # what follows (saving, scoring) needs no other device
 
 
 def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,
@@ -153,7 +221,8 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     shutil.copyfile(source, run.model.with_suffix(".keras.tmp"))
     os.replace(run.model.with_suffix(".keras.tmp"), run.model)
     write_json(run.metrics, metrics)
-    _write_report(run, log)
+    if session.runtime.is_chief:  # the other workers' run directories are thrown away
+        _write_report(run, log)
     update_manifest(run.manifest, status="completed", ended=now_iso(),
                     timings={"fit_s": round(fit_seconds, 3), "total_s": round(time.time() - started, 3)})
     best = metrics.get("best_value")
@@ -167,7 +236,8 @@ def summarize_history(history_csv: Path, monitor: str) -> dict[str, Any]:
     from dlflow.train.callbacks import monitor_mode
 
     with open(history_csv, newline="") as handle:
-        rows = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        # Keras writes NA in val_ columns when there is no validation data (dlflow train --final).
+        rows = [{k: _number(v) for k, v in row.items() if v != "NA"} for row in csv.DictReader(handle)]
     out: dict[str, Any] = {"monitor": monitor, "mode": monitor_mode(monitor), "epochs_completed": len(rows)}
     diverged = next((int(r["epoch"]) + 1 for r in rows
                      if isinstance(r.get("loss"), float) and not math.isfinite(r["loss"])), None)

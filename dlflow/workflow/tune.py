@@ -205,8 +205,8 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
     if role.is_chief:
         log(f"tune: serving the oracle at {role.oracle}; trials run on the workers: dlflow tune {config_file} "
             f"--oracle {role.oracle} --tuner-id tuner0 (tuner1, ...)")
-    state = _Search(loaded, list(overrides), Path(loaded.path).read_text(encoding="utf-8"), data, folder, direction, log,
-                    role=role)
+    state = _Search(loaded, list(overrides), Path(loaded.path).read_text(encoding="utf-8"), data, folder, direction,
+                    log, role=role)
     try:
         with contextlib.redirect_stdout(sys.stderr):  # KerasTuner prints its own progress to stdout
             tuner = _make_tuner(state)
