@@ -1,13 +1,14 @@
 # dlflow: two commands do all the set-up on a fresh machine.
 #   make run   installs into .venv if needed, then trains, evaluates and exports the digits convnet
-#   make test  installs into .venv if needed, then runs the test suite
+#   make test  installs into .venv if needed, then runs the test suite (under 10 minutes on 2 cores)
+#   make test-all  also runs the slow tests (full trainings to target accuracy, 8-trial tuning, ...)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= configs/digits_convnet.yaml
 
-.PHONY: install run test test-fast bench clean
+.PHONY: install run test test-all bench clean
 
 install: $(STAMP)
 
@@ -23,10 +24,10 @@ run: install
 	$(BIN)/dlflow export $$($(BIN)/python -c "import yaml,sys; print(yaml.safe_load(open('$(CONFIG)'))['name'])")
 
 test: install
-	$(BIN)/python -m pytest -q
-
-test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: install
+	$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python benchmarks/run.py
