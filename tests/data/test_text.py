@@ -92,6 +92,29 @@ def test_predictions_decode_to_topic_names(short_run, tmp_path):
     assert len(rows) == 5 and {r["prediction"] for r in rows} <= set(TOPICS)
 
 
+def test_saved_model_answers_raw_strings_like_dlflow_predict(short_run, tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    articles = [sorted((BBC / topic).glob("*.txt"))[1].read_text(encoding="utf-8") for topic in TOPICS]
+    table = tmp_path / "articles.csv"
+    with open(table, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text"])
+        writer.writerows([a] for a in articles)
+    done = run_cli("predict", "bbc-text", str(table), "-o", "-", cwd=short_run["work"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    predicted = list(csv.DictReader(done.stdout.splitlines()))
+
+    exported = cli_json("export", "bbc-text", "--format", "saved_model", cwd=short_run["work"])
+    assert exported["formats"]["saved_model"]["ok"]
+    served = tf.saved_model.load(str(short_run["run"] / "export" / "saved_model"))
+    probabilities = served.serve(tf.constant(np.array(articles, dtype=object).reshape(-1, 1), dtype=tf.string)).numpy()
+    for row, p in zip(predicted, probabilities):
+        assert row["prediction"] == TOPICS[int(p.argmax())]
+        assert float(row["prediction_confidence"]) == pytest.approx(float(p.max()), abs=1e-5)
+
+
 @pytest.mark.slow
 def test_full_config_is_well_above_the_majority_class(tmp_path):
     cli_json("train", str(CONFIGS / "bbc_text.yaml"), "--set", "fit.verbose=0", cwd=tmp_path)
