@@ -141,20 +141,6 @@ class Dataset:
                     digest.update(array.tobytes())
         return digest.hexdigest()[:16]
 
-    def row_hashes(self) -> np.ndarray:
-        """One hash per sample over its inputs (to find exact duplicates across splits)."""
-        n = len(self)
-        hashes = np.empty(n, dtype=object)
-        arrays = [self.inputs[k] for k in sorted(self.inputs)]
-        for i in range(n):
-            digest = hashlib.blake2b(digest_size=12)
-            for array in arrays:
-                item = array[i]
-                digest.update(item.tobytes() if isinstance(item, np.ndarray) and item.dtype != object
-                              else repr(item.tolist() if isinstance(item, np.ndarray) else item).encode())
-            hashes[i] = digest.hexdigest()
-        return hashes
-
 
 def safe_name(name: str) -> str:
     """A model-input name from any column name: letters, digits and underscores only."""

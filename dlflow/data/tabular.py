@@ -246,12 +246,12 @@ def encode_targets(frame: Any, targets: list[str], task: str | None, locate: Loc
     if len(targets) > 1 and task in (None, "multilabel") and all(
         set(frame[t].dropna().unique()) <= {0, 1} for t in targets
     ):
-        values, spec = encode_target(frame[targets].to_numpy(), "+".join(targets), "multilabel")
+        values, spec = encode_target(frame[targets].to_numpy(), "labels", "multilabel")  # one sigmoid output
         spec = TargetSpec(spec.name, spec.task, tuple(targets), spec.shape)
         return {spec.name: values}, {spec.name: spec}
     for name in targets:
         try:
-            values, spec = encode_target(frame[name].to_numpy(), name, task)
+            values, spec = encode_target(frame[name].to_numpy(), safe_name(name), task)  # a Keras output name
         except DataError as exc:
             raise DataError(f"{source}: {exc.message}", config_path=exc.config_path or ("data", "target")) from exc
         encoded[name], specs[name] = values, spec

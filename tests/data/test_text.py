@@ -79,13 +79,19 @@ def test_short_run_beats_the_majority_class(short_run):
     assert result["metrics"]["accuracy"] > 0.5  # majority share is 0.2
 
 
-def test_predictions_decode_to_topic_names(short_run, tmp_path):
-    articles = [sorted((BBC / topic).glob("*.txt"))[0].read_text(encoding="utf-8") for topic in TOPICS]
-    table = tmp_path / "articles.csv"
+def _articles_csv(folder: Path, nth: int) -> tuple[Path, list[str]]:
+    """The nth article of each topic as a one-column CSV (`text`) for `dlflow predict`."""
+    articles = [sorted((BBC / topic).glob("*.txt"))[nth].read_text(encoding="utf-8") for topic in TOPICS]
+    table = folder / "articles.csv"
     with open(table, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text"])
         writer.writerows([a] for a in articles)
+    return table, articles
+
+
+def test_predictions_decode_to_topic_names(short_run, tmp_path):
+    table, _ = _articles_csv(tmp_path, 0)
     done = run_cli("predict", "bbc-text", str(table), "-o", "-", cwd=short_run["work"])
     assert done.returncode == 0, done.stderr[-2000:]
     rows = list(csv.DictReader(done.stdout.splitlines()))
@@ -96,12 +102,7 @@ def test_saved_model_answers_raw_strings_like_dlflow_predict(short_run, tmp_path
     import numpy as np
     import tensorflow as tf
 
-    articles = [sorted((BBC / topic).glob("*.txt"))[1].read_text(encoding="utf-8") for topic in TOPICS]
-    table = tmp_path / "articles.csv"
-    with open(table, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text"])
-        writer.writerows([a] for a in articles)
+    table, articles = _articles_csv(tmp_path, 1)
     done = run_cli("predict", "bbc-text", str(table), "-o", "-", cwd=short_run["work"])
     assert done.returncode == 0, done.stderr[-2000:]
     predicted = list(csv.DictReader(done.stdout.splitlines()))
