@@ -22,6 +22,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", default="handwritten_model.keras")
+    parser.add_argument("--checkpoints", action="store_true",
+                        help="Also checkpoint the best model and back up state every epoch, as dlflow always does.")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(1337)
@@ -43,9 +45,13 @@ def main() -> None:
         keras.layers.Dense(10, activation="softmax", kernel_regularizer=keras.regularizers.L2(1e-4)),
     ])
     model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    callbacks = []
+    if args.checkpoints:
+        callbacks = [keras.callbacks.BackupAndRestore("handwritten_backup"),
+                     keras.callbacks.ModelCheckpoint("handwritten_best.keras", save_best_only=True)]
     started = time.perf_counter()
     history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=args.epochs,
-                        batch_size=args.batch_size, verbose=2)
+                        batch_size=args.batch_size, verbose=2, callbacks=callbacks)
     fit_s = time.perf_counter() - started
     model.save(args.out)
     print(json.dumps({"fit_s": fit_s, "val_accuracy": history.history["val_accuracy"][-1]}))
