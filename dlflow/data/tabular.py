@@ -25,6 +25,7 @@ import numpy as np
 from dlflow.data.dataset import Dataset, InputSpec, TargetSpec, safe_name
 from dlflow.data.missing import MISSING_STRING, MissingPolicy, check_no_missing, missing_mask
 from dlflow.data.tasks import encode_target
+from dlflow.config.problems import did_you_mean
 from dlflow.errors import DataError
 
 CATEGORICAL_MAX_INT_VALUES = 10  # an integer column with at most this many values is categorical
@@ -155,11 +156,7 @@ def target_columns(frame: Any, target: str | list[str] | None, source: str) -> l
                         config_path=("data", "target"))
     for name in targets:
         if name not in frame.columns:
-            import difflib
-
-            close = difflib.get_close_matches(name, columns, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise DataError(f"{source}: no target column '{name}'{hint}; columns are: {', '.join(columns)}",
+            raise DataError(f"{source}: no target column '{name}'{did_you_mean(name, columns)}; columns are: {', '.join(columns)}",
                             config_path=("data", "target"))
     return targets
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from dlflow.data.dataset import Dataset, InputSpec, safe_name
 from dlflow.data.tasks import encode_target
+from dlflow.config.problems import did_you_mean
 from dlflow.errors import DataError
 
 SERIES_INPUT = "series"
@@ -131,11 +132,7 @@ def _target_columns(frame: Any, target: Any, default: str | None, source: str) -
                         f"{', '.join(columns)}", config_path=("data", "target"))
     for name in targets:
         if name not in columns:
-            import difflib
-
-            close = difflib.get_close_matches(name, columns, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise DataError(f"{source}: no column '{name}'{hint}; columns are: {', '.join(columns)}",
+            raise DataError(f"{source}: no column '{name}'{did_you_mean(name, columns)}; columns are: {', '.join(columns)}",
                             config_path=("data", "target"))
     return targets
 

@@ -109,17 +109,3 @@ def _streamed_data(loaded: Any, runs_root: Path, log: Log) -> PreparedData:
     log(f"data: {table.layout.source} (tabular, {sample.task}, streamed): train {sizes['train']:,}, "
         f"validation {sizes['validation']:,}, test {sizes['test']:,}" + (" (new split stored)" if created else ""))
     return PreparedData(sample, split, created, sample, table.samples["validation"], stream=table)
-
-
-
-def register_layers() -> None:
-    """Register dlflow's own Keras layers (FillMissing, IntegerCategories) so saved table models load.
-
-    Only once a Keras backend is chosen (by the stage, before this), so the import cannot pick
-    the wrong one. `dlflow.workflow.runs.load_run_model` does this itself.
-    """
-    import os
-    import sys
-
-    if "keras" in sys.modules or os.environ.get("KERAS_BACKEND"):
-        import dlflow.model.table_layers  # noqa: F401 - registers dlflow's layers with Keras

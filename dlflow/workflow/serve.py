@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dlflow.errors import UsageError, WorkFailed
-from dlflow.workflow.common import Log, quiet, register_layers
+from dlflow.workflow.common import Log, quiet
 from dlflow.workflow.runs import OpenedRun, load_run_model, open_run
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -74,7 +74,6 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     if not MODEL_NAME.match(name):
         raise UsageError(f"model name '{name}': expected letters, digits, '.', '_' or '-' (it goes in URLs)")
     inputs, targets, kind = _signature(opened, log)
-    register_layers()  # dlflow's own layers (a table model's FillMissing), as prepare_data does
     model = load_run_model(opened)
     predict = compile_predict(model, [target.name for target in targets])
     warm = predict(example_batch(inputs))  # traces the function once, for every batch size
