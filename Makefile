@@ -24,10 +24,10 @@ run: install
 	$(BIN)/dlflow export $$($(BIN)/python -c "import yaml,sys; print(yaml.safe_load(open('$(CONFIG)'))['name'])")
 
 test: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto --maxprocesses 4 --dist loadfile
 
 test-all: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -1,4 +1,4 @@
-"""Loading and validating a config never imports TensorFlow or Keras, and is quick."""
+"""Loading and validating a config never imports TensorFlow or Keras (its speed is a benchmark, not a test)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
-import sys, time
-start = time.perf_counter()
+import sys
 from dlflow.config import load_config, json_schema, dump_config
 loaded = load_config(sys.argv[1], ["fit.epochs=3"])
 dump_config(loaded.config)
 json_schema()
-elapsed = time.perf_counter() - start
 heavy = sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules)
-print(heavy, elapsed)
+print(heavy)
 """
 
 
@@ -27,9 +25,7 @@ def test_validation_imports_no_tensorflow_or_keras(digits, write):
         [sys.executable, "-c", PROBE, str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    heavy, elapsed = result.stdout.split("] ")
-    assert heavy + "]" == "[]", f"config loading imported {heavy}]"
-    assert float(elapsed) < 1.0, f"import + load took {float(elapsed):.2f}s"
+    assert result.stdout.strip() == "[]", f"config loading imported {result.stdout.strip()}"
 
 
 def test_in_process_load_leaves_tensorflow_unimported(digits, write):
