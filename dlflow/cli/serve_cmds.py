@@ -20,6 +20,10 @@ def serve(
     name: Annotated[Optional[str], typer.Option(help="Model name in URLs (default: the experiment name).")] = None,
     max_batch_size: Annotated[int, typer.Option(help="Most examples one model call gathers from concurrent requests.")] = 64,
     batch_timeout_ms: Annotated[float, typer.Option(help="Milliseconds a batch waits for requests already arriving (0: batches are what queued while the model was busy).")] = 0.0,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body in MiB; larger requests get 413.")] = 10.0,
+    max_rows: Annotated[int, typer.Option(help="Most examples in one request; more get 413.")] = 10_000,
+    token: Annotated[Optional[str], typer.Option(envvar="DLFLOW_SERVE_TOKEN", show_envvar=True,
+                                                 help="Require 'Authorization: Bearer TOKEN' on every request.")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Serve the run's model over TensorFlow Serving's REST API (predict, status, metadata) and /metrics."""
@@ -37,5 +41,6 @@ def serve(
                  f"GET {info['url']}/metadata, GET {info['metrics']}; Ctrl-C to stop")
 
     run_serve(run, host=host, port=port, name=name, max_batch_size=max_batch_size,
-              batch_timeout_ms=batch_timeout_ms, runs_root=State.runs_root, log=progress, on_ready=ready)
+              batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb, max_rows=max_rows, token=token,
+              runs_root=State.runs_root, log=progress, on_ready=ready)
     progress("server stopped")

@@ -11,8 +11,11 @@ Errors are JSON, `{"error": "..."}`: 400 for a request the model cannot take (ma
 a wrong shape or type, a missing or unknown input), 404 for an unknown model, version or path,
 405 for a wrong HTTP method, 500 when the model itself fails.
 
-Predict requests are parsed on the event loop, then batched with concurrent ones
-(`dlflow.serve.batching`) into one call of the model in a worker thread.
+Before any route, `dlflow.serve.guard` refuses a foreign Host (400, when bound to loopback), a
+missing bearer token (401, when one is set) and a body over the size limit (413). Predict
+requests are parsed in a worker thread (a large body never holds up the event loop), refused
+past `max_rows` rows (413), then batched with concurrent ones (`dlflow.serve.batching`) into one
+call of the model in a worker thread.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from dlflow.serve.batching import MicroBatcher
+from dlflow.serve.guard import RequestGuard
 from dlflow.serve.metrics import CONTENT_TYPE, ServerMetrics
 from dlflow.serve.model import ServedModel
 from dlflow.serve.request import RequestError, parse_predict_request
@@ -42,8 +47,14 @@ class ApiError(Exception):
         self.message = message
 
 
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 10_000
+
+
 def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: float = 0.0,
-               metrics: ServerMetrics | None = None) -> FastAPI:
+               metrics: ServerMetrics | None = None, max_body_bytes: int = MAX_BODY_BYTES,
+               max_rows: int = MAX_ROWS, token: str | None = None,
+               hosts: frozenset[str] | None = None) -> FastAPI:
     """A FastAPI app serving `served` over TensorFlow Serving's REST API.
 
     Args:
@@ -51,6 +62,10 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
         max_batch_size: the most examples one model call gathers from concurrent requests.
         batch_timeout: seconds a batch waits for requests already arriving (see `MicroBatcher`).
         metrics: where to count requests and batches (a fresh `ServerMetrics` by default).
+        max_body_bytes: the largest request body accepted (larger: 413).
+        max_rows: the most examples one request may send (more: 413).
+        token: when set, requests must carry `Authorization: Bearer <token>` (else 401).
+        hosts: the Host names answered (others: 400); None answers any (see `guard.allowed_hosts`).
     """
     metrics = metrics or ServerMetrics()
     metrics.load_seconds.set(served.load_seconds, model=served.name)
@@ -74,7 +89,8 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
 
     app = FastAPI(title=f"dlflow serve: {served.name}", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    app.add_middleware(_Instrumented, metrics=metrics)
+    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, token=token, hosts=hosts)
+    app.add_middleware(_Instrumented, metrics=metrics)  # added last: outermost, so refusals are counted
 
     def check_model(name: str, version: str | None) -> None:
         if name != served.name:
@@ -96,9 +112,13 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
         check_model(name, version)
         with batcher.incoming() as slot:  # a batch being gathered waits for this request
             try:
-                parsed = parse_predict_request(await request.body(), served.inputs, noun=served.input_noun)
+                parsed = await run_in_threadpool(parse_predict_request, await request.body(), served.inputs,
+                                                 noun=served.input_noun)
             except RequestError as error:
                 raise ApiError(400, str(error)) from None
+            if parsed.rows > max_rows:
+                raise ApiError(413, f"{parsed.rows} rows in one request; at most {max_rows} "
+                                    f"(send several requests, or serve --max-rows)")
             try:
                 outputs = await slot.submit(parsed.inputs, parsed.rows)
                 return _json(predictions(served, outputs, columnar=parsed.columnar))

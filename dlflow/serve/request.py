@@ -62,7 +62,9 @@ def parse_predict_request(body: bytes, specs: Sequence[Any], *, noun: str = "inp
             of the wrong shape or type.
     """
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise RequestError("malformed JSON: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise RequestError(f"malformed JSON: {exc}") from exc
     if not isinstance(payload, dict):
@@ -83,6 +85,12 @@ def parse_predict_request(body: bytes, specs: Sequence[Any], *, noun: str = "inp
         return PredictRequest(inputs, len(payload["instances"]), columnar=False)
     inputs = parser.columns(payload["inputs"])
     return PredictRequest(inputs, len(next(iter(inputs.values()))), columnar=True)
+
+
+def _refuse_constant(name: str) -> Any:
+    """`json.loads` hook for NaN, Infinity and -Infinity, which models must not be fed."""
+    raise RequestError(f"non-finite number {name} is not accepted; send finite numbers (or null where a "
+                       f"column may be missing)")
 
 
 class _Parser:

@@ -15,7 +15,8 @@ MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str | None = None,
-          max_batch_size: int = 64, batch_timeout_ms: float = 0.0, runs_root: Path = Path("runs"),
+          max_batch_size: int = 64, batch_timeout_ms: float = 0.0, max_body_mb: float = 10.0,
+          max_rows: int = 10_000, token: str | None = None, runs_root: Path = Path("runs"),
           log: Log = quiet, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Load a run's model once and serve it until SIGINT or SIGTERM.
 
@@ -27,6 +28,9 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
         max_batch_size: the most examples one model call gathers from concurrent requests.
         batch_timeout_ms: how long a batch waits for requests already arriving (0: it takes what
             queued while the model was busy; see `dlflow.serve.batching`).
+        max_body_mb: the largest request body in MiB (larger: 413 before it is parsed).
+        max_rows: the most examples one request may send (more: 413).
+        token: when set, every request needs `Authorization: Bearer <token>` (else 401).
         on_ready: called once the server listens, with {"url", "server", "metrics", "model",
             "version", "run"}.
 
@@ -34,19 +38,27 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
         UsageError: no such run, a bad name or batching setting, the port cannot be listened on.
     """
     from dlflow.serve.app import create_app
+    from dlflow.serve.guard import allowed_hosts
     from dlflow.serve.server import listen, run_server
 
     if max_batch_size < 1:
         raise UsageError(f"--max-batch-size must be at least 1, received {max_batch_size}")
     if batch_timeout_ms < 0:
         raise UsageError(f"--batch-timeout-ms must be 0 or more, received {batch_timeout_ms}")
+    if not max_body_mb > 0 or max_rows < 1:
+        raise UsageError(f"--max-body-mb must be above 0 and --max-rows at least 1, received {max_body_mb} "
+                         f"and {max_rows}")
+    if token is not None and not token.strip():
+        raise UsageError("--token (or DLFLOW_SERVE_TOKEN) is empty; give a secret or leave it unset")
     sock = listen(host, port)  # a busy port fails now, not after loading the model
     try:
         served = load_served_model(run_ref, runs_root=runs_root, name=name, log=log)
     except BaseException:
         sock.close()
         raise
-    app = create_app(served, max_batch_size=max_batch_size, batch_timeout=batch_timeout_ms / 1000.0)
+    app = create_app(served, max_batch_size=max_batch_size, batch_timeout=batch_timeout_ms / 1000.0,
+                     max_body_bytes=int(max_body_mb * 1024 * 1024), max_rows=max_rows, token=token,
+                     hosts=allowed_hosts(host))
 
     def ready(base_url: str) -> None:
         if on_ready is not None:
@@ -86,8 +98,13 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     return ServedModel(
         name=name, inputs=inputs, outputs=targets, predict=predict, decode=decode_predictions,
         output_shapes={key: (-1, *value.shape[1:]) for key, value in warm.items()}, kind=kind,
-        run=str(opened.run.path), load_seconds=seconds,
+        run=_shown_path(opened.run.path), load_seconds=seconds,
     )
+
+
+def _shown_path(run_dir: Path) -> str:
+    """The run as `<experiment>/<run-id>`: what metadata and metrics show (never an absolute path)."""
+    return "/".join(Path(run_dir).parts[-2:])
 
 
 def _signature(opened: OpenedRun, log: Log) -> tuple[list[Any], list[Any], str]:
