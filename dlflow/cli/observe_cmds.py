@@ -53,14 +53,14 @@ def runs(
 
 @app.command()
 def report(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
     json_: JsonOption = False,
 ) -> None:
     """Write a self-contained HTML report of a run (learning curves, confusion matrix, baselines, parity, config)."""
     from dlflow.report import write_report
     from dlflow.runs.lookup import find_run
 
-    found = find_run(run, State.runs_root)
+    found = find_run(run, State.runs_root, progress)
     path = write_report(found)
     plots = sorted(str(p) for p in found.plots.glob("*.png"))
     if json_:

@@ -35,7 +35,7 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     from dlflow.runs.lookup import find_run
     from dlflow.train.runtime import select_backend
 
-    run = find_run(run_ref, runs_root)
+    run = find_run(run_ref, runs_root, log)
     manifest = read_json(run.manifest)
     if not run.model.exists():
         raise UsageError(f"{run.path}: no model.keras (status: {manifest.get('status', '?')}); "

@@ -32,7 +32,7 @@ class TrainResult:
 
 def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
           resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None,
-          final: bool = False, cluster: dict[str, Any] | None = None) -> TrainResult:
+          final: bool = False, cluster: dict[str, Any] | None = None, stage: str = "train") -> TrainResult:
     """Train the model a config describes.
 
     Args:
@@ -47,6 +47,8 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         cluster: for runtime.strategy multi_worker, `coordinator` (HOST:PORT), `num_workers` and
             `worker_index`; unset ones come from the KERAS_DISTRIBUTION_* variables or JAX's
             cluster detection (see `dlflow.train.distributed`).
+        stage: the command this run belongs to, recorded in the manifest (`develop`'s full run
+            says develop: only `train` runs stand for the experiment, see `dlflow.runs.lookup`).
     """
     from dlflow.config import dump_config, load_config
     from dlflow.runs.layout import split_store
@@ -69,7 +71,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         select_backend(config.runtime.backend, config.runtime)
         worker = join_cluster(config.runtime, ClusterOptions.from_options(cluster))
     runs_root = worker.runs_root(runs_root)  # only the chief writes the real run directory
-    run = _resumable_run(resume, runs_root, config) if resume and worker.is_chief else None
+    run = _resumable_run(resume, runs_root, config, log) if resume and worker.is_chief else None
     run = follow_chief_run(worker, run, runs_root)  # the others resume from a copy of the chief's state
     resuming = run is not None
     with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
@@ -86,7 +88,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         run = create_run(runs_root.resolve(), config.name)
         write_text(run.config, dump_config(config))
         update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
-                        created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
+                        created=now_iso(), stage=stage, command=list(argv or sys.argv), versions=versions(), seed=config.seed,
                         model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
                         data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
                               **data.split.describe(),
@@ -282,12 +284,12 @@ def _trim_history(run: RunDir) -> None:
     os.replace(tmp, run.history)
 
 
-def _resumable_run(resume: str, runs_root: Path, config: Any) -> RunDir:
+def _resumable_run(resume: str, runs_root: Path, config: Any, log: Log) -> RunDir:
     """The run to resume, after checking the config still fits its backed-up state."""
     from dlflow.config import load_config
     from dlflow.runs.lookup import find_run
 
-    run = find_run(resume, runs_root)
+    run = find_run(resume, runs_root, log, completed_train=False)
     if not run.config.exists():
         raise UsageError(f"{run.path}: not a run directory (no config.yaml)")
     previous = load_config(run.config).config
