@@ -74,6 +74,21 @@ def run_stage(manifest: dict) -> str:
     return next((word for word in command[1:] if word in STAGES), "train")
 
 
+def recorded_overrides(run: RunDir) -> list[str]:
+    """The `--set` overrides a run was started with: its manifest's `overrides`, else (runs made
+    before dlflow recorded them) the `--set` values of its command line."""
+    manifest = _manifest(run.path)
+    if isinstance(manifest.get("overrides"), list):
+        return [str(o) for o in manifest["overrides"]]
+    command, found = [str(w) for w in manifest.get("command") or []], []
+    for i, word in enumerate(command):
+        if word == "--set" and i + 1 < len(command):
+            found.append(command[i + 1])
+        elif word.startswith("--set="):
+            found.append(word[len("--set="):])
+    return found
+
+
 def _pick(experiment_dir: Path, completed_train: bool) -> tuple[RunDir, str]:
     if not completed_train:
         return latest_run(experiment_dir), "its latest run"

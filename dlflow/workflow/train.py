@@ -56,6 +56,8 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     from dlflow.train.runtime import select_backend
 
     started = time.time()
+    if resume:
+        overrides = resumed_overrides(resume, runs_root, overrides, log)
     loaded = load_config(config_file, overrides)
     plan = None
     if final:
@@ -88,7 +90,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         run = create_run(runs_root.resolve(), config.name)
         write_text(run.config, dump_config(config))
         update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
-                        created=now_iso(), stage=stage, command=list(argv or sys.argv), versions=versions(), seed=config.seed,
+                        created=now_iso(), stage=stage, command=list(argv or sys.argv), overrides=list(overrides), versions=versions(), seed=config.seed,
                         model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
                         data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
                               **data.split.describe(),
@@ -98,7 +100,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     else:
         manifest = update_manifest(run.manifest, status="running")
         update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
-                        command=list(argv or sys.argv), resumed=now_iso())
+                        command=list(argv or sys.argv), overrides=list(overrides), resumed=now_iso())
         write_text(run.config, dump_config(config))
     chief_run = share_text(worker, str(run.path))
     log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
@@ -107,12 +109,41 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started)
     except KeyboardInterrupt as exc:
         update_manifest(run.manifest, status="interrupted", ended=now_iso())
-        again = " --final" if final else ""
-        raise Interrupted(f"interrupted; resume with: dlflow train {config_file}{again} --resume {run.path}") from exc
+        raise Interrupted(f"interrupted; resume with: {resume_command(config_file, overrides, run, final)}") from exc
     except BaseException as exc:
         update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
     return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
+
+
+def resume_command(config_file: str | Path, overrides: Sequence[str], run: RunDir, final: bool = False) -> str:
+    """The command line that resumes `run`: the same config, --final and --set overrides."""
+    import shlex
+
+    words = ["dlflow", "train", str(config_file), *(["--final"] if final else [])]
+    for override in overrides:
+        words += ["--set", override]
+    return shlex.join([*words, "--resume", str(run.path)])
+
+
+def resumed_overrides(resume: str, runs_root: Path, overrides: Sequence[str], log: Log = quiet) -> list[str]:
+    """The run's own --set overrides, then this command's: `train --resume RUN` continues the run
+    as it was started even when the overrides are not typed again (later ones win).
+
+    A run that cannot be found here adds nothing (finding it fails later with a clear message;
+    on multi_worker workers other than the chief, the chief's run counts).
+    """
+    from dlflow.runs.lookup import find_run, recorded_overrides
+
+    try:
+        run = find_run(resume, runs_root, completed_train=False)
+    except UsageError:
+        return list(overrides)
+    earlier = recorded_overrides(run)
+    if earlier:
+        log(f"resume: the run's own overrides apply first: {' '.join(f'--set {o}' for o in earlier)}")
+    combined = [*earlier, *overrides]
+    return [o for i, o in enumerate(combined) if o not in combined[i + 1:]]  # the last of exact repeats
 
 
 def prepare_runtime(loaded: Any, cluster: dict[str, Any] | None = None) -> None:
