@@ -27,10 +27,10 @@ def export(
     if json_:
         emit_json(report)
         return
+    from dlflow.export.parity import verdict
+
     for name, entry in report.get("formats", {}).items():
-        state = "ok" if entry.get("ok") else ("skipped" if entry.get("skipped") else "MISMATCH")
-        detail = entry.get("skipped") or f"max rel diff {entry.get('max_rel_diff', 0):.2e} (tolerance {entry.get('tolerance')})"
-        typer.echo(f"{name:12s} {state:8s} {entry.get('path', '')}  {detail}")
+        typer.echo(f"{name:12s} {entry.get('path') or '-'}  {verdict(entry)}")
 
 
 @app.command()
