@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_json, run_cli
+from tests.conftest import CONFIGS, run_cli
 
 FACTORIES = Path(__file__).parent / "factories"
-GAN_CONFIG = """name: tiny-gan
-data: {source: builtin:digits, split: {validation: 0, test: 0.1}}
-model: {factory: "tiny_gan:build", args: {latent_dim: 8}}
-fit: {epochs: 2, batch_size: 64, monitor: g_loss}
-"""
 
 
 def write_config(folder: Path, text: str, module: str) -> Path:
@@ -28,10 +23,10 @@ def write_config(folder: Path, text: str, module: str) -> Path:
 
 @pytest.fixture(scope="module")
 def gan_run(tmp_path_factory) -> dict:
-    """The tiny GAN (keras-io's GAN example in small: own compile with two optimizers, metrics and
-    train_step) trained 2 epochs on builtin:digits."""
+    """configs/digits_gan.yaml (keras-io's GAN example in small: its own compile with two optimizers,
+    metrics and train_step) trained 2 epochs on builtin:digits."""
     work = tmp_path_factory.mktemp("gan")
-    config = write_config(work, GAN_CONFIG, "tiny_gan")
+    config = CONFIGS / "digits_gan.yaml"
     done = run_cli("train", str(config), "--json", cwd=work)
     assert done.returncode == 0, done.stderr[-3000:]
     return {"work": work, "config": config, "run": Path(json.loads(done.stdout)["run"]), "stderr": done.stderr}
@@ -54,8 +49,8 @@ def test_a_factory_gan_trains_with_its_own_train_step_and_compile(gan_run):
     assert len(rows) == 2 and {"d_loss", "g_loss"} <= set(rows[0]) and "loss" not in rows[0]
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "completed"
-    assert manifest["fitted_as_is"] == {"class": "tiny_gan.GAN", "methods": ["compile", "metrics", "train_step"]}
-    assert "tiny_gan.GAN has its own compile, metrics, train_step: fitted as it is" in gan_run["stderr"]
+    assert manifest["fitted_as_is"] == {"class": "my_models.GAN", "methods": ["compile", "metrics", "train_step"]}
+    assert "my_models.GAN has its own compile, metrics, train_step: fitted as it is" in gan_run["stderr"]
     for path in ("model.keras", "checkpoints/best.keras", "checkpoints/last.keras", "report.html"):
         assert (run / path).is_file(), path
 
@@ -65,20 +60,18 @@ def test_a_gan_run_reloads_and_evaluate_refuses_it_with_one_line(gan_run):
     assert done.returncode == 2
     assert "has its own compile, metrics, train_step and was fitted as it is" in done.stderr
     assert "Traceback" not in done.stderr
-    probe = ("import sys, keras; sys.path.insert(0, sys.argv[1]); import tiny_gan; "
+    probe = ("import sys, keras; sys.path.insert(0, sys.argv[1]); import my_models; "
              "m = keras.saving.load_model(sys.argv[2]); print(type(m).__name__, m.generator(keras.ops.ones((3, 8))).shape)")
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", probe, str(gan_run["work"]), str(gan_run["run"] / "model.keras")],
+    out = subprocess.run([sys.executable, "-c", probe, str(CONFIGS), str(gan_run["run"] / "model.keras")],
                          capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["GAN", "(3,", "64)"], out.stderr[-2000:]
 
 
 def test_a_compile_block_for_a_self_compiled_factory_model_is_an_error(gan_run):
-    config = gan_run["work"] / "with_compile.yaml"
-    config.write_text(GAN_CONFIG + "compile: {optimizer: sgd}\n")
-    done = run_cli("train", str(config), cwd=gan_run["work"])
+    done = run_cli("train", str(CONFIGS / "digits_gan.yaml"), "--set", "compile.optimizer=sgd", cwd=gan_run["work"])
     assert done.returncode == 2
-    assert "compile: tiny_gan:build compiled its GAN itself, so the config's compile: block cannot take effect" in done.stderr
+    assert "compile: my_models:build_gan compiled its GAN itself, so the config's compile: block cannot take effect" in done.stderr
     assert "Traceback" not in done.stderr
