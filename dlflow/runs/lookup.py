@@ -91,7 +91,7 @@ def recorded_overrides(run: RunDir) -> list[str]:
 
 def _pick(experiment_dir: Path, completed_train: bool) -> tuple[RunDir, str]:
     if not completed_train:
-        return latest_run(experiment_dir), "its latest run"
+        return latest_run(experiment_dir), "latest run"
     chosen = latest_completed_train_run(experiment_dir)
     if chosen is not None:
         return chosen, "latest completed train run"
