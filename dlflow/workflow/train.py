@@ -88,7 +88,8 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         run = create_run(runs_root.resolve(), config.name)
         write_text(run.config, dump_config(config))
         update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
-                        created=now_iso(), stage=stage, command=list(argv or sys.argv), overrides=list(overrides), versions=versions(), seed=config.seed,
+                        created=now_iso(), stage=stage, command=list(argv or sys.argv), overrides=list(overrides),
+                        versions=versions(), seed=config.seed,
                         model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
                         data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
                               **data.split.describe(),
