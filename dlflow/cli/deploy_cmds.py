@@ -14,7 +14,7 @@ from dlflow.cli.output import emit_json, progress, quiet_tensorflow
 
 @app.command()
 def export(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
     format_: Annotated[Optional[list[str]], typer.Option(
         "--format", "-f", help="keras, saved_model, tflite or onnx (repeatable; default: the config's export.formats).")] = None,
     json_: JsonOption = False,
@@ -27,15 +27,15 @@ def export(
     if json_:
         emit_json(report)
         return
+    from dlflow.export.parity import verdict
+
     for name, entry in report.get("formats", {}).items():
-        state = "ok" if entry.get("ok") else ("skipped" if entry.get("skipped") else "MISMATCH")
-        detail = entry.get("skipped") or f"max rel diff {entry.get('max_rel_diff', 0):.2e} (tolerance {entry.get('tolerance')})"
-        typer.echo(f"{name:12s} {state:8s} {entry.get('path', '')}  {detail}")
+        typer.echo(f"{name:12s} {entry.get('path') or '-'}  {verdict(entry)}")
 
 
 @app.command()
 def predict(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
     input_: Annotated[Path, typer.Argument(metavar="INPUT", help="A .csv/.tsv/.parquet table, an .npz, an image or a folder of images.")],
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Where to write the predictions CSV ('-': stdout; default: <run>/predictions.csv).")] = None,
     json_: JsonOption = False,

@@ -53,14 +53,14 @@ def runs(
 
 @app.command()
 def report(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
     json_: JsonOption = False,
 ) -> None:
     """Write a self-contained HTML report of a run (learning curves, confusion matrix, baselines, parity, config)."""
     from dlflow.report import write_report
     from dlflow.runs.lookup import find_run
 
-    found = find_run(run, State.runs_root)
+    found = find_run(run, State.runs_root, progress)
     path = write_report(found)
     plots = sorted(str(p) for p in found.plots.glob("*.png"))
     if json_:
@@ -73,20 +73,21 @@ def report(
 def tensorboard(
     logdir: Annotated[Optional[Path], typer.Argument(metavar="[DIR]", help="Runs to show (default: the runs directory).")] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to serve on.")] = 6006,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on (0: a free one).")] = 6006,
 ) -> None:
-    """Start TensorBoard over the runs and print its URL (Ctrl-C stops it)."""
-    import subprocess
+    """Start TensorBoard over the runs and print its URL once it serves (Ctrl-C stops it).
+
+    Exit status 1 when the port is taken or TensorBoard fails to start.
+    """
+    from dlflow.workflow.tensorboard import start_tensorboard
 
     folder = logdir or State.runs_root
-    if not folder.exists():
-        from dlflow.errors import UsageError
+    running = start_tensorboard(folder, host=host, port=port, verbose=State.verbose, log=progress)
+    typer.echo(running.url)
+    sys.stdout.flush()
+    progress(f"TensorBoard serves {folder} at {running.url} (Ctrl-C stops it)")
+    status = running.wait()
+    if status > 0:
+        from dlflow.errors import WorkFailed
 
-        raise UsageError(f"no such folder '{folder}'; train a run first")
-    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(folder), "--host", host, "--port", str(port)]
-    typer.echo(f"http://{host}:{port}/")
-    progress(f"TensorBoard over {folder} (Ctrl-C stops it)")
-    try:
-        subprocess.run(command, check=False, stderr=subprocess.DEVNULL if not State.verbose else None)
-    except KeyboardInterrupt:
-        pass
+        raise WorkFailed(f"TensorBoard exited with status {status}")

@@ -14,7 +14,7 @@ from dlflow.cli.output import emit_json, progress, quiet_tensorflow
 
 @app.command()
 def serve(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 opens the server to other machines.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port (0: any free port).")] = 8501,
     name: Annotated[Optional[str], typer.Option(help="Model name in URLs (default: the experiment name).")] = None,

@@ -67,7 +67,7 @@ def train(
 
 @app.command()
 def evaluate(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest run).")],
+    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
     slice_by: Annotated[Optional[list[str]], typer.Option(
         "--slice-by", metavar="COLUMN", help="Metrics per group of an input column, to show gaps between groups (repeatable).")] = None,
     json_: JsonOption = False,

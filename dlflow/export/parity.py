@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -157,3 +158,20 @@ def _worst(values: list[float | None]) -> float | None:
     if any(v is None for v in values):
         return None
     return max(values, default=0.0)
+
+
+def verdict(entry: dict[str, Any]) -> str:
+    """What happened to one exported format, as parity.json records it: skipped (with the reason),
+    failed (with the error), or ok / MISMATCH with the largest relative difference."""
+    if entry.get("unsupported") or entry.get("skipped"):
+        return f"skipped: {entry.get('skipped') or 'unsupported for this model'}"
+    if entry.get("error"):
+        return f"FAILED: {entry['error']}"
+    diff = entry.get("max_rel_diff")
+    shown = _number(diff) if diff is not None else "not measured"
+    tolerance = f", tolerance {_number(entry['tolerance'])}" if entry.get("tolerance") is not None else ""
+    return f"{'ok' if entry.get('ok') else 'MISMATCH'} (max rel diff {shown}{tolerance})"
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}"

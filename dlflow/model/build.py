@@ -37,12 +37,38 @@ def build_model(config: Any, train: Dataset, *, float32_output: bool = False, ba
 
         model = build_functional(spec.functional, inputs, float32_output=float32_output)
     else:
-        from dlflow.model.factory import build_factory
+        from dlflow.model.factory import build_factory, own_loop_methods
 
-        model = build_factory(spec.factory, spec.args, inputs, kind=train.kind,
+        model = build_factory(spec.factory, spec.args, inputs, kind=train.kind, augment=bool(augment),
                               outputs={n: t.units for n, t in targets.items()}, task=train.task, base_dir=base_dir)
+        if own_loop_methods(model):
+            _ensure_built(model, train)
+            return model  # fitted as it is: its own steps decide what is learned, it has no dlflow outputs
     check_outputs(model, targets, config)
     return model
+
+
+def _ensure_built(model: Any, train: Dataset) -> None:
+    """Build a model fitted as it is before fit (BackupAndRestore needs its weights): mark it built when
+    all its layers are, else call it on a few training rows, as Keras advises."""
+    if model.built:
+        return
+    if all(layer.built for layer in model._flatten_layers(include_self=False)):
+        model.built = True  # only the outer flag was missing: every variable exists
+        return
+    import numpy as np
+
+    from dlflow.data.pipeline import to_tf_dataset
+
+    rows = train.take(np.arange(min(4, len(train))))
+    x, _ = next(iter(to_tf_dataset(rows, batch_size=4, shuffle=False, seed=0)))
+    try:
+        model(x, training=False)
+    except Exception as exc:  # noqa: BLE001 - the user's call(); said in one line
+        raise ConfigError(f"{type(model).__name__} is not built and calling it on a batch of raw training inputs "
+                          f"failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); build it "
+                          f"in the factory (give its layers their input shapes, or call it on a batch)",
+                          config_path=("model", "factory")) from exc
 
 
 def check_outputs(model: Any, targets: dict[str, TargetSpec], config: Any) -> None:
@@ -108,7 +134,16 @@ def default_metrics(target: TargetSpec) -> list[str]:
 
 def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, jit_compile: Any = "auto",
                   steps_per_execution: int = 1) -> None:
-    """model.compile with the config's optimizer, losses, loss weights and metrics (task defaults)."""
+    """model.compile with the config's optimizer, losses, loss weights and metrics (task defaults).
+
+    A factory's model with its own training loop that the factory compiled is left as it is
+    (`dlflow.model.factory.compiled_by_factory`).
+    """
+    if config.model.api == "factory":
+        from dlflow.model.factory import compiled_by_factory
+
+        if compiled_by_factory(model, config):
+            return
     section = config.compile
     optimizer = resolve("optimizers", section.optimizer, ("compile", "optimizer"))
     multi = len(targets) > 1

@@ -1,12 +1,32 @@
-"""`model.factory`: your own Python callable builds the model body (subclassing welcome).
+"""`model.factory`: your own Python callable builds the model (subclassing welcome).
 
 This runs your code. The callable `module:function` is imported (the config's folder is on
 sys.path) and called with `model.args` as keyword arguments, plus any of these it declares:
 `input_shape` (the preprocessed features' shape, without batch), `outputs` (target name ->
-units) and `task`. It returns a keras.Model or keras.Layer mapping the preprocessed features to
-the outputs; dlflow wraps it with the raw inputs and their preprocessing so exports take raw
-data. To reload a saved model, register custom classes with
-`@keras.saving.register_keras_serializable()`.
+units), `task` and `preprocess` (see below). To reload a saved model, register custom classes
+with `@keras.saving.register_keras_serializable()`.
+
+What dlflow does with the returned model depends on whether it brings its own training loop:
+
+- **A model body** (a keras.Layer, or a keras.Model whose class overrides none of `OWN_LOOP`):
+  dlflow wraps it between the data's raw inputs, with their preprocessing, and outputs named
+  after the targets, and compiles the whole with the config's `compile:` block, so exports take
+  raw data. Compiling it in the factory is an error (that compile could not take effect).
+- **A model with its own training loop** (its class overrides `train_step`, `test_step`,
+  `compute_loss`, `compile`... : a GAN, a VAE, any custom loop): dlflow fits *that* model, as
+  Keras would: `fit` gives its `train_step` the batches `(x, y)` (`(x, y, sample_weight)` with
+  `fit.class_weight`), `x` being the raw inputs (one array, or a dict by input name for tables
+  and several inputs). Preprocessing and `data.augment` reach it only through `preprocess`: a
+  keras.Model from the raw inputs to the preprocessed features (adapted on the training split,
+  augmentation active in training only) that the factory may declare and use in the model;
+  `data.augment` without it is an error. The factory may compile the model itself (a
+  `compile(d_optimizer=..., g_optimizer=...)` override, as in Keras's GAN example: its settings
+  come from `model.args`); the config's `compile:` block and `runtime.jit_compile` are then
+  errors. A model overriding `compile` must be compiled by the factory; one that does not is
+  compiled with the config's `compile:` block (its `train_step` then uses `self.compute_loss`,
+  `self.optimizer`). Such a run trains, checkpoints, resumes, logs every value its steps
+  report and saves `model.keras`; `evaluate`, `export`, `predict`, `serve` and the stages that
+  score models (develop, cv, tune) refuse it: they need dlflow's inputs and named outputs.
 """
 
 from __future__ import annotations
@@ -19,6 +39,10 @@ from typing import Any
 
 from dlflow.errors import ConfigError
 from dlflow.model.inputs import ModelInputs
+
+# keras.Model methods that wrapping a model inside another would bypass (only the outer model's run).
+OWN_LOOP = ("train_step", "test_step", "predict_step", "compute_loss", "compute_metrics", "compile", "metrics",
+            "fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "predict_on_batch")
 
 
 def import_factory(reference: str, base_dir: Path | None) -> Any:
@@ -36,15 +60,33 @@ def import_factory(reference: str, base_dir: Path | None) -> Any:
     return factory
 
 
+def own_loop_methods(model: Any) -> list[str]:
+    """The `OWN_LOOP` methods a model's own (non-Keras) classes define; empty for a plain model."""
+    found: set[str] = set()
+    for cls in type(model).__mro__:
+        if cls is object or cls.__module__.split(".")[0] == "keras":
+            continue
+        found.update(name for name in OWN_LOOP if name in vars(cls))
+    return sorted(found)
+
+
 def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, kind: str,
-                  outputs: dict[str, int], task: str, base_dir: Path | None) -> Any:
-    """Call the factory and wrap its body between the raw inputs and named outputs."""
+                  outputs: dict[str, int], task: str, base_dir: Path | None, augment: bool = False) -> Any:
+    """Call the factory; wrap a model body between the raw inputs and named outputs, or return a
+    model with its own training loop as it is (see the module docstring).
+
+    Args:
+        augment: whether data.augment is set (it must reach a model fitted as is via `preprocess`).
+    """
     import keras
 
     factory = import_factory(reference, base_dir)
+    params = inspect.signature(factory).parameters
+    features = inputs.combined if inputs.combined is not None else dict(inputs.features)
     offered = {"input_shape": tuple(inputs.combined.shape[1:]) if inputs.combined is not None else None,
                "outputs": dict(outputs), "task": task}
-    params = inspect.signature(factory).parameters
+    if "preprocess" in params:
+        offered["preprocess"] = keras.Model(inputs.model_inputs(kind), features, name="preprocess")
     kwargs = {k: v for k, v in offered.items() if k in params}
     try:
         body = factory(**args, **kwargs)
@@ -53,10 +95,66 @@ def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, 
     if not isinstance(body, (keras.Model, keras.layers.Layer)):
         raise ConfigError(f"{reference} returned {type(body).__name__}; expected a keras.Model or keras.Layer",
                           config_path=("model", "factory"))
-    features = inputs.combined if inputs.combined is not None else dict(inputs.features)
+    if own_loop_methods(body):
+        if augment and "preprocess" not in params:
+            raise ConfigError(f"{reference} returned {type(body).__name__}, which has its own "
+                              f"{', '.join(own_loop_methods(body))}: dlflow fits it as it is, so data.augment "
+                              f"reaches it only through `preprocess`; declare a `preprocess` argument in the "
+                              f"factory and apply it in the model, or remove data.augment", config_path=("data", "augment"))
+        return body
+    _check_body(body, reference, params)
     result = body(features)
     if isinstance(result, dict):
         result = {name: keras.layers.Activation("linear", dtype="float32", name=name)(t) for name, t in result.items()}
     elif len(outputs) == 1:
         result = keras.layers.Activation("linear", dtype="float32", name=next(iter(outputs)))(result)
     return keras.Model(inputs.model_inputs(kind), result, name="factory_model")
+
+
+def _check_body(body: Any, reference: str, params: Any) -> None:
+    """A model body gets preprocessed features and dlflow's compile: refuse what could not take effect."""
+    if "preprocess" in params:
+        raise ConfigError(f"{reference} declares `preprocess`, which is for models with their own train_step; "
+                          f"{type(body).__name__} is wrapped by dlflow and gets the preprocessed features already",
+                          config_path=("model", "factory"))
+    if getattr(body, "compiled", False):
+        raise ConfigError(f"{reference} compiled its {type(body).__name__}, but dlflow wraps a model body with "
+                          f"the data's inputs and compiles the whole with the config's compile: block; remove "
+                          f"the compile call (or override train_step to have dlflow fit your model as it is)",
+                          config_path=("model", "factory"))
+
+
+def compiled_by_factory(model: Any, config: Any) -> bool:
+    """True when a model fitted as is was compiled by its factory (dlflow must not compile it again).
+
+    Raises:
+        ConfigError: the config sets what that compile decided (compile:, runtime.jit_compile), or
+            the model overrides `compile` but was not compiled (dlflow cannot know its arguments).
+    """
+    own = own_loop_methods(model)
+    if not own:
+        return False
+    name = type(model).__name__
+    if getattr(model, "compiled", False):
+        if "compile" in config.model_fields_set:
+            raise ConfigError(f"{config.model.factory} compiled its {name} itself, so the config's compile: block "
+                              f"cannot take effect; remove it (pass settings to the factory through model.args)",
+                              config_path=("compile",))
+        if config.runtime.jit_compile != "auto":
+            raise ConfigError(f"{config.model.factory} compiled its {name} itself, so runtime.jit_compile cannot "
+                              f"take effect; pass jit_compile to its compile call instead",
+                              config_path=("runtime", "jit_compile"))
+        return True
+    if "compile" in own:
+        raise ConfigError(f"{name} overrides compile(), whose arguments dlflow cannot know: call model.compile(...) "
+                          f"in {config.model.factory} before returning the model (its settings can come from "
+                          f"model.args)", config_path=("model", "factory"))
+    return False
+
+
+def fitted_as_is(model: Any) -> dict[str, Any] | None:
+    """For the manifest: the class and own methods of a model dlflow fits as it is; None otherwise."""
+    own = own_loop_methods(model)
+    if not own:
+        return None
+    return {"class": f"{type(model).__module__}.{type(model).__qualname__}", "methods": own}

@@ -48,8 +48,9 @@ def write_report(run: RunDir) -> Path:
                         for c, s in target["per_class"].items()}
                 parts.append(f"<h3>{html.escape(name)}: per class</h3>" + _table(rows))
     if parity:
-        rows = {f: ("ok" if r.get("ok") else "MISMATCH") + f" (max rel diff {r.get('max_rel_diff')})"
-                for f, r in parity.get("formats", {}).items()}
+        from dlflow.export.parity import verdict
+
+        rows = {f: verdict(r) for f, r in parity.get("formats", {}).items()}
         parts.append("<h2>Export parity</h2>" + _table(rows))
     if run.config.exists():
         parts.append("<h2>Config</h2><pre>" + html.escape(run.config.read_text()) + "</pre>")

@@ -17,7 +17,7 @@ def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path(
     """Export a run's model into <run>/export/ and check each artifact against the Keras model.
 
     Args:
-        run_ref: a run directory or experiment name (its latest run).
+        run_ref: a run directory or experiment name (its latest completed train run).
         formats: keras, saved_model, tflite, onnx; default: the config's export.formats.
 
     Raises:
@@ -35,7 +35,8 @@ def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path(
     model = load_run_model(opened)
     report = export_model(model, opened.run.export, formats, take.model_inputs(),
                           tflite_quantize=config.export.tflite.quantize, log=log)
-    update_manifest(opened.run.manifest, export={"formats": formats, "ok": report.get("ok")})
+    update_manifest(opened.run.manifest, export={"formats": formats, "ok": report.get("ok"),
+                                                 "skipped": report.get("skipped", [])})
     report["run"] = str(opened.run.path)
     if not report.get("ok"):
         bad = [f for f, r in report.get("formats", {}).items() if not r.get("ok")]

@@ -109,7 +109,7 @@ def _full_run(config_file: Any, overrides: Sequence[str], runs_root: Path, log: 
     log("develop: the full run")
     started = time.time()
     try:
-        result = train(config_file, overrides, runs_root=runs_root, log=log, argv=argv)
+        result = train(config_file, overrides, runs_root=runs_root, log=log, argv=argv, stage="develop")
     except WorkFailed as exc:  # diverged: the run directory exists, marked failed
         run = latest_run(runs_root / loaded.config.name)
         report.update(run=str(run.path) if run else None, run_status="diverged", run_error=exc.message)

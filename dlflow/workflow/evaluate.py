@@ -21,7 +21,7 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
     """Evaluate a run's model on the experiment's test split; writes evaluation.json.
 
     Args:
-        run_ref: a run directory or experiment name (its latest run).
+        run_ref: a run directory or experiment name (its latest completed train run).
         slice_by: input columns to group the test samples by; metrics per group show gaps
             between groups (numeric columns are cut into quantile bins).
 

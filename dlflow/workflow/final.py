@@ -100,7 +100,7 @@ def _changes_since(source: Path, config: Any) -> list[str]:
     """Config paths that differ from the source run's, beyond what the final run changes itself."""
     from dlflow.config import load_config
     from dlflow.errors import ConfigError
-    from dlflow.workflow.train import config_changes
+    from dlflow.workflow.resume import config_changes
 
     try:
         previous = load_config(source / "config.yaml").config

@@ -25,7 +25,8 @@ class OpenedRun:
 def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool = True) -> OpenedRun:
     """Find a run, reload its config and its data with the experiment's frozen split.
 
-    Refuses when the data changed since the run was trained (its test split would differ).
+    Refuses when the data changed since the run was trained (its test split would differ), and a
+    factory model fitted as it is, with its own training loop (`dlflow.model.factory`).
 
     Args:
         with_data: False opens only the run, config and manifest (`data` is None), for stages
@@ -35,12 +36,13 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     from dlflow.runs.lookup import find_run
     from dlflow.train.runtime import select_backend
 
-    run = find_run(run_ref, runs_root)
+    run = find_run(run_ref, runs_root, log)
     manifest = read_json(run.manifest)
     if not run.model.exists():
         raise UsageError(f"{run.path}: no model.keras (status: {manifest.get('status', '?')}); "
                          f"train or resume the run first")
     loaded = load_config(run.config)
+    _refuse_fitted_as_is(run, manifest, loaded.config)
     select_backend("tensorflow")  # exports and evaluation run on TensorFlow whatever trained the model
     if not with_data:
         return OpenedRun(run, loaded, None, manifest)
@@ -66,3 +68,13 @@ def load_run_model(opened: OpenedRun) -> Any:
         folder = opened.manifest.get("config_dir")
         import_factory(config.model.factory, Path(folder) if folder else None)
     return keras.saving.load_model(opened.run.model)
+
+
+def _refuse_fitted_as_is(run: RunDir, manifest: dict, config: Any) -> None:
+    own = manifest.get("fitted_as_is")
+    if own:
+        module = str(config.model.factory).split(":")[0]
+        raise UsageError(f"{run.path}: its model ({own.get('class')}) has its own "
+                         f"{', '.join(own.get('methods') or ['training loop'])} and was fitted as it is, without "
+                         f"dlflow's inputs and named outputs, which evaluate, export, predict and serve need; "
+                         f"load model.keras with keras.saving.load_model after importing {module}")

@@ -21,7 +21,7 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
     """Load a run's model once and serve it until SIGINT or SIGTERM.
 
     Args:
-        run_ref: a run directory or experiment name (its latest run).
+        run_ref: a run directory or experiment name (its latest completed train run).
         host: the address to listen on (127.0.0.1: this machine only).
         port: the TCP port (0: any free port; `on_ready` says which).
         name: the model name in URLs; default: the experiment name.

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from dlflow.errors import Interrupted, UsageError, WorkFailed
+from dlflow.errors import Interrupted, WorkFailed
 from dlflow.runs.layout import RunDir, create_run
 from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
 from dlflow.workflow.common import Log, located_errors, prepare_data, quiet
-
-# Config entries a resumed run may change: they do not invalidate the backed-up training state.
-RESUMABLE_CHANGES = ("fit.epochs", "fit.verbose", "runtime.", "export.")
+from dlflow.workflow.resume import resumable_run, resume_command, resumed_overrides, trim_history
 
 
 @dataclass
@@ -32,7 +30,7 @@ class TrainResult:
 
 def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
           resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None,
-          final: bool = False, cluster: dict[str, Any] | None = None) -> TrainResult:
+          final: bool = False, cluster: dict[str, Any] | None = None, stage: str = "train") -> TrainResult:
     """Train the model a config describes.
 
     Args:
@@ -47,6 +45,8 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         cluster: for runtime.strategy multi_worker, `coordinator` (HOST:PORT), `num_workers` and
             `worker_index`; unset ones come from the KERAS_DISTRIBUTION_* variables or JAX's
             cluster detection (see `dlflow.train.distributed`).
+        stage: the command this run belongs to, recorded in the manifest (`develop`'s full run
+            says develop: only `train` runs stand for the experiment, see `dlflow.runs.lookup`).
     """
     from dlflow.config import dump_config, load_config
     from dlflow.runs.layout import split_store
@@ -54,6 +54,8 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     from dlflow.train.runtime import select_backend
 
     started = time.time()
+    if resume:
+        overrides = resumed_overrides(resume, runs_root, overrides, log)
     loaded = load_config(config_file, overrides)
     plan = None
     if final:
@@ -69,7 +71,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         select_backend(config.runtime.backend, config.runtime)
         worker = join_cluster(config.runtime, ClusterOptions.from_options(cluster))
     runs_root = worker.runs_root(runs_root)  # only the chief writes the real run directory
-    run = _resumable_run(resume, runs_root, config) if resume and worker.is_chief else None
+    run = resumable_run(resume, runs_root, config, log) if resume and worker.is_chief else None
     run = follow_chief_run(worker, run, runs_root)  # the others resume from a copy of the chief's state
     resuming = run is not None
     with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
@@ -81,22 +83,24 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
 
         data = train_and_validation(data)
     # Everything a config can get wrong is found before the run directory exists.
-    session = build_session(loaded, data.train, data.validation, log, worker=worker)
+    session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
     if run is None:
         run = create_run(runs_root.resolve(), config.name)
         write_text(run.config, dump_config(config))
         update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
-                        created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
+                        created=now_iso(), stage=stage, command=list(argv or sys.argv), overrides=list(overrides),
+                        versions=versions(), seed=config.seed,
                         model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
                         data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
                               **data.split.describe(),
                               "inputs": [s.describe() for s in data.dataset.input_specs.values()],
                               "targets": [s.describe() for s in data.dataset.target_specs.values()]},
-                        resumes=0, runtime=session.runtime.describe(), **({"final": plan.describe()} if plan else {}))
+                        resumes=0, runtime=session.runtime.describe(), **({"final": plan.describe()} if plan else {}),
+                        **_as_is_fields(session.model, config))
     else:
         manifest = update_manifest(run.manifest, status="running")
         update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
-                        command=list(argv or sys.argv), resumed=now_iso())
+                        command=list(argv or sys.argv), overrides=list(overrides), resumed=now_iso())
         write_text(run.config, dump_config(config))
     chief_run = share_text(worker, str(run.path))
     log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
@@ -105,12 +109,19 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started)
     except KeyboardInterrupt as exc:
         update_manifest(run.manifest, status="interrupted", ended=now_iso())
-        again = " --final" if final else ""
-        raise Interrupted(f"interrupted; resume with: dlflow train {config_file}{again} --resume {run.path}") from exc
+        raise Interrupted(f"interrupted; resume with: {resume_command(config_file, overrides, run, final)}") from exc
     except BaseException as exc:
         update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
     return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
+
+
+def _as_is_fields(model: Any, config: Any) -> dict[str, Any]:
+    """`fitted_as_is` for the manifest when the model is a factory's, fitted with its own loop."""
+    from dlflow.model.factory import fitted_as_is
+
+    own = fitted_as_is(model) if config.model.api == "factory" else None
+    return {"fitted_as_is": own} if own else {}
 
 
 def prepare_runtime(loaded: Any, cluster: dict[str, Any] | None = None) -> None:
@@ -139,7 +150,8 @@ class Session:
     class_weight: dict[int, float] | None
 
 
-def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *, worker: Any = None) -> Session:
+def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *, worker: Any = None,
+                  stage: str | None = None) -> Session:
     """Configure the runtime, then build and compile the config's model on `train`.
 
     Config problems found here (a layer that cannot apply, an output that does not fit the
@@ -148,6 +160,8 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
 
     Args:
         worker: this process's place among multi_worker workers (`join_cluster`); one when None.
+        stage: `train` for `dlflow train` (its runs may hold a factory model fitted as it is); the
+            stages that score models through dlflow's outputs refuse such a model.
     """
     from dlflow.errors import ConfigError
     from dlflow.model.build import build_model, compile_model
@@ -165,10 +179,27 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
             check_backend_supports(runtime, model)
             compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
         record_jit_compile(runtime, model)
+        _check_as_is(model, config, log, stage)
         log(f"runtime: {runtime.backend}, {runtime.strategy_name} over {', '.join(runtime.devices)}; "
             f"precision {runtime.mixed_precision}, XLA {'on' if runtime.jit_compile else 'off'}")
         class_weight = _class_weight(config.fit.class_weight, train)
     return Session(runtime, model, class_weight)
+
+
+def _check_as_is(model: Any, config: Any, log: Log, stage: str | None) -> None:
+    """Say that a factory model with its own training loop is fitted as it is; refuse it outside train."""
+    from dlflow.errors import ConfigError
+    from dlflow.model.factory import fitted_as_is
+
+    own = fitted_as_is(model) if config.model.api == "factory" else None
+    if own is None:
+        return
+    if stage != "train":
+        raise ConfigError(f"{own['class']} has its own {', '.join(own['methods'])}: `dlflow train` fits it as it is, "
+                          f"but this stage scores models through dlflow's inputs and named outputs",
+                          config_path=("model", "factory"))
+    log(f"model: {own['class']} has its own {', '.join(own['methods'])}: fitted as it is, on raw (x, y) batches "
+        f"(preprocessing only through the factory's `preprocess`); evaluate/export/predict/serve will refuse it")
 
 
 def fit_session(session: Session, config: Any, train: Any, validation: Any, *, epochs: int | None = None,
@@ -207,7 +238,7 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     with located_errors(loaded):
         callbacks = build_callbacks(run, config.fit, resuming=resuming)
     if resuming:
-        _trim_history(run)
+        trim_history(run)
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
     fit_started = time.time()
     fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose)
@@ -239,8 +270,9 @@ def summarize_history(history_csv: Path, monitor: str) -> dict[str, Any]:
         # Keras writes NA in val_ columns when there is no validation data (dlflow train --final).
         rows = [{k: _number(v) for k, v in row.items() if v != "NA"} for row in csv.DictReader(handle)]
     out: dict[str, Any] = {"monitor": monitor, "mode": monitor_mode(monitor), "epochs_completed": len(rows)}
-    diverged = next((int(r["epoch"]) + 1 for r in rows
-                     if isinstance(r.get("loss"), float) and not math.isfinite(r["loss"])), None)
+    diverged = next((int(r["epoch"]) + 1 for r in rows  # `loss`, or a custom step's own (d_loss, g_loss)
+                     if any(isinstance(v, float) and not math.isfinite(v) for k, v in r.items()
+                            if k == "loss" or (k.endswith("_loss") and not k.startswith("val_")))), None)
     if not rows or diverged is not None:
         out["diverged_epoch"] = diverged
         return out
@@ -258,59 +290,6 @@ def _number(value: str) -> Any:
         return float(value)
     except (TypeError, ValueError):
         return value
-
-
-def _trim_history(run: RunDir) -> None:
-    """Drop history rows past the backed-up epoch (they will be trained again)."""
-    import json
-
-    meta = run.backup / "training_metadata.json"
-    if not (meta.exists() and run.history.exists()):
-        return
-    epoch = int(json.loads(meta.read_text())["epoch"])
-    with open(run.history, newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        rows = [r for r in reader if r and int(float(r[0])) < epoch]
-    if header is None:
-        return
-    tmp = run.history.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    os.replace(tmp, run.history)
-
-
-def _resumable_run(resume: str, runs_root: Path, config: Any) -> RunDir:
-    """The run to resume, after checking the config still fits its backed-up state."""
-    from dlflow.config import load_config
-    from dlflow.runs.lookup import find_run
-
-    run = find_run(resume, runs_root)
-    if not run.config.exists():
-        raise UsageError(f"{run.path}: not a run directory (no config.yaml)")
-    previous = load_config(run.config).config
-    if previous.name != config.name:
-        raise UsageError(f"{run.path} belongs to experiment '{previous.name}', not '{config.name}'")
-    changes = config_changes(previous.model_dump(mode="json"), config.model_dump(mode="json"))
-    blocking = [c for c in changes if not c[0].startswith(RESUMABLE_CHANGES)]
-    if blocking:
-        lines = [f"  {path}: {old!r} -> {new!r}" for path, old, new in blocking]
-        raise UsageError(f"cannot resume {run.path}: the config changed in ways that invalidate its "
-                         f"backed-up state (only fit.epochs, runtime and export may change)", details=lines)
-    return run
-
-
-def config_changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """(path, old, new) for every value that differs between two config dicts."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in sorted(set(old) | set(new), key=str):
-            path = f"{prefix}.{key}" if prefix else str(key)
-            out += config_changes(old.get(key), new.get(key), path)
-        return out
-    return [] if old == new else [(prefix, old, new)]
 
 
 def _class_weight(setting: Any, train: Any) -> dict[int, float] | None:

@@ -540,7 +540,7 @@ def _normalized(name: str) -> str:
 def _resumable_search(resume: str, runs_root: Path, config: Any) -> Path:
     """The tune directory to resume, after checking the config still describes its search."""
     from dlflow.config import load_config
-    from dlflow.workflow.train import config_changes
+    from dlflow.workflow.resume import config_changes
 
     candidates = [Path(resume), runs_root / config.name / resume]
     folder = next((c for c in candidates if (c / "manifest.json").is_file()), None)

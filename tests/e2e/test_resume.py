@@ -67,3 +67,28 @@ def test_resume_refuses_a_changed_config_and_shows_the_difference(tmp_path):
     more = run_cli(*base[:-4], "--set", "fit.epochs=2", "--set", "fit.callbacks=[]", "--resume", run, cwd=tmp_path)
     assert more.returncode == 0, more.stderr[-2000:]  # more epochs is a valid resume
     assert _epochs(Path(run) / "history.csv") == [0, 1]
+
+
+def test_interrupted_run_hint_keeps_its_overrides_and_a_bare_resume_keeps_them_too(tmp_path):
+    config = str(CONFIGS / "digits_mlp.yaml")  # fit.epochs: 30 in the file; the run is started with 5
+    sets = ["--set", "fit.epochs=5", "--set", "fit.callbacks=[]", "--set", "fit.batch_size=16"]
+    process = subprocess.Popen([sys.executable, "-m", "dlflow.cli", "train", config, *sets], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    experiment = tmp_path / "runs" / "digits-mlp"
+    deadline, run = time.time() + 240, None
+    while time.time() < deadline and run is None:
+        runs = [p for p in experiment.glob("*/") if (p / "history.csv").exists()] if experiment.exists() else []
+        run = runs[0] if runs and len(_epochs(runs[0] / "history.csv")) >= 2 else None
+        time.sleep(0.05)
+    assert run is not None, "training never reached epoch 2"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    hint = f"resume with: dlflow train {config} --set fit.epochs=5 --set 'fit.callbacks=[]' --set fit.batch_size=16 --resume {run}"
+    assert hint in stderr
+
+    done = run_cli("train", config, "--resume", str(run), cwd=tmp_path)  # the bare command, no --set
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Epoch 5/5" in done.stderr and "/30" not in done.stderr
+    assert _epochs(run / "history.csv") == list(range(5))
+    assert json.loads((run / "manifest.json").read_text())["overrides"][0] == "fit.epochs=5"

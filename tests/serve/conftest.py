@@ -49,14 +49,16 @@ def running_server(run: Path | str, cwd: Path, *args: str) -> Iterator[dict]:
     """Start `dlflow serve RUN --port 0 --json`, wait until it prints its URL, stop it (SIGTERM) at the end.
 
     Yields the ready line's JSON ({"url", "server", "metrics", ...}) plus "process". On leaving,
-    checks that the server stopped cleanly (exit 0, "server stopped" on stderr).
+    checks that the server stopped cleanly (exit 0, "server stopped" on stderr) and adds its
+    "stderr" to the yielded dict.
     """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("DLFLOW_RUNS_DIR", None)
     process = subprocess.Popen([*DLFLOW, "serve", str(run), "--port", "0", "--json", *args], cwd=cwd, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    info: dict = {}
     try:
-        info = json.loads(_first_line(process))
+        info.update(json.loads(_first_line(process)))
         info["process"] = process
         yield info
     finally:
@@ -68,6 +70,7 @@ def running_server(run: Path | str, cwd: Path, *args: str) -> Iterator[dict]:
             process.kill()
             _, stderr = process.communicate()
             raise AssertionError(f"dlflow serve did not stop within {STOP_TIMEOUT_S}s of SIGTERM")
+    info["stderr"] = stderr
     assert process.returncode == 0, stderr[-3000:]
     assert "server stopped" in stderr
 

@@ -1,0 +1,99 @@
+"""Resuming a training run: which run, with which overrides, and what may change."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+from dlflow.errors import UsageError
+from dlflow.runs.layout import RunDir
+from dlflow.workflow.common import Log, quiet
+
+# Config entries a resumed run may change: they do not invalidate the backed-up training state.
+RESUMABLE_CHANGES = ("fit.epochs", "fit.verbose", "runtime.", "export.")
+
+
+def resume_command(config_file: str | Path, overrides: Sequence[str], run: RunDir, final: bool = False) -> str:
+    """The command line that resumes `run`: the same config, --final and --set overrides."""
+    import shlex
+
+    words = ["dlflow", "train", str(config_file), *(["--final"] if final else [])]
+    for override in overrides:
+        words += ["--set", override]
+    return shlex.join([*words, "--resume", str(run.path)])
+
+
+def resumed_overrides(resume: str, runs_root: Path, overrides: Sequence[str], log: Log = quiet) -> list[str]:
+    """The run's own --set overrides, then this command's: `train --resume RUN` continues the run
+    as it was started even when the overrides are not typed again (later ones win).
+
+    A run that cannot be found here adds nothing (finding it fails later with a clear message;
+    on multi_worker workers other than the chief, the chief's run counts).
+    """
+    from dlflow.runs.lookup import find_run, recorded_overrides
+
+    try:
+        run = find_run(resume, runs_root, completed_train=False)
+    except UsageError:
+        return list(overrides)
+    earlier = recorded_overrides(run)
+    if earlier:
+        log(f"resume: the run's own overrides apply first: {' '.join(f'--set {o}' for o in earlier)}")
+    combined = [*earlier, *overrides]
+    return [o for i, o in enumerate(combined) if o not in combined[i + 1:]]  # the last of exact repeats
+
+
+def trim_history(run: RunDir) -> None:
+    """Drop history rows past the backed-up epoch (they will be trained again)."""
+    import json
+
+    meta = run.backup / "training_metadata.json"
+    if not (meta.exists() and run.history.exists()):
+        return
+    epoch = int(json.loads(meta.read_text())["epoch"])
+    with open(run.history, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        rows = [r for r in reader if r and int(float(r[0])) < epoch]
+    if header is None:
+        return
+    tmp = run.history.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    os.replace(tmp, run.history)
+
+
+def resumable_run(resume: str, runs_root: Path, config: Any, log: Log) -> RunDir:
+    """The run to resume, after checking the config still fits its backed-up state."""
+    from dlflow.config import load_config
+    from dlflow.runs.lookup import find_run
+
+    run = find_run(resume, runs_root, log, completed_train=False)
+    if not run.config.exists():
+        raise UsageError(f"{run.path}: not a run directory (no config.yaml)")
+    previous = load_config(run.config).config
+    if previous.name != config.name:
+        raise UsageError(f"{run.path} belongs to experiment '{previous.name}', not '{config.name}'")
+    changes = config_changes(previous.model_dump(mode="json"), config.model_dump(mode="json"))
+    blocking = [c for c in changes if not c[0].startswith(RESUMABLE_CHANGES)]
+    if blocking:
+        lines = [f"  {path}: {old!r} -> {new!r}" for path, old, new in blocking]
+        raise UsageError(f"cannot resume {run.path}: the config changed in ways that invalidate its "
+                         f"backed-up state (only fit.epochs, runtime and export may change)", details=lines)
+    return run
+
+
+def config_changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, old, new) for every value that differs between two config dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out += config_changes(old.get(key), new.get(key), path)
+        return out
+    return [] if old == new else [(prefix, old, new)]
+
