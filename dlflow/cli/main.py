@@ -87,8 +87,34 @@ def main(argv: list[str] | None = None) -> None:
         if type(error).__name__ == "Abort":
             print("error: aborted", file=sys.stderr)
             sys.exit(130)
-        raise
+        saved = _save_traceback(error)
+        print(f"error: unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:400]
+              + f" (traceback saved to {saved}; please report it)", file=sys.stderr)
+        if State.verbose:
+            import traceback
+
+            traceback.print_exception(error, file=sys.stderr)
+        sys.exit(1)
     sys.exit(0)
+
+
+def _save_traceback(error: BaseException) -> str:
+    """Write the traceback of an unexpected error to a file; its path (in the runs folder, else the temp folder)."""
+    import tempfile
+    import time
+    import traceback
+
+    text = "".join(traceback.format_exception(error))
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{os.getpid()}.txt"
+    for folder in (State.runs_root / ".crashes", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(f"dlflow {__version__}: {' '.join(sys.argv)}\n\n{text}")
+            return str(path)
+        except OSError:
+            continue
+    return "nowhere: the runs and temp folders are not writable"
 
 
 if __name__ == "__main__":

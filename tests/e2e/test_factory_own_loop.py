@@ -36,8 +36,11 @@ def test_a_factory_train_step_that_raises_makes_train_fail(tmp_path):
     config = write_config(tmp_path, "name: raising\ndata: {source: builtin:digits}\n"
                                     "model: {factory: 'raising_step:build'}\nfit: {epochs: 1}\n", "raising_step")
     done = run_cli("train", str(config), cwd=tmp_path)
-    assert done.returncode != 0
+    assert done.returncode == 1  # the user's own code failed: unexpected, not a usage error
     assert "RaisingStep.train_step ran and raised on purpose" in done.stderr
+    assert "Traceback" not in done.stderr  # one line, and the traceback in a file it names
+    saved = tmp_path / done.stderr.split("traceback saved to ")[1].split(";")[0]
+    assert "raised on purpose" in saved.read_text() and saved.is_relative_to(tmp_path / "runs")
     run = next((tmp_path / "runs" / "raising").glob("2*"))
     assert json.loads((run / "manifest.json").read_text())["status"] == "failed"
 
