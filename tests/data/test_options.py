@@ -26,13 +26,16 @@ def _load(data: dict):
     ({"source": str(DATASETS / "digits_multi_io.npz"), "target": "digit", "window": {"length": 4}},
      "data.window applies to a time series table"),
     ({"source": str(DATASETS / "bbc_news"), "features": {"text": "text"}}, "data.features applies to tables"),
+    ({"source": "builtin:wine", "augment": [{"RandomFlip": {}}]}, "data.augment applies to image inputs"),
+    ({"source": str(DATASETS / "sunspots.csv"), "target": "sunactivity", "window": {"length": 8},
+      "missing": {"numeric": "median"}}, "data.missing applies to tables"),
 ])
 def test_an_option_the_data_cannot_use_is_refused(data, message):
     from dlflow.errors import DataError
 
     with pytest.raises(DataError, match=message) as caught:
         _load(data)
-    assert caught.value.config_path == ("data", next(k for k in data if k not in ("source", "target")))
+    assert caught.value.config_path == ("data", [k for k in data if k not in ("source", "target")][-1])
 
 
 def test_options_that_apply_are_accepted():
