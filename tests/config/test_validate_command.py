@@ -135,3 +135,13 @@ def test_every_shipped_config_validates(config):
     from dlflow.workflow.validate import validate_config
 
     assert validate_config(CONFIGS / config)["valid"]
+
+
+def test_a_fill_value_without_its_constant_strategy_is_refused():
+    from dlflow.config import loads_config
+    from dlflow.errors import ConfigError
+
+    text = "name: t\ndata:\n  source: t.csv\n  missing: {{{}}}\nmodel: {{sequential: [{{Dense: {{units: 1}}}}]}}\n"
+    with pytest.raises(ConfigError, match=r"t\.yaml:4:3: data\.missing: numeric_constant .* would do nothing"):
+        loads_config(text.format("numeric: median, numeric_constant: -1"), "t.yaml")
+    loads_config(text.format("numeric: constant, numeric_constant: -1, categorical: constant"), "t.yaml")
