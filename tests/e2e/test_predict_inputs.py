@@ -95,6 +95,7 @@ def test_a_text_model_takes_a_txt_file_and_a_folder_of_them(text_run, tmp_path):
     assert {r["prediction"] for r in rows} <= set(TOPICS) and all(r["prediction_confidence"] for r in rows)
 
 
+@pytest.mark.slow
 def test_a_table_model_predicts_without_its_training_table(tmp_path_factory):
     from tests.data.test_tables import make_table, write_config
 
