@@ -70,20 +70,25 @@ class RunSignature:
     series: dict[str, Any] | None = None
 
 
-def run_signature(opened: OpenedRun, log: Log = quiet) -> RunSignature:
+def run_signature(opened: OpenedRun, log: Log = quiet, *, raw_files: bool = True) -> RunSignature:
     """The run's input and target specs and data kind: from its manifest, without the training data.
 
-    Runs trained before the manifest recorded all of it (an image input's scale, a time series'
-    columns) load their training data instead, and say so when it is gone.
+    Args:
+        raw_files: the caller turns raw files into inputs (`dlflow predict`), so it also needs an
+            image input's pixel scale and a time series' columns and window; a server does not.
+
+    Runs trained before the manifest recorded what is needed load their training data instead,
+    and say so when it is gone.
     """
     from dlflow.data.dataset import InputSpec, TargetSpec
 
     described = opened.manifest.get("data") or {}
     kind = described.get("kind", "arrays")
     inputs, targets = described.get("inputs"), described.get("targets")
-    complete = bool(inputs and targets) and not (
+    lacking = raw_files and bool(inputs) and (
         any(d.get("role") == "image" and "scale" not in d for d in inputs)
         or (kind == "timeseries" and "series" not in described))
+    complete = bool(inputs and targets) and not lacking
     if complete:
         return RunSignature([InputSpec.from_description(d) for d in inputs],
                             [TargetSpec.from_description(d) for d in targets], kind, described.get("series"))

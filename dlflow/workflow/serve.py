@@ -73,7 +73,7 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     name = name or opened.loaded.config.name
     if not MODEL_NAME.match(name):
         raise UsageError(f"model name '{name}': expected letters, digits, '.', '_' or '-' (it goes in URLs)")
-    signature = run_signature(opened, log)
+    signature = run_signature(opened, log, raw_files=False)
     inputs, targets, kind = signature.inputs, signature.targets, signature.kind
     model = load_run_model(opened)
     predict = compile_predict(model, [target.name for target in targets])

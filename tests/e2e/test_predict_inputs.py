@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -60,12 +61,28 @@ def test_a_series_table_is_windowed_like_training_without_the_training_data(seri
     assert all(float(r["prediction"]) == float(r["prediction"]) for r in rows)  # numbers, not NaN
 
 
-def test_a_series_table_shorter_than_a_window_or_without_the_columns_is_refused(series_run, tmp_path):
-    table = pd.read_csv(DATASETS / "sunspots.csv")
-    table.iloc[:10].to_csv(tmp_path / "short.csv", index=False)
-    assert_data_error(_predict(series_run, tmp_path / "short.csv")[0], "10 rows", "need 24 rows")
-    table.rename(columns={"sunactivity": "activity"}).to_csv(tmp_path / "renamed.csv", index=False)
-    assert_data_error(_predict(series_run, tmp_path / "renamed.csv")[0], "no column 'sunactivity'")
+@pytest.mark.parametrize("rows, columns, message", [
+    (10, {"sunactivity": "sunactivity"}, "10 rows, but the run's windows need 24 rows"),
+    (30, {"sunactivity": "activity"}, "no column 'sunactivity'"),
+])
+def test_a_series_table_shorter_than_a_window_or_without_the_columns_is_refused(rows, columns, message):
+    from dlflow.data.timeseries import prediction_windows
+    from dlflow.errors import DataError
+
+    series = {"columns": ["sunactivity"], "window": {"length": 24, "horizon": 1, "stride": 1, "sampling_rate": 1}}
+    table = pd.read_csv(DATASETS / "sunspots.csv").iloc[:rows].rename(columns=columns)
+    with pytest.raises(DataError, match=re.escape(message)):
+        prediction_windows(table, series, "t.csv")
+
+
+def test_series_windows_follow_the_run_s_stride_and_sampling_rate_from_the_last_row():
+    from dlflow.data.timeseries import prediction_windows
+
+    table = pd.DataFrame({"t": range(10), "v": [float(i) for i in range(10)]})
+    series = {"columns": ["v"], "window": {"length": 4, "horizon": 1, "stride": 3, "sampling_rate": 2}}
+    windows, ends = prediction_windows(table, series, "t.csv")
+    assert ends.tolist() == [3, 6, 9]  # anchored at the last row, one every 3 rows
+    assert windows[:, :, 0].tolist() == [[1.0, 3.0], [4.0, 6.0], [7.0, 9.0]]  # every 2nd of 4 rows
 
 
 def test_a_run_whose_manifest_predates_the_record_says_it_needs_its_data(series_run, tmp_path):
