@@ -19,15 +19,15 @@ def validate(
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Check a config without running it: structure, types, Keras class names and arguments."""
-    from dlflow.config import load_config
+    """Check a config without running it: structure, types, Keras class names and arguments, the data's input names."""
+    from dlflow.workflow.validate import validate_config
 
-    loaded = load_config(config, set_ or [])
+    result = validate_config(config, set_ or [])
     if json_:
-        emit_json({"config": str(loaded.path), "valid": True, "name": loaded.config.name,
-                   "model_api": loaded.config.model.api})
+        emit_json(result)
     else:
-        typer.echo(f"{loaded.path}: valid ({loaded.config.model.api} model, experiment '{loaded.config.name}')")
+        typer.echo(f"{result['config']}: valid ({result['model_api']} model, experiment '{result['name']}')")
+        typer.echo(f"checked at train time, before the run starts: {'; '.join(result['checked_at_build'])}")
 
 
 @app.command()

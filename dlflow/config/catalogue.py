@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 CATALOGUE_PATH = Path(__file__).with_name("keras_catalogue.json")
-FORMAT_VERSION = 1  # bump when the catalogue's layout changes
+FORMAT_VERSION = 2  # bump when the catalogue's layout changes
 CATEGORIES = (
     "layers",
     "optimizers",
@@ -57,12 +57,20 @@ class ClassInfo:
         args: accepted keyword arguments, own first, then inherited.
         required: arguments without a default.
         any_kwargs: the class also accepts keyword arguments it does not name.
+        types: the arguments Keras says are an `int`, a `float` or a `bool`.
+        call_required: for a layer whose `call` takes several tensors by name (query, value).
     """
 
     name: str
     args: tuple[str, ...]
     required: tuple[str, ...]
     any_kwargs: bool = False
+    types: tuple[tuple[str, str], ...] = ()
+    call_required: tuple[str, ...] = ()
+
+    def type_of(self, arg: str) -> str | None:
+        """`int`, `float` or `bool` when Keras says `arg` is one, else None."""
+        return dict(self.types).get(arg)
 
 
 class Category:
@@ -72,7 +80,8 @@ class Category:
         self.name = name
         self.noun = NOUNS.get(name, name)
         self.classes = {
-            cls: ClassInfo(cls, tuple(sig["args"]), tuple(sig["required"]), sig.get("any_kwargs", False))
+            cls: ClassInfo(cls, tuple(sig["args"]), tuple(sig["required"]), sig.get("any_kwargs", False),
+                           tuple(sig.get("types", {}).items()), tuple(sig.get("call_required", ())))
             for cls, sig in data.get("classes", {}).items()
         }
         self.identifiers = frozenset(data.get("identifiers", ()))

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from dlflow.config.catalogue import Catalogue, load_catalogue
+from dlflow.config.catalogue import Catalogue, ClassInfo, load_catalogue
+from dlflow.config.functional_check import FunctionalChecks
 from dlflow.config.paths import ConfigPath, parse_path
 from dlflow.config.problems import Problem, did_you_mean, suggest
 from dlflow.config.yaml_loader import Positions
@@ -68,7 +69,7 @@ def is_class_mapping(value: Any) -> bool:
     return isinstance(name, str) and name[:1].isupper() and (kwargs is None or isinstance(kwargs, dict))
 
 
-class _Checker:
+class _Checker(FunctionalChecks):
     """Walks one raw config, collecting problems."""
 
     def __init__(self, catalogue: Catalogue):
@@ -153,6 +154,7 @@ class _Checker:
                 self.report(here, f"unknown argument {arg!r}{hint}", here + (arg,))
             else:
                 self.argument(arg, value, here + (arg,))
+                self.argument_type(info, arg, value, here + (arg,))
         missing = [r for r in info.required if r not in kwargs and r not in meant]
         if missing:
             names = ", ".join(repr(m) for m in missing)
@@ -177,6 +179,26 @@ class _Checker:
             found = self.catalogue.find_class(cls)
             if found is not None:
                 self.object(value, path, (found[0],))
+
+    def argument_type(self, info: ClassInfo, name: str, value: Any, path: ConfigPath):
+        """Reports a value of the wrong type for an argument Keras says is an int, a float or a bool.
+
+        Any argument refuses a string; a required one (`units`, `rate`) also refuses anything but
+        its type, except lists (Keras takes a list where it takes a tuple).
+        """
+        expected = info.type_of(name)
+        if expected is None or isinstance(value, list):
+            return
+        wrong = isinstance(value, str)
+        if name in info.required and not wrong:
+            if expected == "bool":
+                wrong = not isinstance(value, bool)
+            elif expected == "int":
+                wrong = isinstance(value, bool) or not isinstance(value, int)
+            else:
+                wrong = isinstance(value, bool) or not isinstance(value, (int, float))
+        if wrong:
+            self.report(path, f"expected {expected}, received {value!r}", value=True)
 
     def argument_value(self, value: Any, path: ConfigPath, categories: tuple[str, ...]):
         if isinstance(value, str):
@@ -248,104 +270,12 @@ class _Checker:
                 path, f"unknown output {output!r}{hint}; the model's outputs are: {expected}", path + (output,)
             )
 
-    # -- the functional graph -------------------------------------------------------------------
-
-    def functional(self, graph: dict, path: ConfigPath) -> list[str] | None:
-        """Checks a functional graph's nodes and edges; returns its output names."""
-        inputs = [x for x in _names(graph.get("inputs")) if isinstance(x, str)]
-        layers = _mapping(graph.get("layers"))
-        known = inputs + [n for n in layers if isinstance(n, str)]
-        edges: dict[str, list[str]] = {}
-        for node, spec in layers.items():
-            here = path + ("layers", node)
-            if node in inputs:
-                self.report(here, f"node {node!r} has the name of a data input; use another name", here)
-            if not isinstance(spec, dict):
-                continue  # pydantic reports it
-            classes = [k for k in spec if k != "inputs"]
-            if len(classes) != 1:
-                received = ", ".join(map(str, classes)) or "none"
-                self.report(
-                    here,
-                    "expected one layer class besides 'inputs', e.g. {Dense: {units: 8}, inputs: x}; "
-                    f"received {received}",
-                    here,
-                )
-            else:
-                cls, kwargs = classes[0], spec[classes[0]]
-                if kwargs is None or isinstance(kwargs, dict):
-                    self.instance(str(cls), kwargs or {}, here, ("layers",))
-                else:
-                    self.report(here + (cls,), f"expected a mapping of arguments, received {kwargs!r}", value=True)
-            if "inputs" not in spec:
-                self.report(here, "missing required key 'inputs': the inputs or nodes it takes", here)
-                continue
-            sources = spec["inputs"]
-            listed = isinstance(sources, list)
-            edges[node] = []
-            for i, source in enumerate(_names(sources)):
-                where = here + ("inputs", i) if listed else here + ("inputs",)
-                if not isinstance(source, str):
-                    self.report(here + ("inputs",), f"expected names of inputs or nodes, received {source!r}", where, True)
-                elif source not in known:
-                    self.report(
-                        here + ("inputs",),
-                        f"unknown input {source!r}{did_you_mean(source, known)}; "
-                        "expected a name from model.functional.inputs or a node",
-                        where,
-                        True,
-                    )
-                elif source in layers:
-                    edges[node].append(source)
-        outputs = _names(graph.get("outputs"))
-        listed = isinstance(graph.get("outputs"), list)
-        for i, output in enumerate(outputs):
-            if isinstance(output, str) and output not in layers:
-                hint = did_you_mean(output, [n for n in layers if isinstance(n, str)])
-                where = path + ("outputs", i) if listed else path + ("outputs",)
-                self.report(path + ("outputs",), f"unknown node {output!r}{hint}", where, True)
-        self.cycles(edges, path)
-        if not outputs or not all(isinstance(o, str) and o in layers for o in outputs):
-            return None  # per-output names cannot be checked against broken outputs
-        return outputs
-
-    def cycles(self, edges: dict[str, list[str]], path: ConfigPath):
-        """Reports each cycle in the graph once, at its first node."""
-        state: dict[str, int] = {}  # 1: on the stack, 2: done
-        stack: list[str] = []
-
-        def visit(node: str):
-            state[node] = 1
-            stack.append(node)
-            for source in edges.get(node, ()):
-                if state.get(source) == 1:
-                    cycle = stack[stack.index(source):] + [source]
-                    self.report(
-                        path + ("layers", source),
-                        "the graph has a cycle: " + " <- ".join(cycle),
-                        path + ("layers", source),
-                    )
-                elif source not in state:
-                    visit(source)
-            stack.pop()
-            state[node] = 2
-
-        for node in edges:
-            if node not in state:
-                visit(node)
-
 
 def _mapping(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
 def _items(value: Any) -> list:
-    return value if isinstance(value, list) else []
-
-
-def _names(value: Any) -> list:
-    if isinstance(value, str):
-        return [value]
     return value if isinstance(value, list) else []
 
 

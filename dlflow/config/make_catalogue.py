@@ -14,7 +14,9 @@ regularizers, initializers, constraints, activations) the catalogue lists:
 - `classes`: every public class name with the keyword arguments its `__init__` accepts
   (`args`, following `**kwargs` up the MRO for as long as they are forwarded to a parent's
   `__init__`, plus names popped out of `**kwargs`), the arguments it requires (`required`),
-  and `any_kwargs: true` for the few classes that swallow arbitrary keyword arguments.
+  `any_kwargs: true` for the few classes that swallow arbitrary keyword arguments, `types`
+  (the arguments known to be an int, a float or a bool) and, for layers whose `call` takes
+  several tensors by name, `call_required` (see `make_catalogue_types`).
 - `identifiers`: the strings Keras accepts in place of an object (`adam`, `mse`, `relu`);
   `ci_identifiers` are matched case-insensitively (optimizers, `accuracy`/`acc`, `ce`).
 """
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from dlflow.config.catalogue import CATALOGUE_PATH, FORMAT_VERSION
+from dlflow.config.make_catalogue_types import argument_types, call_required
 
 # category -> (public module, base class path, private module holding ALL_OBJECTS_DICT)
 CATEGORIES: dict[str, tuple[str, str | None, str | None]] = {
@@ -198,6 +201,9 @@ def class_signature(cls: type) -> dict[str, Any]:
     entry: dict[str, Any] = {"args": args, "required": required}
     if any_kwargs:
         entry["any_kwargs"] = True
+    types = argument_types(cls, args, required)
+    if types:
+        entry["types"] = types
     return entry
 
 
@@ -211,6 +217,9 @@ def _category(module_name: str, base_name: str | None, objects_module: str | Non
             if name.startswith("_") or not inspect.isclass(obj) or not issubclass(obj, base):
                 continue
             classes[name] = class_signature(obj)
+            named_tensors = call_required(obj) if module_name == "keras.layers" else []
+            if named_tensors:
+                classes[name]["call_required"] = named_tensors
     identifiers: list[str] = []
     if objects_module is not None:
         identifiers = sorted(importlib.import_module(objects_module).ALL_OBJECTS_DICT)

@@ -84,6 +84,17 @@ class MissingConfig(Section):
     numeric_constant: float = 0.0  # the fill value of `numeric: constant`
     categorical_constant: Union[int, str] = "missing"  # of `categorical: constant`: a category of its own
 
+    @model_validator(mode="after")
+    def _constants_need_constant(self) -> "MissingConfig":
+        # A fill value other than the default only takes effect with `constant`.
+        if self.numeric_constant != 0.0 and self.numeric != "constant":
+            raise ValueError(f"numeric_constant is the fill value of `numeric: constant`; numeric is "
+                             f"'{self.numeric}', so it would do nothing")
+        if self.categorical_constant != "missing" and self.categorical != "constant":
+            raise ValueError(f"categorical_constant is the fill value of `categorical: constant`; categorical is "
+                             f"'{self.categorical}', so it would do nothing")
+        return self
+
 
 class StreamingConfig(Section):
     """Tables too large for memory are read from disk in chunks, for statistics and for training."""

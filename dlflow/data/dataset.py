@@ -38,7 +38,15 @@ class InputSpec:
                "dtype": self.dtype, "role": self.role}
         if self.column and self.column != self.name:
             out["column"] = self.column
+        if self.scale is not None:
+            out["scale"] = self.scale
         return out
+
+    @classmethod
+    def from_description(cls, described: dict[str, Any]) -> "InputSpec":
+        """The spec `describe()` wrote (e.g. in a run's manifest)."""
+        return cls(described["name"], tuple(described["shape"]), described["dtype"], described["role"],
+                   scale=described.get("scale"), column=described.get("column"))
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,13 @@ class TargetSpec:
         if self.classes is not None:
             out["classes"] = [_jsonable(c) for c in self.classes]
         return out
+
+    @classmethod
+    def from_description(cls, described: dict[str, Any]) -> "TargetSpec":
+        """The spec `describe()` wrote (e.g. in a run's manifest)."""
+        classes = described.get("classes")
+        return cls(described["name"], described["task"], tuple(classes) if classes is not None else None,
+                   tuple(described["shape"]))
 
 
 @dataclass
@@ -125,6 +140,19 @@ class Dataset:
         if len(self.targets) == 1:
             return next(iter(self.targets.values()))
         return dict(self.targets)
+
+    def signature(self) -> dict[str, Any]:
+        """What a model trained on this data takes and answers, JSON-ready (for the run's manifest).
+
+        `inputs` and `targets` (their specs' descriptions); for a time series also `series`: the
+        table columns a window holds, in order, and the window settings, so that `dlflow predict`
+        can window a raw table without the training data.
+        """
+        out: dict[str, Any] = {"inputs": [s.describe() for s in self.input_specs.values()],
+                               "targets": [s.describe() for s in self.target_specs.values()]}
+        if self.kind == "timeseries" and "columns" in self.info:
+            out["series"] = {"columns": list(self.info["columns"]), "window": dict(self.info["window"])}
+        return out
 
     def fingerprint(self) -> str:
         """A SHA-256 over every input and target array: changes whenever the data does."""

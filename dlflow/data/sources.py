@@ -26,12 +26,20 @@ def detect_format(source: str) -> str:
 
 
 def load_dataset(data: Any, task: str | None) -> Dataset:
-    """Load the data a config's `data:` section describes.
+    """Load the data a config's `data:` section describes; an option it cannot use is an error.
 
     Args:
         data: the config's DataConfig (its `source` already resolved to an absolute path).
         task: the config's task, or None to infer it from the target.
     """
+    from dlflow.data.options import check_options_apply
+
+    dataset = _load(data, task)
+    check_options_apply(data, dataset)
+    return dataset
+
+
+def _load(data: Any, task: str | None) -> Dataset:
     source = data.source
     fmt = data.format if data.format != "auto" else detect_format(source)
     if fmt == "builtin":

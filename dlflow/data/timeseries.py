@@ -124,6 +124,56 @@ def dataset_from_series(frame: Any, data: Any, task: str | None, *, source: str,
     )
 
 
+def prediction_windows(frame: Any, series: dict[str, Any], source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every window of a raw table that a run trained on `series` would take, the latest included.
+
+    Windows are laid as in training (length, sampling rate, one every `stride` rows) but anchored
+    at the table's last row, so the last window forecasts the step after the data. Nothing is
+    dropped for a split and no target is needed: each window's forecast is for `horizon` rows
+    after its last row.
+
+    Args:
+        frame: the table, one row per time step, oldest first; it must hold every column the run's
+            windows hold (other columns are left out).
+        series: the run's `{"columns": [...], "window": {...}}` (`Dataset.signature()["series"]`).
+        source: the file, for messages.
+
+    Returns:
+        (windows of shape (n, steps, n_columns), the row index of each window's last row).
+
+    Raises:
+        DataError: a column is missing or not numeric, a value is missing, the table is shorter
+            than one window.
+    """
+    columns, window = list(series["columns"]), series["window"]
+    have = [str(c) for c in frame.columns]
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise DataError(f"{source}: no column {', '.join(repr(c) for c in missing)}; the run's windows hold the "
+                        f"columns {', '.join(columns)}{did_you_mean(missing[0], have)}")
+    for name in columns:
+        _check_numbers(frame[frame.columns[have.index(name)]], name, source)
+    values = _numeric_values(frame[[frame.columns[have.index(c)] for c in columns]], columns, source)
+    length, stride, rate = int(window["length"]), int(window["stride"]), int(window["sampling_rate"])
+    if len(values) < length:
+        raise DataError(f"{source}: {len(values)} rows, but the run's windows need {length} rows "
+                        f"(data.window.length); give at least {length} rows")
+    steps = length // rate
+    ends = np.arange(len(values) - 1, length - 2, -stride)[::-1]
+    offsets = (np.arange(steps) - (steps - 1)) * rate
+    return values[ends[:, None] + offsets[None, :]], ends
+
+
+def _check_numbers(series: Any, name: str, source: str) -> None:
+    import pandas as pd
+
+    bad = (series.notna() & pd.to_numeric(series, errors="coerce").isna()).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{source}: row {row + 2}, column '{name}': a window takes numbers, received "
+                        f"{series.iloc[row]!r}")
+
+
 def _target_columns(frame: Any, target: Any, default: str | None, source: str) -> list[str]:
     columns = [str(c) for c in frame.columns]
     targets = [target] if isinstance(target, str) else list(target or ([default] if default else []))

@@ -1,4 +1,15 @@
-"""Batch prediction: a run's model on new raw inputs (a CSV, an .npz, images), labels decoded."""
+"""Batch prediction: a run's model on new raw inputs, labels decoded; the training data is not needed.
+
+What the model takes and answers (its inputs, the class names, a time series' columns and
+window) comes from the run's manifest. The input is:
+
+- a table (.csv, .tsv, .parquet) with the model's input columns; for a time series run, the raw
+  series with the training table's columns, windowed as in training (one prediction per window,
+  the latest window included; the `id` of a row is the row index of its window's last row);
+- an .npz with the model's input arrays (for a time series, the windows themselves);
+- an image or a folder of images (image models);
+- a .txt file or a folder of .txt files (text-folder models): one prediction per file.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +22,11 @@ import numpy as np
 
 from dlflow.errors import DataError, UsageError
 from dlflow.workflow.common import Log, quiet
-from dlflow.workflow.runs import load_run_model, open_run
+from dlflow.workflow.runs import RunSignature, load_run_model, open_run, run_signature
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+TEXT_SUFFIXES = (".txt",)
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 
 
 def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("runs"), output: str | None = None,
@@ -23,23 +36,24 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
     Returns:
         {"rows": n, "output": path or None, "csv": text when output is '-', "predictions": decoded labels}.
     """
-    opened = open_run(run_ref, runs_root, log)
-    specs = opened.data.dataset.input_specs
-    inputs, ids = read_inputs(Path(input_path), specs, kind=opened.data.dataset.kind)
+    opened = open_run(run_ref, runs_root, log, with_data=False)
+    signature = run_signature(opened, log)
+    inputs, ids = read_inputs(Path(input_path), signature)
     model = load_run_model(opened)
     import contextlib
     import sys
 
     with contextlib.redirect_stdout(sys.stderr):
         raw = model.predict(_string_tensors(inputs), verbose=0, batch_size=opened.loaded.config.fit.batch_size)
-    outputs = raw if isinstance(raw, dict) else {next(iter(opened.data.dataset.target_specs)): raw}
+    target_specs = {spec.name: spec for spec in signature.targets}
+    outputs = raw if isinstance(raw, dict) else {next(iter(target_specs)): raw}
     header, rows = ["id"], [[i] for i in ids]
     decoded: dict[str, list] = {}
     from dlflow.data.tasks import decode_predictions
 
-    for name, spec in opened.data.dataset.target_specs.items():
+    for name, spec in target_specs.items():
         values, confidence = decode_predictions(spec, np.asarray(outputs[name]))
-        column = name if len(opened.data.dataset.target_specs) > 1 else "prediction"
+        column = name if len(target_specs) > 1 else "prediction"
         decoded[name] = [_plain(v) for v in values]
         header.append(column)
         for row, value in zip(rows, values):
@@ -63,17 +77,50 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
             "predictions": decoded}
 
 
-def read_inputs(path: Path, specs: dict[str, Any], *, kind: str) -> tuple[Any, list]:
+def read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
     """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row."""
     if not path.exists():
         raise UsageError(f"no such file or folder '{path}'")
-    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+    specs = {spec.name: spec for spec in signature.inputs}
+    suffix = path.suffix.lower()
+    if signature.kind == "text" and (path.is_dir() or suffix in TEXT_SUFFIXES):
+        return _read_texts(path)
+    if path.is_dir() or suffix in IMAGE_SUFFIXES:
         return _read_images(path, specs)
-    if path.suffix.lower() == ".npz":
-        return _read_npz(path, specs, kind)
-    if path.suffix.lower() in (".csv", ".tsv", ".parquet"):
+    if suffix == ".npz":
+        return _read_npz(path, specs, signature.kind)
+    if suffix in TABLE_SUFFIXES and signature.kind == "timeseries" and signature.series:
+        return _read_series(path, signature.series)
+    if suffix in TABLE_SUFFIXES:
         return _read_table(path, specs)
-    raise UsageError(f"'{path}': expected a .csv, .tsv, .parquet or .npz file, an image, or a folder of images")
+    text = ", a .txt file or a folder of .txt files" if signature.kind == "text" else ""
+    raise UsageError(f"'{path}': expected a .csv, .tsv, .parquet or .npz file, an image, or a folder of images{text}")
+
+
+def _read_texts(path: Path) -> tuple[Any, list]:
+    """A .txt file, or every .txt file under a folder (sorted), as one raw string each."""
+    from dlflow.data.text import read_text
+
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        if not files:
+            raise DataError(f"{path}: no .txt files")
+    else:
+        files = [path]
+    texts = np.asarray([[read_text(file)] for file in files], dtype=object)
+    ids = [str(f.relative_to(path)) if path.is_dir() else f.name for f in files]
+    return texts, ids
+
+
+def _read_series(path: Path, series: dict[str, Any]) -> tuple[Any, list]:
+    """The windows of a raw time series table, as the run's training made them (see the module doc)."""
+    from dlflow.data.sources import read_table
+    from dlflow.data.timeseries import prediction_windows
+
+    frame = read_table(path, path.suffix.lower().lstrip("."))
+    windows, ends = prediction_windows(frame, series, str(path))
+    return windows, [int(e) for e in ends]
 
 
 def _read_table(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:

@@ -55,6 +55,58 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     return OpenedRun(run, loaded, data, manifest)
 
 
+@dataclass
+class RunSignature:
+    """What a run's model takes and answers, as training saw it.
+
+    Args:
+        inputs: one InputSpec per model input.
+        targets: one TargetSpec per model output.
+        kind: the data kind (tabular, image, text, timeseries, arrays).
+        series: for a time series, {"columns": [...], "window": {...}} (see `Dataset.signature`).
+    """
+
+    inputs: list[Any]
+    targets: list[Any]
+    kind: str
+    series: dict[str, Any] | None = None
+
+
+def run_signature(opened: OpenedRun, log: Log = quiet, *, raw_files: bool = True) -> RunSignature:
+    """The run's input and target specs and data kind: from its manifest, without the training data.
+
+    Args:
+        raw_files: the caller turns raw files into inputs (`dlflow predict`), so it also needs an
+            image input's pixel scale and a time series' columns and window; a server does not.
+
+    Runs trained before the manifest recorded what is needed load their training data instead,
+    and say so when it is gone.
+    """
+    from dlflow.data.dataset import InputSpec, TargetSpec
+
+    described = opened.manifest.get("data") or {}
+    kind = described.get("kind", "arrays")
+    inputs, targets = described.get("inputs"), described.get("targets")
+    lacking = raw_files and bool(inputs) and (
+        any(d.get("role") == "image" and "scale" not in d for d in inputs)
+        or (kind == "timeseries" and "series" not in described))
+    complete = bool(inputs and targets) and not lacking
+    if complete:
+        return RunSignature([InputSpec.from_description(d) for d in inputs],
+                            [TargetSpec.from_description(d) for d in targets], kind, described.get("series"))
+    from dlflow.errors import ConfigError, DataError
+
+    try:
+        data = prepare_data(opened.loaded, opened.run.experiment_dir.parent, log)
+    except (ConfigError, DataError) as exc:
+        raise UsageError(f"{opened.run.path}: this run's manifest.json predates the record of its inputs, so its "
+                         f"training data is needed, and it cannot be read: {exc.message}") from exc
+    dataset = data.dataset
+    signature = dataset.signature()
+    return RunSignature(list(dataset.input_specs.values()), list(dataset.target_specs.values()), dataset.kind,
+                        signature.get("series"))
+
+
 def load_run_model(opened: OpenedRun) -> Any:
     """Load the run's model.keras (importing a factory's module first, for its custom classes)."""
     import keras

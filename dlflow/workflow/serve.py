@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from dlflow.errors import UsageError, WorkFailed
 from dlflow.workflow.common import Log, quiet
-from dlflow.workflow.runs import OpenedRun, load_run_model, open_run
+from dlflow.workflow.runs import load_run_model, open_run, run_signature
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -85,7 +85,8 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     name = name or opened.loaded.config.name
     if not MODEL_NAME.match(name):
         raise UsageError(f"model name '{name}': expected letters, digits, '.', '_' or '-' (it goes in URLs)")
-    inputs, targets, kind = _signature(opened, log)
+    signature = run_signature(opened, log, raw_files=False)
+    inputs, targets, kind = signature.inputs, signature.targets, signature.kind
     model = load_run_model(opened)
     predict = compile_predict(model, [target.name for target in targets])
     warm = predict(example_batch(inputs))  # traces the function once, for every batch size
@@ -106,20 +107,3 @@ def _shown_path(run_dir: Path) -> str:
     """The run as `<experiment>/<run-id>`: what metadata and metrics show (never an absolute path)."""
     return "/".join(Path(run_dir).parts[-2:])
 
-
-def _signature(opened: OpenedRun, log: Log) -> tuple[list[Any], list[Any], str]:
-    """The run's input specs, target specs and data kind: from the manifest, else from the data."""
-    from dlflow.data.dataset import InputSpec, TargetSpec
-
-    described = opened.manifest.get("data") or {}
-    if described.get("inputs") and described.get("targets"):
-        inputs = [InputSpec(d["name"], tuple(d["shape"]), d["dtype"], d["role"], column=d.get("column"))
-                  for d in described["inputs"]]
-        targets = [TargetSpec(d["name"], d["task"], tuple(d["classes"]) if d.get("classes") is not None else None,
-                              tuple(d["shape"])) for d in described["targets"]]
-        return inputs, targets, described.get("kind", "arrays")
-    from dlflow.workflow.common import prepare_data
-
-    data = prepare_data(opened.loaded, opened.run.experiment_dir.parent, log)
-    dataset = data.dataset
-    return list(dataset.input_specs.values()), list(dataset.target_specs.values()), dataset.kind

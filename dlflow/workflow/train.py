@@ -93,8 +93,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                         model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
                         data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
                               **data.split.describe(),
-                              "inputs": [s.describe() for s in data.dataset.input_specs.values()],
-                              "targets": [s.describe() for s in data.dataset.target_specs.values()]},
+                              **data.dataset.signature()},
                         resumes=0, runtime=session.runtime.describe(), **({"final": plan.describe()} if plan else {}),
                         **_as_is_fields(session.model, config))
     else:

@@ -1,0 +1,62 @@
+"""`dlflow validate`: every check a config allows without TensorFlow and without loading the data.
+
+The config package checks the structure, types, Keras class names and arguments (and their
+int/float/bool types) and the functional graph; here the functional graph's inputs are also
+checked against the names the data source can give (a CSV header, an .npz's array names, a
+folder's kind), read cheaply. What needs the data's contents or a built model is checked by
+`train` before its run directory exists; `validate` says which.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable
+
+from dlflow.config.problems import did_you_mean
+from dlflow.errors import ConfigError
+
+CHECKED = ["structure and types", "Keras names, arguments and argument types", "functional graph"]
+AT_BUILD = ["the data's contents (column types, labels, missing values)", "tensor shapes through the layers",
+            "argument values Keras checks itself"]
+
+
+def validate_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """Validate a config file (no TensorFlow import).
+
+    Returns:
+        {"config", "valid": True, "name", "model_api", "checked", "checked_at_build"}.
+
+    Raises:
+        ConfigError: one line per problem, `file:line:col: path: message`.
+    """
+    from dlflow.config import load_config
+
+    loaded = load_config(path, list(overrides))
+    checked = list(CHECKED)
+    known = _data_inputs(loaded)
+    if known is not None:
+        checked.append("functional inputs against the data's input names")
+    return {"config": str(loaded.path), "valid": True, "name": loaded.config.name,
+            "model_api": loaded.config.model.api, "checked": checked, "checked_at_build": AT_BUILD}
+
+
+def _data_inputs(loaded: Any) -> list[str] | None:
+    """Checks `model.functional.inputs` against the data's input names; returns those names (or None)."""
+    graph = loaded.config.model.functional
+    if graph is None:
+        return None
+    from dlflow.data.peek import input_names
+
+    known = input_names(loaded.config.data)
+    if known is None:
+        return None
+    written = loaded.raw.get("model", {}).get("functional", {}).get("inputs")
+    problems = []
+    for i, name in enumerate(graph.inputs):
+        if name not in known:
+            path = ("model", "functional", "inputs", i) if isinstance(written, list) else ("model", "functional", "inputs")
+            problems.append(f"{loaded.where(path)}: unknown input {name!r}{did_you_mean(name, known)}; "
+                            f"the data's inputs are: {', '.join(known)}")
+    if problems:
+        raise ConfigError(problems)
+    return known
