@@ -29,7 +29,7 @@ def tune(
 ) -> None:
     """Search hyperparameters (KerasTuner) over the config's search: block; rank the trials, write best.yaml."""
     from dlflow.workflow.train import prepare_runtime
-    from dlflow.workflow.tune import load_search_config
+    from dlflow.config.search_space import load_search_config
     from dlflow.workflow.tune import tune as run_tune
 
     loaded = load_search_config(config, set_ or [])  # config errors first, before TensorFlow loads
@@ -95,7 +95,7 @@ def _print_worker(result: Any, json_: bool) -> None:
 def _print_leaderboard(result: Any) -> None:
     from rich.table import Table
 
-    from dlflow.workflow.tune import short_names
+    from dlflow.config.search_space import short_names
 
     keys = list(result.leaderboard[0]["values"]) if result.leaderboard else []
     short = short_names(keys)
@@ -140,7 +140,7 @@ def _value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, (dict, list)):
-        from dlflow.workflow.tune import one_line_yaml
+        from dlflow.config.search_space import one_line_yaml
 
         return one_line_yaml(value)
     return str(value)

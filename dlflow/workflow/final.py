@@ -68,7 +68,7 @@ def plan_final(config: Any, runs_root: Path) -> FinalPlan:
         else:
             kept.append(spec)
     if len(kept) != len(config.fit.callbacks):
-        from dlflow.workflow.tune import one_line_yaml
+        from dlflow.config.search_space import one_line_yaml
 
         overrides.append(f"fit.callbacks={one_line_yaml(kept)}")
     return FinalPlan(source, best_epoch, overrides, notices)
