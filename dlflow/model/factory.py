@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dlflow.errors import ConfigError
+from dlflow.model.choices import ModelChoices, scale_output
 from dlflow.model.inputs import ModelInputs
 
 
@@ -37,7 +38,8 @@ def import_factory(reference: str, base_dir: Path | None) -> Any:
 
 
 def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, kind: str,
-                  outputs: dict[str, int], task: str, base_dir: Path | None) -> Any:
+                  outputs: dict[str, int], task: str, base_dir: Path | None,
+                  choices: ModelChoices | None = None) -> Any:
     """Call the factory and wrap its body between the raw inputs and named outputs."""
     import keras
 
@@ -55,8 +57,15 @@ def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, 
                           config_path=("model", "factory"))
     features = inputs.combined if inputs.combined is not None else dict(inputs.features)
     result = body(features)
+    scaled = choices.scaled if choices is not None else {}
+
+    def named(name: str, tensor: Any) -> Any:
+        if name in scaled:
+            return scale_output(tensor, name, scaled[name])
+        return keras.layers.Activation("linear", dtype="float32", name=name)(tensor)
+
     if isinstance(result, dict):
-        result = {name: keras.layers.Activation("linear", dtype="float32", name=name)(t) for name, t in result.items()}
+        result = {name: named(name, t) for name, t in result.items()}
     elif len(outputs) == 1:
-        result = keras.layers.Activation("linear", dtype="float32", name=next(iter(outputs)))(result)
+        result = named(next(iter(outputs)), result)
     return keras.Model(inputs.model_inputs(kind), result, name="factory_model")
