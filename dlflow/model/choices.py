@@ -95,13 +95,36 @@ def _target_scaling(config: Any, train: Any, choices: ModelChoices) -> None:
                           f"(task: {train.task}); remove it or write none", config_path=("data", "target_scaling"))
     if written == "none" or not regression:
         return
+    own = _scaled_by_the_user(config, list(train.target_specs)) if written is None else {}
     for name in regression:
-        choices.scaled[name] = target_moments(train.targets[name])
-    if written is None:
+        if name not in own:
+            choices.scaled[name] = target_moments(train.targets[name])
+    if written is None and choices.scaled:
         choices.defaults.append(Default(
             "data.target_scaling", "standardize",
-            f"the model learns {', '.join(regression)} standardized with the training split's mean and std "
+            f"the model learns {', '.join(choices.scaled)} standardized with the training split's mean and std "
             f"and answers in its own units; write target_scaling: none to fit raw values"))
+    if written is None and own:
+        choices.defaults.append(Default(
+            "data.target_scaling", "none" if not choices.scaled else f"none for {', '.join(own)}",
+            "; ".join(f"the output layer of {name} is your {layer}, which sets its scale" for name, layer in own.items())))
+
+
+def _scaled_by_the_user(config: Any, targets: list[str]) -> dict[str, str]:
+    """Regression outputs whose last layer in the config is already a Rescaling or Normalization:
+    target name -> class (a config written for raw targets, e.g. by an older `dlflow define`)."""
+    from dlflow.model.resolve import split_spec
+
+    model = config.model
+    if model.api == "sequential":
+        last = {targets[0]: split_spec(model.sequential[-1])[0]} if model.sequential and targets else {}
+    elif model.api == "functional":
+        nodes = {name: {k: v for k, v in model.functional.layers[name].items() if k != "inputs"}
+                 for name in model.functional.outputs if name in model.functional.layers}
+        last = {name: split_spec(node)[0] for name, node in nodes.items() if node}
+    else:
+        return {}
+    return {name: layer for name, layer in last.items() if layer in ("Rescaling", "Normalization")}
 
 
 def target_moments(values: np.ndarray) -> dict[str, list[float]]:

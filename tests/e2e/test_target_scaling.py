@@ -82,6 +82,23 @@ def test_opt_out_fits_raw_values_without_a_scaling_layer(tmp_path):
     assert not any(type(layer).__name__ == "Normalization" and layer.invert for layer in model.layers)
 
 
+def test_an_output_rescaling_of_the_users_own_is_not_scaled_twice(tmp_path):
+    import yaml
+
+    from dlflow.model.choices import model_choices
+
+    raw = yaml.safe_load(DIABETES.read_text())
+    raw["model"]["sequential"].append({"Rescaling": {"scale": 78.0, "offset": 152.0}})
+    (tmp_path / "own.yaml").write_text(yaml.safe_dump(raw))
+    loaded, data = _training_targets(tmp_path / "own.yaml", tmp_path)
+    choices = model_choices(loaded.config, data.train)
+    assert choices.scaled == {}
+    assert [(d.path, d.value) for d in choices.defaults] == [("data.target_scaling", "none")]
+    assert "your Rescaling" in choices.defaults[0].line()
+    loaded, data = _training_targets(tmp_path / "own.yaml", tmp_path, ("data.target_scaling=standardize",))
+    assert list(model_choices(loaded.config, data.train).scaled) == ["progression"]  # written: it runs
+
+
 def test_standardize_on_a_classification_task_is_a_located_error(tmp_path):
     from dlflow.errors import ConfigError
     from dlflow.model.choices import model_choices
