@@ -5,7 +5,8 @@ sys.path) and called with `model.args` as keyword arguments, plus any of these i
 `input_shape` (the preprocessed features' shape, without batch), `outputs` (target name ->
 units) and `task`. It returns a keras.Model or keras.Layer mapping the preprocessed features to
 the outputs; dlflow wraps it with the raw inputs and their preprocessing so exports take raw
-data. To reload a saved model, register custom classes with
+data, and with the inverse target scaling after each regression output (data.target_scaling), so
+the body predicts standardized targets. To reload a saved model, register custom classes with
 `@keras.saving.register_keras_serializable()`.
 """
 
