@@ -16,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 
@@ -49,9 +50,11 @@ def main() -> None:
         keras.layers.Dense(len(topics), activation="softmax"),
     ])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    train = tf.data.Dataset.from_tensor_slices((x_train[:, None].astype(str), y_train))
+    train = train.shuffle(len(x_train), seed=1337).batch(args.batch_size).prefetch(tf.data.AUTOTUNE)
+    val = tf.data.Dataset.from_tensor_slices((x_val[:, None].astype(str), y_val)).batch(args.batch_size)
     started = time.perf_counter()
-    history = model.fit(x_train[:, None], y_train, validation_data=(x_val[:, None], y_val), epochs=args.epochs,
-                        batch_size=args.batch_size, verbose=2)
+    history = model.fit(train, validation_data=val, epochs=args.epochs, verbose=2)
     fit_s = time.perf_counter() - started
     steps = args.epochs * math.ceil(len(x_train) / args.batch_size)
     print(json.dumps({"fit_s": fit_s, "steps": steps, "val_accuracy": history.history["val_accuracy"][-1]}))
