@@ -74,17 +74,21 @@ def model_choices(config: Any, train: Any) -> ModelChoices:
 
 def _text_mode(config: Any, train: Any, choices: ModelChoices) -> None:
     written = getattr(config.data.text, "output_mode", None)
-    tabular = train.kind == "tabular"
     texts = [n for n, s in train.input_specs.items() if s.role == "text"]
     if written is not None:
         choices.text_mode = written
         return
-    choices.text_mode = TABLE_TEXT_MODE if tabular else FOLDER_TEXT_MODE
-    if tabular and texts:
+    choices.text_mode = default_text_mode(train.kind)
+    if train.kind == "tabular" and texts:
         choices.defaults.append(Default(
             "data.text.output_mode", TABLE_TEXT_MODE,
             f"a table's text column ({', '.join(texts)}) becomes one bag-of-words vector joined with the "
             f"other columns; write output_mode: int for token sequences of data.text.sequence_length"))
+
+
+def default_text_mode(kind: str) -> str:
+    """TextVectorization's output_mode when data.text.output_mode is left out, for a data kind."""
+    return TABLE_TEXT_MODE if kind == "tabular" else FOLDER_TEXT_MODE
 
 
 def _target_scaling(config: Any, train: Any, choices: ModelChoices) -> None:

@@ -43,7 +43,7 @@ class ModelInputs:
 
 
 def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_options: Any = None,
-                 text_mode: str = "int") -> ModelInputs:
+                 text_mode: str | None = None) -> ModelInputs:
     """Create keras.Input tensors and preprocessing layers adapted on the training data.
 
     Args:
@@ -52,9 +52,14 @@ def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_optio
             inactive at inference by Keras's own rule).
         text_options: the config's data.text (max_tokens, sequence_length, ngrams).
         text_mode: TextVectorization's output_mode, settled by `dlflow.model.choices`: "int" gives
-            (batch, sequence_length) token ids, for a table's column as for a text folder.
+            (batch, sequence_length) token ids, for a table's column as for a text folder; None:
+            the data kind's default (`default_text_mode`).
     """
     import keras
+
+    from dlflow.model.choices import default_text_mode
+
+    text_mode = text_mode or default_text_mode(train.kind)
 
     raw = {name: keras.Input(shape=spec.shape, dtype=spec.dtype, name=name) for name, spec in train.input_specs.items()}
     stats = _column_stats(train)
