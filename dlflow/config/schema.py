@@ -42,11 +42,16 @@ class ImageOptions(Section):
 
 
 class TextOptions(Section):
-    """How raw strings become token sequences (TextVectorization, adapted on training data)."""
+    """How raw strings become token sequences (TextVectorization, adapted on training data).
+
+    `output_mode` left out means `int` (token ids, for an Embedding) for a text folder and
+    `tf_idf` (one bag-of-words vector, joined with the other columns) for a table's text column;
+    a train run prints and records which one it used.
+    """
 
     max_tokens: int = Field(20000, gt=1)
     sequence_length: int = Field(200, gt=0)
-    output_mode: Literal["int", "multi_hot", "count", "tf_idf"] = "int"
+    output_mode: Literal["int", "multi_hot", "count", "tf_idf"] | None = None
     ngrams: int | None = None
 
 
@@ -120,6 +125,10 @@ class DataConfig(Section):
     missing: MissingConfig = MissingConfig()
     streaming: StreamingConfig = StreamingConfig()
     augment: list[KerasObject] = []
+    # standardize: regression targets are learned as (y - mean) / std with the training split's
+    # moments, and the model ends with the inverse scaling, so it answers in the target's units.
+    # Left out: standardize when there is a regression target, none otherwise.
+    target_scaling: Literal["standardize", "none"] | None = None
 
 
 class FunctionalConfig(Section):

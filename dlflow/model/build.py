@@ -7,11 +7,13 @@ from typing import Any
 
 from dlflow.data.dataset import Dataset, TargetSpec
 from dlflow.errors import ConfigError
+from dlflow.model.choices import ModelChoices, model_choices
 from dlflow.model.inputs import build_inputs
 from dlflow.model.resolve import resolve
 
 
-def build_model(config: Any, train: Dataset, *, float32_output: bool = False, base_dir: Path | None = None) -> Any:
+def build_model(config: Any, train: Dataset, *, float32_output: bool = False, base_dir: Path | None = None,
+                choices: ModelChoices | None = None) -> Any:
     """The keras.Model an experiment config describes, with preprocessing adapted on `train`.
 
     Args:
@@ -19,9 +21,12 @@ def build_model(config: Any, train: Dataset, *, float32_output: bool = False, ba
         train: the training split (preprocessing statistics come from it alone).
         float32_output: keep output layers in float32 (under mixed precision).
         base_dir: the config's folder (where a factory's module is looked up).
+        choices: the data-dependent defaults (`model_choices(config, train)` when None): the text
+            output mode, and the regression targets that get a last inverse-scaling layer.
     """
+    choices = choices if choices is not None else model_choices(config, train)
     augment = [resolve("layers", spec, ("data", "augment", i)) for i, spec in enumerate(config.data.augment)]
-    inputs = build_inputs(train, augment=augment, text_options=config.data.text)
+    inputs = build_inputs(train, augment=augment, text_options=config.data.text, text_mode=choices.text_mode)
     spec = config.model
     targets = train.target_specs
     if spec.api == "sequential":
@@ -31,16 +36,17 @@ def build_model(config: Any, train: Dataset, *, float32_output: bool = False, ba
             raise ConfigError(f"a Sequential model has one output, but the data has {len(targets)} targets "
                               f"({', '.join(targets)}); use model.functional", config_path=("model", "sequential"))
         model = build_sequential(spec.sequential, inputs, kind=train.kind, output_name=next(iter(targets)),
-                                 float32_output=float32_output)
+                                 float32_output=float32_output, choices=choices)
     elif spec.api == "functional":
         from dlflow.model.functional import build_functional
 
-        model = build_functional(spec.functional, inputs, float32_output=float32_output)
+        model = build_functional(spec.functional, inputs, float32_output=float32_output, choices=choices)
     else:
         from dlflow.model.factory import build_factory, own_loop_methods
 
         model = build_factory(spec.factory, spec.args, inputs, kind=train.kind, augment=bool(augment),
-                              outputs={n: t.units for n, t in targets.items()}, task=train.task, base_dir=base_dir)
+                              outputs={n: t.units for n, t in targets.items()}, task=train.task, base_dir=base_dir,
+                              choices=choices)
         if own_loop_methods(model):
             _ensure_built(model, train)
             return model  # fitted as it is: its own steps decide what is learned, it has no dlflow outputs

@@ -10,7 +10,8 @@ What dlflow does with the returned model depends on whether it brings its own tr
 
 - **A model body** (a keras.Layer, or a keras.Model whose class overrides none of `OWN_LOOP`):
   dlflow wraps it between the data's raw inputs, with their preprocessing, and outputs named
-  after the targets, and compiles the whole with the config's `compile:` block, so exports take
+  after the targets (with the inverse target scaling after each regression output,
+  `data.target_scaling`, so the body predicts standardized targets), and compiles the whole with the config's `compile:` block, so exports take
   raw data. Compiling it in the factory is an error (that compile could not take effect).
 - **A model with its own training loop** (its class overrides `train_step`, `test_step`,
   `compute_loss`, `compile`... : a GAN, a VAE, any custom loop): dlflow fits *that* model, as
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from dlflow.errors import ConfigError
+from dlflow.model.choices import ModelChoices, scale_output
 from dlflow.model.inputs import ModelInputs
 
 # keras.Model methods that wrapping a model inside another would bypass (only the outer model's run).
@@ -71,12 +73,14 @@ def own_loop_methods(model: Any) -> list[str]:
 
 
 def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, kind: str,
-                  outputs: dict[str, int], task: str, base_dir: Path | None, augment: bool = False) -> Any:
+                  outputs: dict[str, int], task: str, base_dir: Path | None, augment: bool = False,
+                  choices: ModelChoices | None = None) -> Any:
     """Call the factory; wrap a model body between the raw inputs and named outputs, or return a
     model with its own training loop as it is (see the module docstring).
 
     Args:
         augment: whether data.augment is set (it must reach a model fitted as is via `preprocess`).
+        choices: the settled data-dependent defaults (target scaling per regression output).
     """
     import keras
 
@@ -104,10 +108,17 @@ def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, 
         return body
     _check_body(body, reference, params)
     result = body(features)
+    scaled = choices.scaled if choices is not None else {}
+
+    def named(name: str, tensor: Any) -> Any:
+        if name in scaled:
+            return scale_output(tensor, name, scaled[name])
+        return keras.layers.Activation("linear", dtype="float32", name=name)(tensor)
+
     if isinstance(result, dict):
-        result = {name: keras.layers.Activation("linear", dtype="float32", name=name)(t) for name, t in result.items()}
+        result = {name: named(name, t) for name, t in result.items()}
     elif len(outputs) == 1:
-        result = keras.layers.Activation("linear", dtype="float32", name=next(iter(outputs)))(result)
+        result = named(next(iter(outputs)), result)
     return keras.Model(inputs.model_inputs(kind), result, name="factory_model")
 
 

@@ -26,11 +26,14 @@ class ModelInputs:
         features: the preprocessed tensor of each input by name (what layers see).
         combined: every feature joined into one tensor, for Sequential models (None when
             inputs cannot be joined, e.g. several images).
+        why_not_combined: when `combined` is None, why (for the error a Sequential model gets).
     """
 
     raw: dict[str, Any]
     features: dict[str, Any]
     combined: Any
+    why_not_combined: str = ("this data has several image or sequence inputs, which a Sequential model cannot join; "
+                             "use model.functional")
 
     def model_inputs(self, kind: str) -> Any:
         """What keras.Model(inputs=...) gets: one tensor, or a dict by name for tables and several inputs."""
@@ -39,16 +42,24 @@ class ModelInputs:
         return dict(self.raw)
 
 
-def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_options: Any = None) -> ModelInputs:
+def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_options: Any = None,
+                 text_mode: str | None = None) -> ModelInputs:
     """Create keras.Input tensors and preprocessing layers adapted on the training data.
 
     Args:
         train: the training split.
         augment: Keras layers applied to image inputs during training only (Random* layers are
             inactive at inference by Keras's own rule).
-        text_options: the config's data.text (max_tokens, sequence_length, output_mode, ngrams).
+        text_options: the config's data.text (max_tokens, sequence_length, ngrams).
+        text_mode: TextVectorization's output_mode, settled by `dlflow.model.choices`: "int" gives
+            (batch, sequence_length) token ids, for a table's column as for a text folder; None:
+            the data kind's default (`default_text_mode`).
     """
     import keras
+
+    from dlflow.model.choices import default_text_mode
+
+    text_mode = text_mode or default_text_mode(train.kind)
 
     raw = {name: keras.Input(shape=spec.shape, dtype=spec.dtype, name=name) for name, spec in train.input_specs.items()}
     stats = _column_stats(train)
@@ -58,7 +69,7 @@ def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_optio
         if spec.role == "numeric":
             continue
         features[name] = _preprocess(spec, raw[name], train.inputs[name], augment or [], text_options,
-                                     stats.get(name), tabular=train.kind == "tabular")
+                                     stats.get(name), text_mode=text_mode)
     for name in numeric:  # per column, for functional graphs that name a column
         features[name] = _normalize([raw[name]], [stats[name]], f"normalize_{name}")
     combined_numeric = None
@@ -67,8 +78,14 @@ def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_optio
     elif numeric:
         combined_numeric = features[numeric[0]]
     others = [t for n, t in features.items() if train.input_specs[n].role != "numeric"]
-    combined = _combine(([combined_numeric] if combined_numeric is not None else []) + others)
-    return ModelInputs(raw=raw, features=features, combined=combined)
+    parts = ([combined_numeric] if combined_numeric is not None else []) + others
+    sequences = [n for n, s in train.input_specs.items() if s.role == "text" and text_mode == "int"]
+    if sequences and len(parts) > 1:  # token ids are not features to concatenate with numbers
+        return ModelInputs(raw=raw, features=features, combined=None, why_not_combined=(
+            f"the text column(s) {', '.join(sequences)} become token-id sequences (data.text.output_mode: int), "
+            f"which a Sequential model cannot join with the other columns; use model.functional (an Embedding on "
+            f"'{sequences[0]}', joined with the others after it), or output_mode tf_idf for one bag-of-words vector"))
+    return ModelInputs(raw=raw, features=features, combined=_combine(parts))
 
 
 def _column_stats(train: Dataset) -> dict[str, dict[str, Any]]:
@@ -84,7 +101,7 @@ def _column_stats(train: Dataset) -> dict[str, dict[str, Any]]:
 
 
 def _preprocess(spec: InputSpec, tensor: Any, values: np.ndarray, augment: list[Any], text_options: Any,
-                stats: dict[str, Any] | None = None, *, tabular: bool = False) -> Any:
+                stats: dict[str, Any] | None = None, *, text_mode: str = "int") -> Any:
     import keras
 
     if spec.role == "image":
@@ -97,8 +114,8 @@ def _preprocess(spec: InputSpec, tensor: Any, values: np.ndarray, augment: list[
     if spec.role == "categorical":
         return _lookup(spec, tensor, stats or {})
     if spec.role == "text":
-        vectors = _text_vectorizer(spec, values, text_options, tabular=tabular)(tensor)
-        if tabular and len(vectors.shape) == 3:  # (batch, 1, tokens) from a (batch, 1) column
+        vectors = _text_vectorizer(spec, values, text_options, text_mode)(tensor)
+        if text_mode != "int" and len(vectors.shape) == 3:  # (batch, 1, tokens) from a (batch, 1) input
             vectors = keras.layers.Flatten(name=f"flatten_{spec.name}")(vectors)
         return vectors
     if spec.role == "series":
@@ -135,22 +152,16 @@ def _lookup(spec: InputSpec, tensor: Any, stats: dict[str, Any]) -> Any:
     return keras.layers.Flatten(name=f"flatten_{spec.name}")(embedded)
 
 
-def _text_vectorizer(spec: InputSpec, values: np.ndarray, text_options: Any, *, tabular: bool = False) -> Any:
-    """TextVectorization adapted on the training texts. A table's text column becomes one
-    fixed-width vector (tf_idf unless data.text.output_mode says multi_hot or count), so it
-    joins the other columns."""
+def _text_vectorizer(spec: InputSpec, values: np.ndarray, text_options: Any, mode: str) -> Any:
+    """TextVectorization adapted on the training texts: (batch, sequence_length) token ids for
+    output_mode int, else one (batch, max_tokens) bag-of-words vector per text."""
     import keras
 
-    options = text_options
-    max_tokens = getattr(options, "max_tokens", 20000)
-    mode = getattr(options, "output_mode", "int")
-    if tabular and mode == "int":
-        mode = "tf_idf"
     layer = keras.layers.TextVectorization(
-        max_tokens=max_tokens,
+        max_tokens=getattr(text_options, "max_tokens", 20000),
         output_mode=mode,
-        output_sequence_length=getattr(options, "sequence_length", 200) if mode == "int" else None,
-        ngrams=getattr(options, "ngrams", None),
+        output_sequence_length=getattr(text_options, "sequence_length", 200) if mode == "int" else None,
+        ngrams=getattr(text_options, "ngrams", None),
         name=f"vectorize_{spec.name}",
     )
     layer.adapt(values.reshape(-1).astype(str))

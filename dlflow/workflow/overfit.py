@@ -36,7 +36,7 @@ HIGH_LEARNING_RATE = 0.1
 LOW_LEARNING_RATE = 1e-5
 STRONG_DROPOUT = 0.5
 STRONG_PENALTY = 1e-2
-TARGET_SCALE_LIMIT = 10.0  # regression targets with a mean or spread past this need a Rescaling output
+TARGET_SCALE_LIMIT = 10.0  # regression targets with a mean or spread past this need data.target_scaling
 WIDTH_ARGUMENTS = ("units", "filters")
 
 
@@ -170,15 +170,16 @@ def diagnose(result: OverfitResult, config: Any, model: Any, spec: Any, truth: n
 
 
 def target_scale_advice(model: Any, truth: np.ndarray) -> list[str]:
-    """Advice to end a regression model in a Rescaling when its targets are far from standard units."""
+    """Advice to standardize regression targets (data.target_scaling) when they are far from standard
+    units and the model's output is not scaled (target_scaling none, no Rescaling of the user's)."""
     mean, std = float(np.mean(truth)), float(np.std(truth))
     outputs = _output_tensors(model)
     last = type(outputs[0]._keras_history.operation).__name__ if outputs else None
     if max(abs(mean), std) <= TARGET_SCALE_LIMIT or last in ("Rescaling", "Normalization"):
         return []
     return [f"the targets have mean {mean:.4g} and standard deviation {std:.4g}, far from the output layer's "
-            f"starting scale: end the model with `- Rescaling: {{scale: {std:.4g}, offset: {mean:.4g}}}` so the "
-            f"layers before it predict standard units (dlflow define writes it)"]
+            f"starting scale: let dlflow standardize them (data.target_scaling: standardize, the default for "
+            f"regression) so the layers predict standard units and the model still answers in raw units"]
 
 
 def _rate_override(config: Any, rate: float) -> str:

@@ -80,7 +80,8 @@ def output_comment(spec: TargetSpec) -> str:
     return {"binary": "binary: one unit, sigmoid",
             "multiclass": f"one unit per class ({spec.units}), softmax",
             "multilabel": f"one sigmoid unit per label ({spec.units})",
-            "regression": "regression: linear units, one per value"}[spec.task]
+            "regression": "linear units, one per value; dlflow learns the target standardized and "
+                          "answers in its units (data.target_scaling)"}[spec.task]
 
 
 def loss_for(task: str) -> str:
@@ -100,8 +101,8 @@ def starter_model(dataset: Dataset, train: Dataset | None = None) -> Starter:
 
     Args:
         dataset: the whole data set.
-        train: its training split: regression heads end in a Rescaling by the training targets'
-            standard deviation and mean (None: no rescaling).
+        train: its training split (unused by the heads: regression targets are standardized by
+            dlflow itself, see data.target_scaling).
     """
     specs = list(dataset.input_specs.values())
     several_targets = len(dataset.target_specs) > 1
@@ -237,12 +238,7 @@ def _functional(dataset: Dataset, train: Dataset | None) -> Starter:
     nodes += [("hidden", {"Dense": {"units": 64, "activation": "relu"}, "inputs": last}),
               ("dropped", {"Dropout": {"rate": 0.2}, "inputs": "hidden"})]
     for name, target in dataset.target_specs.items():
-        scale = target_scale(train, name) if target.task == "regression" else None
-        if scale:
-            nodes += [(f"{name}_standard", {**output_layer(target), "inputs": "dropped"}),
-                      (name, {"Rescaling": {"scale": scale[0], "offset": scale[1]}, "inputs": f"{name}_standard"})]
-        else:
-            nodes.append((name, {**output_layer(target), "inputs": "dropped"}))
+        nodes.append((name, {**output_layer(target), "inputs": "dropped"}))
     width = max(len(n) for n, _ in nodes) + 1
     model = ["model:",
              "  # A functional graph: each input flattened, joined, one shared hidden layer, one head per",
@@ -257,30 +253,10 @@ def _functional(dataset: Dataset, train: Dataset | None) -> Starter:
 
 
 def head_lines(target: TargetSpec, train: Dataset | None, indent: int = 4) -> list[str]:
-    """The output layer's lines; for regression, a Rescaling to the targets' scale follows it."""
-    lines = [line(indent, item(output_layer(target)), output_comment(target))]
-    scale = target_scale(train, target.name) if target.task == "regression" else None
-    if scale:
-        lines.append(line(indent, item({"Rescaling": {"scale": scale[0], "offset": scale[1]}}),
-                          "the training targets' std and mean: the layers above predict standard units"))
-    return lines
-
-
-def target_scale(train: Dataset | None, name: str) -> tuple[Any, Any] | None:
-    """(std, mean) of a regression target on the training split, per output value, 4 significant digits."""
-    import numpy as np
-
-    if train is None or name not in train.targets or len(train) < 2:
-        return None
-    values = np.asarray(train.targets[name], dtype="float64").reshape(len(train), -1)
-    std, mean = values.std(axis=0), values.mean(axis=0)
-    std = np.where(std > 0, std, 1.0)
-    rounded = [(float(f"{s:.4g}"), float(f"{m:.4g}")) for s, m in zip(std, mean)]
-    if len(rounded) == 1:
-        return rounded[0]
-    return [r[0] for r in rounded], [r[1] for r in rounded]
+    """The output layer's line (a regression target is standardized by dlflow: data.target_scaling)."""
+    return [line(indent, item(output_layer(target)), output_comment(target))]
 
 
 def _head(target: TargetSpec) -> str:
     activation = output_layer(target)["Dense"].get("activation")
-    return f"Dense {target.units}" + (f" ({activation})" if activation else " + Rescaling")
+    return f"Dense {target.units}" + (f" ({activation})" if activation else "")

@@ -94,8 +94,8 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                         data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
                               **data.split.describe(),
                               **data.dataset.signature()},
-                        resumes=0, runtime=session.runtime.describe(), **({"final": plan.describe()} if plan else {}),
-                        **_as_is_fields(session.model, config))
+                        resumes=0, runtime=session.runtime.describe(), **session.choices.describe(),
+                        **({"final": plan.describe()} if plan else {}), **_as_is_fields(session.model, config))
     else:
         manifest = update_manifest(run.manifest, status="running")
         update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
@@ -147,6 +147,7 @@ class Session:
     runtime: Any
     model: Any
     class_weight: dict[int, float] | None
+    choices: Any = None  # dlflow.model.choices.ModelChoices: the data-dependent defaults applied
 
 
 def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *, worker: Any = None,
@@ -164,6 +165,7 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
     """
     from dlflow.errors import ConfigError
     from dlflow.model.build import build_model, compile_model
+    from dlflow.model.choices import model_choices
     from dlflow.train.runtime import check_backend_supports, configure_runtime, record_jit_compile, strategy_scope
 
     config = loaded.config
@@ -171,10 +173,11 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
         if config.fit.monitor.startswith("val_") and len(validation) == 0:
             raise ConfigError(f"'{config.fit.monitor}' needs validation data, but data.split.validation is 0",
                               config_path=("fit", "monitor"))
+        choices = model_choices(config, train)
         runtime = configure_runtime(config.runtime, config.seed, worker=worker, batch_size=config.fit.batch_size)
         with strategy_scope(runtime):
             model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
-                                base_dir=loaded.base_dir)
+                                base_dir=loaded.base_dir, choices=choices)
             check_backend_supports(runtime, model)
             compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
         record_jit_compile(runtime, model)
@@ -182,7 +185,9 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
         log(f"runtime: {runtime.backend}, {runtime.strategy_name} over {', '.join(runtime.devices)}; "
             f"precision {runtime.mixed_precision}, XLA {'on' if runtime.jit_compile else 'off'}")
         class_weight = _class_weight(config.fit.class_weight, train)
-    return Session(runtime, model, class_weight)
+    for default in choices.defaults:
+        log(default.line())
+    return Session(runtime, model, class_weight, choices)
 
 
 def _check_as_is(model: Any, config: Any, log: Log, stage: str | None) -> None:

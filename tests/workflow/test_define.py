@@ -160,7 +160,7 @@ def test_define_time_series_forecasts_with_windows(tmp_path):
     assert raw["data"]["window"]["horizon"] == 1
     assert raw["data"]["features"] == {"year": "ignore"}  # the time axis is not a feature
     layers = [next(iter(layer)) for layer in raw["model"]["sequential"]]
-    assert "LSTM" in layers and layers[-1] == "Rescaling"  # forecasts in the targets' own units
+    assert "LSTM" in layers and layers[-1] == "Dense" and "Rescaling" not in layers  # dlflow scales the target
     assert run_cli("validate", "sunspots.yaml", cwd=tmp_path).returncode == 0
 
 
