@@ -214,6 +214,14 @@ class RuntimeConfig(Section):
     jit_compile: Literal["auto"] | bool = "auto"
     deterministic: bool = False
 
+    @model_validator(mode="after")
+    def _logical_cpus_take_effect(self) -> "RuntimeConfig":
+        if self.logical_cpus != 2 and self.strategy in ("auto", "none"):
+            raise ValueError(f"logical_cpus: {self.logical_cpus} splits the CPU for strategy: mirrored or "
+                             f"data_parallel on a machine without GPUs; with strategy: {self.strategy} it would do "
+                             f"nothing (set the strategy, or remove logical_cpus)")
+        return self
+
 
 class TFLiteOptions(Section):
     """TFLite conversion options."""

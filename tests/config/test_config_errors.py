@@ -265,3 +265,12 @@ def test_name_defaults_to_the_file_stem_and_says_so_when_invalid(digits, problem
         "with a letter or digit, received 'my config' (the name comes from the file name; set "
         "`name:` to choose one)"
     ]
+
+
+def test_logical_cpus_without_a_strategy_that_splits_the_cpu_is_an_error(digits, problems_of):
+    (line,) = problems_of(digits + "runtime: {logical_cpus: 4}\n")
+    assert line.startswith("cfg.yaml:23:") and "with strategy: auto it would do nothing" in line
+
+
+def test_logical_cpus_with_a_mirrored_strategy_is_accepted(digits, write):
+    load_config(write(digits + "runtime: {logical_cpus: 4, strategy: mirrored}\n"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.conftest import run_cli
@@ -29,6 +31,7 @@ def _load(data: dict):
     ({"source": "builtin:wine", "augment": [{"RandomFlip": {}}]}, "data.augment applies to image inputs"),
     ({"source": str(DATASETS / "sunspots.csv"), "target": "sunactivity", "window": {"length": 8},
       "missing": {"numeric": "median"}}, "data.missing applies to tables"),
+    ({"source": "builtin:digits", "streaming": {"chunk_rows": 10}}, "data.streaming applies to tables"),
 ])
 def test_an_option_the_data_cannot_use_is_refused(data, message):
     from dlflow.errors import DataError
@@ -49,3 +52,18 @@ def test_the_refusal_points_at_the_option_in_the_file(tmp_path):
                       "model:\n  sequential: [{Dense: {units: 3, activation: softmax}}]\n")
     done = run_cli("collect", str(config), cwd=tmp_path)
     assert_data_error(done, f"{config}:4:", "data.image: data.image applies to a folder of images")
+
+
+@pytest.mark.parametrize("text, message", [
+    ({"sequence_length": 32}, "vectorized as tf_idf (the default for a table's text column)"),
+    ({"sequence_length": 32, "output_mode": "multi_hot"}, "vectorized as multi_hot"),
+])
+def test_a_sequence_length_for_bag_of_words_vectors_is_refused(tmp_path, text, message):
+    from dlflow.errors import DataError
+
+    (tmp_path / "t.csv").write_text("review,label\n" + "".join(f"good film {i},{i % 2}\n" for i in range(40)))
+    with pytest.raises(DataError, match=re.escape(message)) as caught:
+        _load({"source": str(tmp_path / "t.csv"), "target": "label", "features": {"review": "text"}, "text": text})
+    assert caught.value.config_path == ("data", "text", "sequence_length")
+    _load({"source": str(tmp_path / "t.csv"), "target": "label", "features": {"review": "text"},
+           "text": {**text, "output_mode": "int"}})  # token ids: the length takes effect
