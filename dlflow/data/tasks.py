@@ -40,6 +40,10 @@ def encode_target(values: np.ndarray, name: str, task: str | None) -> tuple[np.n
     so predictions can be turned back into the original labels.
     """
     values = np.asarray(values)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        bad = ~np.isfinite(values.reshape(values.shape[0] if values.ndim else 1, -1)).all(axis=1)
+        raise DataError(f"target '{name}': {int(bad.sum())} samples have a NaN or infinite target (the first is "
+                        f"sample {int(np.flatnonzero(bad)[0])}); drop or fix them")
     task = task or infer_task(values)
     if task == "regression":
         if values.dtype.kind not in "iuf":
