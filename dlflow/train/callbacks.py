@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,11 @@ def monitor_mode(monitor: str) -> str:
 
 def best_so_far(history_csv: Path, monitor: str) -> float | None:
     """The best value of `monitor` in an existing history.csv (for resumed runs)."""
+    from dlflow.runs.history import read_history
+
     if not history_csv.exists():
         return None
-    with open(history_csv, newline="") as handle:
-        values = [float(row[monitor]) for row in csv.DictReader(handle) if row.get(monitor) not in (None, "")]
-    values = [v for v in values if not math.isnan(v)]
+    values = [v for v in read_history(history_csv).get(monitor, []) if not math.isnan(v)]
     if not values:
         return None
     return max(values) if monitor_mode(monitor) == "max" else min(values)

@@ -50,6 +50,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     """
     from dlflow.config import dump_config, load_config
     from dlflow.runs.layout import split_store
+    from dlflow.runs.lock import run_lock
     from dlflow.train.distributed import ClusterOptions, agree, chief_first, follow_chief_run, join_cluster, share_text
     from dlflow.train.runtime import select_backend
 
@@ -69,48 +70,50 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         select_backend(config.runtime.backend, config.runtime)
         worker = join_cluster(config.runtime, ClusterOptions.from_options(cluster))
     runs_root = worker.runs_root(runs_root)  # only the chief writes the real run directory
-    run = _resumable_run(resume, runs_root, config) if resume and worker.is_chief else None
-    run = follow_chief_run(worker, run, runs_root)  # the others resume from a copy of the chief's state
-    resuming = run is not None
-    with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
-        data = prepare_data(loaded, runs_root, log)
-    agree(worker, "the config, the data and its split",
-          dump_config(config) + repr(sorted(data.split.describe().items())))
-    if plan is not None:
-        from dlflow.workflow.final import train_and_validation
+    with contextlib.ExitStack() as held:  # the run directory's lock (see dlflow.runs.lock)
+        run = _resumable_run(resume, runs_root, config, held) if resume and worker.is_chief else None
+        run = follow_chief_run(worker, run, runs_root)  # the others resume from a copy of the chief's state
+        resuming = run is not None
+        with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
+            data = prepare_data(loaded, runs_root, log)
+        agree(worker, "the config, the data and its split",
+              dump_config(config) + repr(sorted(data.split.describe().items())))
+        if plan is not None:
+            from dlflow.workflow.final import train_and_validation
 
-        data = train_and_validation(data)
-    # Everything a config can get wrong is found before the run directory exists.
-    session = build_session(loaded, data.train, data.validation, log, worker=worker)
-    if run is None:
-        run = create_run(runs_root.resolve(), config.name)
-        write_text(run.config, dump_config(config))
-        update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
-                        created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
-                        model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
-                        data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
-                              **data.split.describe(),
-                              "inputs": [s.describe() for s in data.dataset.input_specs.values()],
-                              "targets": [s.describe() for s in data.dataset.target_specs.values()]},
-                        resumes=0, runtime=session.runtime.describe(), **({"final": plan.describe()} if plan else {}))
-    else:
-        manifest = update_manifest(run.manifest, status="running")
-        update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
-                        command=list(argv or sys.argv), resumed=now_iso())
-        write_text(run.config, dump_config(config))
-    chief_run = share_text(worker, str(run.path))
-    log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
-                                                   f"{worker.index} of {worker.count})")
-    try:
-        metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started)
-    except KeyboardInterrupt as exc:
-        update_manifest(run.manifest, status="interrupted", ended=now_iso())
-        again = " --final" if final else ""
-        raise Interrupted(f"interrupted; resume with: dlflow train {config_file}{again} --resume {run.path}") from exc
-    except BaseException as exc:
-        update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise
-    return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
+            data = train_and_validation(data)
+        # Everything a config can get wrong is found before the run directory exists.
+        session = build_session(loaded, data.train, data.validation, log, worker=worker)
+        if run is None:
+            run = create_run(runs_root.resolve(), config.name)
+            held.enter_context(run_lock(run))
+            write_text(run.config, dump_config(config))
+            update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
+                            created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
+                            model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
+                            data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
+                                  **data.split.describe(),
+                                  "inputs": [s.describe() for s in data.dataset.input_specs.values()],
+                                  "targets": [s.describe() for s in data.dataset.target_specs.values()]},
+                            resumes=0, runtime=session.runtime.describe(), **({"final": plan.describe()} if plan else {}))
+        else:
+            manifest = update_manifest(run.manifest, status="running")
+            update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
+                            command=list(argv or sys.argv), resumed=now_iso())
+            write_text(run.config, dump_config(config))
+        chief_run = share_text(worker, str(run.path))
+        log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
+                                                       f"{worker.index} of {worker.count})")
+        try:
+            metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started)
+        except KeyboardInterrupt as exc:
+            update_manifest(run.manifest, status="interrupted", ended=now_iso())
+            again = " --final" if final else ""
+            raise Interrupted(f"interrupted; resume with: dlflow train {config_file}{again} --resume {run.path}") from exc
+        except BaseException as exc:
+            update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise
+        return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
 
 
 def prepare_runtime(loaded: Any, cluster: dict[str, Any] | None = None) -> None:
@@ -282,12 +285,14 @@ def _trim_history(run: RunDir) -> None:
     os.replace(tmp, run.history)
 
 
-def _resumable_run(resume: str, runs_root: Path, config: Any) -> RunDir:
-    """The run to resume, after checking the config still fits its backed-up state."""
+def _resumable_run(resume: str, runs_root: Path, config: Any, held: contextlib.ExitStack) -> RunDir:
+    """The run to resume, locked into `held`, after checking the config still fits its backed-up state."""
     from dlflow.config import load_config
+    from dlflow.runs.lock import run_lock
     from dlflow.runs.lookup import find_run
 
     run = find_run(resume, runs_root)
+    held.enter_context(run_lock(run))  # before anything reads its state
     if not run.config.exists():
         raise UsageError(f"{run.path}: not a run directory (no config.yaml)")
     previous = load_config(run.config).config
