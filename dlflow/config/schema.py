@@ -172,7 +172,7 @@ class FitConfig(Section):
     epochs: int = Field(10, gt=0)
     batch_size: int = Field(32, gt=0)
     class_weight: Literal["balanced"] | dict[str, float] | None = None
-    monitor: str = "val_loss"
+    monitor: str = Field("val_loss", min_length=1)  # a name training logs: checked when the model is built
     callbacks: list[KerasObject] = []
     verbose: Literal["auto", 0, 1, 2] = "auto"
 

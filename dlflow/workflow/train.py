@@ -154,6 +154,7 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
     """
     from dlflow.errors import ConfigError
     from dlflow.model.build import build_model, compile_model
+    from dlflow.train.callbacks import check_monitors
     from dlflow.train.runtime import check_backend_supports, configure_runtime, record_jit_compile, strategy_scope
 
     config = loaded.config
@@ -166,7 +167,8 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
             model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
                                 base_dir=loaded.base_dir)
             check_backend_supports(runtime, model)
-            compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
+            logged = compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
+        check_monitors(config.fit, logged, validation=len(validation) > 0)
         record_jit_compile(runtime, model)
         log(f"runtime: {runtime.backend}, {runtime.strategy_name} over {', '.join(runtime.devices)}; "
             f"precision {runtime.mixed_precision}, XLA {'on' if runtime.jit_compile else 'off'}")
