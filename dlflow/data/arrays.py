@@ -61,9 +61,6 @@ def load_npz(path: Path, *, target: str | list[str] | None, features: dict[str, 
                         config_path=("data", "target"))
     encoded, target_specs = {}, {}
     for name in targets:
-        try:
-            values, spec = encode_target(arrays[name], safe_name(name, fallback="target"), task)
-        except DataError as exc:
-            raise DataError(f"{path}: {exc.message}", config_path=("data", "target")) from exc
+        values, spec = encode_target(arrays[name], safe_name(name, fallback="target"), task, source=str(path))
         encoded[spec.name], target_specs[spec.name] = values, spec
     return Dataset("arrays", inputs, encoded, specs, target_specs, str(path))

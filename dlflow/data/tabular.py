@@ -244,14 +244,12 @@ def encode_targets(frame: Any, targets: list[str], task: str | None, locate: Loc
     if len(targets) > 1 and task in (None, "multilabel") and all(
         set(frame[t].dropna().unique()) <= {0, 1} for t in targets
     ):
-        values, spec = encode_target(frame[targets].to_numpy(), "labels", "multilabel")  # one sigmoid output
+        values, spec = encode_target(frame[targets].to_numpy(), "labels", "multilabel", source=source)  # one sigmoid output
         spec = TargetSpec(spec.name, spec.task, tuple(targets), spec.shape)
         return {spec.name: values}, {spec.name: spec}
     for name in targets:
-        try:
-            values, spec = encode_target(frame[name].to_numpy(), safe_name(name), task)  # a Keras output name
-        except DataError as exc:
-            raise DataError(f"{source}: {exc.message}", config_path=exc.config_path or ("data", "target")) from exc
+        values, spec = encode_target(frame[name].to_numpy(), safe_name(name, fallback="target"), task,  # a Keras output name
+                                     source=source)
         encoded[name], specs[name] = values, spec
     return encoded, specs
 
