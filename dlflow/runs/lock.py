@@ -31,7 +31,11 @@ LOCK_FILE = "run.lock"
 def run_lock(run: RunDir) -> Iterator[None]:
     """Hold the run directory's lock for the block; refuse at once if another process holds it."""
     path = run.path / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot open the run's lock file ({exc.strerror}); the run directory "
+                         f"must be writable") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
