@@ -39,10 +39,13 @@ def check_run_model(run: RunDir, status: str | None) -> None:
 
 
 def recovery(run: RunDir, status: str | None) -> str:
-    """What to do about a run without a usable model.keras."""
+    """What to do about a run without a usable model.keras, by the run's status."""
+    resume = f"dlflow train CONFIG --resume {run.path}"
     if status == "interrupted":
-        return f"resume the run: dlflow train CONFIG --resume {run.path}"
-    if keras_archive_problem(run.best_checkpoint) is None:
+        return f"resume the run: {resume}"
+    if status == "running":
+        return f"the run is still training, or was killed: then resume it: {resume}"
+    if status == "completed" and keras_archive_problem(run.best_checkpoint) is None:
         return f"restore the best epoch's model: cp {run.best_checkpoint} {run.model}; or train the run again"
     if status == "completed":
         return "its checkpoints are damaged too: train the run again"

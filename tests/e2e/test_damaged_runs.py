@@ -127,6 +127,9 @@ def test_damaged_manifest_is_one_line(work, text):
     manifest.write_bytes(text.encode("latin-1"))
     _refused(lambda: evaluate(str(_run(work)), runs_root=work / "runs"), f"{manifest}: damaged",
              "restore manifest.json")
+    from dlflow.runs.listing import list_runs
+
+    assert [row["status"] for row in list_runs(work / "runs")] == ["damaged"]  # dlflow runs shows it
 
 
 def test_missing_manifest_says_so(work):
