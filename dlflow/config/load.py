@@ -16,6 +16,7 @@ Nothing here imports TensorFlow or Keras.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,11 +156,26 @@ def validate(raw: dict, positions: Positions, default_name: Optional[str] = None
             if p.path == ("name",) else p
             for p in problems
         ]
-    problems += check_config(raw)
+    problems += check_config(raw) + non_finite_problems(raw)
     if problems:
         raise ConfigError(format_problems(problems, positions))
     assert config is not None
     return config
+
+
+def non_finite_problems(value: Any, path: tuple = ()) -> list[Problem]:
+    """A problem for every NaN or infinite number in the raw config (`.nan`, `.inf`, `--set x=nan`).
+
+    No config value takes them: a NaN learning rate, loss weight or class weight would only show up
+    later as a diverged run, and Keras's arguments that mean "no bound" take null.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return [Problem(path, f"expected a finite number, received {value}", value=True)]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in non_finite_problems(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in non_finite_problems(item, (*path, index))]
+    return []
 
 
 def resolve_path(path: str, base_dir: Path) -> str:

@@ -31,7 +31,7 @@ KerasObject = Union[str, Annotated[dict[str, Union[dict[str, Any], None]], Befor
 class Section(BaseModel):
     """Base for every config section: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class ImageOptions(Section):
@@ -192,7 +192,7 @@ class FitConfig(Section):
     epochs: int = Field(10, gt=0)
     batch_size: int = Field(32, gt=0)
     class_weight: Literal["balanced"] | dict[str, float] | None = None
-    monitor: str = "val_loss"
+    monitor: str = Field("val_loss", min_length=1)  # a name training logs: checked when the model is built
     callbacks: list[KerasObject] = []
     verbose: Literal["auto", 0, 1, 2] = "auto"
 
@@ -308,7 +308,7 @@ class ExperimentConfig(Section):
     """A whole experiment: data, model, compile, fit, runtime, export."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    seed: int = 1337
+    seed: int = Field(1337, ge=0, lt=2**32)  # NumPy's seeds (and so Keras's) are 0 <= seed < 2**32
     task: Literal["binary", "multiclass", "multilabel", "regression"] | None = None
     data: DataConfig
     model: ModelConfig

@@ -37,7 +37,8 @@ def load_npz(path: Path, *, target: str | list[str] | None, features: dict[str, 
     sizes = {name: a.shape[0] if a.ndim else 0 for name, a in arrays.items() if name not in skip}
     if len(set(sizes.values())) != 1:
         detail = ", ".join(f"{k}: {v}" for k, v in sizes.items())
-        raise DataError(f"{path}: every array needs the same number of samples, received {detail}")
+        raise DataError(f"{path}: every array needs the same number of samples, received {detail}",
+                        config_path=("data", "source"))
 
     inputs, specs = {}, {}
     for name, array in arrays.items():
@@ -56,9 +57,10 @@ def load_npz(path: Path, *, target: str | list[str] | None, features: dict[str, 
         specs[key] = InputSpec(key, tuple(array.shape[1:]), dtype, "text" if dtype == "string" else "array",
                                column=name)
     if not inputs:
-        raise DataError(f"{path}: no input arrays besides the target(s)")
+        raise DataError(f"{path}: no input arrays besides the target(s) {', '.join(targets)}",
+                        config_path=("data", "target"))
     encoded, target_specs = {}, {}
     for name in targets:
-        values, spec = encode_target(arrays[name], safe_name(name), task)
+        values, spec = encode_target(arrays[name], safe_name(name, fallback="target"), task, source=str(path))
         encoded[spec.name], target_specs[spec.name] = values, spec
     return Dataset("arrays", inputs, encoded, specs, target_specs, str(path))

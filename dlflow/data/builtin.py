@@ -18,7 +18,7 @@ def _digits(task: str | None, target: str | None) -> Dataset:
 
     bunch = load_digits()
     images = bunch.images.astype("float32")[..., np.newaxis]
-    labels, spec = encode_target(bunch.target, target or "label", task or "multiclass")
+    labels, spec = encode_target(bunch.target, target or "label", task or "multiclass", source="builtin:digits")
     return Dataset(
         kind="image",
         inputs={"image": images},

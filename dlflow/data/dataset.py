@@ -170,12 +170,39 @@ class Dataset:
         return digest.hexdigest()[:16]
 
 
-def safe_name(name: str) -> str:
-    """A model-input name from any column name: letters, digits and underscores only."""
-    import re
+def safe_name(name: str, fallback: str = "input") -> str:
+    """A Keras name from any column or array name: ASCII letters, digits and underscores only.
 
-    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", str(name)).strip("_") or "input"
+    Accented letters are transliterated (`Länge` -> `Lange`); a name with nothing left
+    (`长度`) becomes `fallback`. Use `input_names` for a table's columns, which stay distinct.
+    """
+    import re
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", ascii_name).strip("_") or fallback
     return cleaned if not cleaned[0].isdigit() else f"c_{cleaned}"
+
+
+def input_names(columns: list[str]) -> dict[str, str]:
+    """Distinct model-input names for a table's distinct columns, by column position.
+
+    Each is `safe_name(column)`; a column left with no ASCII name is `col_<N>` (N its 1-based
+    position in the table), and a name already taken gets `_<N>` appended. The original column
+    names stay in `InputSpec.column`: requests, predictions and reports use those.
+
+    >>> input_names(["Länge", "长度", "宽度 🌸", "a b", "a_b"])
+    {'Länge': 'Lange', '长度': 'col_2', '宽度 🌸': 'col_3', 'a b': 'a_b', 'a_b': 'a_b_5'}
+    """
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for number, column in enumerate(columns, start=1):
+        name = safe_name(column, fallback=f"col_{number}")
+        while name in taken:
+            name = f"{name}_{number}"
+        names[column] = name
+        taken.add(name)
+    return names
 
 
 def _jsonable(value: Any) -> Any:

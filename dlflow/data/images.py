@@ -53,7 +53,8 @@ def load_image_dir(data: Any, task: str | None) -> Dataset:
     images = np.empty((len(files), *size, CHANNELS[color_mode]), dtype="float32")
     for i, file in enumerate(files):
         images[i] = read_image(file, color_mode=color_mode, size=size)
-    encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task)
+    encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
+                                 source=str(folder))
     info = {"classes": sorted(set(labels)), "files": len(files), "image_size": list(size),
             "color_mode": color_mode, "per_class": {c: labels.count(c) for c in sorted(set(labels))}}
     return Dataset(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -95,11 +96,29 @@ def read_table(path: Path, fmt: str) -> Any:
     import pandas as pd
 
     with table_errors(path, fmt):
+        check_unique_columns(path, fmt)
         if fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
             frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
     return blank_missing_strings(frame)
+
+
+def check_unique_columns(path: Path, fmt: str) -> None:
+    """Refuse a table whose header names a column twice (pandas would silently rename one `name.1`)."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        names = list(pq.read_schema(path).names)
+    else:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            names = next(csv.reader(handle, delimiter="\t" if fmt == "tsv" else ","), [])
+    first: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        if name in first:
+            raise DataError(f"{path}: columns {first[name]} and {number} are both named '{name}'; "
+                            f"column names must be unique: rename one", config_path=("data", "source"))
+        first[name] = number
 
 
 def blank_missing_strings(frame: Any) -> Any:
@@ -130,7 +149,7 @@ def table_errors(path: Path, fmt: str) -> Iterator[None]:
         line, offset = first_bad_utf8(path)
         raise DataError(f"{path}:{line}: not UTF-8 text (byte offset {offset}); re-save the file as UTF-8",
                         config_path=("data", "source")) from exc
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
+    except (pd.errors.ParserError, csv.Error, ValueError, OSError) as exc:
         raise DataError(f"{path}: cannot read it as {fmt}: {str(exc).splitlines()[0]}",
                         config_path=("data", "source")) from exc
 

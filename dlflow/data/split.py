@@ -102,8 +102,12 @@ def make_split(dataset: Dataset, *, validation: float, test: float, stratify: bo
 
 
 def frozen_split(dataset: Dataset, *, validation: float, test: float, stratify: bool, seed: int,
-                 store: Path) -> tuple[Split, bool]:
+                 store: Path, trained_on: dict | None = None) -> tuple[Split, bool]:
     """The experiment's stored split when it still matches; otherwise a new one, stored.
+
+    Args:
+        trained_on: for an existing run, its manifest's `data` (fingerprint and split digests): a
+            split computed now is stored only when it is the very split the run was trained on.
 
     Returns:
         (split, created): created is True when the split was computed now.
@@ -116,6 +120,8 @@ def frozen_split(dataset: Dataset, *, validation: float, test: float, stratify: 
             stored.duplicates = find_duplicates(stored, dataset)
         return stored, False
     split = make_split(dataset, validation=validation, test=test, stratify=stratify, seed=seed)
+    if trained_on is not None:
+        check_same_split(split, trained_on, store)
     split.duplicates = find_duplicates(split, dataset)
     save_split(split, store)
     return split, True
@@ -144,17 +150,39 @@ def save_split(split: Split | "HashSplit", path: Path) -> None:
 
 
 def load_split(path: Path) -> "Split | HashSplit | None":
-    """The split stored at `path`, or None when there is none."""
+    """The split stored at `path`, or None when there is none.
+
+    Raises:
+        DataError: the file is damaged (not an .npz dlflow wrote).
+    """
     if not path.exists():
         return None
-    with np.load(path, allow_pickle=False) as archive:
-        meta = json.loads(str(archive["meta"]))
-        if meta.get("method") == "hash":
-            return HashSplit(meta["fingerprint"], meta["seed"], tuple(meta["fractions"]), meta["rows"],
-                             {k: int(v) for k, v in meta["counts"].items()})
-        return Split(archive["train"], archive["validation"], archive["test"], meta["fingerprint"],
-                     meta["seed"], tuple(meta["fractions"]), meta["stratified"], meta["chronological"],
-                     meta.get("duplicates"))
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            meta = json.loads(str(archive["meta"]))
+            if meta.get("method") == "hash":
+                return HashSplit(meta["fingerprint"], meta["seed"], tuple(meta["fractions"]), meta["rows"],
+                                 {k: int(v) for k, v in meta["counts"].items()})
+            return Split(archive["train"], archive["validation"], archive["test"], meta["fingerprint"],
+                         meta["seed"], tuple(meta["fractions"]), meta["stratified"], meta["chronological"],
+                         meta.get("duplicates"))
+    except Exception as exc:  # noqa: BLE001 - any failure to read it means the file is damaged
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}"
+        raise DataError(f"{path}: the experiment's stored split is damaged ({reason}); restore it from a backup, "
+                        f"or delete it: dlflow computes it again and keeps it only if it matches the runs "
+                        f"trained on it") from None
+
+
+def check_same_split(split: "Split | HashSplit", trained_on: dict, store: Path) -> None:
+    """Refuse a split computed now that differs from the one a run was trained on (its manifest's `data`)."""
+    fingerprint = trained_on.get("fingerprint")
+    if fingerprint and fingerprint != split.fingerprint:
+        raise DataError(f"the data changed since this run was trained (fingerprint {fingerprint} -> "
+                        f"{split.fingerprint}); its test split no longer exists", config_path=("data", "source"))
+    digests = trained_on.get("digests")
+    if isinstance(split, Split) and digests and digests != split.digests():
+        raise DataError(f"{store} is missing and the split computed now differs from the one this run was trained "
+                        f"on (digests {digests} -> {split.digests()}); restore {store.name} from a backup")
 
 
 def find_duplicates(split: Split, dataset: Dataset) -> dict[str, Any]:

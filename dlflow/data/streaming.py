@@ -28,7 +28,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from dlflow.data.dataset import Dataset, InputSpec, TargetSpec
+from dlflow.data.dataset import Dataset, InputSpec, TargetSpec, input_names
 from dlflow.data.missing import MissingPolicy, check_no_missing, missing_mask
 from dlflow.data.split import PARTS, hash_parts, hash_unit
 from dlflow.errors import ConfigError, DataError
@@ -99,9 +99,10 @@ def iter_chunks(path: Path, fmt: str, chunk_rows: int, *, columns: list[str] | N
         columns: read only these columns (all when None).
         strings: columns to read as strings whatever their values look like.
     """
-    from dlflow.data.sources import blank_missing_strings, table_errors
+    from dlflow.data.sources import blank_missing_strings, check_unique_columns, table_errors
 
     with table_errors(path, fmt):
+        check_unique_columns(path, fmt)
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
@@ -286,9 +287,10 @@ def scan_table(data: Any, task: str | None, *, seed: int, log: Any = None) -> St
     targets = target_columns(first, data.target, source)
     types, inferred = column_types(first, targets, data.features, source)
     specs = {}
+    names = input_names([str(c) for c in first.columns])
     for column, kind in types.items():
         if kind != "ignore":
-            spec = input_spec(first[column], column, kind)
+            spec = input_spec(first[column], column, kind, names[column])
             specs[spec.name] = spec
     if not specs:
         raise DataError(f"{source}: no feature columns left after removing the target and ignored columns",

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from dlflow.data.dataset import Dataset, InputSpec, TargetSpec, safe_name
+from dlflow.data.dataset import Dataset, InputSpec, TargetSpec, input_names, safe_name
 from dlflow.data.missing import MISSING_STRING, MissingPolicy, check_no_missing, missing_mask
 from dlflow.data.tasks import encode_target
 from dlflow.config.problems import did_you_mean
@@ -114,13 +114,11 @@ def dataset_from_frame(
 
     inputs: dict[str, np.ndarray] = {}
     specs: dict[str, InputSpec] = {}
+    names = input_names([str(c) for c in frame.columns])
     for column, kind in types.items():
         if kind == "ignore":
             continue
-        spec = input_spec(frame[column], column, kind)
-        if spec.name in specs:
-            raise DataError(f"{source}: columns '{specs[spec.name].column}' and '{column}' map to the same "
-                            f"input name '{spec.name}'; rename one", config_path=("data", "source"))
+        spec = input_spec(frame[column], column, kind, names[column])
         values = column_values(frame[column], spec, locate)
         check_no_missing(column, values, spec.role, policy, locate)
         inputs[spec.name], specs[spec.name] = values, spec
@@ -182,15 +180,18 @@ def column_types(frame: Any, targets: list[str], features: dict[str, str] | None
     return types, inferred
 
 
-def input_spec(series: Any, column: str, kind: str) -> InputSpec:
-    """The raw input a column of this type becomes (its dtype decided from the column's values)."""
+def input_spec(series: Any, column: str, kind: str, name: str) -> InputSpec:
+    """The raw input `name` a column of this type becomes (its dtype decided from the column's values).
+
+    `name` comes from `input_names` over all the table's columns.
+    """
     if kind == "numeric":
-        return InputSpec(safe_name(column), (1,), "float32", "numeric", column=column)
+        return InputSpec(name, (1,), "float32", "numeric", column=column)
     if kind == "categorical":
         dtype = "float32" if _integer_coded(series) else "string"
-        return InputSpec(safe_name(column), (1,), dtype, "categorical", column=column)
+        return InputSpec(name, (1,), dtype, "categorical", column=column)
     if kind == "text":
-        return InputSpec(safe_name(column), (1,), "string", "text", column=column)
+        return InputSpec(name, (1,), "string", "text", column=column)
     raise DataError(f"column '{column}': unknown type '{kind}'; expected one of: {', '.join(COLUMN_TYPES)}",
                     config_path=("data", "features", column))
 
@@ -243,14 +244,12 @@ def encode_targets(frame: Any, targets: list[str], task: str | None, locate: Loc
     if len(targets) > 1 and task in (None, "multilabel") and all(
         set(frame[t].dropna().unique()) <= {0, 1} for t in targets
     ):
-        values, spec = encode_target(frame[targets].to_numpy(), "labels", "multilabel")  # one sigmoid output
+        values, spec = encode_target(frame[targets].to_numpy(), "labels", "multilabel", source=source)  # one sigmoid output
         spec = TargetSpec(spec.name, spec.task, tuple(targets), spec.shape)
         return {spec.name: values}, {spec.name: spec}
     for name in targets:
-        try:
-            values, spec = encode_target(frame[name].to_numpy(), safe_name(name), task)  # a Keras output name
-        except DataError as exc:
-            raise DataError(f"{source}: {exc.message}", config_path=exc.config_path or ("data", "target")) from exc
+        values, spec = encode_target(frame[name].to_numpy(), safe_name(name, fallback="target"), task,  # a Keras output name
+                                     source=source)
         encoded[name], specs[name] = values, spec
     return encoded, specs
 

@@ -33,13 +33,28 @@ def infer_task(values: np.ndarray) -> str:
     return "regression"
 
 
-def encode_target(values: np.ndarray, name: str, task: str | None) -> tuple[np.ndarray, TargetSpec]:
+def encode_target(values: np.ndarray, name: str, task: str | None,
+                  source: str | None = None) -> tuple[np.ndarray, TargetSpec]:
     """Encode a raw target for `task` (inferred when None) and describe it.
 
     Classification labels become indices into `TargetSpec.classes` (sorted original labels),
     so predictions can be turned back into the original labels.
+
+    Args:
+        source: the data's file or folder: errors start with it and point at `data.target`.
     """
-    values = np.asarray(values)
+    try:
+        return _encode_target(np.asarray(values), name, task)
+    except DataError as exc:
+        raise DataError(f"{source}: {exc.message}" if source else exc.message,
+                        config_path=("data", "target")) from None
+
+
+def _encode_target(values: np.ndarray, name: str, task: str | None) -> tuple[np.ndarray, TargetSpec]:
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        bad = ~np.isfinite(values.reshape(values.shape[0] if values.ndim else 1, -1)).all(axis=1)
+        raise DataError(f"target '{name}': {int(bad.sum())} samples have a NaN or infinite target (the first is "
+                        f"sample {int(np.flatnonzero(bad)[0])}); drop or fix them")
     task = task or infer_task(values)
     if task == "regression":
         if values.dtype.kind not in "iuf":

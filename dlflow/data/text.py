@@ -42,7 +42,8 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
     texts = np.empty((len(files), 1), dtype=object)
     for i, file in enumerate(files):
         texts[i, 0] = read_text(file)
-    encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task)
+    encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
+                                 source=str(folder))
     words = np.array([len(t.split()) for t in texts[:, 0]])
     info = {"classes": sorted(set(labels)), "files": len(files),
             "per_class": {c: labels.count(c) for c in sorted(set(labels))},

@@ -101,7 +101,8 @@ def dataset_from_series(frame: Any, data: Any, task: str | None, *, source: str,
     target_index = [used.index(t) for t in targets]
     raw_targets = values[ends + window.horizon][:, target_index]
     name = safe_name(targets[0]) if len(targets) == 1 else MULTI_TARGET_NAME
-    encoded, spec = encode_target(raw_targets[:, 0] if len(targets) == 1 else raw_targets, name, "regression")
+    encoded, spec = encode_target(raw_targets[:, 0] if len(targets) == 1 else raw_targets, name, "regression",
+                                  source=source)
     info: dict[str, Any] = {
         "window": {"length": window.length, "horizon": window.horizon, "stride": window.stride,
                    "sampling_rate": window.sampling_rate, "steps": steps},

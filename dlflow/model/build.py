@@ -77,15 +77,24 @@ def _ensure_built(model: Any, train: Dataset) -> None:
                           config_path=("model", "factory")) from exc
 
 
-def check_outputs(model: Any, targets: dict[str, TargetSpec], config: Any) -> None:
-    """Raise a ConfigError naming the last layer when the model's outputs do not fit the targets."""
+def model_outputs(model: Any, targets: dict[str, TargetSpec]) -> dict[str, Any]:
+    """The model's output tensors by name (a single output is named after the single target)."""
     outputs = model.outputs
     names = [o.name.split("/")[0] for o in outputs] if len(outputs) > 1 else list(targets)
     output_names = getattr(model, "output_names", None) or names
+    return dict(zip(output_names, outputs)) if len(outputs) > 1 else {next(iter(targets)): outputs[0]}
+
+
+def check_outputs(model: Any, targets: dict[str, TargetSpec], config: Any) -> None:
+    """Raise a ConfigError naming the last layer when the model's outputs do not fit the targets.
+
+    A binary target takes 1 unit (sigmoid) or 2 (softmax over both classes); see `binary_loss`.
+    """
+    outputs = model.outputs
     if len(outputs) != len(targets):
         raise ConfigError(f"the model has {len(outputs)} output(s) but the data has {len(targets)} target(s) "
                           f"({', '.join(targets)})", config_path=("model",))
-    by_name = dict(zip(output_names, outputs)) if len(outputs) > 1 else {next(iter(targets)): outputs[0]}
+    by_name = model_outputs(model, targets)
     for name, target in targets.items():
         if name not in by_name:
             raise ConfigError(f"no model output is named '{name}'; outputs are: {', '.join(by_name)}; "
@@ -132,6 +141,27 @@ def default_loss(target: TargetSpec) -> str:
             "multilabel": "binary_crossentropy", "regression": "mse"}[target.task]
 
 
+def binary_loss(target: TargetSpec, units: int | None) -> str | None:
+    """The default loss of a binary target whose output has 2 units (softmax over both classes).
+
+    Its labels are class indices (0, 1), so it takes `sparse_categorical_crossentropy`, as in
+    Keras's own examples; predictions read the second unit as the probability of the second class.
+    """
+    return "sparse_categorical_crossentropy" if target.task == "binary" and units == 2 else None
+
+
+def _check_binary_loss(loss: Any, target: TargetSpec, units: int | None, path: tuple) -> None:
+    """A user-written loss is never replaced: refuse one that cannot compare class indices with 2 units."""
+    if binary_loss(target, units) is None:
+        return
+    name = loss if isinstance(loss, str) else next(iter(loss))
+    if "sparsecategorical" not in str(name).replace("_", "").lower():
+        raise ConfigError(f"the binary target '{target.name}' has a 2-unit output, which '{name}' cannot score "
+                          f"against class indices: use sparse_categorical_crossentropy (2 units, softmax), or "
+                          f"leave compile.loss out; or make the last layer Dense: {{units: 1, activation: sigmoid}}",
+                          config_path=path)
+
+
 def default_metrics(target: TargetSpec) -> list[str]:
     """The metrics for a task when the config gives none."""
     return {"binary": ["accuracy"], "multiclass": ["accuracy"], "multilabel": ["binary_accuracy"],
@@ -139,17 +169,21 @@ def default_metrics(target: TargetSpec) -> list[str]:
 
 
 def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, jit_compile: Any = "auto",
-                  steps_per_execution: int = 1) -> None:
+                  steps_per_execution: int = 1) -> list[str] | None:
     """model.compile with the config's optimizer, losses, loss weights and metrics (task defaults).
 
     A factory's model with its own training loop that the factory compiled is left as it is
     (`dlflow.model.factory.compiled_by_factory`).
+
+    Returns:
+        The names training will log (`logged_names`), to check what `fit.monitor` names; None for
+        a model compiled by its factory (its own steps decide what it logs).
     """
     if config.model.api == "factory":
         from dlflow.model.factory import compiled_by_factory
 
         if compiled_by_factory(model, config):
-            return
+            return None
     section = config.compile
     optimizer = resolve("optimizers", section.optimizer, ("compile", "optimizer"))
     multi = len(targets) > 1
@@ -157,12 +191,18 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
     def losses_for(value: Any, path: tuple) -> Any:
         return resolve("losses", value, path)
 
+    units = {n: o.shape[-1] for n, o in model_outputs(model, targets).items()}
     if section.loss is None:
-        loss = {n: default_loss(t) for n, t in targets.items()} if multi else default_loss(next(iter(targets.values())))
+        loss = {n: binary_loss(t, units.get(n)) or default_loss(t) for n, t in targets.items()}
+        loss = loss if multi else next(iter(loss.values()))
     elif isinstance(section.loss, dict) and not _is_object(section.loss):
         _check_output_keys(section.loss, targets, ("compile", "loss"))
+        for n, v in section.loss.items():
+            _check_binary_loss(v, targets[n], units.get(n), ("compile", "loss", n))
         loss = {n: losses_for(v, ("compile", "loss", n)) for n, v in section.loss.items()}
     else:
+        for n, t in targets.items():
+            _check_binary_loss(section.loss, t, units.get(n), ("compile", "loss"))
         loss = losses_for(section.loss, ("compile", "loss"))
         if multi:
             loss = {n: loss for n in targets}
@@ -181,6 +221,25 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
         _check_output_keys(loss_weights, targets, ("compile", "loss_weights"))
     model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
                   jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+    return logged_names(loss, metrics, multi)
+
+
+def logged_names(loss: Any, metrics: Any, multi: bool) -> list[str]:
+    """The training logs' names for these compile arguments (history.csv's columns, without `val_`).
+
+    Keras's rules (keras/src/trainers/compile_utils.py): `loss`; `<output>_loss` per output when
+    several outputs have a loss; a metric is named as written (a string) or by its object's name,
+    prefixed `<output>_` when the model has several outputs.
+    """
+    names = ["loss"]
+    if isinstance(loss, dict) and len(loss) > 1:
+        names += [f"{output}_loss" for output in loss]
+    per_output = metrics if isinstance(metrics, dict) else {None: metrics or []}
+    for output, items in per_output.items():
+        for metric in items or []:
+            name = metric if isinstance(metric, str) else getattr(metric, "name", None) or getattr(metric, "__name__", "")
+            names.append(f"{output}_{name}" if multi and output is not None else name)
+    return names
 
 
 def _is_object(value: dict) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Any
+
+from dlflow.runs.history import read_history  # noqa: F401 - re-exported: the plots read it
 
 
 def _pyplot():
@@ -15,20 +16,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def read_history(history_csv: Path) -> dict[str, list[float]]:
-    """history.csv as columns of floats."""
-    with open(history_csv, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    columns: dict[str, list[float]] = {}
-    for row in rows:
-        for key, value in row.items():
-            try:
-                columns.setdefault(key, []).append(float(value))
-            except (TypeError, ValueError):
-                columns.setdefault(key, []).append(math.nan)
-    return columns
 
 
 def overfitting_epoch(values: list[float]) -> int | None:

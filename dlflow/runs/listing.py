@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from dlflow.errors import UsageError
 from dlflow.runs.lookup import is_run_dir
+from dlflow.runs.manifest import read_json
 
 
 def list_runs(runs_root: Path, experiment: str | None = None) -> list[dict[str, Any]]:
@@ -21,14 +22,14 @@ def list_runs(runs_root: Path, experiment: str | None = None) -> list[dict[str, 
         if experiment is not None and run_dir.parent.name != experiment:
             continue
         try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
+            manifest = read_json(manifest_path)
+        except UsageError:
+            manifest = {"status": "damaged"}  # shown, not hidden: `dlflow evaluate` says what is wrong
         metrics = {}
         if (run_dir / "metrics.json").is_file():
             try:
-                metrics = json.loads((run_dir / "metrics.json").read_text())
-            except json.JSONDecodeError:
+                metrics = read_json(run_dir / "metrics.json")
+            except UsageError:
                 pass
         rows.append({
             "experiment": run_dir.parent.name,

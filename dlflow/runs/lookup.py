@@ -40,6 +40,10 @@ def find_run(run: str, runs_root: Path, log: Callable[[str], None] | None = None
             if log is not None:
                 log(f"using run {_shown(chosen.path)} ({why} of '{candidate.name}')")
             return chosen
+    for candidate in (Path(run), runs_root / run):
+        if _lost_manifest(candidate):
+            raise UsageError(f"{candidate / 'manifest.json'}: missing, so '{run}' is a damaged run directory; "
+                             f"restore its manifest.json, or train again")
     known = sorted(p.name for p in runs_root.iterdir() if p.is_dir()) if runs_root.is_dir() else []
     hint = f"; experiments in {runs_root}: {', '.join(known)}" if known else f"; {runs_root} has no runs yet"
     raise UsageError(f"no run or experiment '{run}'{hint}")
@@ -48,6 +52,12 @@ def find_run(run: str, runs_root: Path, log: Callable[[str], None] | None = None
 def is_run_dir(path: Path) -> bool:
     """A training run's directory: a UTC run id (tune-*/cv-* stage folders are not runs)."""
     return path.name[:1].isdigit() and (path / "manifest.json").is_file()
+
+
+def _lost_manifest(path: Path) -> bool:
+    """A run directory (run id, config or checkpoints) whose manifest.json is gone."""
+    return (path.name[:1].isdigit() and path.is_dir() and not (path / "manifest.json").exists()
+            and ((path / "config.yaml").is_file() or (path / "checkpoints").is_dir()))
 
 
 def latest_run(experiment_dir: Path) -> RunDir | None:

@@ -36,9 +36,24 @@ def write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def read_json(path: Path) -> dict:
-    with open(path) as handle:
-        return json.load(handle)
+def read_json(path: Path, advice: str = "restore it, or re-run the command that wrote it") -> dict:
+    """A JSON object file of a run (manifest.json, metrics.json...).
+
+    Raises:
+        UsageError: the file is missing, unreadable, not JSON or not an object: one line naming it and `advice`.
+    """
+    from dlflow.errors import UsageError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: missing; {advice}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path}: damaged, not readable JSON ({str(exc).splitlines()[0]}); {advice}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: damaged, expected a JSON object, received {type(data).__name__}; {advice}")
+    return data
 
 
 def now_iso() -> str:

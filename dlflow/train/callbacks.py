@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,45 @@ def monitor_mode(monitor: str) -> str:
 
 def best_so_far(history_csv: Path, monitor: str) -> float | None:
     """The best value of `monitor` in an existing history.csv (for resumed runs)."""
+    from dlflow.runs.history import read_history
+
     if not history_csv.exists():
         return None
-    with open(history_csv, newline="") as handle:
-        values = [float(row[monitor]) for row in csv.DictReader(handle) if row.get(monitor) not in (None, "")]
-    values = [v for v in values if not math.isnan(v)]
+    values = [v for v in read_history(history_csv).get(monitor, []) if not math.isnan(v)]
     if not values:
         return None
     return max(values) if monitor_mode(monitor) == "max" else min(values)
+
+
+MONITORING_CALLBACKS = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")
+
+
+def check_monitors(fit_config: Any, logged: list[str] | None, *, validation: bool) -> None:
+    """Refuse a `fit.monitor` (or a callback's `monitor`) that training will never log.
+
+    Keras only warns about an unknown monitor, and then never saves a best checkpoint or stops early.
+
+    Args:
+        logged: the names training logs (`dlflow.model.build.logged_names`), without `val_`; None when
+            only the model's own steps know (a factory model compiled by its factory): not checked.
+        validation: whether there is validation data (`val_` names exist only then).
+    """
+    from dlflow.config.problems import did_you_mean
+    from dlflow.errors import ConfigError
+
+    if logged is None:
+        return
+    known = [*logged, *(f"val_{name}" for name in logged if validation)]
+    watched = [(fit_config.monitor, ("fit", "monitor"))]
+    for index, spec in enumerate(fit_config.callbacks):
+        if isinstance(spec, dict) and next(iter(spec)) in MONITORING_CALLBACKS:
+            name, kwargs = next(iter(spec.items()))
+            if isinstance((kwargs or {}).get("monitor"), str):
+                watched.append((kwargs["monitor"], ("fit", "callbacks", index, name, "monitor")))
+    for monitor, path in watched:
+        if monitor not in known:
+            raise ConfigError(f"training logs no '{monitor}'{did_you_mean(monitor, known)}; expected one of: "
+                              f"{', '.join(known)}", config_path=path)
 
 
 def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool) -> list[Any]:

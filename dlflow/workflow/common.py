@@ -58,10 +58,14 @@ class PreparedData:
         return self.dataset.take(self.split.test)
 
 
-def prepare_data(loaded: Any, runs_root: Path, log: Log = quiet) -> PreparedData:
+def prepare_data(loaded: Any, runs_root: Path, log: Log = quiet, *, trained_on: dict | None = None) -> PreparedData:
     """Load the config's data and the experiment's frozen split (computing and storing it once).
 
     Large tables are streamed from disk (data.streaming): see `PreparedData`.
+
+    Args:
+        trained_on: for an existing run, its manifest's `data`: a missing split is computed again
+            and stored only when it is the split the run was trained on (else a DataError).
     """
     from dlflow.data.sources import load_dataset
     from dlflow.data.split import frozen_split
@@ -71,11 +75,12 @@ def prepare_data(loaded: Any, runs_root: Path, log: Log = quiet) -> PreparedData
     config = loaded.config
     with located_errors(loaded):
         if should_stream(config.data):
-            return _streamed_data(loaded, runs_root, log)
+            return _streamed_data(loaded, runs_root, log, trained_on)
         dataset = load_dataset(config.data, config.task)
         split, created = frozen_split(
             dataset, validation=config.data.split.validation, test=config.data.split.test,
             stratify=config.data.split.stratify, seed=config.seed, store=split_store(runs_root, config.name),
+            trained_on=trained_on,
         )
     sizes = split.sizes()
     log(f"data: {dataset.source} ({dataset.kind}, {dataset.task}): train {sizes['train']}, "
@@ -88,9 +93,9 @@ def prepare_data(loaded: Any, runs_root: Path, log: Log = quiet) -> PreparedData
     return PreparedData(dataset, split, created, dataset.take(split.train), dataset.take(split.validation))
 
 
-def _streamed_data(loaded: Any, runs_root: Path, log: Log) -> PreparedData:
+def _streamed_data(loaded: Any, runs_root: Path, log: Log, trained_on: dict | None) -> PreparedData:
     """A table too large for memory: one pass for statistics and counts; parts read from disk later."""
-    from dlflow.data.split import HashSplit, load_split, save_split
+    from dlflow.data.split import HashSplit, check_same_split, load_split, save_split
     from dlflow.data.streaming import scan_table
     from dlflow.runs.layout import split_store
 
@@ -103,6 +108,8 @@ def _streamed_data(loaded: Any, runs_root: Path, log: Log) -> PreparedData:
     stored = load_split(store)
     created = not (isinstance(stored, HashSplit) and stored.describe() == split.describe())
     if created:
+        if trained_on is not None:
+            check_same_split(split, trained_on, store)
         save_split(split, store)
     sizes = split.sizes()
     sample = table.samples["train"]

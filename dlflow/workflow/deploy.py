@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dlflow.errors import WorkFailed
+from dlflow.runs.lock import run_lock
 from dlflow.runs.manifest import update_manifest
 from dlflow.workflow.common import Log, quiet
 from dlflow.workflow.runs import load_run_model, open_run
@@ -26,17 +27,18 @@ def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path(
     from dlflow.export import export_model
 
     opened = open_run(run_ref, runs_root, log)
-    config = opened.loaded.config
-    formats = list(formats) or list(config.export.formats)
-    samples_data = opened.data.test() if len(opened.data.split.test) else opened.data.validation
-    import numpy as np
+    with run_lock(opened.run):  # one writer per run directory
+        config = opened.loaded.config
+        formats = list(formats) or list(config.export.formats)
+        samples_data = opened.data.test() if len(opened.data.split.test) else opened.data.validation
+        import numpy as np
 
-    take = samples_data.take(np.arange(min(PARITY_SAMPLES, len(samples_data))))
-    model = load_run_model(opened)
-    report = export_model(model, opened.run.export, formats, take.model_inputs(),
-                          tflite_quantize=config.export.tflite.quantize, log=log)
-    update_manifest(opened.run.manifest, export={"formats": formats, "ok": report.get("ok"),
-                                                 "skipped": report.get("skipped", [])})
+        take = samples_data.take(np.arange(min(PARITY_SAMPLES, len(samples_data))))
+        model = load_run_model(opened)
+        report = export_model(model, opened.run.export, formats, take.model_inputs(),
+                              tflite_quantize=config.export.tflite.quantize, log=log)
+        update_manifest(opened.run.manifest, export={"formats": formats, "ok": report.get("ok"),
+                                                     "skipped": report.get("skipped", [])})
     report["run"] = str(opened.run.path)
     if not report.get("ok"):
         bad = [f for f, r in report.get("formats", {}).items() if not r.get("ok")]

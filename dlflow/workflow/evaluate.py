@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from dlflow.errors import DataError, UsageError
+from dlflow.runs.lock import run_lock
 from dlflow.runs.manifest import now_iso, read_json, update_manifest, write_json
 from dlflow.workflow.common import Log, quiet
 from dlflow.workflow.runs import load_run_model, open_run
@@ -33,33 +34,34 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
     from dlflow.data.pipeline import to_tf_dataset
 
     opened = open_run(run_ref, runs_root, log)
-    run, data, config = opened.run, opened.data, opened.loaded.config
-    test = data.test()
-    if len(test) == 0:
-        raise UsageError(f"{run.path}: the experiment has no test split (data.split.test is 0)")
-    model = load_run_model(opened)
-    dataset = to_tf_dataset(test, batch_size=config.fit.batch_size, shuffle=False, seed=config.seed)
-    import contextlib
-    import sys
+    with run_lock(opened.run):  # one writer per run directory
+        run, data, config = opened.run, opened.data, opened.loaded.config
+        test = data.test()
+        if len(test) == 0:
+            raise UsageError(f"{run.path}: the experiment has no test split (data.split.test is 0)")
+        model = load_run_model(opened)
+        dataset = to_tf_dataset(test, batch_size=config.fit.batch_size, shuffle=False, seed=config.seed)
+        import contextlib
+        import sys
 
-    with contextlib.redirect_stdout(sys.stderr):
-        scores = model.evaluate(dataset, verbose=0, return_dict=True)
-        predictions = model.predict(dataset, verbose=0)
-    result: dict[str, Any] = {"run": str(run.path), "split": "test", "samples": len(test),
-                              "metrics": {k: float(v) for k, v in scores.items()}, "evaluated": now_iso()}
-    outputs = predictions if isinstance(predictions, dict) else {next(iter(test.target_specs)): predictions}
-    result["targets"] = {name: _target_report(spec, test.targets[name], np.asarray(outputs[name]))
-                         for name, spec in test.target_specs.items() if name in outputs}
-    if slice_by:
-        result["slices"] = {column: _slices(test, column, outputs) for column in slice_by}
-    manifest = read_json(run.manifest)
-    looks = int(manifest.get("test_evaluations", 0)) + 1
-    result["test_evaluations"] = looks
-    if looks > 1:
-        result["warning"] = (f"the test split has now been evaluated {looks} times for this run: it is no "
-                             f"longer an unbiased estimate if those results guided any change")
-    write_json(run.evaluation, result)
-    update_manifest(run.manifest, test_evaluations=looks, last_evaluated=result["evaluated"])
+        with contextlib.redirect_stdout(sys.stderr):
+            scores = model.evaluate(dataset, verbose=0, return_dict=True)
+            predictions = model.predict(dataset, verbose=0)
+        result: dict[str, Any] = {"run": str(run.path), "split": "test", "samples": len(test),
+                                  "metrics": {k: float(v) for k, v in scores.items()}, "evaluated": now_iso()}
+        outputs = predictions if isinstance(predictions, dict) else {next(iter(test.target_specs)): predictions}
+        result["targets"] = {name: _target_report(spec, test.targets[name], np.asarray(outputs[name]))
+                             for name, spec in test.target_specs.items() if name in outputs}
+        if slice_by:
+            result["slices"] = {column: _slices(test, column, outputs) for column in slice_by}
+        manifest = read_json(run.manifest)
+        looks = int(manifest.get("test_evaluations", 0)) + 1
+        result["test_evaluations"] = looks
+        if looks > 1:
+            result["warning"] = (f"the test split has now been evaluated {looks} times for this run: it is no "
+                                 f"longer an unbiased estimate if those results guided any change")
+        write_json(run.evaluation, result)
+        update_manifest(run.manifest, test_evaluations=looks, last_evaluated=result["evaluated"])
     return result
 
 

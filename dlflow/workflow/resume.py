@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import csv
 import os
 from pathlib import Path
@@ -67,12 +69,14 @@ def trim_history(run: RunDir) -> None:
     os.replace(tmp, run.history)
 
 
-def resumable_run(resume: str, runs_root: Path, config: Any, log: Log) -> RunDir:
-    """The run to resume, after checking the config still fits its backed-up state."""
+def resumable_run(resume: str, runs_root: Path, config: Any, log: Log, held: contextlib.ExitStack) -> RunDir:
+    """The run to resume, locked into `held`, after checking the config still fits its backed-up state."""
     from dlflow.config import load_config
+    from dlflow.runs.lock import run_lock
     from dlflow.runs.lookup import find_run
 
     run = find_run(resume, runs_root, log, completed_train=False)
+    held.enter_context(run_lock(run))  # before anything reads its state
     if not run.config.exists():
         raise UsageError(f"{run.path}: not a run directory (no config.yaml)")
     previous = load_config(run.config).config

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dlflow.errors import UsageError
+from dlflow.runs.integrity import check_run_model
 from dlflow.runs.layout import RunDir
 from dlflow.runs.manifest import read_json
 from dlflow.workflow.common import Log, PreparedData, prepare_data, quiet
@@ -37,18 +38,17 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     from dlflow.train.runtime import select_backend
 
     run = find_run(run_ref, runs_root, log)
-    manifest = read_json(run.manifest)
-    if not run.model.exists():
-        raise UsageError(f"{run.path}: no model.keras (status: {manifest.get('status', '?')}); "
-                         f"train or resume the run first")
+    manifest = read_json(run.manifest, advice="the run directory is damaged: restore manifest.json, or train again")
+    check_run_model(run, manifest.get("status"))
     loaded = load_config(run.config)
     _refuse_fitted_as_is(run, manifest, loaded.config)
     select_backend("tensorflow")  # exports and evaluation run on TensorFlow whatever trained the model
     if not with_data:
         return OpenedRun(run, loaded, None, manifest)
     root = run.experiment_dir.parent
-    data = prepare_data(loaded, root, log)
-    trained_on = (manifest.get("data") or {}).get("fingerprint")
+    described = manifest.get("data") if isinstance(manifest.get("data"), dict) else None
+    data = prepare_data(loaded, root, log, trained_on=described)
+    trained_on = (described or {}).get("fingerprint")
     if trained_on and trained_on != data.split.fingerprint:
         raise UsageError(f"{run.path}: the data changed since this run was trained (fingerprint "
                          f"{trained_on} -> {data.split.fingerprint}); its test split no longer exists")

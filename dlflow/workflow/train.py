@@ -50,6 +50,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     """
     from dlflow.config import dump_config, load_config
     from dlflow.runs.layout import split_store
+    from dlflow.runs.lock import run_lock
     from dlflow.train.distributed import ClusterOptions, agree, chief_first, follow_chief_run, join_cluster, share_text
     from dlflow.train.runtime import select_backend
 
@@ -71,48 +72,50 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         select_backend(config.runtime.backend, config.runtime)
         worker = join_cluster(config.runtime, ClusterOptions.from_options(cluster))
     runs_root = worker.runs_root(runs_root)  # only the chief writes the real run directory
-    run = resumable_run(resume, runs_root, config, log) if resume and worker.is_chief else None
-    run = follow_chief_run(worker, run, runs_root)  # the others resume from a copy of the chief's state
-    resuming = run is not None
-    with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
-        data = prepare_data(loaded, runs_root, log)
-    agree(worker, "the config, the data and its split",
-          dump_config(config) + repr(sorted(data.split.describe().items())))
-    if plan is not None:
-        from dlflow.workflow.final import train_and_validation
+    with contextlib.ExitStack() as held:  # the run directory's lock (see dlflow.runs.lock)
+        run = resumable_run(resume, runs_root, config, log, held) if resume and worker.is_chief else None
+        run = follow_chief_run(worker, run, runs_root)  # the others resume from a copy of the chief's state
+        resuming = run is not None
+        with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
+            data = prepare_data(loaded, runs_root, log)
+        agree(worker, "the config, the data and its split",
+              dump_config(config) + repr(sorted(data.split.describe().items())))
+        if plan is not None:
+            from dlflow.workflow.final import train_and_validation
 
-        data = train_and_validation(data)
-    # Everything a config can get wrong is found before the run directory exists.
-    session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
-    if run is None:
-        run = create_run(runs_root.resolve(), config.name)
-        write_text(run.config, dump_config(config))
-        update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
-                        created=now_iso(), stage=stage, command=list(argv or sys.argv), overrides=list(overrides),
-                        versions=versions(), seed=config.seed,
-                        model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
-                        data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
-                              **data.split.describe(),
-                              **data.dataset.signature()},
-                        resumes=0, runtime=session.runtime.describe(), **session.choices.describe(),
-                        **({"final": plan.describe()} if plan else {}), **_as_is_fields(session.model, config))
-    else:
-        manifest = update_manifest(run.manifest, status="running")
-        update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
-                        command=list(argv or sys.argv), overrides=list(overrides), resumed=now_iso())
-        write_text(run.config, dump_config(config))
-    chief_run = share_text(worker, str(run.path))
-    log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
-                                                   f"{worker.index} of {worker.count})")
-    try:
-        metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started)
-    except KeyboardInterrupt as exc:
-        update_manifest(run.manifest, status="interrupted", ended=now_iso())
-        raise Interrupted(f"interrupted; resume with: {resume_command(config_file, overrides, run, final)}") from exc
-    except BaseException as exc:
-        update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise
-    return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
+            data = train_and_validation(data)
+        # Everything a config can get wrong is found before the run directory exists.
+        session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
+        if run is None:
+            run = create_run(runs_root.resolve(), config.name)
+            held.enter_context(run_lock(run))
+            write_text(run.config, dump_config(config))
+            update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
+                            created=now_iso(), stage=stage, command=list(argv or sys.argv), overrides=list(overrides),
+                            versions=versions(), seed=config.seed,
+                            model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
+                            data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
+                                  **data.split.describe(),
+                                  **data.dataset.signature()},
+                            resumes=0, runtime=session.runtime.describe(), **session.choices.describe(),
+                            **({"final": plan.describe()} if plan else {}), **_as_is_fields(session.model, config))
+        else:
+            manifest = update_manifest(run.manifest, status="running")
+            update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
+                            command=list(argv or sys.argv), overrides=list(overrides), resumed=now_iso())
+            write_text(run.config, dump_config(config))
+        chief_run = share_text(worker, str(run.path))
+        log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
+                                                       f"{worker.index} of {worker.count})")
+        try:
+            metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started)
+        except KeyboardInterrupt as exc:
+            update_manifest(run.manifest, status="interrupted", ended=now_iso())
+            raise Interrupted(f"interrupted; resume with: {resume_command(config_file, overrides, run, final)}") from exc
+        except BaseException as exc:
+            update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise
+        return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
 
 
 def _as_is_fields(model: Any, config: Any) -> dict[str, Any]:
@@ -166,6 +169,7 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
     from dlflow.errors import ConfigError
     from dlflow.model.build import build_model, compile_model
     from dlflow.model.choices import model_choices
+    from dlflow.train.callbacks import check_monitors
     from dlflow.train.runtime import check_backend_supports, configure_runtime, record_jit_compile, strategy_scope
 
     config = loaded.config
@@ -179,7 +183,8 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
             model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
                                 base_dir=loaded.base_dir, choices=choices)
             check_backend_supports(runtime, model)
-            compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
+            logged = compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
+        check_monitors(config.fit, logged, validation=len(validation) > 0)
         record_jit_compile(runtime, model)
         _check_as_is(model, config, log, stage)
         log(f"runtime: {runtime.backend}, {runtime.strategy_name} over {', '.join(runtime.devices)}; "
