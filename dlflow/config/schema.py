@@ -325,5 +325,5 @@ class ExperimentConfig(Section):
     fit: FitConfig = FitConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     export: ExportConfig = ExportConfig()
-    tracking: TrackingConfig = TrackingConfig()
+    tracking: Optional[TrackingConfig] = None  # MLflow tracking (off when unset)
     search: SearchConfig | None = None  # `dlflow tune`'s search over config paths

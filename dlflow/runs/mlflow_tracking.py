@@ -56,7 +56,7 @@ def resolve_target(config: Any, runs_root: Path) -> MlflowTarget | None:
     Raises:
         ConfigError: tracking is on but mlflow is not installed.
     """
-    settings = config.tracking.mlflow
+    settings = config.tracking.mlflow if config.tracking is not None else None
     if settings is None:
         return None
     try:

@@ -124,7 +124,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
 
 def _open_tracking(config: Any, runs_root: Path) -> Any:
     """The config's MLflow run-to-be (`dlflow.runs.mlflow_tracking.MlflowRun`), or None when tracking is off."""
-    if config.tracking.mlflow is None:
+    if config.tracking is None or config.tracking.mlflow is None:
         return None
     from dlflow.runs.mlflow_tracking import MlflowRun, resolve_target
 
