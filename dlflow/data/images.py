@@ -92,13 +92,15 @@ def image_input(encoded: bytes, spec: InputSpec) -> np.ndarray:
     Raises:
         ValueError: the bytes are not an image PIL can decode (the message says why).
     """
-    height, width, channels = spec.shape
-    mode = {value: key for key, value in CHANNELS.items()}[channels]
     import io
 
+    from PIL import Image
+
+    height, width, channels = spec.shape
+    mode = {value: key for key, value in CHANNELS.items()}[channels]
     try:
         pixels = _decode(io.BytesIO(encoded), mode, (height, width))
-    except (OSError, SyntaxError) as exc:
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(f"not a decodable image ({_reason(exc)})") from exc
     scale = spec.scale or 1.0 / 255.0
     return pixels * np.float32(1.0 / 255.0 / scale)
