@@ -24,6 +24,7 @@ def serve(
     max_rows: Annotated[int, typer.Option(help="Most examples in one request; more get 413.")] = 10_000,
     token: Annotated[Optional[str], typer.Option(envvar="DLFLOW_SERVE_TOKEN", show_envvar=True,
                                                  help="Require 'Authorization: Bearer TOKEN' on every request.")] = None,
+    output: Annotated[str, typer.Option(help="decoded: labels and confidences; raw: the output tensors by their SavedModel names, exactly as TF Serving answers.")] = "decoded",
     json_: JsonOption = False,
 ) -> None:
     """Serve the run's model over TensorFlow Serving's REST API (predict, status, metadata) and /metrics."""
@@ -41,6 +42,6 @@ def serve(
                  f"GET {info['url']}/metadata, GET {info['metrics']}; Ctrl-C to stop")
 
     run_serve(run, host=host, port=port, name=name, max_batch_size=max_batch_size,
-              batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb, max_rows=max_rows, token=token,
+              batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb, max_rows=max_rows, token=token, output=output,
               runs_root=State.runs_root, log=progress, on_ready=ready)
     progress("server stopped")

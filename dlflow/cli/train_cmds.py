@@ -29,6 +29,9 @@ def train(
     worker_index: Annotated[Optional[int], typer.Option(
         "--worker-index", metavar="I", rich_help_panel="Several machines (runtime.strategy multi_worker)",
         help="This worker's index, 0 to N-1; worker 0 writes the run directory.")] = None,
+    mlflow: Annotated[Optional[str], typer.Option(
+        "--mlflow", metavar="URI", help="Track the run in MLflow at URI (sets tracking.mlflow.uri; "
+                                        "e.g. sqlite:///mlruns.db or http://host:5000).")] = None,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
@@ -37,7 +40,8 @@ def train(
     from dlflow.workflow.train import prepare_runtime
     from dlflow.workflow.train import train as run_train
 
-    loaded = load_config(config, set_ or [])  # config errors first, before TensorFlow loads
+    set_ = [*(set_ or []), *(mlflow_override(mlflow) if mlflow is not None else [])]
+    loaded = load_config(config, set_)  # config errors first, before TensorFlow loads
     if final:
         from dlflow.workflow.final import plan_final
 
@@ -95,6 +99,12 @@ def evaluate(
         for group, entry in sliced["groups"].items():
             score = entry.get(sliced["metric"])
             typer.echo(f"  {group}: {score:.4f} ({entry['samples']} samples)" if score is not None else f"  {group}")
+
+
+def mlflow_override(uri: str) -> list[str]:
+    """`--mlflow URI` as the `--set` it stands for (quoted: the URI is a string whatever it looks like)."""
+    quoted = uri.replace("'", "''")
+    return [f"tracking.mlflow.uri='{quoted}'"]
 
 
 def _print_confusion(name: str, target: dict) -> None:

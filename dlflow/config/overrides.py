@@ -150,3 +150,30 @@ def apply_overrides(raw: dict, overrides: Iterable[str], positions: Positions) -
     if problems:
         raise ConfigError(problems)
     return data
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A raw config's leaves by their `--set` paths: `{"fit.epochs": 30, "model.sequential[1].Dense.units": 64}`.
+
+    A list of scalars stays one value (`export.formats`); a list holding mappings or lists is
+    walked item by item.
+    """
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def flat_config(config: Any) -> dict[str, Any]:
+    """A validated config's values (as config.yaml writes them) by their `--set` paths."""
+    from dlflow.config.load import dump_config
+
+    return flatten(yaml.safe_load(dump_config(config)) or {})
+

@@ -236,6 +236,23 @@ class ExportConfig(Section):
     tflite: TFLiteOptions = TFLiteOptions()
 
 
+class MlflowTracking(Section):
+    """Track train runs in MLflow: params, per-epoch metrics, evaluation, data card, report, model."""
+
+    uri: Optional[str] = Field(None, min_length=1, description=(
+        "MLflow tracking URI (sqlite:///path.db, http://host:5000, a folder); default: a local SQLite store "
+        "sqlite:///<folder of the runs folder>/mlruns.db, its artifacts in mlartifacts/ next to it"))
+    experiment: Optional[str] = Field(None, min_length=1, description=(
+        "MLflow experiment to log to (created when missing); default: the config's name"))
+
+
+class TrackingConfig(Section):
+    """Where runs are tracked besides their run directory and TensorBoard."""
+
+    mlflow: Optional[MlflowTracking] = Field(None, description=(
+        "log each train run to MLflow ({} for the defaults); `dlflow train --mlflow URI` sets it too"))
+
+
 # Aliases for the builtins, so SearchDimension's fields can be named `int` and `float`.
 _Int = int
 _Float = float
@@ -316,4 +333,5 @@ class ExperimentConfig(Section):
     fit: FitConfig = FitConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     export: ExportConfig = ExportConfig()
+    tracking: Optional[TrackingConfig] = None  # MLflow tracking (off when unset)
     search: SearchConfig | None = None  # `dlflow tune`'s search over config paths

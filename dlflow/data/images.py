@@ -76,17 +76,47 @@ def read_image(path: Path, *, color_mode: str, size: tuple[int, int] | None = No
         color_mode: grayscale, rgb or rgba.
         size: (height, width) to resize to (bilinear), or None to keep the file's size.
     """
-    from PIL import Image
-
     try:
-        with Image.open(path) as image:
-            image.load()  # decode now: a truncated file fails here, naming the file
-            image = image.convert(PIL_MODES[color_mode])
-            if size is not None and image.size != (size[1], size[0]):
-                image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-            array = np.asarray(image, dtype="float32")
+        return _decode(path, color_mode, size)
     except (OSError, ValueError, SyntaxError) as exc:  # PIL's ways of saying "not an image"
         raise DataError(f"{path}: unreadable image ({_reason(exc)})", config_path=("data", "source")) from exc
+
+
+def image_input(encoded: bytes, spec: InputSpec) -> np.ndarray:
+    """Encoded image bytes (PNG, JPEG, ...) as one example of an image input, as training fed it.
+
+    The image is converted to the input's color mode (from its channels: 1 grayscale, 3 rgb,
+    4 rgba), resized to its height and width (bilinear, as `read_image` does for an image
+    folder), and its 0-255 pixels mapped to the data's own range (`1 / (255 * spec.scale)`: 0-16
+    for the builtin digits, unchanged for an image folder).
+
+    Raises:
+        ValueError: the bytes are not an image PIL can decode (the message says why).
+    """
+    import io
+
+    from PIL import Image
+
+    height, width, channels = spec.shape
+    mode = {value: key for key, value in CHANNELS.items()}[channels]
+    try:
+        pixels = _decode(io.BytesIO(encoded), mode, (height, width))
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"not a decodable image ({_reason(exc)})") from exc
+    scale = spec.scale or 1.0 / 255.0
+    return pixels * np.float32(1.0 / 255.0 / scale)
+
+
+def _decode(source: Any, color_mode: str, size: tuple[int, int] | None) -> np.ndarray:
+    """Decode an image (a path or a file object) as float32 pixels (height, width, channels)."""
+    from PIL import Image
+
+    with Image.open(source) as image:
+        image.load()  # decode now: a truncated file fails here
+        image = image.convert(PIL_MODES[color_mode])
+        if size is not None and image.size != (size[1], size[0]):
+            image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        array = np.asarray(image, dtype="float32")
     return array[..., np.newaxis] if array.ndim == 2 else array
 
 

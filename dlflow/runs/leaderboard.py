@@ -1,4 +1,5 @@
-"""A search's files in its tune directory: leaderboard.json/.csv, best.yaml, the HParams dashboard."""
+"""A search's files in its tune directory: leaderboard.json/.csv, best.yaml; the HParams dashboard's files
+(of tune trials and of every train run)."""
 
 from __future__ import annotations
 
@@ -73,16 +74,25 @@ def write_hparams_config(folder: Path, search: Any, direction: str) -> None:
     writer.close()
 
 
-def write_hparams(folder: Path, trial_id: str, values: dict[str, Any], search: Any) -> None:
-    """One trial's values for the HParams dashboard, next to its TensorBoard logs."""
+def write_hparams(folder: Path, trial_id: str, values: dict[str, Any], search: Any = None) -> None:
+    """One trial's (or train run's) values for the HParams dashboard, next to its TensorBoard logs.
+
+    Args:
+        folder: the logs folder whose `train/` and `validation/` hold the run's scalars.
+        trial_id: how the dashboard names the session (`trial <id>`).
+        values: by config path; with `search`, its encoded choices are written as one-line
+            YAML; without, every value that is not a number, string or boolean is.
+        search: the tune search the values come from, or None for a train run's whole config.
+    """
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp_api
 
-    encoded = encoded_choices(search)
+    encoded = encoded_choices(search) if search is not None else {
+        key for key, v in values.items() if not isinstance(v, (bool, int, float, str))}
     shown = {key: (one_line_yaml(v) if key in encoded else v) for key, v in values.items()}
     folder.mkdir(parents=True, exist_ok=True)
     writer = tf.summary.create_file_writer(str(folder))
     with writer.as_default():
-        hp_api.hparams(shown, trial_id=f"trial {trial_id}")
+        hp_api.hparams(shown, trial_id=f"trial {trial_id}" if search is not None else trial_id)
     writer.close()
 

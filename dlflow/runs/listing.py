@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dlflow.config.overrides import flatten
 from dlflow.errors import UsageError
 from dlflow.runs.lookup import is_run_dir
 from dlflow.runs.manifest import read_json
@@ -72,22 +73,8 @@ def _add_config_differences(rows: list[dict[str, Any]]) -> None:
             config = yaml.safe_load((Path(row["path"]) / "config.yaml").read_text()) or {}
         except (OSError, yaml.YAMLError):
             config = {}
-        flat.append(_flatten(config))
+        flat.append(flatten(config))
     paths = sorted({p for f in flat for p in f})
     differing = [p for p in paths if len({repr(f.get(p)) for f in flat}) > 1]
     for row, values in zip(rows, flat):
         row["differs"] = {p: values.get(p) for p in differing}
-
-
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
-        out = {}
-        for i, item in enumerate(value):
-            out.update(_flatten(item, f"{prefix}[{i}]"))
-        return out
-    return {prefix: value}

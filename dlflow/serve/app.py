@@ -4,7 +4,7 @@
 |--------|-------------------------------------------------------|-------------------------------------|
 | GET    | `/v1/models/<name>` (or `.../versions/1`)             | status: `{"model_version_status": [...]}` |
 | GET    | `/v1/models/<name>/metadata` (or `.../versions/1/metadata`) | the signature: inputs, outputs, dtypes, shapes |
-| POST   | `/v1/models/<name>:predict` (or `.../versions/1:predict`) | decoded predictions (`dlflow.serve.response`) |
+| POST   | `/v1/models/<name>:predict` (or `.../versions/1:predict`) | decoded predictions (`dlflow.serve.response`), or with `output="raw"` the output tensors as TF Serving answers (`dlflow.serve.raw`) |
 | GET    | `/metrics`                                            | Prometheus text format              |
 
 Errors are JSON, `{"error": "..."}`: 400 for a request the model cannot take (malformed JSON,
@@ -34,6 +34,7 @@ from dlflow.serve.batching import MicroBatcher
 from dlflow.serve.guard import RequestGuard
 from dlflow.serve.metrics import CONTENT_TYPE, ServerMetrics
 from dlflow.serve.model import ServedModel
+from dlflow.serve.raw import OUTPUT_FORMATS, raw_metadata, raw_predictions
 from dlflow.serve.request import RequestError, parse_predict_request
 from dlflow.serve.response import model_metadata, model_status, predictions
 
@@ -54,7 +55,7 @@ MAX_ROWS = 10_000
 def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: float = 0.0,
                metrics: ServerMetrics | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                max_rows: int = MAX_ROWS, token: str | None = None,
-               hosts: frozenset[str] | None = None) -> FastAPI:
+               hosts: frozenset[str] | None = None, output: str = "decoded") -> FastAPI:
     """A FastAPI app serving `served` over TensorFlow Serving's REST API.
 
     Args:
@@ -66,7 +67,11 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
         max_rows: the most examples one request may send (more: 413).
         token: when set, requests must carry `Authorization: Bearer <token>` (else 401).
         hosts: the Host names answered (others: 400); None answers any (see `guard.allowed_hosts`).
+        output: "decoded" (labels, confidences) or "raw" (the output tensors, as TF Serving answers).
     """
+    if output not in OUTPUT_FORMATS:
+        raise ValueError(f"output must be one of {OUTPUT_FORMATS}, received {output!r}")
+    answer = raw_predictions if output == "raw" else predictions
     metrics = metrics or ServerMetrics()
     metrics.load_seconds.set(served.load_seconds, model=served.name)
     metrics.model_info.set(1, model=served.name, version=served.version, run=served.run)
@@ -121,7 +126,7 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
                                     f"(send several requests, or serve --max-rows)")
             try:
                 outputs = await slot.submit(parsed.inputs, parsed.rows)
-                return _json(predictions(served, outputs, columnar=parsed.columnar))
+                return _json(answer(served, outputs, columnar=parsed.columnar))
             except Exception as error:  # noqa: BLE001 - the model failed on valid input: a server error
                 raise ApiError(500, f"prediction failed: {type(error).__name__}: {error}") from None
 
@@ -142,7 +147,8 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
     @app.get("/v1/models/{name}/versions/{version}/metadata", name="metadata")
     async def metadata(name: str, version: str | None = None):
         check_model(name, version)
-        return _json(model_metadata(served))
+        described = model_metadata(served)
+        return _json(raw_metadata(described, served) if output == "raw" else described)
 
     @app.get("/metrics", name="metrics")
     async def prometheus():

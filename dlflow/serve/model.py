@@ -32,6 +32,8 @@ class ServedModel:
         version: the version in URLs and the status; always "1" for a run.
         run: the run directory, for the metadata and metrics.
         load_seconds: time taken to load the model and trace its predict function.
+        raw_names: each output's name in the exported SavedModel's signature (`output_0`, ...),
+            for `--output raw` (`dlflow.serve.raw`); an output not listed keeps its name.
     """
 
     name: str
@@ -44,6 +46,7 @@ class ServedModel:
     version: str = "1"
     run: str = ""
     load_seconds: float = 0.0
+    raw_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def input_noun(self) -> str:

@@ -9,6 +9,7 @@ Two formats, as in TF Serving:
 - columnar format, `{"inputs": ...}`: for one input the batch itself, otherwise an object
   `{input name: [one value per example]}`.
 
+An image input also takes `{"b64": "<base64 PNG/JPEG>"}` per example (`dlflow.serve.b64`).
 Each value must have the input's shape, or that shape without a trailing 1 (a table cell as a
 scalar, a grayscale image as a 2-D array). In a table, null is a missing value, as an empty
 cell: NaN in a numeric column, "" in a string column (the model's own imputation fills it).
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from dlflow.serve.b64 import decode_b64_values, is_b64
 
 KNOWN_KEYS = ("instances", "inputs", "signature_name")
 NAMES_SHOWN = 8  # messages list at most this many input names
@@ -113,7 +116,7 @@ class _Parser:
             raise RequestError('"instances" is empty; expected at least one example')
         values: dict[str, list] = {spec.name: [] for spec in self.specs}
         for i, instance in enumerate(instances):
-            if isinstance(instance, dict):
+            if isinstance(instance, dict) and not (is_b64(instance) and len(self.specs) == 1):
                 named = self._match(instance, f"instances[{i}]")
             elif len(self.specs) == 1:
                 named = {self.specs[0].name: instance}
@@ -171,6 +174,7 @@ class _Parser:
     def _array(self, values: list, spec: Any, where: Callable[[int], str]) -> np.ndarray:
         """`values` (one per example) as one `(rows, *shape)` array of the spec's dtype."""
         shape = tuple(spec.shape)
+        values = decode_b64_values(values, spec, where, RequestError)
         if spec.dtype == "string":
             return self._strings(values, spec, where)
         try:

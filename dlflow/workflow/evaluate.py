@@ -62,7 +62,22 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
                                  f"longer an unbiased estimate if those results guided any change")
         write_json(run.evaluation, result)
         update_manifest(run.manifest, test_evaluations=looks, last_evaluated=result["evaluated"])
+        if (manifest.get("mlflow") or {}).get("run_id"):
+            _track_evaluation(manifest["mlflow"], result, run.evaluation, log)
     return result
+
+
+def _track_evaluation(recorded: dict[str, Any], result: dict[str, Any], path: Path, log: Log) -> None:
+    """Log the evaluation to the run's MLflow run; evaluation.json is written already, so a failure only warns."""
+    try:
+        from dlflow.runs.mlflow_tracking import log_evaluation
+
+        log_evaluation(recorded, result, path)
+    except Exception as exc:  # noqa: BLE001 - an unreachable store, or mlflow gone, must not undo the evaluation
+        log(f"warning: the evaluation was not logged to MLflow run {recorded['run_id']} at {recorded.get('uri')}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        return
+    log(f"mlflow: evaluation logged to run {recorded['run_id']}")
 
 
 def _target_report(spec: Any, truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:

@@ -40,19 +40,12 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
     signature = run_signature(opened, log)
     inputs, ids = read_inputs(Path(input_path), signature)
     model = load_run_model(opened)
-    import contextlib
-    import sys
-
-    with contextlib.redirect_stdout(sys.stderr):
-        raw = model.predict(_string_tensors(inputs), verbose=0, batch_size=opened.loaded.config.fit.batch_size)
     target_specs = {spec.name: spec for spec in signature.targets}
-    outputs = raw if isinstance(raw, dict) else {next(iter(target_specs)): raw}
     header, rows = ["id"], [[i] for i in ids]
     decoded: dict[str, list] = {}
-    from dlflow.data.tasks import decode_predictions
-
+    labelled = predict_labels(model, signature, inputs, opened.loaded.config.fit.batch_size)
     for name, spec in target_specs.items():
-        values, confidence = decode_predictions(spec, np.asarray(outputs[name]))
+        values, confidence = labelled[name]
         column = name if len(target_specs) > 1 else "prediction"
         decoded[name] = [_plain(v) for v in values]
         header.append(column)
@@ -75,6 +68,33 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
         write_text(target, text)
     return {"rows": len(rows), "output": str(target) if target else None, "csv": text if output == "-" else None,
             "predictions": decoded}
+
+
+def predict_labels(model: Any, signature: RunSignature, inputs: Any, batch_size: int) -> dict[str, tuple[Any, Any]]:
+    """`model.predict` on raw inputs, decoded: `{target name: (labels, confidence or None)}`."""
+    import contextlib
+    import sys
+
+    from dlflow.data.tasks import decode_predictions
+
+    with contextlib.redirect_stdout(sys.stderr):
+        raw = model.predict(_string_tensors(inputs), verbose=0, batch_size=batch_size)
+    target_specs = {spec.name: spec for spec in signature.targets}
+    outputs = raw if isinstance(raw, dict) else {next(iter(target_specs)): raw}
+    return {name: decode_predictions(spec, np.asarray(outputs[name])) for name, spec in target_specs.items()}
+
+
+def table_inputs(frame: Any, specs: dict[str, Any], where: str) -> dict[str, np.ndarray]:
+    """A table's (DataFrame's) columns as the model's inputs, by input name (columns by original or input name)."""
+    inputs = {}
+    for name, spec in specs.items():
+        column = spec.column or name
+        if column not in frame.columns and name not in frame.columns:
+            raise DataError(f"{where}: missing column '{column}' (the model takes: "
+                            f"{', '.join(s.column or n for n, s in specs.items())})")
+        values = frame[column if column in frame.columns else name]
+        inputs[name] = _as_input(np.asarray(values), spec, where, column)
+    return inputs
 
 
 def read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
@@ -127,19 +147,12 @@ def _read_table(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:
     from dlflow.data.sources import read_table
 
     frame = read_table(path, path.suffix.lower().lstrip("."))
-    inputs = {}
-    for name, spec in specs.items():
-        column = spec.column or name
-        if column not in frame.columns and name not in frame.columns:
-            raise DataError(f"{path}: missing column '{column}' (the model takes: "
-                            f"{', '.join(s.column or n for n, s in specs.items())})")
-        values = frame[column if column in frame.columns else name]
-        inputs[name] = _as_input(values.to_numpy(), spec, path, column)
+    inputs = table_inputs(frame, specs, str(path))
     ids = frame["id"].tolist() if "id" in frame.columns else list(range(len(frame)))
     return inputs, ids
 
 
-def _as_input(values: np.ndarray, spec: Any, path: Path, column: str) -> np.ndarray:
+def _as_input(values: np.ndarray, spec: Any, path: Path | str, column: str) -> np.ndarray:
     if spec.dtype == "string":
         return np.asarray([("" if v is None else str(v)) for v in values], dtype=object).reshape(-1, *spec.shape)
     try:

@@ -16,7 +16,7 @@ MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str | None = None,
           max_batch_size: int = 64, batch_timeout_ms: float = 0.0, max_body_mb: float = 10.0,
-          max_rows: int = 10_000, token: str | None = None, runs_root: Path = Path("runs"),
+          max_rows: int = 10_000, token: str | None = None, output: str = "decoded", runs_root: Path = Path("runs"),
           log: Log = quiet, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Load a run's model once and serve it until SIGINT or SIGTERM.
 
@@ -31,6 +31,8 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
         max_body_mb: the largest request body in MiB (larger: 413 before it is parsed).
         max_rows: the most examples one request may send (more: 413).
         token: when set, every request needs `Authorization: Bearer <token>` (else 401).
+        output: "decoded" (labels and confidences) or "raw" (the output tensors by their SavedModel
+            names, exactly as TF Serving answers for the exported model; see `dlflow.serve.raw`).
         on_ready: called once the server listens, with {"url", "server", "metrics", "model",
             "version", "run"}.
 
@@ -48,6 +50,8 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
     if not max_body_mb > 0 or max_rows < 1:
         raise UsageError(f"--max-body-mb must be above 0 and --max-rows at least 1, received {max_body_mb} "
                          f"and {max_rows}")
+    if output not in ("decoded", "raw"):
+        raise UsageError(f"--output must be decoded or raw, received '{output}'")
     if token is not None and not token.strip():
         raise UsageError("--token (or DLFLOW_SERVE_TOKEN) is empty; give a secret or leave it unset")
     sock = listen(host, port)  # a busy port fails now, not after loading the model
@@ -58,7 +62,7 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
         raise
     app = create_app(served, max_batch_size=max_batch_size, batch_timeout=batch_timeout_ms / 1000.0,
                      max_body_bytes=int(max_body_mb * 1024 * 1024), max_rows=max_rows, token=token,
-                     hosts=allowed_hosts(host))
+                     hosts=allowed_hosts(host), output=output)
 
     def ready(base_url: str) -> None:
         if on_ready is not None:
@@ -79,6 +83,7 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     from dlflow.data.tasks import decode_predictions
     from dlflow.serve.model import ServedModel
     from dlflow.serve.predictor import compile_predict, example_batch
+    from dlflow.serve.raw import signature_output_names
 
     started = time.perf_counter()
     opened = open_run(run_ref, runs_root, log, with_data=False)
@@ -100,6 +105,7 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
         name=name, inputs=inputs, outputs=targets, predict=predict, decode=decode_predictions,
         output_shapes={key: (-1, *value.shape[1:]) for key, value in warm.items()}, kind=kind,
         run=_shown_path(opened.run.path), load_seconds=seconds,
+        raw_names=signature_output_names(model, [target.name for target in targets]),
     )
 
 

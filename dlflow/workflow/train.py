@@ -86,6 +86,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
             data = train_and_validation(data)
         # Everything a config can get wrong is found before the run directory exists.
         session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
+        tracker = _open_tracking(config, runs_root) if worker.is_chief else None  # a bad store: before the run exists
         if run is None:
             run = create_run(runs_root.resolve(), config.name)
             held.enter_context(run_lock(run))
@@ -104,18 +105,45 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
             update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
                             command=list(argv or sys.argv), overrides=list(overrides), resumed=now_iso())
             write_text(run.config, dump_config(config))
+        if tracker is not None:
+            _start_tracking(tracker, run, config, log)
         chief_run = share_text(worker, str(run.path))
         log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
                                                        f"{worker.index} of {worker.count})")
         try:
-            metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started)
+            metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started, tracker=tracker)
         except KeyboardInterrupt as exc:
             update_manifest(run.manifest, status="interrupted", ended=now_iso())
+            if tracker is not None:
+                tracker.fail("KILLED")
             raise Interrupted(f"interrupted; resume with: {resume_command(config_file, overrides, run, final)}") from exc
         except BaseException as exc:
             update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            if tracker is not None:
+                tracker.fail()
             raise
         return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
+
+
+def _open_tracking(config: Any, runs_root: Path) -> Any:
+    """The config's MLflow run-to-be (`dlflow.runs.mlflow_tracking.MlflowRun`), or None when tracking is off."""
+    if config.tracking is None or config.tracking.mlflow is None:
+        return None
+    from dlflow.runs.mlflow_tracking import MlflowRun, resolve_target
+
+    return MlflowRun(resolve_target(config, runs_root))
+
+
+def _start_tracking(tracker: Any, run: RunDir, config: Any, log: Log) -> None:
+    """Open the MLflow run (a resumed run's own, when it was tracked to the same store) and record it."""
+    from dlflow.runs.manifest import read_json
+
+    before = read_json(run.manifest).get("mlflow") or {}
+    same = before.get("uri") == tracker.target.uri and before.get("experiment") == tracker.target.experiment
+    run_id = tracker.start(run, config, resume_id=before.get("run_id") if same else None)
+    update_manifest(run.manifest, mlflow=tracker.describe())
+    default = " (the default: tracking.mlflow.uri unset)" if tracker.target.default else ""
+    log(f"mlflow: run {run_id} in experiment '{tracker.target.experiment}' at {tracker.target.uri}{default}")
 
 
 def _as_is_fields(model: Any, config: Any) -> dict[str, Any]:
@@ -240,12 +268,18 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
 
 
 def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,
-         started: float) -> dict[str, Any]:
+         started: float, tracker: Any = None) -> dict[str, Any]:
+    from dlflow.config.overrides import flat_config
+    from dlflow.runs.leaderboard import write_hparams
     from dlflow.train.callbacks import build_callbacks
 
     config = loaded.config
     with located_errors(loaded):
         callbacks = build_callbacks(run, config.fit, resuming=resuming)
+    if tracker is not None:
+        callbacks.append(tracker.epoch_callback())
+    if session.runtime.is_chief and not resuming:  # the run's config, for TensorBoard's HParams dashboard
+        write_hparams(run.logs, f"{run.experiment}/{run.run_id}", flat_config(config))
     if resuming:
         trim_history(run)
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
@@ -263,8 +297,10 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     write_json(run.metrics, metrics)
     if session.runtime.is_chief:  # the other workers' run directories are thrown away
         _write_report(run, log)
-    update_manifest(run.manifest, status="completed", ended=now_iso(),
-                    timings={"fit_s": round(fit_seconds, 3), "total_s": round(time.time() - started, 3)})
+    manifest = update_manifest(run.manifest, status="completed", ended=now_iso(),
+                               timings={"fit_s": round(fit_seconds, 3), "total_s": round(time.time() - started, 3)})
+    if tracker is not None:
+        tracker.finish(run, manifest)
     best = metrics.get("best_value")
     log(f"done: {metrics['epochs_completed']} epochs; best {metrics['monitor']} "
         f"{best:.4f} at epoch {metrics['best_epoch']}" if best is not None else "done")

@@ -15,10 +15,10 @@ def test_unknown_top_level_key(digits, problems_of):
 
 
 def test_unknown_top_level_key_without_a_close_match_lists_the_sections(digits, problems_of):
-    (line,) = problems_of(digits + "trainer: {}\n")
+    (line,) = problems_of(digits + "pipeline: {}\n")
     assert line == (
-        "cfg.yaml:23:1: unknown top-level key 'trainer' (expected one of: name, seed, task, "
-        "data, model, compile, fit, runtime, export, search)"
+        "cfg.yaml:23:1: unknown top-level key 'pipeline' (expected one of: name, seed, task, "
+        "data, model, compile, fit, runtime, export, tracking, search)"
     )
 
 

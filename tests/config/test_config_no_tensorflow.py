@@ -14,7 +14,7 @@ from dlflow.config import load_config, json_schema, dump_config
 loaded = load_config(sys.argv[1], ["fit.epochs=3"])
 dump_config(loaded.config)
 json_schema()
-heavy = sorted(m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules)
+heavy = sorted(m for m in ("tensorflow", "keras", "jax", "torch", "mlflow") if m in sys.modules)
 print(heavy)
 """
 
