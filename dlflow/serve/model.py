@@ -32,6 +32,7 @@ class ServedModel:
         version: the version in URLs and the status; always "1" for a run.
         run: the run directory, for the metadata and metrics.
         load_seconds: time taken to load the model and trace its predict function.
+        run_dir: the run directory itself (where the prediction log goes by default).
     """
 
     name: str
@@ -44,6 +45,7 @@ class ServedModel:
     version: str = "1"
     run: str = ""
     load_seconds: float = 0.0
+    run_dir: str = ""
 
     @property
     def input_noun(self) -> str:
