@@ -132,9 +132,9 @@ class PredictionLog:
                                      f"serving goes on without it")
             self._drop(rows, "write_error")
             return
-        if self.metrics is not None:
-            self.metrics.logged_rows.inc(rows)
         self._update_drift(columns)
+        if self.metrics is not None:  # after the gauges: a reader that sees the rows sees their drift
+            self.metrics.logged_rows.inc(rows)
 
     def _columns(self, items: list[tuple]) -> dict[str, np.ndarray]:
         parts: list[dict[str, np.ndarray]] = []

@@ -61,6 +61,7 @@ def served_logs(serve_runs) -> dict:
             out[f"{name}_ids"] = [a.headers["x-request-id"] for a in answers]
             out[f"{name}_metrics"] = wait_logged(info["metrics"], ROWS)
         out[name] = folder
+        assert "prediction log: drift gauges off" not in info["stderr"], info["stderr"][-2000:]
     return out
 
 
