@@ -137,21 +137,22 @@ class PredictionLog:
             self.metrics.logged_rows.inc(rows)
 
     def _columns(self, items: list[tuple]) -> dict[str, np.ndarray]:
-        parts: list[dict[str, np.ndarray]] = []
-        for request_id, when, latency, inputs, outputs, rows in items:
-            part = log_columns(inputs, self.inputs)
-            for spec in self.outputs:
-                labels, confidence = self.decode(spec, np.asarray(outputs[spec.name]))
-                part[f"_pred.{spec.name}"] = _one_per_row(labels)
-                if confidence is not None:
-                    part[f"_conf.{spec.name}"] = _one_per_row(confidence)
-            part["_request_id"] = np.full(rows, request_id, dtype=object)
-            part["_row"] = np.arange(rows, dtype=np.int64)
-            part["_time"] = np.full(rows, when, dtype=np.float64)
-            part["_latency_ms"] = np.full(rows, latency * 1000.0, dtype=np.float64)
-            part["_version"] = np.full(rows, self.version, dtype=object)
-            parts.append(part)
-        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        """The log's columns for queued requests: one pass over their concatenated inputs and outputs."""
+        inputs = {spec.name: np.concatenate([item[3][spec.name] for item in items]) for spec in self.inputs}
+        columns = log_columns(inputs, self.inputs)
+        for spec in self.outputs:
+            outputs = np.concatenate([np.asarray(item[4][spec.name]) for item in items])
+            labels, confidence = self.decode(spec, outputs)
+            columns[f"_pred.{spec.name}"] = _one_per_row(labels)
+            if confidence is not None:
+                columns[f"_conf.{spec.name}"] = _one_per_row(confidence)
+        rows = [item[5] for item in items]
+        columns["_request_id"] = np.repeat(np.array([item[0] for item in items], dtype=object), rows)
+        columns["_row"] = np.concatenate([np.arange(n, dtype=np.int64) for n in rows])
+        columns["_time"] = np.repeat(np.array([item[1] for item in items], dtype=np.float64), rows)
+        columns["_latency_ms"] = np.repeat(np.array([item[2] * 1000.0 for item in items], dtype=np.float64), rows)
+        columns["_version"] = np.full(sum(rows), self.version, dtype=object)
+        return columns
 
     def _write(self, columns: dict[str, np.ndarray]) -> None:
         import pyarrow as pa

@@ -19,13 +19,16 @@ ROWS, PER_REQUEST = 1000, 50
 
 
 def traffic(shifted: bool, seed: int = 7) -> list[dict]:
-    """1,000 rows drawn from the table; with `shifted`, the last half has SHIFTED scaled by 3."""
-    frame = cancer_table().drop(columns=["diagnosis"])
-    rows = frame.sample(ROWS, replace=True, random_state=seed).reset_index(drop=True)
+    """1,000 rows drawn from the table (labels dropped); with `shifted`, the last half has SHIFTED scaled by 3."""
+    rows = cancer_table().sample(ROWS, replace=True, random_state=seed).reset_index(drop=True)
     if shifted:
         for column in SHIFTED:
             rows.loc[ROWS // 2:, column] = rows.loc[ROWS // 2:, column] * 3
-    return rows.to_dict(orient="records")
+    return rows.drop(columns=["diagnosis"]).to_dict(orient="records")
+
+
+def true_labels(seed: int = 7) -> list[str]:
+    return list(cancer_table().sample(ROWS, replace=True, random_state=seed)["diagnosis"])
 
 
 def send(url: str, rows: list[dict]) -> list[httpx.Response]:
@@ -124,3 +127,29 @@ def test_an_unwritable_log_folder_fails_no_request(serve_runs):
                       if s.name.endswith("_total") and s.labels["reason"] == "write_error")
         assert dropped > 0
     assert info["stderr"].count("prediction log: cannot write") == 1
+
+
+def test_monitor_measures_live_accuracy_from_labels_by_request_id(served_logs, tmp_path):
+    import pandas as pd
+
+    work, run = served_logs["work"], served_logs["run"]
+    ids = np.repeat(served_logs["plain_ids"], PER_REQUEST)
+    labels = pd.DataFrame({"request_id": ids, "row": np.tile(np.arange(PER_REQUEST), ROWS // PER_REQUEST),
+                           "diagnosis": true_labels()})
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    done = run_cli("monitor", str(run), "--log", str(served_logs["plain"]), "--labels", str(tmp_path / "labels.csv"),
+                   "--json", cwd=work)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    accuracy = json.loads(done.stdout)["accuracy"]["diagnosis"]
+    assert accuracy["rows"] == ROWS and 0.5 < accuracy["live"] <= 1 and accuracy["evaluation"] is None
+
+
+def test_monitor_on_a_data_file_with_labels_in_row_order(serve_runs):
+    work, run = serve_runs["work"], serve_runs["table"]
+    table = str(work / "cancer.csv")
+    done = run_cli("monitor", str(run), "--data", table, "--labels", table, "--json", "-o", str(work / "file.html"),
+                   cwd=work)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["rows"] == 569 and result["drifted_features"] == []
+    assert result["accuracy"]["diagnosis"]["rows"] == 569
