@@ -128,6 +128,7 @@ def test_an_unwritable_log_folder_fails_no_request(serve_runs):
     assert info["stderr"].count("prediction log: cannot write") == 1
 
 
+@pytest.mark.slow  # one more monitor run (TensorFlow, data and model loaded): ~15 s
 def test_monitor_measures_live_accuracy_from_labels_by_request_id(served_logs, tmp_path):
     import pandas as pd
 
@@ -143,6 +144,7 @@ def test_monitor_measures_live_accuracy_from_labels_by_request_id(served_logs, t
     assert accuracy["rows"] == ROWS and 0.5 < accuracy["live"] <= 1 and accuracy["evaluation"] is None
 
 
+@pytest.mark.slow  # one more monitor run (TensorFlow, data and model loaded): ~15 s
 def test_monitor_on_a_data_file_with_labels_in_row_order(serve_runs):
     work, run = serve_runs["work"], serve_runs["table"]
     table = str(work / "cancer.csv")
