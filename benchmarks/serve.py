@@ -5,7 +5,9 @@ Trains configs/digits_mlp.yaml for 2 epochs in a scratch folder, starts three se
 after a warm-up, in four scenarios:
 
 - `batched`: 8 clients, the default micro-batching (up to 64 examples; a batch is what queued
-  while the model was busy);
+  while the model was busy), with the default prediction log (every request recorded);
+- `batched_no_log`: the same with `--log-sample 0` (no prediction log); `log_keeps` is the
+  median over rounds of `batched` / `batched_no_log` throughput (the log's cost);
 - `batched_wait_2ms`: 8 clients, `--batch-timeout-ms 2` (a batch also waits up to 2 ms for
   requests already arriving);
 - `unbatched`: 8 clients, `--max-batch-size 1` (one model call per request);
@@ -16,7 +18,7 @@ Reports requests/s, p50/p99 client-side latency and the servers' mean batch size
 /metrics); writes bench-results/serve.json. The clients share the machine with the servers, so
 on a small machine the figures are a lower bound.
 
-Usage: python benchmarks/serve.py [--seconds 12] [--rounds 3] [--clients 8]
+Usage: python benchmarks/serve.py [--seconds 12] [--rounds 3] [--clients 8] [--scenarios batched,batched_no_log]
 """
 
 from __future__ import annotations
@@ -123,14 +125,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=12.0, help="Measured seconds per scenario, over all rounds.")
     parser.add_argument("--rounds", type=int, default=3, help="Scenarios alternate this many times (drift hits all alike).")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--scenarios", default="", help="Comma-separated scenarios to run (default: all).")
     args = parser.parse_args()
     from sklearn.datasets import load_digits
 
     images = load_digits().images[:, :, :, None].tolist()
     bodies = [json.dumps({"instances": [image]}).encode() for image in images[:256]]
-    plans = {"batched": ("batched", args.clients), "batched_wait_2ms": ("wait", args.clients),
-             "unbatched": ("unbatched", args.clients), "single_client": ("batched", 1)}
-    server_args = {"batched": (), "wait": ("--batch-timeout-ms", "2"), "unbatched": ("--max-batch-size", "1")}
+    plans = {"batched": ("batched", args.clients), "batched_no_log": ("no_log", args.clients),
+             "batched_wait_2ms": ("wait", args.clients), "unbatched": ("unbatched", args.clients),
+             "single_client": ("batched", 1)}
+    if args.scenarios:
+        plans = {name: plans[name] for name in args.scenarios.split(",")}
+    server_args = {"batched": (), "no_log": ("--log-sample", "0"), "wait": ("--batch-timeout-ms", "2"),
+                   "unbatched": ("--max-batch-size", "1")}
+    server_args = {key: value for key, value in server_args.items() if key in {p[0] for p in plans.values()}}
     totals = {name: {"latencies": [], "seconds": 0.0, "examples": 0.0, "calls": 0.0, "rounds_rps": []}
               for name in plans}
     with tempfile.TemporaryDirectory() as scratch:
@@ -174,6 +182,10 @@ def main() -> None:
               "client": "httpx.AsyncClient in one process on the same machine", "cpu_count": os.cpu_count(),
               "load_average_at_end": os.getloadavg(), "seconds_per_scenario": args.seconds,
               "rounds": args.rounds, "scenarios": results}
+    if "batched" in totals and "batched_no_log" in totals:
+        ratios = [a / b for a, b in zip(totals["batched"]["rounds_rps"], totals["batched_no_log"]["rounds_rps"])]
+        report["log_keeps"] = statistics.median(ratios)
+        report["log_keeps_by_round"] = ratios
     out = ROOT / "bench-results" / "serve.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
@@ -181,6 +193,8 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:14s}{r['clients']:8d}{r['requests_per_s']:10.1f}{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}"
               f"{r['mean_batch_size']:7.2f}")
+    if "log_keeps" in report:
+        print(f"with the prediction log: {report['log_keeps']:.1%} of the throughput without it (median of rounds)")
     print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(f"written: {out}")
 

@@ -58,7 +58,7 @@ HELP_ORDER = ("define", "collect", "develop", "train")
 
 def _register() -> None:
     # Import order is help order: the workflow stages, then observing, then config tools.
-    from dlflow.cli import stage_cmds, data_cmds, train_cmds, regularize_cmds, deploy_cmds, serve_cmds, observe_cmds, config_cmds  # noqa: F401
+    from dlflow.cli import stage_cmds, data_cmds, train_cmds, regularize_cmds, deploy_cmds, serve_cmds, monitor_cmds, observe_cmds, config_cmds  # noqa: F401
 
     rank = {name: i for i, name in enumerate(HELP_ORDER)}
     app.registered_commands.sort(  # stable: unranked commands keep their order
@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
 
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        # without standalone mode, click returns a `typer.Exit(code)` raised by a command as the result
+        code = app(args=argv, standalone_mode=False)
     except DlflowError as error:
         print_error(error)
         sys.exit(error.exit_code)
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
 
             traceback.print_exception(error, file=sys.stderr)
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _save_traceback(error: BaseException) -> str:

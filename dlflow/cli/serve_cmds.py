@@ -25,6 +25,9 @@ def serve(
     token: Annotated[Optional[str], typer.Option(envvar="DLFLOW_SERVE_TOKEN", show_envvar=True,
                                                  help="Require 'Authorization: Bearer TOKEN' on every request.")] = None,
     output: Annotated[str, typer.Option(help="decoded: labels and confidences; raw: the output tensors by their SavedModel names, exactly as TF Serving answers.")] = "decoded",
+    log_sample: Annotated[float, typer.Option(help="Share of requests recorded in the prediction log, 0..1 (0: no log).")] = 1.0,
+    log_max_mb: Annotated[float, typer.Option(help="Most MiB the prediction log keeps; its oldest files are deleted past it.")] = 100.0,
+    log_dir: Annotated[Optional[str], typer.Option(help="Prediction log folder (default: <run>/serving; read by dlflow monitor).")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Serve the run's model over TensorFlow Serving's REST API (predict, status, metadata) and /metrics."""
@@ -43,5 +46,6 @@ def serve(
 
     run_serve(run, host=host, port=port, name=name, max_batch_size=max_batch_size,
               batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb, max_rows=max_rows, token=token, output=output,
-              runs_root=State.runs_root, log=progress, on_ready=ready)
+              log_sample=log_sample, log_max_mb=log_max_mb, log_dir=log_dir, runs_root=State.runs_root,
+              log=progress, on_ready=ready)
     progress("server stopped")

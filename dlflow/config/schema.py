@@ -321,6 +321,21 @@ class SearchConfig(Section):
     space: dict[str, SearchDimension] = Field(min_length=1)
 
 
+class MonitorConfig(Section):
+    """`dlflow monitor`'s thresholds: past any of them it exits 1 (see dlflow/monitor/drift.py)."""
+
+    psi: float = Field(0.2, gt=0, description="A numeric feature drifts at this population stability index "
+                                               "or more (with the KS test also significant).")
+    ks_pvalue: float = Field(0.01, gt=0, lt=1, description="...and a Kolmogorov-Smirnov p-value under this.")
+    chi2_pvalue: float = Field(0.01, gt=0, lt=1, description="A categorical feature or the predicted classes "
+                                                              "drift at a chi-square p-value under this.")
+    missing_increase: float = Field(0.1, ge=0, le=1, description="A feature drifts when its share of missing "
+                                                                  "values exceeds training's by more than this.")
+    min_rows: int = Field(50, ge=1, description="Fewer live rows than this: nothing is tested (too few to tell).")
+    accuracy_drop: float = Field(0.05, ge=0, le=1, description="With --labels: live accuracy this far under the "
+                                                               "evaluation's is an alert.")
+
+
 class ExperimentConfig(Section):
     """A whole experiment: data, model, compile, fit, runtime, export."""
 
@@ -335,3 +350,4 @@ class ExperimentConfig(Section):
     export: ExportConfig = ExportConfig()
     tracking: Optional[TrackingConfig] = None  # MLflow tracking (off when unset)
     search: SearchConfig | None = None  # `dlflow tune`'s search over config paths
+    monitor: MonitorConfig = MonitorConfig()  # `dlflow monitor`'s drift thresholds

@@ -35,6 +35,7 @@ from dlflow.serve.guard import RequestGuard
 from dlflow.serve.metrics import CONTENT_TYPE, ServerMetrics
 from dlflow.serve.model import ServedModel
 from dlflow.serve.raw import OUTPUT_FORMATS, raw_metadata, raw_predictions
+from dlflow.serve.predlog import PredictionLog
 from dlflow.serve.request import RequestError, parse_predict_request
 from dlflow.serve.response import model_metadata, model_status, predictions
 
@@ -55,7 +56,8 @@ MAX_ROWS = 10_000
 def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: float = 0.0,
                metrics: ServerMetrics | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                max_rows: int = MAX_ROWS, token: str | None = None,
-               hosts: frozenset[str] | None = None, output: str = "decoded") -> FastAPI:
+               hosts: frozenset[str] | None = None, output: str = "decoded",
+               prediction_log: PredictionLog | None = None) -> FastAPI:
     """A FastAPI app serving `served` over TensorFlow Serving's REST API.
 
     Args:
@@ -68,13 +70,15 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
         token: when set, requests must carry `Authorization: Bearer <token>` (else 401).
         hosts: the Host names answered (others: 400); None answers any (see `guard.allowed_hosts`).
         output: "decoded" (labels, confidences) or "raw" (the output tensors, as TF Serving answers).
+        prediction_log: where answered requests are sampled to (`dlflow.serve.predlog`); its
+            request id comes back in the `X-Request-Id` header.
     """
     if output not in OUTPUT_FORMATS:
         raise ValueError(f"output must be one of {OUTPUT_FORMATS}, received {output!r}")
     answer = raw_predictions if output == "raw" else predictions
     metrics = metrics or ServerMetrics()
-    metrics.load_seconds.set(served.load_seconds, model=served.name)
-    metrics.model_info.set(1, model=served.name, version=served.version, run=served.run)
+    metrics.load_seconds.labels(model=served.name).set(served.load_seconds)
+    metrics.model_info.labels(model=served.name, version=served.version, run=served.run).set(1)
 
     def record_batch(rows: int, requests: int, seconds: float) -> None:
         metrics.batch_size.observe(rows)
@@ -87,10 +91,14 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         await batcher.start()
+        if prediction_log is not None:
+            prediction_log.start()
         try:
             yield
         finally:
             await batcher.stop()
+            if prediction_log is not None:
+                await run_in_threadpool(prediction_log.stop)
 
     app = FastAPI(title=f"dlflow serve: {served.name}", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
@@ -115,6 +123,7 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
     @app.post("/v1/models/{name}/versions/{version}:predict", name="predict")
     async def predict(request: Request, name: str, version: str | None = None):
         check_model(name, version)
+        started = time.perf_counter()
         with batcher.incoming() as slot:  # a batch being gathered waits for this request
             try:
                 parsed = await run_in_threadpool(parse_predict_request, await request.body(), served.inputs,
@@ -126,9 +135,14 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
                                     f"(send several requests, or serve --max-rows)")
             try:
                 outputs = await slot.submit(parsed.inputs, parsed.rows)
-                return _json(answer(served, outputs, columnar=parsed.columnar))
+                response = _json(answer(served, outputs, columnar=parsed.columnar))
             except Exception as error:  # noqa: BLE001 - the model failed on valid input: a server error
                 raise ApiError(500, f"prediction failed: {type(error).__name__}: {error}") from None
+        if prediction_log is not None:
+            request_id = prediction_log.record(parsed.inputs, outputs, parsed.rows, time.perf_counter() - started)
+            if request_id is not None:
+                response.headers["x-request-id"] = request_id
+        return response
 
     @app.post("/v1/models/{name}:{verb}", name="other")
     @app.post("/v1/models/{name}/versions/{version}:{verb}", name="other")
@@ -204,5 +218,5 @@ class _Instrumented:
         finally:
             route = scope.get("route")  # set by the router on the scope it was given
             endpoint = getattr(route, "name", None) or "other"
-            self.metrics.requests.inc(endpoint=endpoint, code=str(status))
-            self.metrics.latency.observe(time.perf_counter() - started, endpoint=endpoint)
+            self.metrics.requests.labels(endpoint=endpoint, code=str(status)).inc()
+            self.metrics.latency.labels(endpoint=endpoint).observe(time.perf_counter() - started)

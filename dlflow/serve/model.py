@@ -34,6 +34,7 @@ class ServedModel:
         load_seconds: time taken to load the model and trace its predict function.
         raw_names: each output's name in the exported SavedModel's signature (`output_0`, ...),
             for `--output raw` (`dlflow.serve.raw`); an output not listed keeps its name.
+        run_dir: the run directory itself (where the prediction log goes by default).
     """
 
     name: str
@@ -47,6 +48,7 @@ class ServedModel:
     run: str = ""
     load_seconds: float = 0.0
     raw_names: dict[str, str] = field(default_factory=dict)
+    run_dir: str = ""
 
     @property
     def input_noun(self) -> str:

@@ -16,7 +16,8 @@ MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str | None = None,
           max_batch_size: int = 64, batch_timeout_ms: float = 0.0, max_body_mb: float = 10.0,
-          max_rows: int = 10_000, token: str | None = None, output: str = "decoded", runs_root: Path = Path("runs"),
+          max_rows: int = 10_000, token: str | None = None, output: str = "decoded", log_sample: float = 1.0,
+          log_max_mb: float = 100.0, log_dir: str | Path | None = None, runs_root: Path = Path("runs"),
           log: Log = quiet, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Load a run's model once and serve it until SIGINT or SIGTERM.
 
@@ -33,6 +34,9 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
         token: when set, every request needs `Authorization: Bearer <token>` (else 401).
         output: "decoded" (labels and confidences) or "raw" (the output tensors by their SavedModel
             names, exactly as TF Serving answers for the exported model; see `dlflow.serve.raw`).
+        log_sample: the share of requests written to the prediction log (0: no log).
+        log_max_mb: the most the prediction log's files may weigh (the oldest are deleted past it).
+        log_dir: the prediction log's folder; default `<run>/serving`.
         on_ready: called once the server listens, with {"url", "server", "metrics", "model",
             "version", "run"}.
 
@@ -52,6 +56,9 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
                          f"and {max_rows}")
     if output not in ("decoded", "raw"):
         raise UsageError(f"--output must be decoded or raw, received '{output}'")
+    if not 0.0 <= log_sample <= 1.0 or not log_max_mb > 0:
+        raise UsageError(f"--log-sample must be within 0..1 and --log-max-mb above 0, received {log_sample} "
+                         f"and {log_max_mb}")
     if token is not None and not token.strip():
         raise UsageError("--token (or DLFLOW_SERVE_TOKEN) is empty; give a secret or leave it unset")
     sock = listen(host, port)  # a busy port fails now, not after loading the model
@@ -60,9 +67,15 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
     except BaseException:
         sock.close()
         raise
+    from dlflow.serve.metrics import ServerMetrics
+
+    metrics = ServerMetrics()
+    prediction_log = None
+    if log_sample > 0:
+        prediction_log = _prediction_log(served, metrics, log_sample, log_max_mb, log_dir, runs_root, log)
     app = create_app(served, max_batch_size=max_batch_size, batch_timeout=batch_timeout_ms / 1000.0,
                      max_body_bytes=int(max_body_mb * 1024 * 1024), max_rows=max_rows, token=token,
-                     hosts=allowed_hosts(host), output=output)
+                     hosts=allowed_hosts(host), output=output, metrics=metrics, prediction_log=prediction_log)
 
     def ready(base_url: str) -> None:
         if on_ready is not None:
@@ -104,9 +117,42 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     return ServedModel(
         name=name, inputs=inputs, outputs=targets, predict=predict, decode=decode_predictions,
         output_shapes={key: (-1, *value.shape[1:]) for key, value in warm.items()}, kind=kind,
-        run=_shown_path(opened.run.path), load_seconds=seconds,
+        run=_shown_path(opened.run.path), load_seconds=seconds, run_dir=str(opened.run.path),
         raw_names=signature_output_names(model, [target.name for target in targets]),
     )
+
+
+def _prediction_log(served: Any, metrics: Any, sample: float, max_mb: float, log_dir: str | Path | None,
+                    runs_root: Path, log: Log) -> Any:
+    """The prediction log of a served run, with drift gauges against its training split."""
+    from dlflow.serve.predlog import PredictionLog
+
+    run = Path(served.run_dir)
+    folder = Path(log_dir) if log_dir is not None else run / "serving"
+    log(f"prediction log: {sample:.0%} of requests to {folder} (at most {max_mb:g} MiB)")
+    return PredictionLog(folder, served.inputs, served.outputs, served.decode, version=served.version,
+                         sample=sample, max_bytes=int(max_mb * 2**20), metrics=metrics,
+                         drift=_psi_gauges(run, served.inputs, runs_root), warn=log)
+
+
+def _psi_gauges(run: Path, specs: Any, runs_root: Path) -> Callable[[dict], dict[str, float]]:
+    """`{column: values} -> {feature: PSI}` against the training split, which is loaded on first use
+    (in the prediction log's thread, never on a request's path)."""
+    from dlflow.monitor.drift import psi
+    from dlflow.serve.logcolumns import drift_features, is_numeric, log_columns
+
+    reference: dict[str, Any] = {}
+
+    def drift(columns: dict) -> dict[str, float]:
+        if not reference:
+            opened = open_run(str(run), runs_root, quiet)
+            train = opened.data.train
+            features = drift_features(log_columns(train.inputs, list(train.input_specs.values())), specs)
+            reference.update({name: values for name, values in features.items() if is_numeric(values)})
+        live = drift_features(columns, specs)
+        return {name: psi(values, live[name]) for name, values in reference.items() if name in live}
+
+    return drift
 
 
 def _shown_path(run_dir: Path) -> str:

@@ -18,7 +18,7 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_sections(digits, 
     (line,) = problems_of(digits + "pipeline: {}\n")
     assert line == (
         "cfg.yaml:23:1: unknown top-level key 'pipeline' (expected one of: name, seed, task, "
-        "data, model, compile, fit, runtime, export, tracking, search)"
+        "data, model, compile, fit, runtime, export, tracking, search, monitor)"
     )
 
 

@@ -101,7 +101,7 @@ def test_dump_fills_defaults_in_schema_order_and_keeps_null_kwargs(write):
         "model: {sequential: [{MaxPooling2D: null}, {Dense: {units: 1, activation: null}}]}\n"
     )
     dumped = yaml.safe_load(dump_config(load_config(write(text)).config))
-    assert list(dumped) == ["name", "seed", "data", "model", "compile", "fit", "runtime", "export"]
+    assert list(dumped) == ["name", "seed", "data", "model", "compile", "fit", "runtime", "export", "monitor"]
     assert dumped["data"]["image"] == {"size": [28, 28], "color_mode": "rgb"}
     assert "task" not in dumped and "text" not in dumped["data"]  # unset optional sections
     assert dumped["model"]["sequential"] == [{"MaxPooling2D": None}, {"Dense": {"units": 1, "activation": None}}]

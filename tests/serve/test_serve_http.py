@@ -52,11 +52,19 @@ def post(url: str, body) -> httpx.Response:
     return httpx.post(url, json=body, timeout=30)
 
 
-def metric(text: str, line_start: str) -> float:
-    """The value of the first exposition line starting with `line_start` (0 when absent)."""
-    for line in text.splitlines():
-        if line.startswith(line_start):
-            return float(line.rsplit(" ", 1)[1])
+def metric(text: str, selector: str) -> float:
+    """The value of the sample `name{label="value",...}` (labels in any order), as prometheus_client parses
+    the exposition (0 when absent)."""
+    import re
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    name, _, labels = selector.partition("{")
+    wanted = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == wanted:
+                return sample.value
     return 0.0
 
 

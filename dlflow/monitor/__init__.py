@@ -1,0 +1,1 @@
+"""Monitoring a served model: drift statistics (no TensorFlow)."""

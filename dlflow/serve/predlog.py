@@ -1,0 +1,222 @@
+"""The prediction log: a sample of what the server saw and answered, written off the request path.
+
+`record()` is all a request pays: a coin toss (`sample`) and a `put_nowait` on a bounded queue;
+when the queue is full the examples are dropped and counted (`dlflow_serve_log_dropped_rows`).
+A background thread turns queued requests into columns (`dlflow.serve.logcolumns`: inputs,
+`_pred.<target>` and `_conf.<target>`, `_request_id`, `_row`, `_time`, `_latency_ms`,
+`_version`) and, every `flush_seconds`, writes them as one parquet file
+`predictions-<UTC time>-<n>.parquet` (written to a temporary name, then renamed: a reader
+never sees half a file). The folder is kept under `max_bytes` by deleting its oldest files.
+After each file, the drift gauges are recomputed over the last `drift_rows` logged rows.
+
+A folder that cannot be written (full disk, read-only, not a folder) is reported once on
+stderr; requests never fail for it, their rows are counted as dropped ("write_error").
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import random
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from dlflow.serve.logcolumns import log_columns
+
+FILE_GLOB = "predictions-*.parquet"
+QUEUE_REQUESTS = 2048
+DRIFT_ROWS = 1000
+
+
+class PredictionLog:
+    """Samples requests into rotating parquet files under `folder` (see the module's docstring).
+
+    Args:
+        folder: where the files go (created on the first write).
+        inputs, outputs: the model's input and target specs.
+        decode: `(target spec, raw outputs) -> (labels, confidence or None)`.
+        version: the model version recorded with each row.
+        sample: the share of requests logged, 0..1.
+        max_bytes: the most the folder's log files may weigh; the oldest are deleted past it.
+        metrics: a `ServerMetrics` for the row counters and drift gauges (optional).
+        drift: `{feature: 1-D array} -> {feature: PSI}` for the gauges (optional, see workflow.serve).
+        warn: where the one-time messages go (stderr).
+    """
+
+    def __init__(self, folder: Path, inputs: Sequence[Any], outputs: Sequence[Any],
+                 decode: Callable[[Any, np.ndarray], tuple[np.ndarray, Any]], *, version: str = "1",
+                 sample: float = 1.0, max_bytes: int = 100 * 2**20, metrics: Any = None,
+                 drift: Callable[[dict[str, np.ndarray]], dict[str, float]] | None = None,
+                 warn: Callable[[str], None] | None = None, flush_seconds: float = 2.0,
+                 queue_requests: int = QUEUE_REQUESTS):
+        self.folder = Path(folder)
+        self.inputs, self.outputs, self.decode, self.version = list(inputs), list(outputs), decode, version
+        self.sample, self.max_bytes, self.metrics, self.drift = sample, max_bytes, metrics, drift
+        self.warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
+        self.flush_seconds = flush_seconds
+        self.dropped = 0
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_requests)
+        self._ids = itertools.count()
+        self._prefix = uuid.uuid4().hex[:8]
+        self._files = itertools.count()
+        self._recent: list[dict[str, np.ndarray]] = []
+        self._warned: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="dlflow-prediction-log", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued and end the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def record(self, inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray], rows: int,
+               latency: float) -> str | None:
+        """Queue one answered request; its request id, or None when not sampled or dropped."""
+        if self.sample < 1.0 and random.random() >= self.sample:
+            return None
+        request_id = f"{self._prefix}-{next(self._ids)}"
+        try:
+            self._queue.put_nowait((request_id, time.time(), latency, inputs, outputs, rows))
+        except queue.Full:
+            self._drop(rows, "queue_full")
+            return None
+        return request_id
+
+    def _drop(self, rows: int, reason: str) -> None:
+        self.dropped += rows
+        if self.metrics is not None:
+            self.metrics.dropped_rows.labels(reason=reason).inc(rows)
+
+    def _run(self) -> None:
+        pending: list[tuple] = []
+        deadline = time.monotonic() + self.flush_seconds
+        while True:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                item = ()
+            if item:
+                pending.append(item)
+            if item is None or time.monotonic() >= deadline:
+                if pending:
+                    self._flush(pending)
+                    pending = []
+                deadline = time.monotonic() + self.flush_seconds
+            if item is None:
+                return
+
+    def _flush(self, items: list[tuple]) -> None:
+        rows = sum(item[5] for item in items)
+        try:
+            columns = self._columns(items)
+        except Exception as error:  # noqa: BLE001 - a log never takes the server down
+            self._warn_once("columns", f"prediction log: cannot record requests ({type(error).__name__}: {error})")
+            self._drop(rows, "encode_error")
+            return
+        try:
+            self._write(columns)
+        except OSError as error:
+            self._warn_once("write", f"prediction log: cannot write to {self.folder} ({error.strerror or error}); "
+                                     f"serving goes on without it")
+            self._drop(rows, "write_error")
+            return
+        self._update_drift(columns)
+        if self.metrics is not None:  # after the gauges: a reader that sees the rows sees their drift
+            self.metrics.logged_rows.inc(rows)
+
+    def _columns(self, items: list[tuple]) -> dict[str, np.ndarray]:
+        """The log's columns for queued requests: one pass over their concatenated inputs and outputs."""
+        inputs = {spec.name: np.concatenate([item[3][spec.name] for item in items]) for spec in self.inputs}
+        columns = log_columns(inputs, self.inputs)
+        for spec in self.outputs:
+            outputs = np.concatenate([np.asarray(item[4][spec.name]) for item in items])
+            labels, confidence = self.decode(spec, outputs)
+            columns[f"_pred.{spec.name}"] = _one_per_row(labels)
+            if confidence is not None:
+                columns[f"_conf.{spec.name}"] = _one_per_row(confidence)
+        rows = [item[5] for item in items]
+        columns["_request_id"] = np.repeat(np.array([item[0] for item in items], dtype=object), rows)
+        columns["_row"] = np.concatenate([np.arange(n, dtype=np.int64) for n in rows])
+        columns["_time"] = np.repeat(np.array([item[1] for item in items], dtype=np.float64), rows)
+        columns["_latency_ms"] = np.repeat(np.array([item[2] * 1000.0 for item in items], dtype=np.float64), rows)
+        columns["_version"] = np.full(sum(rows), self.version, dtype=object)
+        return columns
+
+    def _write(self, columns: dict[str, np.ndarray]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = self.folder / f"predictions-{stamp}-{os.getpid()}-{next(self._files):06d}.parquet"
+        tmp = path.with_name(path.name + ".tmp")
+        table = pa.table({name: pa.array(_arrow_ready(values)) for name, values in columns.items()})
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        self._rotate(keep=path)
+
+    def _rotate(self, keep: Path) -> None:
+        files = sorted(self.folder.glob(FILE_GLOB), key=lambda p: p.stat().st_mtime)
+        total = sum(p.stat().st_size for p in files)
+        for old in files:
+            if total <= self.max_bytes or old == keep:
+                break
+            total -= old.stat().st_size
+            old.unlink()
+
+    def _update_drift(self, columns: dict[str, np.ndarray]) -> None:
+        if self.drift is None or self.metrics is None:
+            return
+        self._recent.append(columns)
+        sizes = [len(part["_row"]) for part in self._recent]
+        while len(self._recent) > 1 and sum(sizes) - sizes[0] >= DRIFT_ROWS:
+            self._recent.pop(0)
+            sizes.pop(0)
+        recent = {name: np.concatenate([part[name] for part in self._recent])[-DRIFT_ROWS:] for name in columns
+                  if all(name in part for part in self._recent)}
+        rows = min(sum(sizes), DRIFT_ROWS)
+        try:
+            self.metrics.set_drift(self.drift(recent), rows=rows)
+        except Exception as error:  # noqa: BLE001 - the gauges are optional; the log goes on
+            self._warn_once("drift", f"prediction log: drift gauges off ({type(error).__name__}: {error})")
+            self.drift = None
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self.warn(message)
+
+
+def _one_per_row(values: Any) -> np.ndarray:
+    """One value per example: a vector (multi-label, multi-output regression) becomes a list."""
+    values = np.asarray(values)
+    if values.ndim <= 1:
+        return values
+    out = np.empty(len(values), dtype=object)
+    out[:] = [row.tolist() for row in values]
+    return out
+
+
+def _arrow_ready(values: np.ndarray) -> Any:
+    """Numpy arrays pyarrow takes: object columns of strings stay strings, other objects become text."""
+    if values.dtype.kind != "O":
+        return values
+    if all(isinstance(v, str) for v in values):
+        return values.tolist()
+    return [v if isinstance(v, (str, int, float, list)) or v is None else str(v) for v in values]
