@@ -29,6 +29,7 @@ from dlflow.config.messages import validation_problems
 from dlflow.config.overrides import apply_overrides
 from dlflow.config.paths import ConfigPath, format_path
 from dlflow.config.problems import Problem, format_problems
+from dlflow.config.safety import check_safety
 from dlflow.config.schema import ExperimentConfig
 from dlflow.config.yaml_loader import Positions, load_yaml
 from dlflow.errors import ConfigError
@@ -156,6 +157,7 @@ def validate(raw: dict, positions: Positions, default_name: Optional[str] = None
             for p in problems
         ]
     problems += check_config(raw)
+    problems += check_safety(raw)
     if problems:
         raise ConfigError(format_problems(problems, positions))
     assert config is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_serializer,
-                      model_validator)
+                      model_validator, PositiveInt)
 
 TASKS = ("binary", "multiclass", "multilabel", "regression")
 EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
@@ -37,7 +37,7 @@ class Section(BaseModel):
 class ImageOptions(Section):
     """How image files become tensors."""
 
-    size: tuple[int, int] | None = None  # [height, width]; None keeps the data's own size
+    size: tuple[PositiveInt, PositiveInt] | None = None  # [height, width]; None keeps the data's own size
     color_mode: Literal["grayscale", "rgb", "rgba"] = "rgb"
 
 
@@ -174,6 +174,9 @@ class FitConfig(Section):
     class_weight: Literal["balanced"] | dict[str, float] | None = None
     monitor: str = "val_loss"
     callbacks: list[KerasObject] = []
+    allow_unsafe_callbacks: bool = Field(False, description=(
+        "Allow callbacks that reach the network (RemoteMonitor) or wrap others (CallbackList). "
+        "Off by default: a config from someone else cannot send your metrics anywhere."))
     verbose: Literal["auto", 0, 1, 2] = "auto"
 
     @field_validator("class_weight", mode="before")
