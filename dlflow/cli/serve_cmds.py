@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from dlflow.cli.main import State, app
-from dlflow.cli.options import JsonOption
+from dlflow.cli.options import JsonOption, TrustCodeOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow
 
 
@@ -25,6 +25,7 @@ def serve(
     token: Annotated[Optional[str], typer.Option(envvar="DLFLOW_SERVE_TOKEN", show_envvar=True,
                                                  help="Require 'Authorization: Bearer TOKEN' on every request.")] = None,
     json_: JsonOption = False,
+    trust_code: TrustCodeOption = False,
 ) -> None:
     """Serve the run's model over TensorFlow Serving's REST API (predict, status, metadata) and /metrics."""
     from dlflow.workflow.serve import serve as run_serve
@@ -42,5 +43,5 @@ def serve(
 
     run_serve(run, host=host, port=port, name=name, max_batch_size=max_batch_size,
               batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb, max_rows=max_rows, token=token,
-              runs_root=State.runs_root, log=progress, on_ready=ready)
+              runs_root=State.runs_root, log=progress, on_ready=ready, trust_code=trust_code)
     progress("server stopped")

@@ -13,7 +13,8 @@ from dlflow.workflow.runs import load_run_model, open_run
 PARITY_SAMPLES = 64
 
 
-def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path("runs"), log: Log = quiet) -> dict[str, Any]:
+def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path("runs"), log: Log = quiet,
+           trust_code: bool = False) -> dict[str, Any]:
     """Export a run's model into <run>/export/ and check each artifact against the Keras model.
 
     Args:
@@ -25,7 +26,7 @@ def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path(
     """
     from dlflow.export import export_model
 
-    opened = open_run(run_ref, runs_root, log)
+    opened = open_run(run_ref, runs_root, log, trust_code=trust_code)
     config = opened.loaded.config
     formats = list(formats) or list(config.export.formats)
     samples_data = opened.data.test() if len(opened.data.split.test) else opened.data.validation

@@ -17,13 +17,13 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 
 
 def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("runs"), output: str | None = None,
-            log: Log = quiet) -> dict[str, Any]:
+            log: Log = quiet, trust_code: bool = False) -> dict[str, Any]:
     """Predict for every sample of `input_path`; write a CSV (to `output`, '-' for the text itself).
 
     Returns:
         {"rows": n, "output": path or None, "csv": text when output is '-', "predictions": decoded labels}.
     """
-    opened = open_run(run_ref, runs_root, log)
+    opened = open_run(run_ref, runs_root, log, trust_code=trust_code)
     specs = opened.data.dataset.input_specs
     inputs, ids = read_inputs(Path(input_path), specs, kind=opened.data.dataset.kind)
     model = load_run_model(opened)

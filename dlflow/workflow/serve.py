@@ -17,7 +17,8 @@ MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str | None = None,
           max_batch_size: int = 64, batch_timeout_ms: float = 0.0, max_body_mb: float = 10.0,
           max_rows: int = 10_000, token: str | None = None, runs_root: Path = Path("runs"),
-          log: Log = quiet, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
+          log: Log = quiet, on_ready: Callable[[dict[str, Any]], None] | None = None,
+          trust_code: bool = False) -> None:
     """Load a run's model once and serve it until SIGINT or SIGTERM.
 
     Args:
@@ -81,7 +82,7 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     from dlflow.serve.predictor import compile_predict, example_batch
 
     started = time.perf_counter()
-    opened = open_run(run_ref, runs_root, log, with_data=False)
+    opened = open_run(run_ref, runs_root, log, with_data=False, trust_code=trust_code)
     name = name or opened.loaded.config.name
     if not MODEL_NAME.match(name):
         raise UsageError(f"model name '{name}': expected letters, digits, '.', '_' or '-' (it goes in URLs)")

@@ -96,7 +96,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                               "inputs": [s.describe() for s in data.dataset.input_specs.values()],
                               "targets": [s.describe() for s in data.dataset.target_specs.values()]},
                         resumes=0, runtime=session.runtime.describe(), **({"final": plan.describe()} if plan else {}),
-                        **_as_is_fields(session.model, config))
+                        **_as_is_fields(session.model, config, loaded.base_dir))
     else:
         manifest = update_manifest(run.manifest, status="running")
         update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
@@ -116,12 +116,16 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
 
 
-def _as_is_fields(model: Any, config: Any) -> dict[str, Any]:
-    """`fitted_as_is` for the manifest when the model is a factory's, fitted with its own loop."""
+def _as_is_fields(model: Any, config: Any, base_dir: Any) -> dict[str, Any]:
+    """For a factory's model: its module's file and digest, and `fitted_as_is` when it has its own loop."""
     from dlflow.model.factory import fitted_as_is
 
-    own = fitted_as_is(model) if config.model.api == "factory" else None
-    return {"fitted_as_is": own} if own else {}
+    if config.model.api != "factory":
+        return {}
+    from dlflow.model.factory import factory_record
+
+    own = fitted_as_is(model)
+    return {"factory": factory_record(config.model.factory, base_dir), **({"fitted_as_is": own} if own else {})}
 
 
 def prepare_runtime(loaded: Any, cluster: dict[str, Any] | None = None) -> None:
