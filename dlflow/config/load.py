@@ -84,6 +84,8 @@ def load_config(path: Union[str, os.PathLike], overrides: Iterable[str] = ()) ->
     file = Path(path)
     shown = str(path)
     try:
+        if file.exists() and not (file.is_file() or file.is_dir()):  # a FIFO or device would block or never end
+            raise ConfigError(f"{shown}: not a regular file (a FIFO or a device); expected a YAML config file")
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{shown}: no such config file") from None

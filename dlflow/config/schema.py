@@ -48,6 +48,15 @@ class TextOptions(Section):
     sequence_length: int = Field(200, gt=0)
     output_mode: Literal["int", "multi_hot", "count", "tf_idf"] = "int"
     ngrams: int | None = None
+    max_file_bytes: int = Field(5_000_000, gt=0, description=(
+        "Largest file a text folder may hold, in bytes; a larger one is a data error naming it."))
+
+    @model_validator(mode="after")
+    def _room_for_words(self) -> "TextOptions":
+        if self.output_mode == "int" and self.max_tokens < 3:
+            raise ValueError(f"max_tokens: {self.max_tokens} leaves no room for a word with output_mode int "
+                             f"(index 0 pads, 1 is out-of-vocabulary): expected at least 3")
+        return self
 
 
 class WindowOptions(Section):

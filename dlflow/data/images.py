@@ -84,6 +84,8 @@ def read_image(path: Path, *, color_mode: str, size: tuple[int, int] | None = No
             if size is not None and image.size != (size[1], size[0]):
                 image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             array = np.asarray(image, dtype="float32")
+    except Image.DecompressionBombError as exc:
+        raise _bomb(path) from exc
     except (OSError, ValueError, SyntaxError) as exc:  # PIL's ways of saying "not an image"
         raise DataError(f"{path}: unreadable image ({_reason(exc)})", config_path=("data", "source")) from exc
     return array[..., np.newaxis] if array.ndim == 2 else array
@@ -125,9 +127,20 @@ def _header(file: Path) -> tuple[str, tuple[int, int]]:
 
     try:
         with Image.open(file) as image:
+            if image.size[0] * image.size[1] > (Image.MAX_IMAGE_PIXELS or 1 << 62):
+                raise _bomb(file)
             return image.mode, image.size
+    except Image.DecompressionBombError as exc:
+        raise _bomb(file) from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{file}: unreadable image ({_reason(exc)})", config_path=("data", "source")) from exc
+
+
+def _bomb(file: Path) -> DataError:
+    from PIL import Image
+
+    return DataError(f"{file}: more than {Image.MAX_IMAGE_PIXELS:,} pixels (PIL's decompression-bomb limit); "
+                     f"refusing to decode it", config_path=("data", "source"))
 
 
 def _reason(exc: Exception) -> str:

@@ -67,6 +67,9 @@ def read_inputs(path: Path, specs: dict[str, Any], *, kind: str) -> tuple[Any, l
     """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row."""
     if not path.exists():
         raise UsageError(f"no such file or folder '{path}'")
+    from dlflow.data.sources import check_regular
+
+    check_regular(path)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         return _read_images(path, specs)
     if path.suffix.lower() == ".npz":
@@ -102,8 +105,9 @@ def _as_input(values: np.ndarray, spec: Any, path: Path, column: str) -> np.ndar
 
 
 def _read_npz(path: Path, specs: dict[str, Any], kind: str) -> tuple[Any, list]:
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {k: archive[k] for k in archive.files}
+    from dlflow.data.npzfile import read_npz
+
+    arrays = read_npz(path, config_path=None)
     inputs = {}
     for name, spec in specs.items():
         key = spec.column if spec.column in arrays else name

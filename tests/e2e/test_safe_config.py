@@ -38,6 +38,7 @@ SIZES = {
     "huge_units": (GOOD.replace("units: 10,", "units: 1000000000000,"), r":7:\d+: model\.sequential\[1\]\.Dense\.units: about 1e\+12 parameters needs about .* of memory"),
     "huge_batch": (GOOD + "  batch_size: 9223372036854775807\n", r":10:\d+: fit\.batch_size: one batch of 9223372036854775807 rows needs"),
     "huge_image": (GOOD.replace("builtin:digits", "builtin:digits\n  image: {size: [100000, 100000]}"), r"data\.image\.size: one decoded 100000 x 100000 image needs"),
+    "max_tokens_two": (GOOD.replace("builtin:digits", "builtin:digits\n  text: {max_tokens: 2}"), r"data\.text: max_tokens: 2 leaves no room for a word"),
     "negative_image": (GOOD.replace("builtin:digits", "builtin:digits\n  image: {size: [-4, 8]}"), r"data\.image\.size\[0\]: expected a value greater than 0"),
 }
 
