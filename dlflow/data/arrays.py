@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from dlflow.data.dataset import Dataset, InputSpec, safe_name
 from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
 from dlflow.errors import UsageError
+from dlflow.runs.files import atomic_path
 from dlflow.runs.layout import RunDir
 from dlflow.workflow.common import Log, quiet
 
@@ -59,12 +59,10 @@ def trim_history(run: RunDir) -> None:
         rows = [r for r in reader if r and int(float(r[0])) < epoch]
     if header is None:
         return
-    tmp = run.history.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as handle:
+    with atomic_path(run.history) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         writer.writerows(rows)
-    os.replace(tmp, run.history)
 
 
 def resumable_run(resume: str, runs_root: Path, config: Any, log: Log) -> RunDir:

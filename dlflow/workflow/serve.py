@@ -53,7 +53,7 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
         raise UsageError("--token (or DLFLOW_SERVE_TOKEN) is empty; give a secret or leave it unset")
     sock = listen(host, port)  # a busy port fails now, not after loading the model
     try:
-        served = load_served_model(run_ref, runs_root=runs_root, name=name, log=log)
+        served = load_served_model(run_ref, runs_root=runs_root, name=name, log=log, trust_code=trust_code)
     except BaseException:
         sock.close()
         raise
@@ -71,7 +71,7 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
 
 
 def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str | None = None,
-                      log: Log = quiet) -> Any:
+                      log: Log = quiet, trust_code: bool = False) -> Any:
     """A run's model, loaded and traced once, with its signature: a `dlflow.serve.model.ServedModel`.
 
     The input and target specs come from the run's manifest (what training saw), so serving

@@ -31,6 +31,7 @@ from typing import Any, Sequence
 from dlflow.errors import ConfigError, DlflowError, Interrupted, UsageError, WorkFailed
 from dlflow.runs.manifest import now_iso, read_json, update_manifest, versions, write_json, write_text
 from dlflow.workflow.common import Log, located_errors, prepare_data, quiet
+from dlflow.runs.files import atomic_path
 
 # Config entries a resumed search may change: more trials, where it runs, how it prints.
 RESUMABLE_CHANGES = ("search.max_trials", "fit.verbose", "runtime.", "export.")
@@ -589,15 +590,13 @@ def _leaderboard(oracle: Any, state: _Search) -> list[dict[str, Any]]:
 def _write_leaderboard(folder: Path, rows: list[dict[str, Any]], keys: list[str]) -> None:
     """leaderboard.json and leaderboard.csv (one column per searched path)."""
     write_json(folder / "leaderboard.json", {"trials": rows})
-    tmp = folder / ".leaderboard.csv.tmp"
     columns = ["rank", "trial", "status", *keys, "score", "best_epoch", "epochs", "seconds"]
-    with open(tmp, "w", newline="") as handle:
+    with atomic_path(folder / "leaderboard.csv") as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         for row in rows:
             writer.writerow([row["rank"], row["trial"], row["status"], *[one_line_yaml(row["values"].get(k)) for k in keys],
                              row["score"], row["best_epoch"], row["epochs"], row["seconds"]])
-    tmp.replace(folder / "leaderboard.csv")
 
 
 def _write_best_config(folder: Path, state: _Search, best: dict[str, Any]) -> Path:

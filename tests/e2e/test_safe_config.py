@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -79,3 +80,10 @@ def test_callback_paths_resolve_inside_the_run(tmp_path):
     assert (Path(run) / "callbacks" / "mine" / "log.csv").exists()
     assert (Path(run) / "callbacks" / "logs").is_dir()  # TensorBoard's default, inside the run
     assert not (tmp_path / "logs").exists() and not (tmp_path / "mine").exists()
+    umask = os.umask(0o022)
+    os.umask(umask)
+    modes = {str(p.relative_to(run)): oct(p.stat().st_mode & 0o777) for p in Path(run).rglob("*") if p.is_file()}
+    split = Path(run).parent / "split.npz"
+    modes["split.npz"] = oct(split.stat().st_mode & 0o777)
+    assert set(modes.values()) == {oct(0o666 & ~umask)}, modes  # one mode whoever wrote the file
+    assert not [p for p in Path(run).rglob("*.tmp*")]
