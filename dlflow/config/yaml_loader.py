@@ -26,7 +26,7 @@ from dlflow.errors import ConfigError
 
 Mark = tuple[int, int]  # (line, column), 1-based
 MAX_DEPTH = 64  # nesting of mappings and lists; a config needs about 10
-MAX_VALUES = 100_000  # values after expanding aliases (a "billion laughs" document expands to 10^9)
+MAX_VALUES = 20_000  # values after expanding aliases (a "billion laughs" document expands to 10^9)
 
 
 class _TooBig(Exception):
@@ -187,8 +187,9 @@ def _syntax_error(filename: str, error: yaml.YAMLError, text: str = "") -> Confi
     return ConfigError(f"{where}: YAML syntax error: {problem}")
 
 
-def _too_deep(text: str) -> Mark:
-    """Where the nesting first passes MAX_DEPTH, from the (iterative) token scanner."""
+def _too_deep(text: str) -> Optional[Mark]:
+    """Where the nesting first passes MAX_DEPTH, from the token scanner (iterative, and it stops
+    there: PyYAML's parser and composer are slow and recursive on deep nesting); None if it does not."""
     depth = 0
     try:
         for token in yaml.scan(text, Loader=ConfigLoader):
@@ -198,8 +199,8 @@ def _too_deep(text: str) -> Mark:
             if depth > MAX_DEPTH:
                 return (token.start_mark.line + 1, token.start_mark.column + 1)
     except yaml.YAMLError:
-        pass
-    return (1, 1)
+        pass  # the parser reports it, located
+    return None
 
 
 def load_yaml(text: str, filename: str) -> tuple[dict[str, Any], Positions]:
@@ -222,6 +223,9 @@ def load_yaml(text: str, filename: str) -> tuple[dict[str, Any], Positions]:
     except yaml.YAMLError as error:  # unacceptable characters (NUL, control characters)
         raise _syntax_error(filename, error, text) from None
     try:
+        deep = _too_deep(text)
+        if deep is not None:
+            raise _TooBig(deep, f"nested more than {MAX_DEPTH} levels deep")
         root = loader.get_single_node()
         if root is None:
             raise ConfigError(f"{filename}: the config is empty: expected a mapping of sections")
@@ -231,9 +235,8 @@ def load_yaml(text: str, filename: str) -> tuple[dict[str, Any], Positions]:
         raise _syntax_error(filename, error, text) from None
     except _TooBig as error:
         raise ConfigError(f"{filename}:{error.mark[0]}:{error.mark[1]}: {error.message}") from None
-    except RecursionError:
-        line, col = _too_deep(text)
-        raise ConfigError(f"{filename}:{line}:{col}: nested more than {MAX_DEPTH} levels deep") from None
+    except RecursionError:  # not from nesting (checked above): a key built from a deep alias, say
+        raise ConfigError(f"{filename}: nested more than {MAX_DEPTH} levels deep") from None
     finally:
         loader.dispose()
     if builder.problems:

@@ -15,7 +15,7 @@ LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
 
 CASES = {
-    "billion_laughs": (LAUGHS, r"^c\.yaml:\d+:\d+: the document expands to more than 100000 values"),
+    "billion_laughs": (LAUGHS, r"^c\.yaml:\d+:\d+: the document expands to more than 20000 values"),
     "deep_flow": ("a: " + "[" * 5000 + "]" * 5000 + "\n", r"^c\.yaml:1:\d+: nested more than 64 levels deep"),
     "deep_block": ("".join("  " * i + f"k{i}:\n" for i in range(1500)) + "  " * 1500 + "v: 1\n",
                    r"^c\.yaml:65:\d+: nested more than 64 levels deep"),

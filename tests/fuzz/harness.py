@@ -21,7 +21,7 @@ from typing import Any
 LOCATED = re.compile(r"error: (\S+?:\d+(:\d+)?[: ]|\S*[/.]\S*: |--set |[\w.\[\]-]+: )")
 
 
-class _Hang(Exception):
+class _Hang(BaseException):  # not an Exception: the CLI's last-resort handler must not take it
     pass
 
 
