@@ -242,7 +242,7 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     with located_errors(loaded):
         callbacks = build_callbacks(run, config.fit, resuming=resuming)
     if resuming:
-        trim_history(run)
+        trim_history(run, log)
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
     fit_started = time.time()
     fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose)
