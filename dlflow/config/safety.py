@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 from dlflow.config.paths import ConfigPath
 from dlflow.config.problems import Problem
+from dlflow.errors import ConfigError
 
 CALLBACKS_FOLDER = "callbacks"  # inside the run directory
 CALLBACK_PATH_ARGUMENTS = {
@@ -76,7 +77,7 @@ def confined_path(value: str) -> str | None:
     return None
 
 
-def _callback_problems(spec: Any, path: ConfigPath, allow: bool) -> Iterator[Problem]:
+def _callback_problems(spec: Any, path: ConfigPath, allow: bool) -> list[Problem]:
     if isinstance(spec, str):
         name, kwargs = spec, {}
     elif isinstance(spec, dict) and len(spec) == 1:
@@ -110,7 +111,7 @@ def confine_callback(spec: Any, run_dir: "os.PathLike[str] | str") -> Any:
     if value is None:
         return spec
     if confined_path(value):
-        raise ValueError(f"{name}.{argument}: {confined_path(value)}")
+        raise ConfigError(f"{name}.{argument}: {confined_path(value)}", config_path=("fit", "callbacks"))
     target = os.path.normpath(os.path.join(os.fspath(run_dir), CALLBACKS_FOLDER, value))
     os.makedirs(os.path.dirname(target), exist_ok=True)
     kwargs[argument] = target
