@@ -2,13 +2,14 @@
 #   make run   installs into .venv if needed, then trains, evaluates and exports the digits convnet
 #   make test  installs into .venv if needed, then runs the test suite (under 10 minutes on 2 cores)
 #   make test-all  also runs the slow tests (full trainings to target accuracy, 8-trial tuning, ...)
+#   make fuzz  runs the fuzzers in full (500 configs through validate, 150 bad data files through collect)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= configs/digits_convnet.yaml
 
-.PHONY: install run test test-all bench clean
+.PHONY: install run test test-all fuzz soak bench clean
 
 install: $(STAMP)
 
@@ -24,10 +25,16 @@ run: install
 	$(BIN)/dlflow export $$($(BIN)/python -c "import yaml,sys; print(yaml.safe_load(open('$(CONFIG)'))['name'])")
 
 test: install
-	$(BIN)/python -m pytest -q -m "not slow" -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -q -m "not slow and not fuzz" -n auto --maxprocesses 4 --dist loadfile
 
 test-all: install
-	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -q -m "not fuzz" -n auto --maxprocesses 4 --dist loadfile
+
+fuzz: install
+	$(BIN)/python -m pytest -q -s -m fuzz -p no:xdist tests/fuzz
+
+soak: install
+	$(BIN)/python benchmarks/soak_resume.py
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlflow.cli.main import State, app
-from dlflow.cli.options import JsonOption
+from dlflow.cli.options import JsonOption, TrustCodeOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow
 
 
@@ -18,12 +18,13 @@ def export(
     format_: Annotated[Optional[list[str]], typer.Option(
         "--format", "-f", help="keras, saved_model, tflite or onnx (repeatable; default: the config's export.formats).")] = None,
     json_: JsonOption = False,
+    trust_code: TrustCodeOption = False,
 ) -> None:
     """Export the run's model and check each artifact's predictions against the Keras model."""
     from dlflow.workflow.deploy import export as run_export
 
     quiet_tensorflow(State.verbose)
-    report = run_export(run, format_ or [], runs_root=State.runs_root, log=progress)
+    report = run_export(run, format_ or [], runs_root=State.runs_root, log=progress, trust_code=trust_code)
     if json_:
         emit_json(report)
         return
@@ -39,12 +40,13 @@ def predict(
     input_: Annotated[Path, typer.Argument(metavar="INPUT", help="A .csv/.tsv/.parquet table, an .npz, an image or a folder of images.")],
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Where to write the predictions CSV ('-': stdout; default: <run>/predictions.csv).")] = None,
     json_: JsonOption = False,
+    trust_code: TrustCodeOption = False,
 ) -> None:
     """Batch prediction on raw inputs, with labels decoded."""
     from dlflow.workflow.predict import predict as run_predict
 
     quiet_tensorflow(State.verbose)
-    result = run_predict(run, input_, runs_root=State.runs_root, output=output, log=progress)
+    result = run_predict(run, input_, runs_root=State.runs_root, output=output, log=progress, trust_code=trust_code)
     if json_:
         emit_json({k: v for k, v in result.items() if k != "csv"})
     elif result["csv"] is not None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from dlflow.cli.main import State, app
-from dlflow.cli.options import JsonOption
+from dlflow.cli.options import JsonOption, TrustCodeOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow
 
 
@@ -29,6 +29,7 @@ def serve(
     log_max_mb: Annotated[float, typer.Option(help="Most MiB the prediction log keeps; its oldest files are deleted past it.")] = 100.0,
     log_dir: Annotated[Optional[str], typer.Option(help="Prediction log folder (default: <run>/serving; read by dlflow monitor).")] = None,
     json_: JsonOption = False,
+    trust_code: TrustCodeOption = False,
 ) -> None:
     """Serve the run's model over TensorFlow Serving's REST API (predict, status, metadata) and /metrics."""
     from dlflow.workflow.serve import serve as run_serve
@@ -47,5 +48,5 @@ def serve(
     run_serve(run, host=host, port=port, name=name, max_batch_size=max_batch_size,
               batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb, max_rows=max_rows, token=token, output=output,
               log_sample=log_sample, log_max_mb=log_max_mb, log_dir=log_dir, runs_root=State.runs_root,
-              log=progress, on_ready=ready)
+              log=progress, on_ready=ready, trust_code=trust_code)
     progress("server stopped")

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlflow.cli.main import State, app
-from dlflow.cli.options import JsonOption, SetOption
+from dlflow.cli.options import JsonOption, SetOption, TrustCodeOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow
 
 
@@ -75,12 +75,13 @@ def evaluate(
     slice_by: Annotated[Optional[list[str]], typer.Option(
         "--slice-by", metavar="COLUMN", help="Metrics per group of an input column, to show gaps between groups (repeatable).")] = None,
     json_: JsonOption = False,
+    trust_code: TrustCodeOption = False,
 ) -> None:
     """Score the test split, once the work is done: metrics, confusion matrix, per-class scores."""
     from dlflow.workflow.evaluate import evaluate as run_evaluate
 
     quiet_tensorflow(State.verbose)
-    result = run_evaluate(run, runs_root=State.runs_root, slice_by=slice_by or [], log=progress)
+    result = run_evaluate(run, runs_root=State.runs_root, slice_by=slice_by or [], log=progress, trust_code=trust_code)
     if result.get("warning"):
         progress(f"warning: {result['warning']}")
     if json_:

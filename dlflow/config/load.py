@@ -30,6 +30,7 @@ from dlflow.config.messages import validation_problems
 from dlflow.config.overrides import apply_overrides
 from dlflow.config.paths import ConfigPath, format_path
 from dlflow.config.problems import Problem, format_problems
+from dlflow.config.safety import check_safety
 from dlflow.config.schema import ExperimentConfig
 from dlflow.config.yaml_loader import Positions, load_yaml
 from dlflow.errors import ConfigError
@@ -84,6 +85,8 @@ def load_config(path: Union[str, os.PathLike], overrides: Iterable[str] = ()) ->
     file = Path(path)
     shown = str(path)
     try:
+        if file.exists() and not (file.is_file() or file.is_dir()):  # a FIFO or device would block or never end
+            raise ConfigError(f"{shown}: not a regular file (a FIFO or a device); expected a YAML config file")
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{shown}: no such config file") from None
@@ -157,6 +160,7 @@ def validate(raw: dict, positions: Positions, default_name: Optional[str] = None
             for p in problems
         ]
     problems += check_config(raw) + non_finite_problems(raw)
+    problems += check_safety(raw)
     if problems:
         raise ConfigError(format_problems(problems, positions))
     assert config is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_serializer,
-                      model_validator)
+                      model_validator, PositiveInt)
 
 TASKS = ("binary", "multiclass", "multilabel", "regression")
 EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
@@ -37,7 +37,7 @@ class Section(BaseModel):
 class ImageOptions(Section):
     """How image files become tensors."""
 
-    size: tuple[int, int] | None = None  # [height, width]; None keeps the data's own size
+    size: tuple[PositiveInt, PositiveInt] | None = None  # [height, width]; None keeps the data's own size
     color_mode: Literal["grayscale", "rgb", "rgba"] = "rgb"
 
 
@@ -53,6 +53,15 @@ class TextOptions(Section):
     sequence_length: int = Field(200, gt=0)
     output_mode: Literal["int", "multi_hot", "count", "tf_idf"] | None = None
     ngrams: int | None = None
+    max_file_bytes: int = Field(5_000_000, gt=0, description=(
+        "Largest file a text folder may hold, in bytes; a larger one is a data error naming it."))
+
+    @model_validator(mode="after")
+    def _room_for_words(self) -> "TextOptions":
+        if self.output_mode == "int" and self.max_tokens < 3:
+            raise ValueError(f"max_tokens: {self.max_tokens} leaves no room for a word with output_mode int "
+                             f"(index 0 pads, 1 is out-of-vocabulary): expected at least 3")
+        return self
 
 
 class WindowOptions(Section):
@@ -194,6 +203,9 @@ class FitConfig(Section):
     class_weight: Literal["balanced"] | dict[str, float] | None = None
     monitor: str = Field("val_loss", min_length=1)  # a name training logs: checked when the model is built
     callbacks: list[KerasObject] = []
+    allow_unsafe_callbacks: bool = Field(False, description=(
+        "Allow callbacks that reach the network (RemoteMonitor) or wrap others (CallbackList). "
+        "Off by default: a config from someone else cannot send your metrics anywhere."))
     verbose: Literal["auto", 0, 1, 2] = "auto"
 
     @field_validator("class_weight", mode="before")

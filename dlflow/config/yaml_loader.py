@@ -25,6 +25,16 @@ from dlflow.config.paths import ConfigPath, format_path, is_prefix
 from dlflow.errors import ConfigError
 
 Mark = tuple[int, int]  # (line, column), 1-based
+MAX_DEPTH = 64  # nesting of mappings and lists; a config needs about 10
+MAX_VALUES = 20_000  # values after expanding aliases (a "billion laughs" document expands to 10^9)
+
+
+class _TooBig(Exception):
+    """The document nests too deeply or expands to too many values (raised at `mark`)."""
+
+    def __init__(self, mark: Mark, message: str):
+        super().__init__(message)
+        self.mark, self.message = mark, message
 
 
 class ConfigLoader(yaml.SafeLoader):
@@ -124,8 +134,15 @@ class _Builder:
         self.loader = loader
         self.positions = positions
         self.problems: list[tuple[Mark, str]] = []
+        self.count = 0
 
     def build(self, node: yaml.Node, path: ConfigPath) -> Any:
+        self.count += 1
+        if len(path) > MAX_DEPTH:
+            raise _TooBig(_mark(node), f"nested more than {MAX_DEPTH} levels deep (or an alias inside itself)")
+        if self.count > MAX_VALUES:
+            raise _TooBig(_mark(node), f"the document expands to more than {MAX_VALUES} values "
+                                       f"(aliases repeating aliases?)")
         self.positions.values.setdefault(path, _mark(node))
         if isinstance(node, yaml.MappingNode) and node.tag == "tag:yaml.org,2002:map":
             self.loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
@@ -154,14 +171,36 @@ class _Builder:
         return self.loader.construct_object(node, deep=True)
 
 
-def _syntax_error(filename: str, error: yaml.YAMLError) -> ConfigError:
+def _syntax_error(filename: str, error: yaml.YAMLError, text: str = "") -> ConfigError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML refuses, at a text offset
+        before = text[:error.position]
+        line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        return ConfigError(f"{filename}:{line}:{col}: unacceptable character U+{code:04X} "
+                           f"(control characters are not allowed in a config)")
     problem = getattr(error, "problem", None) or str(error)
     context = getattr(error, "context", None)
     if context and problem and context not in problem:
         problem = f"{problem} ({context})"
     where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark is not None else filename
     return ConfigError(f"{where}: YAML syntax error: {problem}")
+
+
+def _too_deep(text: str) -> Optional[Mark]:
+    """Where the nesting first passes MAX_DEPTH, from the token scanner (iterative, and it stops
+    there: PyYAML's parser and composer are slow and recursive on deep nesting); None if it does not."""
+    depth = 0
+    try:
+        for token in yaml.scan(text, Loader=ConfigLoader):
+            name = type(token).__name__
+            depth += name.endswith("StartToken") and name != "StreamStartToken" and name != "DocumentStartToken"
+            depth -= name in ("BlockEndToken", "FlowSequenceEndToken", "FlowMappingEndToken")
+            if depth > MAX_DEPTH:
+                return (token.start_mark.line + 1, token.start_mark.column + 1)
+    except yaml.YAMLError:
+        pass  # the parser reports it, located
+    return None
 
 
 def load_yaml(text: str, filename: str) -> tuple[dict[str, Any], Positions]:
@@ -179,15 +218,25 @@ def load_yaml(text: str, filename: str) -> tuple[dict[str, Any], Positions]:
             that is not a mapping.
     """
     positions = Positions(filename)
-    loader = ConfigLoader(text)
     try:
+        loader = ConfigLoader(text)
+    except yaml.YAMLError as error:  # unacceptable characters (NUL, control characters)
+        raise _syntax_error(filename, error, text) from None
+    try:
+        deep = _too_deep(text)
+        if deep is not None:
+            raise _TooBig(deep, f"nested more than {MAX_DEPTH} levels deep")
         root = loader.get_single_node()
         if root is None:
             raise ConfigError(f"{filename}: the config is empty: expected a mapping of sections")
         builder = _Builder(loader, positions)
         data = builder.build(root, ())
     except yaml.YAMLError as error:
-        raise _syntax_error(filename, error) from None
+        raise _syntax_error(filename, error, text) from None
+    except _TooBig as error:
+        raise ConfigError(f"{filename}:{error.mark[0]}:{error.mark[1]}: {error.message}") from None
+    except RecursionError:  # not from nesting (checked above): a key built from a deep alias, say
+        raise ConfigError(f"{filename}: nested more than {MAX_DEPTH} levels deep") from None
     finally:
         loader.dispose()
     if builder.problems:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from dlflow.data.dataset import Dataset, InputSpec, safe_name
 from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError
@@ -18,11 +16,9 @@ def load_npz(path: Path, *, target: str | list[str] | None, features: dict[str, 
     Float arrays of rank 3 or 4 per sample are passed to the model as they are; give
     `features: {name: ignore}` to leave an array out.
     """
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})", config_path=("data", "source")) from exc
+    from dlflow.data.npzfile import read_npz
+
+    arrays = read_npz(path)
     if not arrays:
         raise DataError(f"{path}: the .npz file holds no arrays", config_path=("data", "source"))
     targets = [target] if isinstance(target, str) else list(target or [])

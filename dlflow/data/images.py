@@ -78,6 +78,8 @@ def read_image(path: Path, *, color_mode: str, size: tuple[int, int] | None = No
     """
     try:
         return _decode(path, color_mode, size)
+    except _decompression_bomb() as exc:
+        raise _bomb(path) from exc
     except (OSError, ValueError, SyntaxError) as exc:  # PIL's ways of saying "not an image"
         raise DataError(f"{path}: unreadable image ({_reason(exc)})", config_path=("data", "source")) from exc
 
@@ -156,9 +158,26 @@ def _header(file: Path) -> tuple[str, tuple[int, int]]:
 
     try:
         with Image.open(file) as image:
+            if image.size[0] * image.size[1] > (Image.MAX_IMAGE_PIXELS or 1 << 62):
+                raise _bomb(file)
             return image.mode, image.size
+    except Image.DecompressionBombError as exc:
+        raise _bomb(file) from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{file}: unreadable image ({_reason(exc)})", config_path=("data", "source")) from exc
+
+
+def _decompression_bomb() -> type:
+    from PIL import Image
+
+    return Image.DecompressionBombError
+
+
+def _bomb(file: Path) -> DataError:
+    from PIL import Image
+
+    return DataError(f"{file}: more than {Image.MAX_IMAGE_PIXELS:,} pixels (PIL's decompression-bomb limit); "
+                     f"refusing to decode it", config_path=("data", "source"))
 
 
 def _reason(exc: Exception) -> str:

@@ -55,6 +55,7 @@ def _load(data: Any, task: str | None) -> Dataset:
     path = Path(source)
     if not path.exists():
         raise DataError(f"no such file or folder '{source}'", config_path=("data", "source"))
+    check_regular(path, config_path=("data", "source"))
     if fmt in ("csv", "tsv", "parquet") and data.format == "auto" and data.window is not None:
         fmt = "timeseries"  # a table with data.window is a series to forecast
     if fmt in ("csv", "tsv", "parquet"):
@@ -85,6 +86,21 @@ def _load(data: Any, task: str | None) -> Dataset:
         f"cannot tell the format of '{source}': expected a .csv, .tsv, .parquet or .npz file, a folder, "
         f"or builtin:<name>; set data.format", config_path=("data", "format"),
     )
+
+
+def check_regular(path: Path, *, config_path: tuple | None = None) -> None:
+    """Refuse a data path that is neither a regular file nor a folder (a FIFO, a device, a socket):
+    opening one could block forever or read without end. Checked before anything opens it."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})", config_path=config_path) from exc
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise DataError(f"{path}: {kind}, not a regular file; dlflow reads data only from files and folders",
+                        config_path=config_path)
 
 
 def read_table(path: Path, fmt: str) -> Any:

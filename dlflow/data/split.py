@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,6 +22,7 @@ import numpy as np
 
 from dlflow.data.dataset import Dataset
 from dlflow.errors import DataError
+from dlflow.runs.files import atomic_path
 
 PARTS = ("train", "validation", "test")
 PAIRS = (("train", "validation"), ("train", "test"), ("validation", "test"))
@@ -139,14 +138,8 @@ def save_split(split: Split | "HashSplit", path: Path) -> None:
                 "fractions": split.fractions, "stratified": split.stratified,
                 "chronological": split.chronological, "duplicates": split.duplicates}
         arrays = {"train": split.train, "validation": split.validation, "test": split.test}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
 
 
 def load_split(path: Path) -> "Split | HashSplit | None":

@@ -58,24 +58,30 @@ def _encode_target(values: np.ndarray, name: str, task: str | None) -> tuple[np.
     task = task or infer_task(values)
     if task == "regression":
         if values.dtype.kind not in "iuf":
-            raise DataError(f"target '{name}': regression needs numbers, received values like {values.reshape(-1)[0]!r}")
+            raise DataError(f"target '{name}': regression needs numbers, received values like {values.reshape(-1)[0]!r}",
+                            config_path=("data", "target"))
         encoded = values.astype("float32")
         return encoded, TargetSpec(name, task, None, tuple(encoded.shape[1:]))
     if task == "multilabel":
         if values.ndim != 2:
-            raise DataError(f"target '{name}': multilabel needs a 2-D 0/1 array, received shape {values.shape}")
+            raise DataError(f"target '{name}': multilabel needs a 2-D 0/1 array, received shape {values.shape}",
+                            config_path=("data", "target"))
         classes = tuple(range(values.shape[1]))
         return values.astype("float32"), TargetSpec(name, task, classes, (values.shape[1],))
     flat = values.reshape(-1) if values.ndim > 1 and values.shape[1:] == (1,) * (values.ndim - 1) else values
     if flat.ndim != 1:
-        raise DataError(f"target '{name}': {task} needs one label per sample, received shape {values.shape}")
+        raise DataError(f"target '{name}': {task} needs one label per sample, received shape {values.shape}",
+                        config_path=("data", "target"))
     if _isnan(flat).any():
-        raise DataError(f"target '{name}': {int(_isnan(flat).sum())} samples have no label")
+        raise DataError(f"target '{name}': {int(_isnan(flat).sum())} samples have no label",
+                        config_path=("data", "target"))
     classes = _unique(flat)
     if task == "binary" and len(classes) != 2:
-        raise DataError(f"target '{name}': binary needs exactly 2 classes, received {len(classes)}")
+        raise DataError(f"target '{name}': binary needs exactly 2 classes, received {len(classes)}",
+                        config_path=("data", "target"))
     if len(classes) < 2:
-        raise DataError(f"target '{name}': classification needs at least 2 classes, received {len(classes)}")
+        raise DataError(f"target '{name}': classification needs at least 2 classes, received {len(classes)}",
+                        config_path=("data", "target"))
     index = {label: i for i, label in enumerate(classes)}
     encoded = np.array([index[_key(v)] for v in flat], dtype="int64")
     if task == "binary":

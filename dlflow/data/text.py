@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.config.schema import TextOptions
 from dlflow.data.dataset import Dataset, InputSpec
 from dlflow.data.folders import class_files, target_name
 from dlflow.data.tasks import encode_target
@@ -40,8 +41,9 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
     folder = Path(data.source)
     files, labels = class_files(folder, TEXT_SUFFIXES, what="text files")
     texts = np.empty((len(files), 1), dtype=object)
+    limit = data.text.max_file_bytes if data.text is not None else TextOptions().max_file_bytes
     for i, file in enumerate(files):
-        texts[i, 0] = read_text(file)
+        texts[i, 0] = read_text(file, max_bytes=limit)
     encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
                                  source=str(folder))
     words = np.array([len(t.split()) for t in texts[:, 0]])
@@ -59,13 +61,18 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
     )
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, max_bytes: int | None = None) -> str:
     """A UTF-8 text file's contents (a leading byte-order mark is dropped).
 
     Raises:
-        DataError: the file cannot be read or is not UTF-8, naming the file and the byte offset.
+        DataError: the file cannot be read, is larger than `max_bytes` or is not UTF-8, naming
+            the file (and the byte offset).
     """
     try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise DataError(f"{path}: {size:,} bytes, more than data.text.max_file_bytes ({max_bytes:,}); "
+                            f"split the document or raise the limit", config_path=("data", "text", "max_file_bytes"))
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read it ({exc.strerror or exc})", config_path=("data", "source")) from exc

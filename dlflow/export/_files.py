@@ -15,6 +15,8 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
+from dlflow.runs import files
+
 
 @contextlib.contextmanager
 def staging(export_dir: Path) -> Iterator[Path]:
@@ -59,18 +61,8 @@ def remove(path: Path) -> bool:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically (a temporary file in the same folder, then rename)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write `text` to `path` atomically (`dlflow.runs.files`)."""
+    files.write_text(path, text)
 
 
 def write_bytes(path: Path, data: bytes) -> None:

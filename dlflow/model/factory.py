@@ -169,3 +169,33 @@ def fitted_as_is(model: Any) -> dict[str, Any] | None:
     if not own:
         return None
     return {"class": f"{type(model).__module__}.{type(model).__qualname__}", "methods": own}
+
+
+def installed_module(reference: str, exclude: tuple[str, ...] = ()) -> bool:
+    """Whether the factory's module is importable from the installed environment alone: without the
+    current folder, the config's folder or a run's (`exclude`) on sys.path. Imports nothing."""
+    import importlib.machinery
+    import os
+
+    top = reference.split(":")[0].split(".")[0]
+    if top in sys.modules and getattr(sys.modules[top], "__file__", None) is None:
+        return True  # a built-in module
+    skip = {"", os.getcwd(), *(os.path.abspath(p) for p in exclude)}
+    path = [p for p in sys.path if p not in skip and os.path.abspath(p) not in skip]
+    return importlib.machinery.PathFinder.find_spec(top, path) is not None
+
+
+def factory_record(reference: str, base_dir: Path | None) -> dict[str, Any]:
+    """For the manifest: the factory module's file (relative to the config's folder when inside it)
+    and its sha256, read from the module already imported by the build."""
+    import hashlib
+
+    module = sys.modules.get(reference.split(":")[0])
+    file = getattr(module, "__file__", None)
+    if not file:
+        return {"reference": reference}
+    path = Path(file).resolve()
+    shown = str(path)
+    if base_dir is not None and path.is_relative_to(Path(base_dir).resolve()):
+        shown = str(path.relative_to(Path(base_dir).resolve()))
+    return {"reference": reference, "file": shown, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}

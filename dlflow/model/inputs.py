@@ -7,12 +7,14 @@ and nothing about validation or test data leaks into it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from dlflow.data.dataset import Dataset, InputSpec
+from dlflow.errors import DataError
 
 ONE_HOT_MAX = 64  # categorical columns with more values than this get an embedding instead
 
@@ -164,7 +166,11 @@ def _text_vectorizer(spec: InputSpec, values: np.ndarray, text_options: Any, mod
         ngrams=getattr(text_options, "ngrams", None),
         name=f"vectorize_{spec.name}",
     )
-    layer.adapt(values.reshape(-1).astype(str))
+    texts = values.reshape(-1).astype(str)
+    if not any(re.search(r"\w", text) for text in texts):
+        raise DataError(f"the training texts of '{spec.column or spec.name}' hold no words (all empty or "
+                        f"punctuation): TextVectorization has no vocabulary to learn", config_path=("data", "source"))
+    layer.adapt(texts)
     return layer
 
 

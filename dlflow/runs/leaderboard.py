@@ -8,21 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from dlflow.config.search_space import encoded_choices, one_line_yaml, trial_config
+from dlflow.runs.files import atomic_path
 from dlflow.runs.manifest import write_json, write_text
 
 
 def write_leaderboard(folder: Path, rows: list[dict[str, Any]], keys: list[str]) -> None:
     """leaderboard.json and leaderboard.csv (one column per searched path)."""
     write_json(folder / "leaderboard.json", {"trials": rows})
-    tmp = folder / ".leaderboard.csv.tmp"
     columns = ["rank", "trial", "status", *keys, "score", "best_epoch", "epochs", "seconds"]
-    with open(tmp, "w", newline="") as handle:
+    with atomic_path(folder / "leaderboard.csv") as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         for row in rows:
             writer.writerow([row["rank"], row["trial"], row["status"], *[one_line_yaml(row["values"].get(k)) for k in keys],
                              row["score"], row["best_epoch"], row["epochs"], row["seconds"]])
-    tmp.replace(folder / "leaderboard.csv")
 
 
 def write_best_config(folder: Path, state: Any, best: dict[str, Any]) -> Path:

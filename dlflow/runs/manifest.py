@@ -3,37 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from dlflow.runs import files
 
 STATUSES = ("running", "completed", "failed", "interrupted")
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically: a temp file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, default=_default)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically (see `dlflow.runs.files`)."""
+    files.write_json(path, data, default=_default)
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write a text file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    """Write a text file atomically (see `dlflow.runs.files`)."""
+    files.write_text(path, text)
 
 
 def read_json(path: Path, advice: str = "restore it, or re-run the command that wrote it") -> dict:

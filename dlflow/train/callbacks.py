@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from dlflow.config.safety import confine_callback
 from dlflow.model.resolve import resolve
 from dlflow.runs.layout import RunDir
 
@@ -78,7 +79,8 @@ def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool) -> list[Any
         keras.callbacks.TensorBoard(log_dir=str(run.logs), histogram_freq=0, write_graph=False,
                                     update_freq="epoch"),
     ]
-    user = [resolve("callbacks", spec, ("fit", "callbacks", i)) for i, spec in enumerate(fit_config.callbacks)]
+    user = [resolve("callbacks", confine_callback(spec, run.path), ("fit", "callbacks", i))
+            for i, spec in enumerate(fit_config.callbacks)]
     return own + user
 
 

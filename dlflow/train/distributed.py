@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from dlflow.errors import DataError, UsageError
+from dlflow.runs.files import write_bytes
 
 # The variables Keras reads in keras.distribution.initialize (documented equivalents of the options).
 ENV_COORDINATOR = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
@@ -399,10 +400,7 @@ def _write_bundle(root: Path, bundle: bytes) -> None:
         target = (root / name).resolve()
         if root.resolve() not in target.parents:
             raise DataError(f"refusing to write {name!r} outside {root}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(body[offset:offset + size])
-        os.replace(tmp, target)
+        write_bytes(target, body[offset:offset + size])
         offset += size
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from dlflow.errors import Interrupted, UsageError, WorkFailed
 from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
 from dlflow.workflow.common import Log, located_errors, prepare_data, quiet
+from dlflow.runs.files import atomic_path
 
 # History columns that are not metrics of the model.
 NOT_METRICS = ("epoch", "learning_rate", "lr")
@@ -239,10 +240,8 @@ def summarize_folds(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def _save_indices(path: Path, fold: Fold) -> None:
     """The fold's dataset indices, written atomically (for audits: none of them is a test index)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, train=fold.train, validation=fold.validation)
-    tmp.replace(path)
 
 
 def _describe_fold(record: dict[str, Any], monitor: str) -> str:

@@ -14,7 +14,8 @@ from dlflow.workflow.runs import load_run_model, open_run
 PARITY_SAMPLES = 64
 
 
-def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path("runs"), log: Log = quiet) -> dict[str, Any]:
+def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path("runs"), log: Log = quiet,
+           trust_code: bool = False) -> dict[str, Any]:
     """Export a run's model into <run>/export/ and check each artifact against the Keras model.
 
     Args:
@@ -26,7 +27,7 @@ def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path(
     """
     from dlflow.export import export_model
 
-    opened = open_run(run_ref, runs_root, log)
+    opened = open_run(run_ref, runs_root, log, trust_code=trust_code)
     with run_lock(opened.run):  # one writer per run directory
         config = opened.loaded.config
         formats = list(formats) or list(config.export.formats)

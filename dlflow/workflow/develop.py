@@ -134,7 +134,7 @@ def _model_score(run: Any, loaded: Any, data: Any) -> float:
     from dlflow.workflow.runs import OpenedRun, load_run_model
 
     config = loaded.config
-    model = load_run_model(OpenedRun(run, loaded, data, read_json(run.manifest)))
+    model = load_run_model(OpenedRun(run, loaded, data, read_json(run.manifest), trust_code=True))  # its own run
     name, spec = primary_target(data.validation)
     dataset = to_tf_dataset(data.validation, batch_size=config.fit.batch_size, shuffle=False, seed=config.seed)
     with contextlib.redirect_stdout(sys.stderr):

@@ -18,7 +18,7 @@ SLICE_BINS = 4  # a numeric slice column is cut into this many quantile bins
 
 
 def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence[str] = (),
-             log: Log = quiet) -> dict[str, Any]:
+             log: Log = quiet, trust_code: bool = False) -> dict[str, Any]:
     """Evaluate a run's model on the experiment's test split; writes evaluation.json.
 
     Args:
@@ -33,7 +33,7 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
     """
     from dlflow.data.pipeline import to_tf_dataset
 
-    opened = open_run(run_ref, runs_root, log)
+    opened = open_run(run_ref, runs_root, log, trust_code=trust_code)
     with run_lock(opened.run):  # one writer per run directory
         run, data, config = opened.run, opened.data, opened.loaded.config
         test = data.test()

@@ -30,13 +30,13 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 
 
 def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("runs"), output: str | None = None,
-            log: Log = quiet) -> dict[str, Any]:
+            log: Log = quiet, trust_code: bool = False) -> dict[str, Any]:
     """Predict for every sample of `input_path`; write a CSV (to `output`, '-' for the text itself).
 
     Returns:
         {"rows": n, "output": path or None, "csv": text when output is '-', "predictions": decoded labels}.
     """
-    opened = open_run(run_ref, runs_root, log, with_data=False)
+    opened = open_run(run_ref, runs_root, log, with_data=False, trust_code=trust_code)
     signature = run_signature(opened, log)
     inputs, ids = read_inputs(Path(input_path), signature)
     model = load_run_model(opened)
@@ -101,6 +101,9 @@ def read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
     """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row."""
     if not path.exists():
         raise UsageError(f"no such file or folder '{path}'")
+    from dlflow.data.sources import check_regular
+
+    check_regular(path)
     specs = {spec.name: spec for spec in signature.inputs}
     suffix = path.suffix.lower()
     if signature.kind == "text" and (path.is_dir() or suffix in TEXT_SUFFIXES):
@@ -162,8 +165,9 @@ def _as_input(values: np.ndarray, spec: Any, path: Path | str, column: str) -> n
 
 
 def _read_npz(path: Path, specs: dict[str, Any], kind: str) -> tuple[Any, list]:
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {k: archive[k] for k in archive.files}
+    from dlflow.data.npzfile import read_npz
+
+    arrays = read_npz(path, config_path=None)
     inputs = {}
     for name, spec in specs.items():
         key = spec.column if spec.column in arrays else name

@@ -21,9 +21,11 @@ class OpenedRun:
     loaded: Any
     data: PreparedData | None  # None when opened with with_data=False
     manifest: dict
+    trust_code: bool = False  # import a model.factory module found outside the installed environment
 
 
-def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool = True) -> OpenedRun:
+def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool = True,
+             trust_code: bool = False) -> OpenedRun:
     """Find a run, reload its config and its data with the experiment's frozen split.
 
     Refuses when the data changed since the run was trained (its test split would differ), and a
@@ -32,6 +34,9 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     Args:
         with_data: False opens only the run, config and manifest (`data` is None), for stages
             that need the model but not the training data (serving).
+        trust_code: allow importing the config's `model.factory` module from the folder the run
+            names (its digest must still match the one recorded at training); without it only a
+            module installed in the environment is imported.
     """
     from dlflow.config import load_config
     from dlflow.runs.lookup import find_run
@@ -42,9 +47,10 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     check_run_model(run, manifest.get("status"))
     loaded = load_config(run.config)
     _refuse_fitted_as_is(run, manifest, loaded.config)
+    factory_folder(run, manifest, loaded.config, trust_code)
     select_backend("tensorflow")  # exports and evaluation run on TensorFlow whatever trained the model
     if not with_data:
-        return OpenedRun(run, loaded, None, manifest)
+        return OpenedRun(run, loaded, None, manifest, trust_code)
     root = run.experiment_dir.parent
     described = manifest.get("data") if isinstance(manifest.get("data"), dict) else None
     data = prepare_data(loaded, root, log, trained_on=described)
@@ -52,7 +58,7 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     if trained_on and trained_on != data.split.fingerprint:
         raise UsageError(f"{run.path}: the data changed since this run was trained (fingerprint "
                          f"{trained_on} -> {data.split.fingerprint}); its test split no longer exists")
-    return OpenedRun(run, loaded, data, manifest)
+    return OpenedRun(run, loaded, data, manifest, trust_code)
 
 
 @dataclass
@@ -117,8 +123,8 @@ def load_run_model(opened: OpenedRun) -> Any:
     if config.model.factory:
         from dlflow.model.factory import import_factory
 
-        folder = opened.manifest.get("config_dir")
-        import_factory(config.model.factory, Path(folder) if folder else None)
+        folder = factory_folder(opened.run, opened.manifest, config, opened.trust_code)
+        import_factory(config.model.factory, folder)
     return keras.saving.load_model(opened.run.model)
 
 
@@ -130,3 +136,34 @@ def _refuse_fitted_as_is(run: RunDir, manifest: dict, config: Any) -> None:
                          f"{', '.join(own.get('methods') or ['training loop'])} and was fitted as it is, without "
                          f"dlflow's inputs and named outputs, which evaluate, export, predict and serve need; "
                          f"load model.keras with keras.saving.load_model after importing {module}")
+
+
+def factory_folder(run: RunDir, manifest: dict, config: Any, trust_code: bool) -> Path | None:
+    """Where the config's `model.factory` module may be imported from: None when it is installed
+    in the environment (or there is no factory), the trainer's config folder with `trust_code`.
+
+    Raises:
+        UsageError: the module would come from a folder outside the environment and `trust_code`
+            is off, or its file changed since training (its sha256 differs from the manifest's).
+    """
+    import hashlib
+
+    from dlflow.model.factory import installed_module
+
+    reference = config.model.factory
+    folder = manifest.get("config_dir")
+    if not reference or installed_module(reference, (folder or ".", str(run.path))):
+        return None
+    where = folder or "the run's folder"
+    if not trust_code:
+        raise UsageError(f"{run.path}: its config names model.factory '{reference}', Python code that would be "
+                         f"imported from {where}; opening a run never runs its code: pass --trust-code if you "
+                         f"trust it")
+    record = manifest.get("factory") or {}
+    if folder and record.get("file") and record.get("sha256"):
+        file = Path(folder) / record["file"]
+        digest = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "(missing)"
+        if digest != record["sha256"]:
+            raise UsageError(f"{run.path}: {file} changed since the run was trained (sha256 {record['sha256'][:12]}"
+                             f"... -> {digest[:12]}); refusing to import it")
+    return Path(folder) if folder else None

@@ -18,7 +18,8 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
           max_batch_size: int = 64, batch_timeout_ms: float = 0.0, max_body_mb: float = 10.0,
           max_rows: int = 10_000, token: str | None = None, output: str = "decoded", log_sample: float = 1.0,
           log_max_mb: float = 100.0, log_dir: str | Path | None = None, runs_root: Path = Path("runs"),
-          log: Log = quiet, on_ready: Callable[[dict[str, Any]], None] | None = None) -> None:
+          log: Log = quiet, on_ready: Callable[[dict[str, Any]], None] | None = None,
+          trust_code: bool = False) -> None:
     """Load a run's model once and serve it until SIGINT or SIGTERM.
 
     Args:
@@ -63,7 +64,7 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
         raise UsageError("--token (or DLFLOW_SERVE_TOKEN) is empty; give a secret or leave it unset")
     sock = listen(host, port)  # a busy port fails now, not after loading the model
     try:
-        served = load_served_model(run_ref, runs_root=runs_root, name=name, log=log)
+        served = load_served_model(run_ref, runs_root=runs_root, name=name, log=log, trust_code=trust_code)
     except BaseException:
         sock.close()
         raise
@@ -87,7 +88,7 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
 
 
 def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str | None = None,
-                      log: Log = quiet) -> Any:
+                      log: Log = quiet, trust_code: bool = False) -> Any:
     """A run's model, loaded and traced once, with its signature: a `dlflow.serve.model.ServedModel`.
 
     The input and target specs come from the run's manifest (what training saw), so serving
@@ -99,7 +100,7 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     from dlflow.serve.raw import signature_output_names
 
     started = time.perf_counter()
-    opened = open_run(run_ref, runs_root, log, with_data=False)
+    opened = open_run(run_ref, runs_root, log, with_data=False, trust_code=trust_code)
     name = name or opened.loaded.config.name
     if not MODEL_NAME.match(name):
         raise UsageError(f"model name '{name}': expected letters, digits, '.', '_' or '-' (it goes in URLs)")

@@ -99,7 +99,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                                   **data.split.describe(),
                                   **data.dataset.signature()},
                             resumes=0, runtime=session.runtime.describe(), **session.choices.describe(),
-                            **({"final": plan.describe()} if plan else {}), **_as_is_fields(session.model, config))
+                            **({"final": plan.describe()} if plan else {}), **_as_is_fields(session.model, config, loaded.base_dir))
         else:
             manifest = update_manifest(run.manifest, status="running")
             update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
@@ -146,12 +146,16 @@ def _start_tracking(tracker: Any, run: RunDir, config: Any, log: Log) -> None:
     log(f"mlflow: run {run_id} in experiment '{tracker.target.experiment}' at {tracker.target.uri}{default}")
 
 
-def _as_is_fields(model: Any, config: Any) -> dict[str, Any]:
-    """`fitted_as_is` for the manifest when the model is a factory's, fitted with its own loop."""
+def _as_is_fields(model: Any, config: Any, base_dir: Any) -> dict[str, Any]:
+    """For a factory's model: its module's file and digest, and `fitted_as_is` when it has its own loop."""
     from dlflow.model.factory import fitted_as_is
 
-    own = fitted_as_is(model) if config.model.api == "factory" else None
-    return {"fitted_as_is": own} if own else {}
+    if config.model.api != "factory":
+        return {}
+    from dlflow.model.factory import factory_record
+
+    own = fitted_as_is(model)
+    return {"factory": factory_record(config.model.factory, base_dir), **({"fitted_as_is": own} if own else {})}
 
 
 def prepare_runtime(loaded: Any, cluster: dict[str, Any] | None = None) -> None:
@@ -281,7 +285,7 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     if session.runtime.is_chief and not resuming:  # the run's config, for TensorBoard's HParams dashboard
         write_hparams(run.logs, f"{run.experiment}/{run.run_id}", flat_config(config))
     if resuming:
-        trim_history(run)
+        trim_history(run, log)
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
     fit_started = time.time()
     fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose)

@@ -25,7 +25,7 @@ def test_functional_two_inputs_two_outputs_train_evaluate_predict(tmp_path):
 def test_factory_subclassed_model_trains_and_reloads(tmp_path):
     result = cli_json("train", str(CONFIGS / "digits_factory.yaml"), "--set", "fit.epochs=3", cwd=tmp_path)
     assert result["best"]["val_accuracy"] > 0.5
-    evaluation = cli_json("evaluate", result["run"], cwd=tmp_path)  # reloads model.keras (custom class)
+    evaluation = cli_json("evaluate", result["run"], "--trust-code", cwd=tmp_path)  # imports my_models for its class
     assert evaluation["metrics"]["accuracy"] > 0.5
 
 
