@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from typing import Any, Iterator
 
 import numpy as np
@@ -25,6 +26,7 @@ from dlflow.data.image_files import CHANNELS, ImageFiles
 from dlflow.errors import DataError
 
 DISK_SHUFFLE_BUFFER = 2048
+_DECODE_WORDS = re.compile(r"jpeg|png|gif|bmp|image|decode|no such file|not found", re.IGNORECASE)
 
 
 def image_tf_dataset(files: ImageFiles, targets: Any, *, batch_size: int, shuffle: bool, seed: int,
@@ -113,7 +115,10 @@ def naming_bad_images(*parts: Any) -> Iterator[None]:
 
     try:
         yield
-    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.UnknownError) as exc:
+    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.UnknownError,
+            tf.errors.NotFoundError) as exc:
+        if not _DECODE_WORDS.search(str(exc)):
+            raise  # not about reading an image (e.g. a model's shapes): no scan
         for part in parts:
             files = part if isinstance(part, ImageFiles) else _files_of(part)
             if files is not None:
@@ -133,7 +138,8 @@ def _raise_for_bad_file(files: ImageFiles, exc: Exception) -> None:
     for path, rel in zip(files.paths(), files.relpaths):
         try:
             decode(tf.constant(path))
-        except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.UnknownError) as bad:
+        except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.UnknownError,
+                tf.errors.NotFoundError) as bad:
             reason = (bad.message or str(bad)).strip().splitlines()[0]
             raise DataError(f"{files.root / rel}: cannot decode this image ({reason}); it passed the header "
                             f"check: fix or remove it", config_path=("data", "source")) from exc
