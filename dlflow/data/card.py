@@ -138,8 +138,8 @@ def _column_warnings(train: Dataset) -> list[dict[str, str]]:
         return found
     targets = {name: _raw_target(train, name) for name in train.target_specs}
     for name, spec in train.input_specs.items():
-        if len(spec.shape) > 1:
-            continue  # images, sequences: not a column (and image files stay undecoded)
+        if len(spec.shape) > 1 or not isinstance(train.inputs[name], np.ndarray):
+            continue  # images, sequences, documents read from files: not a column
         values = np.asarray(train.inputs[name])
         if values.ndim > 2 or (values.ndim == 2 and values.shape[1] != 1):
             continue  # images, sequences: not a column

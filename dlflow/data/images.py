@@ -68,7 +68,7 @@ def load_image_dir(data: Any, task: str | None) -> Dataset:
     encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task)
     info = {"classes": sorted(set(labels)), "files": len(files), "image_size": list(size),
             "color_mode": color_mode, "per_class": {c: labels.count(c) for c in sorted(set(labels))},
-            "cache": images.cache, "cache_reason": cache_reason}
+            "cache": images.cache, "cache_reason": cache_reason, "files_keyed": "relative path + content digest"}
     if scanned.bad:
         info["skipped_files"] = skipped_entries(folder, scanned.bad)
     return Dataset(

@@ -2,8 +2,8 @@
 
 `data.image` applies to image folders, `data.text` to data with a text input, `data.window` to
 time series, `data.features` to tables, .npz files and time series, `data.augment` to image
-inputs, `data.cache` and `data.on_bad_file` to image folders, `data.missing` (other than its defaults) to tables. Checked once the data is
-loaded (what a table's columns hold is known only then).
+inputs, `data.cache` and `data.on_bad_file` to image folders, `data.missing` (other than its
+defaults) to tables. Checked once the data is loaded (what a table's columns hold is known only then).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def check_options_apply(data: Any, dataset: Any) -> None:
         ("features", data.features is not None and kind not in ("tabular", "arrays", "timeseries"),
          "applies to tables, .npz files and time series"),
         ("cache", data.cache is not None and not images_from_files, "applies to a folder of images (image_dir)"),
-        ("on_bad_file", "on_bad_file" in data.model_fields_set and not images_from_files,
+        ("on_bad_file", data.on_bad_file is not None and not images_from_files,
          "applies to a folder of images (image_dir)"),
         ("augment", bool(data.augment) and "image" not in roles, "applies to image inputs, and this data has none"),
         ("missing", data.missing != MissingConfig() and kind != "tabular", "applies to tables (a time series "

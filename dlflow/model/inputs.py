@@ -164,7 +164,12 @@ def _text_vectorizer(spec: InputSpec, values: np.ndarray, text_options: Any, mod
         ngrams=getattr(text_options, "ngrams", None),
         name=f"vectorize_{spec.name}",
     )
-    layer.adapt(values.reshape(-1).astype(str))
+    if hasattr(values, "tf_texts"):  # a text folder's files: adapt on the training split as a stream
+        from dlflow.data.text import ADAPT_BATCH
+
+        layer.adapt(values.tf_texts().batch(ADAPT_BATCH))
+    else:
+        layer.adapt(values.reshape(-1).astype(str))
     return layer
 
 

@@ -94,7 +94,8 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                         data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
                               **data.split.describe(),
                               **data.dataset.signature(),
-                              **{k: data.dataset.info[k] for k in ("cache", "skipped_files") if k in data.dataset.info}},
+                              **{k: data.dataset.info[k] for k in ("cache", "skipped_files", "files_keyed")
+                                 if k in data.dataset.info}},
                         resumes=0, runtime=session.runtime.describe(), **session.choices.describe(),
                         **({"final": plan.describe()} if plan else {}), **_as_is_fields(session.model, config))
     else:
