@@ -157,7 +157,8 @@ def _convert(image: Any, color_mode: str) -> Any:
         gray = tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(rgb, tf.float32))), tf.uint8)
         return tf.cond(c < 3, lambda: image[..., :1], lambda: gray)
     has_alpha = tf.logical_or(tf.equal(c, 2), tf.equal(c, 4))
-    alpha = tf.cond(has_alpha, lambda: image[..., -1:], lambda: tf.fill(tf.shape(image[..., :1]), tf.constant(255, tf.uint8)))
+    opaque = lambda: tf.fill(tf.shape(image[..., :1]), tf.constant(255, tf.uint8))  # noqa: E731
+    alpha = tf.cond(has_alpha, lambda: image[..., -1:], opaque)
     return tf.concat([rgb, alpha], axis=-1)
 
 

@@ -107,3 +107,20 @@ def test_data_cache_on_a_table_is_an_error(tmp_path):
     config = write_config(tmp_path, "t", {"source": str(tmp_path / "t.csv"), "target": "y", "cache": "disk"},
                           [{"Dense": {"units": 1, "activation": "sigmoid"}}])
     assert_data_error(run_cli("collect", str(config), cwd=tmp_path), "data.cache applies to a folder of images")
+
+
+def test_a_disk_cache_lives_in_the_experiment_folder_and_gives_the_same_pixels(tmp_path):
+    from dataclasses import replace
+
+    from dlflow.data.image_files import ImageFiles
+    from dlflow.data.image_stream import image_tf_dataset
+
+    folder = _jpeg_folder(tmp_path / "f", per_class=3)
+    relpaths = np.array(sorted(str(p.relative_to(folder)) for p in folder.rglob("*.jpg")), dtype=object)
+    files = ImageFiles(folder, relpaths, np.arange(len(relpaths), dtype=np.uint64), (16, 16), "rgb")
+    decoded = np.asarray(files)
+    on_disk = replace(files, cache="disk", cache_dir=tmp_path / "runs" / "x" / "cache")
+    for _ in range(2):  # written on the first pass, read on the second
+        batches = image_tf_dataset(on_disk, np.zeros(len(files), "int8"), batch_size=4, shuffle=False, seed=0)
+        assert np.array_equal(np.concatenate([x.numpy() for x, _ in batches]), decoded)
+    assert list((tmp_path / "runs" / "x" / "cache").glob("images-*.index"))
