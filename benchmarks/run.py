@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["spine", "table_text", "stream_csv", "serve", "distributed"]
+BENCHMARKS = ["spine", "table_text", "stream_csv", "image_folder", "serve", "distributed"]
 
 
 def main(argv: list[str]) -> int:

@@ -134,6 +134,14 @@ class DataConfig(Section):
     missing: MissingConfig = MissingConfig()
     streaming: StreamingConfig = StreamingConfig()
     augment: list[KerasObject] = []
+    # Image folders: where decoded images are kept between epochs. memory: in RAM (uint8);
+    # disk: in runs/<name>/cache/; none: decoded again every epoch. Left out: memory when the
+    # whole decoded folder (height x width x channels bytes per image) fits 1 GiB, else none.
+    cache: Literal["memory", "disk", "none"] | None = None
+    # Image folders: a file that fails the header check (truncated, not an image, another format)
+    # is an error naming it (error, also when left out), or left out and listed in the data card
+    # and manifest (skip).
+    on_bad_file: Literal["error", "skip"] | None = None
     # standardize: regression targets are learned as (y - mean) / std with the training split's
     # moments, and the model ends with the inverse scaling, so it answers in the target's units.
     # Left out: standardize when there is a regression target, none otherwise.

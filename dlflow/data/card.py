@@ -58,6 +58,9 @@ def data_card(dataset: Dataset, split: Any, *, train: Dataset | None = None,
                        for c, n in (dataset.info.get("missing") or {}).items()}
     if "missing_policy" in dataset.info:
         card["missing_policy"] = dataset.info["missing_policy"]
+    for key in ("cache", "skipped_files"):  # image folders: how images are kept, which files were left out
+        if key in dataset.info:
+            card[key] = dataset.info[key]
     card["duplicates"] = split.duplicates if split.duplicates is not None else {"checked": False}
     if cv is not None:
         card["cv"] = cv
@@ -135,6 +138,8 @@ def _column_warnings(train: Dataset) -> list[dict[str, str]]:
         return found
     targets = {name: _raw_target(train, name) for name in train.target_specs}
     for name, spec in train.input_specs.items():
+        if len(spec.shape) > 1 or not isinstance(train.inputs[name], np.ndarray):
+            continue  # images, sequences, documents read from files: not a column
         values = np.asarray(train.inputs[name])
         if values.ndim > 2 or (values.ndim == 2 and values.shape[1] != 1):
             continue  # images, sequences: not a column

@@ -130,10 +130,13 @@ class Dataset:
         )
 
     def model_inputs(self) -> np.ndarray | dict[str, np.ndarray]:
-        """Inputs in the form `model.predict` takes: one array, or a dict by name."""
-        if len(self.inputs) == 1 and self.kind != "tabular":
-            return next(iter(self.inputs.values()))
-        return dict(self.inputs)
+        """Inputs in the form `model.predict` takes: one array, or a dict by name.
+
+        Lazy inputs (image files) are decoded here: call it on bounded samples only."""
+        inputs = {k: v if isinstance(v, np.ndarray) else np.asarray(v) for k, v in self.inputs.items()}
+        if len(inputs) == 1 and self.kind != "tabular":
+            return next(iter(inputs.values()))
+        return inputs
 
     def model_targets(self) -> np.ndarray | dict[str, np.ndarray]:
         """Targets in the form `model.fit` takes: one array, or a dict by output name."""
@@ -155,10 +158,16 @@ class Dataset:
         return out
 
     def fingerprint(self) -> str:
-        """A SHA-256 over every input and target array: changes whenever the data does."""
+        """A SHA-256 over every input and target array: changes whenever the data does.
+
+        Image files count by relative path and content digest (no decoding)."""
         digest = hashlib.sha256()
         for group in (self.inputs, self.targets):
             for name in sorted(group):
+                if hasattr(group[name], "fingerprint_into"):  # image files: paths and contents
+                    digest.update(name.encode())
+                    group[name].fingerprint_into(digest)
+                    continue
                 array = np.ascontiguousarray(group[name])
                 digest.update(name.encode())
                 digest.update(str(array.dtype).encode() + str(array.shape).encode())

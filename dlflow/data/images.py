@@ -20,43 +20,58 @@ import numpy as np
 
 from dlflow.data.dataset import Dataset, InputSpec
 from dlflow.data.folders import class_files, target_name
+from dlflow.data.image_files import CHANNELS, ImageFiles, bad_files_error, resolve_cache, scan_files, skipped_entries
 from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 PIL_MODES = {"grayscale": "L", "rgb": "RGB", "rgba": "RGBA"}
-CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 GRAY_PIL_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
 def load_image_dir(data: Any, task: str | None) -> Dataset:
-    """Load `data.source`, a folder with one sub-folder of images per class.
+    """Load `data.source`, a folder with one sub-folder of images per class, as files to stream.
+
+    Every file is checked once without decoding (`dlflow.data.image_files.scan_files`); bad files
+    are an error naming them, or with `data.on_bad_file: skip` left out and listed in
+    `info["skipped_files"]` (the data card, the manifest). Pixels are decoded while training.
 
     Args:
         data: the config's DataConfig; `data.image.size` ([height, width]) resizes every image
             (required when the images differ in size), `data.image.color_mode` (grayscale, rgb,
             rgba) converts them; when it is not written, grayscale if every image is grayscale,
-            else rgb.
+            else rgb. `data.cache`: memory, disk or none (left out: see `resolve_cache`).
         task: the config's task; inferred when None (two classes: binary, more: multiclass).
 
     Returns:
-        A Dataset of kind "image" with one input "image" of shape (height, width, channels),
-        float32 raw pixels 0-255, and one target named `data.target` (default "label").
+        A Dataset of kind "image" with one input "image" of shape (height, width, channels), an
+        `ImageFiles` standing for float32 raw pixels 0-255, and one target named `data.target`
+        (default "label").
     """
     folder = Path(data.source)
-    files, labels = class_files(folder, IMAGE_SUFFIXES, what="images")
+    listed, listed_labels = class_files(folder, IMAGE_SUFFIXES, what="images")
+    scanned = scan_files(listed, listed_labels)
+    if scanned.bad and getattr(data, "on_bad_file", "error") != "skip":
+        raise bad_files_error(folder, scanned.bad)
+    files, labels = scanned.files, scanned.labels
+    if not files:
+        raise DataError(f"{folder}: no readable images left after skipping {len(scanned.bad)} bad files",
+                        config_path=("data", "source"))
     options = data.image
     size = tuple(options.size) if options is not None and options.size else None
-    color_mode = _given_color_mode(options) or _infer_color_mode(files)
+    color_mode = _given_color_mode(options) or _infer_color_mode(scanned.modes)
     if size is None:
-        size = _common_size(files, folder)
-    images = np.empty((len(files), *size, CHANNELS[color_mode]), dtype="float32")
-    for i, file in enumerate(files):
-        images[i] = read_image(file, color_mode=color_mode, size=size)
+        size = _common_size(files, scanned.sizes, folder)
+    images = ImageFiles(folder, np.asarray([str(f.relative_to(folder)) for f in files], dtype=object),
+                        np.asarray(scanned.digests, dtype=np.uint64), size, color_mode)
+    images.cache, cache_reason = resolve_cache(getattr(data, "cache", None), images)
     encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
                                  source=str(folder))
     info = {"classes": sorted(set(labels)), "files": len(files), "image_size": list(size),
-            "color_mode": color_mode, "per_class": {c: labels.count(c) for c in sorted(set(labels))}}
+            "color_mode": color_mode, "per_class": {c: labels.count(c) for c in sorted(set(labels))},
+            "cache": images.cache, "cache_reason": cache_reason, "files_keyed": "relative path + content digest"}
+    if scanned.bad:
+        info["skipped_files"] = skipped_entries(folder, scanned.bad)
     return Dataset(
         kind="image",
         inputs={"image": images},
@@ -128,20 +143,16 @@ def _given_color_mode(options: Any) -> str | None:
     return options.color_mode
 
 
-def _infer_color_mode(files: list[Path]) -> str:
+def _infer_color_mode(modes: list[str]) -> str:
     """grayscale when every image is grayscale, else rgb (alpha is kept only when asked for)."""
-    for file in files:
-        if _header(file)[0] not in GRAY_PIL_MODES:
-            return "rgb"
-    return "grayscale"
+    return "grayscale" if all(mode in GRAY_PIL_MODES for mode in modes) else "rgb"
 
 
-def _common_size(files: list[Path], folder: Path) -> tuple[int, int]:
+def _common_size(files: list[Path], sizes: list[tuple[int, int]], folder: Path) -> tuple[int, int]:
     """The images' shared (height, width), or a DataError asking for data.image.size."""
     seen: dict[tuple[int, int], Path] = {}
-    for file in files:
-        width, height = _header(file)[1]
-        seen.setdefault((height, width), file)
+    for file, size in zip(files, sizes):
+        seen.setdefault(size, file)
         if len(seen) > 1:
             (a, first), (b, second) = list(seen.items())[:2]
             raise DataError(
@@ -150,21 +161,6 @@ def _common_size(files: list[Path], folder: Path) -> tuple[int, int]:
                 f"to resize them all", config_path=("data", "image", "size"),
             )
     return next(iter(seen))
-
-
-def _header(file: Path) -> tuple[str, tuple[int, int]]:
-    """The image's PIL mode and (width, height), read from its header without decoding the pixels."""
-    from PIL import Image
-
-    try:
-        with Image.open(file) as image:
-            if image.size[0] * image.size[1] > (Image.MAX_IMAGE_PIXELS or 1 << 62):
-                raise _bomb(file)
-            return image.mode, image.size
-    except Image.DecompressionBombError as exc:
-        raise _bomb(file) from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{file}: unreadable image ({_reason(exc)})", config_path=("data", "source")) from exc
 
 
 def _decompression_bomb() -> type:

@@ -3,8 +3,9 @@
 `data.image` applies to image folders, `data.text` to data with a text input (its
 `sequence_length` only to token ids, `output_mode: int`), `data.window` to time series,
 `data.features` to tables, .npz files and time series, `data.augment` to image inputs,
-`data.missing` and `data.streaming` (other than their defaults) to tables. Checked once the
-data is loaded (what a table's columns hold is known only then).
+`data.cache` and `data.on_bad_file` to image folders, `data.missing` and `data.streaming` (other
+than their defaults) to tables. Checked once the data is loaded (what a table's columns hold is
+known only then).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def check_options_apply(data: Any, dataset: Any) -> None:
         ("window", data.window is not None and kind != "timeseries", "applies to a time series table"),
         ("features", data.features is not None and kind not in ("tabular", "arrays", "timeseries"),
          "applies to tables, .npz files and time series"),
+        ("cache", data.cache is not None and not images_from_files, "applies to a folder of images (image_dir)"),
+        ("on_bad_file", data.on_bad_file is not None and not images_from_files,
+         "applies to a folder of images (image_dir)"),
         ("augment", bool(data.augment) and "image" not in roles, "applies to image inputs, and this data has none"),
         ("missing", data.missing != MissingConfig() and kind != "tabular", "applies to tables (a time series "
          "needs every value; fill its gaps first)" if kind == "timeseries" else "applies to tables"),

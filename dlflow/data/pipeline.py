@@ -3,7 +3,9 @@
 In-memory data is held once as tensors; each epoch draws a seeded permutation of the sample
 indices, batches the indices and gathers each batch's rows in a parallel map (deterministic
 order), so large tables cost one vectorized gather per batch instead of per-row work. A
-streamed table's part (see `dlflow.data.streaming`) is read from disk chunk by chunk instead.
+streamed table's part (see `dlflow.data.streaming`) is read from disk chunk by chunk instead, and
+an image folder's files are decoded in a parallel map (see `dlflow.data.image_stream`) and a
+text folder's files read in one (see `dlflow.data.text`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ def to_tf_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int, d
     stream = streamed_part(data)
     if stream is not None:
         return stream.tf_dataset(batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)
+    files = image_files(data)
+    if files is not None:
+        from dlflow.data.image_stream import image_tf_dataset
+
+        return image_tf_dataset(files, data.model_targets(), batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                drop_remainder=drop_remainder)
+    texts = text_files(data)
+    if texts is not None:
+        from dlflow.data.text import text_tf_dataset
+
+        return text_tf_dataset(texts, data.model_targets(), batch_size=batch_size, shuffle=shuffle, seed=seed,
+                               drop_remainder=drop_remainder)
     features = data.model_inputs()
     features = {k: _tensor(v) for k, v in features.items()} if isinstance(features, dict) else _tensor(features)
     targets = data.model_targets()
@@ -46,6 +60,26 @@ def to_tf_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int, d
         return tf.nest.map_structure(lambda t: tf.gather(t, batch), (features, targets))
 
     return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def image_files(data: Dataset) -> Any:
+    """The image files a Dataset's single input stands for (see `dlflow.data.image_files`), or None."""
+    from dlflow.data.image_files import ImageFiles
+
+    if len(data.inputs) != 1:
+        return None
+    only = next(iter(data.inputs.values()))
+    return only if isinstance(only, ImageFiles) else None
+
+
+def text_files(data: Dataset) -> Any:
+    """The text files a Dataset's single input stands for (see `dlflow.data.text.TextFiles`), or None."""
+    from dlflow.data.text import TextFiles
+
+    if len(data.inputs) != 1:
+        return None
+    only = next(iter(data.inputs.values()))
+    return only if isinstance(only, TextFiles) else None
 
 
 def _tensor(array: np.ndarray) -> Any:

@@ -204,12 +204,17 @@ def find_duplicates(split: Split, dataset: Dataset) -> dict[str, Any]:
 
 
 def row_digests(dataset: Dataset) -> np.ndarray:
-    """One 64-bit hash per sample over all its inputs (vectorized; for finding exact duplicates)."""
+    """One 64-bit hash per sample over all its inputs (vectorized; for finding exact duplicates).
+
+    Image files hash by content (identical files are duplicates; the same picture re-encoded is not)."""
     import pandas as pd
 
     n = len(dataset)
     combined = np.zeros(n, dtype=np.uint64)
     for name in sorted(dataset.inputs):
+        if hasattr(dataset.inputs[name], "digests"):  # image files: their content digests
+            combined = (combined * np.uint64(1_000_003)) ^ np.asarray(dataset.inputs[name].digests, np.uint64)
+            continue
         array = np.asarray(dataset.inputs[name]).reshape(n, -1)
         if array.shape[1] <= WIDE_ROW:
             frame = pd.DataFrame(array.astype(str) if array.dtype == object else array)

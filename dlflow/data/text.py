@@ -13,6 +13,8 @@ them into tokens, so an exported model takes raw strings too.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,74 @@ from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError
 
 TEXT_SUFFIXES = (".txt",)
+ADAPT_BATCH = 256  # documents per batch when TextVectorization adapts on the training files
+
+
+@dataclass
+class TextFiles:
+    """Text files standing for an object array (samples, 1) of documents, read only when asked.
+
+    Indexing with sample indices gives the subset of files (the split picks files); `np.asarray`
+    reads them all (bounded samples only: shallow baselines, the starter's word counts); training
+    and TextVectorization's adapt read them through `tf_texts`, a tf.data stream.
+    """
+
+    root: Path
+    relpaths: np.ndarray
+    digests: np.ndarray
+
+    dtype = np.dtype(object)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.relpaths), 1)
+
+    @property
+    def ndim(self) -> int:
+        return 2
+
+    def __len__(self) -> int:
+        return len(self.relpaths)
+
+    def __getitem__(self, index: Any) -> "TextFiles":
+        if isinstance(index, (int, np.integer)):
+            index = [int(index)]
+        return replace(self, relpaths=self.relpaths[index], digests=self.digests[index])
+
+    def paths(self) -> list[str]:
+        return [str(self.root / rel) for rel in self.relpaths]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        texts = np.empty(self.shape, dtype=object)
+        for i, path in enumerate(self.paths()):
+            texts[i, 0] = read_text(Path(path))
+        return texts if dtype is None else texts.astype(dtype)
+
+    def fingerprint_into(self, digest: Any) -> None:
+        """Feed the relative paths and content digests to a hashlib digest (the data's fingerprint)."""
+        digest.update(b"texts")
+        for rel, content in zip(self.relpaths, self.digests):
+            digest.update(str(rel).encode("utf-8", "surrogatepass") + b"\0" + int(content).to_bytes(8, "little"))
+
+    def tf_texts(self) -> Any:
+        """A tf.data stream of (1,) string tensors, one per file, in order (for adapting on)."""
+        import tensorflow as tf
+
+        return tf.data.Dataset.range(len(self)).map(self.reader(), num_parallel_calls=tf.data.AUTOTUNE,
+                                                    deterministic=True)
+
+    def reader(self) -> Any:
+        """A tf function: sample index -> its document, a (1,) string tensor (a leading BOM dropped)."""
+        import tensorflow as tf
+
+        paths = tf.constant(np.asarray(self.paths(), dtype=str)) if len(self) else tf.zeros([0], tf.string)
+
+        def read(i: Any) -> Any:
+            raw = tf.io.read_file(tf.gather(paths, i))
+            bom = tf.equal(tf.strings.substr(raw, 0, 3), tf.constant(b"\xef\xbb\xbf"))  # as read_text does
+            return tf.reshape(tf.where(bom, tf.strings.substr(raw, 3, tf.strings.length(raw) - 3), raw), (1,))
+
+        return read
 
 
 def load_text_dir(data: Any, task: str | None) -> Dataset:
@@ -35,21 +105,28 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
         task: the config's task; inferred when None (two classes: binary, more: multiclass).
 
     Returns:
-        A Dataset of kind "text" with one input "text" of shape (1,) (raw strings) and one
-        target named after `data.target`.
+        A Dataset of kind "text" with one input "text" of shape (1,) (raw strings; a `TextFiles`
+        read while training) and one target named after `data.target`.
     """
     folder = Path(data.source)
     files, labels = class_files(folder, TEXT_SUFFIXES, what="text files")
-    texts = np.empty((len(files), 1), dtype=object)
     limit = data.text.max_file_bytes if data.text is not None else TextOptions().max_file_bytes
-    for i, file in enumerate(files):
-        texts[i, 0] = read_text(file, max_bytes=limit)
+    words, digests = np.empty(len(files), dtype=np.int64), np.empty(len(files), dtype=np.uint64)
+    for i, file in enumerate(files):  # every file read once (UTF-8 checked), then let go
+        raw = read_text(file, max_bytes=limit)
+        words[i] = len(raw.split())
+        digests[i] = int.from_bytes(hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+                                    "little")
+    if not words.any():
+        raise DataError(f"{folder}: the text files hold no words (all empty or whitespace): TextVectorization "
+                        f"has no vocabulary to learn", config_path=("data", "source"))
+    texts = TextFiles(folder, np.asarray([str(f.relative_to(folder)) for f in files], dtype=object), digests)
     encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
                                  source=str(folder))
-    words = np.array([len(t.split()) for t in texts[:, 0]])
     info = {"classes": sorted(set(labels)), "files": len(files),
             "per_class": {c: labels.count(c) for c in sorted(set(labels))},
-            "words_per_document": {"median": float(np.median(words)), "max": int(words.max())}}
+            "words_per_document": {"median": float(np.median(words)), "max": int(words.max())},
+            "files_keyed": "relative path + content digest"}
     return Dataset(
         kind="text",
         inputs={"text": texts},
@@ -59,6 +136,21 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
         source=str(folder),
         info=info,
     )
+
+
+def text_tf_dataset(files: TextFiles, targets: Any, *, batch_size: int, shuffle: bool, seed: int,
+                    drop_remainder: bool = False) -> Any:
+    """A tf.data pipeline of (documents, targets) batches read from the files (reshuffled each epoch)."""
+    import tensorflow as tf
+
+    order = tf.data.Dataset.range(len(files))
+    if shuffle:
+        order = order.shuffle(max(len(files), 1), seed=seed, reshuffle_each_iteration=True)
+    target_t = tf.nest.map_structure(tf.convert_to_tensor, targets)
+    read = files.reader()
+    data = order.map(lambda i: (read(i), tf.nest.map_structure(lambda t: tf.gather(t, i), target_t)),
+                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
 def read_text(path: Path, max_bytes: int | None = None) -> str:

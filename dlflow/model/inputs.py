@@ -166,11 +166,16 @@ def _text_vectorizer(spec: InputSpec, values: np.ndarray, text_options: Any, mod
         ngrams=getattr(text_options, "ngrams", None),
         name=f"vectorize_{spec.name}",
     )
-    texts = values.reshape(-1).astype(str)
-    if not any(re.search(r"\w", text) for text in texts):
-        raise DataError(f"the training texts of '{spec.column or spec.name}' hold no words (all empty or "
-                        f"punctuation): TextVectorization has no vocabulary to learn", config_path=("data", "source"))
-    layer.adapt(texts)
+    if hasattr(values, "tf_texts"):  # a text folder's files: adapt on the training split as a stream
+        from dlflow.data.text import ADAPT_BATCH
+
+        layer.adapt(values.tf_texts().batch(ADAPT_BATCH))
+    else:
+        texts = values.reshape(-1).astype(str)
+        if not any(re.search(r"\w", text) for text in texts):
+            raise DataError(f"the training texts of '{spec.column or spec.name}' hold no words (all empty or "
+                            f"punctuation): TextVectorization has no vocabulary to learn", config_path=("data", "source"))
+        layer.adapt(texts)
     return layer
 
 

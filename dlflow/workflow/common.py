@@ -82,6 +82,7 @@ def prepare_data(loaded: Any, runs_root: Path, log: Log = quiet, *, trained_on: 
             stratify=config.data.split.stratify, seed=config.seed, store=split_store(runs_root, config.name),
             trained_on=trained_on,
         )
+        _image_files_facts(dataset, split_store(runs_root, config.name).parent, log)
     sizes = split.sizes()
     log(f"data: {dataset.source} ({dataset.kind}, {dataset.task}): train {sizes['train']}, "
         f"validation {sizes['validation']}, test {sizes['test']}" + (" (new split stored)" if created else ""))
@@ -91,6 +92,22 @@ def prepare_data(loaded: Any, runs_root: Path, log: Log = quiet, *, trained_on: 
         log("warning: samples with the exact inputs of a sample in another part: "
             + ", ".join(f"{k.replace('_', '/')} {n}" for k, n in leaked.items() if n) + " (see dlflow collect)")
     return PreparedData(dataset, split, created, dataset.take(split.train), dataset.take(split.validation))
+
+
+def _image_files_facts(dataset: Any, experiment_dir: Path, log: Log) -> None:
+    """An image folder's files: where a disk cache lives; the cache chosen and the files skipped, said."""
+    from dlflow.data.pipeline import image_files
+
+    files = image_files(dataset)
+    if files is None:
+        return
+    files.cache_dir = experiment_dir / "cache"
+    log(f"data: image cache {files.cache} ({dataset.info.get('cache_reason', 'data.cache')})")
+    skipped = dataset.info.get("skipped_files") or []
+    if skipped:
+        shown = ", ".join(f"{entry['file']} ({entry['reason']})" for entry in skipped[:5])
+        log(f"warning: data.on_bad_file: skip left out {len(skipped)} bad image file(s): {shown}"
+            + (" ..." if len(skipped) > 5 else "") + " (listed in the data card and the manifest)")
 
 
 def _streamed_data(loaded: Any, runs_root: Path, log: Log, trained_on: dict | None) -> PreparedData:

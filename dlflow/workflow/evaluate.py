@@ -44,7 +44,9 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
         import contextlib
         import sys
 
-        with contextlib.redirect_stdout(sys.stderr):
+        from dlflow.data.image_stream import naming_bad_images
+
+        with contextlib.redirect_stdout(sys.stderr), naming_bad_images(test):
             scores = model.evaluate(dataset, verbose=0, return_dict=True)
             predictions = model.predict(dataset, verbose=0)
         result: dict[str, Any] = {"run": str(run.path), "split": "test", "samples": len(test),
@@ -114,10 +116,10 @@ def _slices(test: Any, column: str, outputs: dict[str, np.ndarray]) -> dict[str,
     if key is None:
         columns = ", ".join(spec.column or n for n, spec in test.input_specs.items())
         raise DataError(f"--slice-by {column}: not an input column; columns are: {columns}")
-    values = np.asarray(test.inputs[key]).reshape(len(test), -1)
-    if values.shape[1] != 1:
+    if int(np.prod(test.input_specs[key].shape)) != 1:
         raise DataError(f"--slice-by {column}: expected a column with one value per sample, "
                         f"received shape {test.input_specs[key].shape}")
+    values = np.asarray(test.inputs[key]).reshape(len(test), -1)
     values = values[:, 0]
     if values.dtype.kind == "f" and len(np.unique(values)) > SLICE_BINS * 2:
         edges = np.unique(np.quantile(values, np.linspace(0, 1, SLICE_BINS + 1)))

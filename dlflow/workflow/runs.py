@@ -56,8 +56,11 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     data = prepare_data(loaded, root, log, trained_on=described)
     trained_on = (described or {}).get("fingerprint")
     if trained_on and trained_on != data.split.fingerprint:
+        older = manifest["data"].get("kind") in ("image", "text") and "files_keyed" not in manifest["data"]
+        hint = ("; image and text folders are now fingerprinted by file paths and contents: train this run "
+                "again" if older else "")
         raise UsageError(f"{run.path}: the data changed since this run was trained (fingerprint "
-                         f"{trained_on} -> {data.split.fingerprint}); its test split no longer exists")
+                         f"{trained_on} -> {data.split.fingerprint}); its test split no longer exists{hint}")
     return OpenedRun(run, loaded, data, manifest, trust_code)
 
 

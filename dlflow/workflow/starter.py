@@ -21,6 +21,7 @@ MAX_TOKENS = 20000
 TABLE_TEXT_TOKENS = 2000
 MIN_CONV_SIDE = 8  # stop pooling an image below this many pixels on its short side
 MAX_CONV_BLOCKS = 4
+STARTER_SAMPLE = 5000  # documents whose words are counted (a seeded sample of a larger text data set)
 
 
 @dataclass
@@ -174,14 +175,18 @@ def _convnet(shape: tuple[int, ...], target: TargetSpec, train: Dataset | None) 
 def _text(dataset: Dataset, target: TargetSpec, train: Dataset | None) -> Starter:
     import numpy as np
 
-    texts = np.asarray(next(iter(dataset.inputs.values()))).reshape(-1)
+    texts = next(iter(dataset.inputs.values()))
+    documents = len(texts)
+    if documents > STARTER_SAMPLE:  # documents are counted on a seeded sample (a text folder reads files)
+        texts = texts[np.sort(np.random.default_rng(0).choice(len(texts), STARTER_SAMPLE, replace=False))]
+    texts = np.asarray(texts).reshape(-1)
     words = np.array([len(str(t).split()) for t in texts]) if len(texts) else np.array([1])
     median = max(1.0, float(np.median(words)))
-    ratio = len(texts) / median
+    ratio = documents / median
     if ratio < BAG_OF_WORDS_RATIO:
         data = [line(2, "text: " + flow({"max_tokens": MAX_TOKENS, "output_mode": "multi_hot", "ngrams": 2}),
                      "bag of words and bigrams"),
-                f"  # {len(texts)} documents of about {median:.0f} words: a ratio of {ratio:.0f} (< {BAG_OF_WORDS_RATIO}),",
+                f"  # {documents} documents of about {median:.0f} words: a ratio of {ratio:.0f} (< {BAG_OF_WORDS_RATIO}),",
                 "  # where a bag of bigrams beats sequence models (Chollet, Deep Learning with Python, 11.3)."]
         model = ["model:",
                  "  # Raw strings in; TextVectorization (adapted on the training split) makes a multi-hot vector.",
@@ -194,7 +199,7 @@ def _text(dataset: Dataset, target: TargetSpec, train: Dataset | None) -> Starte
     length = int(min(600, max(16, np.percentile(words, 90))))
     data = [line(2, "text: " + flow({"max_tokens": MAX_TOKENS, "sequence_length": length}),
                  "token ids, padded or cut to 90% of documents' length"),
-            f"  # {len(texts)} documents of about {median:.0f} words: a ratio of {ratio:.0f} (>= {BAG_OF_WORDS_RATIO}),",
+            f"  # {documents} documents of about {median:.0f} words: a ratio of {ratio:.0f} (>= {BAG_OF_WORDS_RATIO}),",
             "  # enough data for a sequence model to beat a bag of words (Chollet, Deep Learning with Python, 11.3)."]
     model = ["model:",
              "  # Raw strings in; TextVectorization (adapted on the training split) makes token ids.",

@@ -97,7 +97,9 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                             model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
                             data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
                                   **data.split.describe(),
-                                  **data.dataset.signature()},
+                                  **data.dataset.signature(),
+                                  **{k: data.dataset.info[k] for k in ("cache", "skipped_files", "files_keyed")
+                                     if k in data.dataset.info}},
                             resumes=0, runtime=session.runtime.describe(), **session.choices.describe(),
                             **({"final": plan.describe()} if plan else {}), **_as_is_fields(session.model, config, loaded.base_dir))
         else:
@@ -249,6 +251,7 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
 
     Under a Keras distribution each process feeds its equal share of every batch (`input_pipeline`).
     """
+    from dlflow.data.image_stream import naming_bad_images
     from dlflow.data.pipeline import to_tf_dataset
     from dlflow.data.streaming import streamed_part
     from dlflow.train.runtime import input_pipeline, release_distribution
@@ -262,7 +265,7 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
 
     train_ds = batches(train, True)
     val_ds = batches(validation, False) if len(validation) else None
-    with contextlib.redirect_stdout(sys.stderr):  # Keras's progress bar is progress: stderr
+    with contextlib.redirect_stdout(sys.stderr), naming_bad_images(train, validation):  # progress bar: stderr
         try:
             return session.model.fit(train_ds, validation_data=val_ds, epochs=epochs or config.fit.epochs,
                                      callbacks=list(callbacks), class_weight=session.class_weight, verbose=verbose,
