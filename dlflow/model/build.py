@@ -177,13 +177,15 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
 
     Returns:
         The names training will log (`logged_names`), to check what `fit.monitor` names; None for
-        a model compiled by its factory (its own steps decide what it logs).
+        a factory's model with its own training loop (its own steps decide what it logs).
     """
+    own_loop = False
     if config.model.api == "factory":
-        from dlflow.model.factory import compiled_by_factory
+        from dlflow.model.factory import compiled_by_factory, own_loop_methods
 
         if compiled_by_factory(model, config):
             return None
+        own_loop = bool(own_loop_methods(model))
     section = config.compile
     optimizer = resolve("optimizers", section.optimizer, ("compile", "optimizer"))
     multi = len(targets) > 1
@@ -191,7 +193,7 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
     def losses_for(value: Any, path: tuple) -> Any:
         return resolve("losses", value, path)
 
-    units = {n: o.shape[-1] for n, o in model_outputs(model, targets).items()}
+    units = {} if own_loop else {n: o.shape[-1] for n, o in model_outputs(model, targets).items()}
     if section.loss is None:
         loss = {n: binary_loss(t, units.get(n)) or default_loss(t) for n, t in targets.items()}
         loss = loss if multi else next(iter(loss.values()))
@@ -221,7 +223,7 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
         _check_output_keys(loss_weights, targets, ("compile", "loss_weights"))
     model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
                   jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-    return logged_names(loss, metrics, multi)
+    return None if own_loop else logged_names(loss, metrics, multi)
 
 
 def logged_names(loss: Any, metrics: Any, multi: bool) -> list[str]:
