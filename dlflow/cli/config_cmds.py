@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dlflow.cli.main import app
+from dlflow.cli.app import app
 from dlflow.cli.options import JsonOption, SetOption
 from dlflow.cli.output import emit_json
 

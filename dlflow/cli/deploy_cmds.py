@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlflow.cli.main import State, app
+from dlflow.cli.app import State, app
 from dlflow.cli.options import JsonOption, TrustCodeOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow
 

@@ -1,56 +1,16 @@
-"""`dlflow`: the Typer app, its global options, and the error boundary (exit codes)."""
+"""`dlflow`: the entry point, joining the command modules to the app, and the error boundary (exit codes)."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
 
 import typer
 
 from dlflow import __version__
+from dlflow.cli.app import State, app
 from dlflow.errors import DlflowError
-
-app = typer.Typer(
-    name="dlflow",
-    help="The universal workflow of machine learning for Keras 3, from a YAML experiment config.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-class State:
-    """Options every command shares (set by the callback)."""
-
-    verbose: bool = False
-    runs_root: Path = Path("runs")
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"dlflow {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own log lines.")] = False,
-    runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", envvar="DLFLOW_RUNS_DIR",
-                                                     help="Where run directories go (default: ./runs).")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
-) -> None:
-    State.verbose = verbose
-    State.runs_root = runs_dir or Path("runs")
-    if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # The config chooses the backend (train, tune, cv, develop set it from runtime.backend);
-    # evaluate, predict, export and serve always run on TensorFlow, whatever the shell says.
-    os.environ["KERAS_BACKEND"] = "tensorflow"
-
 
 # The first stages in workflow order; the other commands follow them in import order.
 HELP_ORDER = ("define", "collect", "develop", "train")

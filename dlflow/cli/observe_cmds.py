@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlflow.cli.main import State, app
+from dlflow.cli.app import State, app
 from dlflow.cli.options import JsonOption
 from dlflow.cli.output import emit_json, progress
 

@@ -242,3 +242,9 @@ def json_schema() -> dict[str, Any]:
         **{k: v for k, v in schema.items() if k != "title"},
     }
 
+
+def flat_config(config: ExperimentConfig) -> dict[str, Any]:
+    """A validated config's values (as config.yaml writes them) by their `--set` paths."""
+    from dlflow.config.overrides import flatten
+
+    return flatten(yaml.safe_load(dump_config(config)) or {})

@@ -169,11 +169,3 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
             out.update(flatten(item, f"{prefix}[{i}]"))
         return out
     return {prefix: value}
-
-
-def flat_config(config: Any) -> dict[str, Any]:
-    """A validated config's values (as config.yaml writes them) by their `--set` paths."""
-    from dlflow.config.load import dump_config
-
-    return flatten(yaml.safe_load(dump_config(config)) or {})
-

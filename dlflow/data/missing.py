@@ -1,7 +1,7 @@
 """Missing values in tables: what counts as missing, the `error` policy, and fill values by policy.
 
 A missing number is NaN; a missing string is the empty string (an empty cell of a string column
-reads as ""; see `dlflow.data.sources.read_table`). Fill values come from the training split only
+reads as ""; see `dlflow.data.table_files.read_table`). Fill values come from the training split only
 and are applied inside the model (`dlflow.model.table_layers.FillMissing`), so `dlflow predict`, the
 server and every exported artifact fill a missing value exactly as training did.
 

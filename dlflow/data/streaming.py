@@ -99,7 +99,7 @@ def iter_chunks(path: Path, fmt: str, chunk_rows: int, *, columns: list[str] | N
         columns: read only these columns (all when None).
         strings: columns to read as strings whatever their values look like.
     """
-    from dlflow.data.sources import blank_missing_strings, check_unique_columns, table_errors
+    from dlflow.data.table_files import blank_missing_strings, check_unique_columns, table_errors
 
     with table_errors(path, fmt):
         check_unique_columns(path, fmt)

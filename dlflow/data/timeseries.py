@@ -51,7 +51,7 @@ def load_timeseries(data: Any, task: str | None) -> Dataset:
             boundaries whose straddling windows are dropped).
         task: the config's task: regression or None.
     """
-    from dlflow.data.sources import read_table
+    from dlflow.data.table_files import read_table
 
     path = Path(data.source)
     fmt = {".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}.get(path.suffix.lower(), "csv")

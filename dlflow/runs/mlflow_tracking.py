@@ -99,7 +99,7 @@ class MlflowRun:
 
     def start(self, run_dir: Any, config: Any, *, resume_id: str | None = None) -> str:
         """Open the MLflow run (or reopen `resume_id`), tag it and log the config as params; its id."""
-        from dlflow.config.overrides import flat_config
+        from dlflow.config.load import flat_config
 
         if resume_id:
             self.run_id = resume_id

@@ -373,7 +373,7 @@ def _ask_target(columns: list[str], what: str, ask: Ask | None) -> str:
 def _table(source: str, fmt: str) -> Any:
     """The DataFrame of a table, a time series file or a built-in series (None for other data)."""
     from dlflow.data.builtin import BUILTIN_SERIES
-    from dlflow.data.sources import read_table
+    from dlflow.data.table_files import read_table
 
     if fmt in TABLE_FORMATS or fmt == "timeseries":
         suffix = Path(source).suffix.lower()

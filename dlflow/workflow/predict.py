@@ -101,7 +101,7 @@ def read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
     """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row."""
     if not path.exists():
         raise UsageError(f"no such file or folder '{path}'")
-    from dlflow.data.sources import check_regular
+    from dlflow.data.table_files import check_regular
 
     check_regular(path)
     specs = {spec.name: spec for spec in signature.inputs}
@@ -138,7 +138,7 @@ def _read_texts(path: Path) -> tuple[Any, list]:
 
 def _read_series(path: Path, series: dict[str, Any]) -> tuple[Any, list]:
     """The windows of a raw time series table, as the run's training made them (see the module doc)."""
-    from dlflow.data.sources import read_table
+    from dlflow.data.table_files import read_table
     from dlflow.data.timeseries import prediction_windows
 
     frame = read_table(path, path.suffix.lower().lstrip("."))
@@ -147,7 +147,7 @@ def _read_series(path: Path, series: dict[str, Any]) -> tuple[Any, list]:
 
 
 def _read_table(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:
-    from dlflow.data.sources import read_table
+    from dlflow.data.table_files import read_table
 
     frame = read_table(path, path.suffix.lower().lstrip("."))
     inputs = table_inputs(frame, specs, str(path))

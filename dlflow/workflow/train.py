@@ -276,7 +276,7 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
 
 def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,
          started: float, tracker: Any = None) -> dict[str, Any]:
-    from dlflow.config.overrides import flat_config
+    from dlflow.config.load import flat_config
     from dlflow.runs.leaderboard import write_hparams
     from dlflow.train.callbacks import build_callbacks
 
