@@ -12,7 +12,7 @@ from dlflow.runs.layout import RunDir
 from dlflow.workflow.common import Log, quiet
 
 # Config entries a resumed run may change: they do not invalidate the backed-up training state.
-RESUMABLE_CHANGES = ("fit.epochs", "fit.verbose", "runtime.", "export.")
+RESUMABLE_CHANGES = ("fit.epochs", "fit.verbose", "fit.backup_every", "runtime.", "export.")
 
 
 def resume_command(config_file: str | Path, overrides: Sequence[str], run: RunDir, final: bool = False) -> str:

@@ -234,14 +234,22 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
          started: float) -> dict[str, Any]:
     from dlflow.train.callbacks import build_callbacks
 
+    from dlflow.model.factory import fitted_as_is
+
     config = loaded.config
+    own_loop = config.model.api == "factory" and fitted_as_is(session.model) is not None
     with located_errors(loaded):
-        callbacks = build_callbacks(run, config.fit, resuming=resuming)
+        callbacks = build_callbacks(run, config.fit, resuming=resuming, own_loop=own_loop)
     if resuming:
         trim_history(run)
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
     fit_started = time.time()
-    fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose)
+    try:
+        with _sigterm_interrupts():
+            fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose)
+    except KeyboardInterrupt:
+        callbacks[0].save_interrupted()  # the last finished epoch, so that --resume loses none
+        raise
     fit_seconds = time.time() - fit_started
     metrics = summarize_history(run.history, config.fit.monitor)
     if metrics.get("diverged_epoch") is not None:
@@ -260,6 +268,26 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     log(f"done: {metrics['epochs_completed']} epochs; best {metrics['monitor']} "
         f"{best:.4f} at epoch {metrics['best_epoch']}" if best is not None else "done")
     return metrics
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM during fit stops training as Ctrl-C does (state backed up, run marked interrupted)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def summarize_history(history_csv: Path, monitor: str) -> dict[str, Any]:
