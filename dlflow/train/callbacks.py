@@ -62,7 +62,8 @@ def _epoch_tensorboard_class():
         """Keras's TensorBoard with epoch summaries only.
 
         With `update_freq="epoch"` Keras still writes a `batch_*` scalar per metric at every
-        step (about 2 ms a step on a small model); dlflow's logs are per epoch.
+        step (about 2 ms a step on a small model) and a copy of the validation values per epoch;
+        dlflow's logs are the `epoch_*` scalars (train/, validation/), learning rate included.
         """
 
         def __init__(self, log_dir: str):
@@ -73,6 +74,12 @@ def _epoch_tensorboard_class():
             pass
 
         def on_train_batch_end(self, batch, logs=None):
+            pass
+
+        def on_test_begin(self, logs=None):  # the epoch's validation values are written at epoch end
+            pass
+
+        def on_test_end(self, logs=None):  # (Keras adds an `evaluation_*_vs_iterations` copy of them)
             pass
 
     return EpochTensorBoard

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def _checkpoints_class():
             super().__init__()
             self.run, self.monitor, self.every, self.own_loop = run, monitor, every, own_loop
             self.better = (lambda a, b: a > b) if monitor_mode(monitor) == "max" else (lambda a, b: a < b)
-            self.best_value, self.best_weights, self.best_written = best_value, None, True
+            self.best_value, self.best_weights, self.best_written, self.best_epoch = best_value, None, True, None
             self.epoch, self.saved_epoch, self.saved_at, self.snapshot = 0, 0, time.monotonic(), None
 
         # -- training events -------------------------------------------------------------------
@@ -71,6 +72,7 @@ def _checkpoints_class():
             if isinstance(value, (int, float)) and not math.isnan(value) and (
                     self.best_value is None or self.better(value, self.best_value)):
                 self.best_value, self.best_weights, self.best_written = float(value), self.model.get_weights(), False
+                self.best_epoch = self.epoch
             if self._due():
                 self.save()
             elif not self.own_loop:  # in memory, for Ctrl-C/SIGTERM before the next backup
@@ -80,6 +82,11 @@ def _checkpoints_class():
             if self.saved_epoch != self.epoch:
                 self.save()
             self._save_model(self.run.last_checkpoint)
+            if not self.best_written and self.best_epoch == self.epoch:  # best is last: a copy
+                tmp = Path(self.run.best_checkpoint).with_name(".best.tmp.keras")
+                shutil.copyfile(self.run.last_checkpoint, tmp)
+                os.replace(tmp, self.run.best_checkpoint)
+                self.best_written = True
             self.write_best()
 
         # -- writing -----------------------------------------------------------------------------
