@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 STATE = "state.npz"
-METADATA = "training_metadata.json"  # the backed-up epoch, read by `dlflow.workflow.resume.trim_history`
+METADATA = "training_metadata.json"  # the backed-up epoch, as Keras's BackupAndRestore writes it
 KERAS_WEIGHTS = "latest.weights.h5"
 
 
@@ -41,6 +41,17 @@ def _atomic_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data))
     os.replace(tmp, path)
+
+
+def backed_up_epoch(backup: Path) -> int | None:
+    """The epochs a run's backup/ holds (state.npz; training_metadata.json for older runs), None if none."""
+    import numpy as np
+
+    state, metadata = Path(backup) / STATE, Path(backup) / METADATA
+    if state.exists():
+        with np.load(state) as saved:
+            return int(json.loads(saved["meta"].tobytes().decode())["epoch"])
+    return int(json.loads(metadata.read_text())["epoch"]) if metadata.exists() else None
 
 
 def _checkpoints_class():

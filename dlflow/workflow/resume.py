@@ -47,12 +47,11 @@ def resumed_overrides(resume: str, runs_root: Path, overrides: Sequence[str], lo
 
 def trim_history(run: RunDir) -> None:
     """Drop history rows past the backed-up epoch (they will be trained again)."""
-    import json
+    from dlflow.train.checkpoints import backed_up_epoch
 
-    meta = run.backup / "training_metadata.json"
-    if not (meta.exists() and run.history.exists()):
+    epoch = backed_up_epoch(run.backup)
+    if epoch is None or not run.history.exists():
         return
-    epoch = int(json.loads(meta.read_text())["epoch"])
     with open(run.history, newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
