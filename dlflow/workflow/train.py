@@ -214,16 +214,23 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
 
     batch = config.fit.batch_size
 
-    def batches(part: Any, shuffle: bool) -> Any:
+    def batches(part: Any, shuffle: bool) -> tuple[Any, int | None]:
         samples = None if streamed_part(part) is not None else len(part)
-        return input_pipeline(session.runtime, to_tf_dataset(part, batch_size=batch, shuffle=shuffle, seed=config.seed),
-                              batch_size=batch, samples=samples)
+        dataset = input_pipeline(session.runtime, to_tf_dataset(part, batch_size=batch, shuffle=shuffle,
+                                                                seed=config.seed), batch_size=batch, samples=samples)
+        if samples is None or session.runtime.distribution is not None:
+            return dataset, None
+        # Repeated, with the steps of one pass given: Keras keeps one iterator for the whole fit
+        # instead of starting the pipeline again every epoch (0.1-0.4 s an epoch on 2 busy cores);
+        # `shuffle` reshuffles on every pass, as before.
+        return dataset.repeat(), -(-samples // batch)
 
-    train_ds = batches(train, True)
-    val_ds = batches(validation, False) if len(validation) else None
+    train_ds, steps = batches(train, True)
+    val_ds, val_steps = batches(validation, False) if len(validation) else (None, None)
     with contextlib.redirect_stdout(sys.stderr):  # Keras's progress bar is progress: stderr
         try:
             return session.model.fit(train_ds, validation_data=val_ds, epochs=epochs or config.fit.epochs,
+                                     steps_per_epoch=steps, validation_steps=val_steps,
                                      callbacks=list(callbacks), class_weight=session.class_weight, verbose=verbose,
                                      shuffle=False)  # tf.data shuffles
         finally:
