@@ -1,11 +1,18 @@
-"""Spine benchmark: `dlflow train` against a hand-written Keras script, run alternately.
+"""Spine benchmark: `dlflow train` against the hand-written Keras script, run alternately.
 
-Same data, model, epochs and batch size (configs/digits_convnet.yaml with fixed epochs and no
-early stopping vs benchmarks/handwritten_digits.py). Reports medians over repeats of
-whole-process wall time and time inside fit, their ratios, and `dlflow --help` time.
+Two cases, each with the same data, model, epochs and batch size on both sides (no early stopping):
+
+- `table_mlp`: configs/breast_cancer.yaml (a 2-layer MLP on a 569-row table, 30 epochs, batch 32)
+  vs benchmarks/handwritten_table.py, where start-up and saving weigh most;
+- `digits_convnet`: configs/digits_convnet.yaml vs benchmarks/handwritten_digits.py, where fit dominates.
+
+The hand-written scripts write no checkpoints; dlflow writes everything of its run directory.
+Pairs alternate (dlflow first, then the script first, ...), so drift in the machine's load hits
+both alike. Reports medians of whole-process wall time and time inside fit, their ratios, and
+`dlflow --help` / `dlflow validate` against `python -c "import typer, rich"`.
 Writes bench-results/spine.json.
 
-Usage: python benchmarks/spine.py [--repeats 5] [--epochs 20]
+Usage: python benchmarks/spine.py [--pairs 3] [--cases table_mlp,digits_convnet]
 """
 
 from __future__ import annotations
@@ -20,7 +27,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+DLFLOW = [sys.executable, "-m", "dlflow.cli"]
+CASES = {
+    "table_mlp": {"config": "breast_cancer.yaml", "script": "handwritten_table.py", "epochs": 30, "batch": 32,
+                  "goal": 1.10},
+    "digits_convnet": {"config": "digits_convnet.yaml", "script": "handwritten_digits.py", "epochs": 20,
+                       "batch": 32, "goal": 1.05},
+}
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, str]:
@@ -32,64 +45,73 @@ def timed(command: list[str], cwd: Path) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
-def dlflow_run(work: Path, epochs: int) -> dict:
-    command = [str(BIN / "dlflow"), "train", str(ROOT / "configs" / "digits_convnet.yaml"),
-               "--set", f"fit.epochs={epochs}", "--set", "fit.callbacks=[]", "--json"]
+def dlflow_run(work: Path, case: dict) -> dict:
+    command = [*DLFLOW, "train", str(ROOT / "configs" / case["config"]), "--set", f"fit.epochs={case['epochs']}",
+               "--set", f"fit.batch_size={case['batch']}", "--set", "fit.callbacks=[]", "--json"]
     wall, out = timed(command, work)
-    run = Path(json.loads(out)["run"])
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = json.loads((Path(json.loads(out)["run"]) / "manifest.json").read_text())
     return {"wall_s": wall, "fit_s": manifest["timings"]["fit_s"]}
 
 
-def handwritten_run(work: Path, epochs: int, checkpoints: bool = False) -> dict:
-    command = [sys.executable, str(ROOT / "benchmarks" / "handwritten_digits.py"), "--epochs", str(epochs)]
-    command += ["--checkpoints"] if checkpoints else []
+def script_run(work: Path, case: dict) -> dict:
+    command = [sys.executable, str(ROOT / "benchmarks" / case["script"]), "--epochs", str(case["epochs"]),
+               "--batch-size", str(case["batch"])]
     wall, out = timed(command, work)
     return {"wall_s": wall, "fit_s": json.loads(out.strip().splitlines()[-1])["fit_s"]}
 
 
-def help_time(work: Path, repeats: int = 7) -> float:
-    return statistics.median(timed([str(BIN / "dlflow"), "--help"], work)[0] for _ in range(repeats))
+def median_time(command: list[str], work: Path, repeats: int) -> float:
+    return statistics.median(timed(command, work)[0] for _ in range(repeats))
+
+
+def start_up(work: Path, repeats: int = 10) -> dict:
+    """--help and validate vs importing typer and rich, alternated."""
+    commands = {"help": [*DLFLOW, "--help"],
+                "validate": [*DLFLOW, "validate", str(ROOT / "configs" / "digits_convnet.yaml")],
+                "import_typer_rich": [sys.executable, "-c", "import typer, rich"]}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            times[name].append(timed(command, work)[0])
+    return {name: statistics.median(values) for name, values in times.items()} | {"repeats": repeats}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--cases", default=",".join(CASES))
     args = parser.parse_args()
-    # keras: a bare model.fit; keras_ckpt: the same with the best checkpoint and per-epoch backup
-    # that dlflow always writes (its resumability costs one weights save per epoch).
-    results: dict[str, list[dict]] = {"dlflow": [], "keras": [], "keras_ckpt": []}
+    report: dict = {"benchmark": "spine", "pairs": args.pairs, "cases": {}}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        for i in range(args.repeats):  # rotate the order so drift hits every side alike
-            order = list(results)[i % 3:] + list(results)[:i % 3]
-            for side in order:
-                if side == "dlflow":
-                    result = dlflow_run(work, args.epochs)
-                else:
-                    result = handwritten_run(work, args.epochs, checkpoints=side == "keras_ckpt")
-                results[side].append(result)
-                print(f"repeat {i + 1} {side:7s} wall {result['wall_s']:.2f}s fit {result['fit_s']:.2f}s", file=sys.stderr)
-        help_s = help_time(work)
-    summary = {}
-    for side, rows in results.items():
-        summary[side] = {key: statistics.median(r[key] for r in rows) for key in ("wall_s", "fit_s")}
-    ratios = {key: summary["dlflow"][key] / summary["keras"][key] for key in ("wall_s", "fit_s")}
-    ratios_ckpt = {key: summary["dlflow"][key] / summary["keras_ckpt"][key] for key in ("wall_s", "fit_s")}
-    report = {"benchmark": "spine", "config": "configs/digits_convnet.yaml", "epochs": args.epochs,
-              "repeats": args.repeats, "median": summary, "ratio": ratios,
-              "ratio_vs_checkpointing_script": ratios_ckpt,
-              "goals": {"wall_s": 1.10, "fit_s": 1.02}, "dlflow_help_s": help_s, "runs": results}
+        for name in args.cases.split(","):
+            case = CASES[name]
+            runs: dict[str, list[dict]] = {"dlflow": [], "script": []}
+            for i in range(args.pairs):
+                for side in (("dlflow", "script") if i % 2 == 0 else ("script", "dlflow")):
+                    result = dlflow_run(work, case) if side == "dlflow" else script_run(work, case)
+                    runs[side].append(result)
+                    print(f"{name} pair {i + 1} {side:6s} wall {result['wall_s']:.2f}s fit {result['fit_s']:.2f}s",
+                          file=sys.stderr)
+            median = {side: {k: statistics.median(r[k] for r in rows) for k in ("wall_s", "fit_s")}
+                      for side, rows in runs.items()}
+            pair_ratios = [d["wall_s"] / s["wall_s"] for d, s in zip(runs["dlflow"], runs["script"])]
+            report["cases"][name] = {
+                **case, "median": median, "runs": runs,
+                "ratio": {k: median["dlflow"][k] / median["script"][k] for k in ("wall_s", "fit_s")},
+                "wall_ratio_by_pair": pair_ratios}
+        report["start_up"] = start_up(work)
     out = ROOT / "bench-results" / "spine.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    print(f"{'':10s}{'dlflow':>10s}{'keras':>10s}{'ratio':>8s}{'goal':>7s}{'+ckpt':>10s}{'ratio':>8s}")
-    for key, label in (("wall_s", "process"), ("fit_s", "fit")):
-        print(f"{label:10s}{summary['dlflow'][key]:9.2f}s{summary['keras'][key]:9.2f}s"
-              f"{ratios[key]:8.3f}{report['goals'][key]:7.2f}"
-              f"{summary['keras_ckpt'][key]:9.2f}s{ratios_ckpt[key]:8.3f}")
-    print(f"dlflow --help: {help_s * 1000:.0f} ms (median of 7)")
+    print(f"{'case':16s}{'':9s}{'dlflow':>9s}{'script':>9s}{'ratio':>8s}{'goal':>7s}")
+    for name, r in report["cases"].items():
+        for key, label in (("wall_s", "process"), ("fit_s", "fit")):
+            print(f"{name:16s}{label:9s}{r['median']['dlflow'][key]:8.2f}s{r['median']['script'][key]:8.2f}s"
+                  f"{r['ratio'][key]:8.3f}{r['goal'] if key == 'wall_s' else '':>7}")
+    s = report["start_up"]
+    print(f"dlflow --help {s['help'] * 1000:.0f} ms, validate {s['validate'] * 1000:.0f} ms, "
+          f"import typer, rich {s['import_typer_rich'] * 1000:.0f} ms (medians of {s['repeats']})")
     print(f"written: {out}")
 
 

@@ -203,6 +203,27 @@ class CompileConfig(Section):
     metrics: list[KerasObject] | dict[str, list[KerasObject]] | None = None
 
 
+_SECONDS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def backup_interval(value: Any) -> tuple[str, float]:
+    """`fit.backup_every` as ('epochs', N) or ('seconds', S): 3, '3' -> 3 epochs; '90s', '2m', '1h' -> seconds."""
+    import re
+
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return "epochs", float(value)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|epochs?)?\s*", value) if isinstance(value, str) else None
+    if match and float(match.group(1)) > 0:
+        number, unit = float(match.group(1)), match.group(2) or "epochs"
+        if unit.startswith("epoch"):
+            if number.is_integer():
+                return "epochs", number
+        else:
+            return "seconds", number * _SECONDS[unit]
+    raise ValueError(f"expected a number of epochs (e.g. 5) or a time span (e.g. '30s', '2m', '1h'), "
+                     f"received {value!r}")
+
+
 class FitConfig(Section):
     """Arguments of `model.fit` and what "best" means."""
 
@@ -215,6 +236,16 @@ class FitConfig(Section):
         "Allow callbacks that reach the network (RemoteMonitor) or wrap others (CallbackList). "
         "Off by default: a config from someone else cannot send your metrics anywhere."))
     verbose: Literal["auto", 0, 1, 2] = "auto"
+    backup_every: Union[int, str] = Field(
+        "5s", description="How often the resumable training state (backup/) is written: every N epochs "
+                          "(an integer) or at most once per time span ('30s', '2m', '1h'); always also on "
+                          "Ctrl-C/SIGTERM and at the end. A killed run loses at most one interval.")
+
+    @field_validator("backup_every", mode="before")
+    @classmethod
+    def _interval_parses(cls, v: Any) -> Any:
+        backup_interval(v)  # raises ValueError, located at fit.backup_every
+        return v
 
     @field_validator("class_weight", mode="before")
     @classmethod

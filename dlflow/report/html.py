@@ -19,7 +19,7 @@ th{background:#f3f3f3}img{max-width:100%;margin:.5rem 0}pre{background:#f6f6f6;p
 
 
 def write_report(run: RunDir) -> Path:
-    """Write plots/*.png and report.html for a run from what its directory holds."""
+    """Write plots (learning curves as SVG, confusion matrices as PNG) and report.html for a run from what its directory holds."""
     metrics = _read(run.metrics)
     evaluation = _read(run.evaluation)
     parity = _read(run.export / "parity.json")
@@ -39,7 +39,8 @@ def write_report(run: RunDir) -> Path:
             parts.append("<h3>Metrics at the best epoch</h3>" + _table(metrics["best"]))
     for image in images:
         data = base64.b64encode(image.read_bytes()).decode()
-        parts.append(f'<img alt="{html.escape(image.stem)}" src="data:image/png;base64,{data}">')
+        kind = "svg+xml" if image.suffix == ".svg" else "png"
+        parts.append(f'<img alt="{html.escape(image.stem)}" src="data:image/{kind};base64,{data}">')
     if evaluation:
         parts.append("<h2>Test evaluation</h2>" + _table(evaluation.get("metrics", {})))
         for name, target in (evaluation.get("targets") or {}).items():

@@ -28,8 +28,13 @@ def overfitting_epoch(values: list[float]) -> int | None:
 
 
 def learning_curves(history_csv: Path, out: Path, *, best_epoch: int | None = None) -> list[Path]:
-    """One PNG per metric (loss first): training vs validation, best and overfitting epochs marked."""
-    plt = _pyplot()
+    """One SVG per metric (loss first): training vs validation, best and overfitting epochs marked.
+
+    Plain SVG text (dlflow.report.svg), so `dlflow train` spends milliseconds on its plots.
+    """
+    from dlflow.report.svg import line_chart
+    from dlflow.runs.manifest import write_text
+
     columns = read_history(history_csv)
     epochs = [int(e) + 1 for e in columns.get("epoch", [])]
     metrics = [k for k in columns if k != "epoch" and not k.startswith("val_") and k != "learning_rate"]
@@ -37,24 +42,15 @@ def learning_curves(history_csv: Path, out: Path, *, best_epoch: int | None = No
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for metric in metrics:
-        fig, ax = plt.subplots(figsize=(6, 3.6), dpi=100)
-        ax.plot(epochs, columns[metric], label=f"training {metric}", color="#1f77b4")
+        lines = [(f"training {metric}", columns[metric], "#1f77b4")]
         if f"val_{metric}" in columns:
-            ax.plot(epochs, columns[f"val_{metric}"], label=f"validation {metric}", color="#ff7f0e")
-        if best_epoch:
-            ax.axvline(best_epoch, color="#2ca02c", linestyle="--", linewidth=1, label=f"best epoch ({best_epoch})")
+            lines.append((f"validation {metric}", columns[f"val_{metric}"], "#ff7f0e"))
+        marks = [(best_epoch, f"best epoch ({best_epoch})", "#2ca02c")] if best_epoch else []
         turn = overfitting_epoch(columns.get("val_loss", [])) if metric == "loss" else None
         if turn and turn != best_epoch:
-            ax.axvline(turn, color="#d62728", linestyle=":", linewidth=1, label=f"overfitting from {turn}")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        ax.set_title(f"{metric} by epoch")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = out / f"curve_{metric}.png"
-        fig.savefig(path)
-        plt.close(fig)
+            marks.append((turn, f"overfitting from {turn}", "#d62728"))
+        path = out / f"curve_{metric}.svg"
+        write_text(path, line_chart(f"{metric} by epoch", "epoch", metric, epochs, lines, marks))
         written.append(path)
     return written
 

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 Arrays = dict[str, np.ndarray]
+PREDICT_PATH = "tf.function concrete function, batch axis free (traced once)"  # shown in /metadata
 
 
 def compile_predict(model: Any, output_names: Sequence[str]) -> Callable[[Arrays], Arrays]:

@@ -34,8 +34,9 @@ def model_status(served: ServedModel) -> dict[str, Any]:
         {"version": served.version, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
 
 
-def model_metadata(served: ServedModel) -> dict[str, Any]:
-    """`GET /v1/models/<name>/metadata`: the serving signature, plus what dlflow knows of the data."""
+def model_metadata(served: ServedModel, serving: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`GET /v1/models/<name>/metadata`: the serving signature, plus what dlflow knows of the data
+    and (`serving`) how the server runs the model: predict path, JSON codec, batching."""
     inputs = {spec.name: _tensor_info(spec.name, spec.dtype, (-1, *spec.shape)) for spec in served.inputs}
     outputs = {spec.name: _tensor_info(spec.name, "float32", served.output_shapes.get(spec.name, (-1,)))
                for spec in served.outputs}
@@ -49,6 +50,7 @@ def model_metadata(served: ServedModel) -> dict[str, Any]:
                 "kind": served.kind,
                 "inputs": [_input_info(spec) for spec in served.inputs],
                 "outputs": [_output_info(spec) for spec in served.outputs],
+                **({"serving": serving} if serving else {}),
             },
         },
     }

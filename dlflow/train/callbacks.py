@@ -62,50 +62,61 @@ def check_monitors(fit_config: Any, logged: list[str] | None, *, validation: boo
                               f"{', '.join(known)}", config_path=path)
 
 
-def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool) -> list[Any]:
-    """Checkpoints (best by fit.monitor, last), TensorBoard, CSV log, backup, NaN guard, then the config's."""
+def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool, own_loop: bool = False) -> list[Any]:
+    """Checkpoints (backup on an interval, best, last), CSV log, TensorBoard, NaN guard, then the config's.
+
+    Args:
+        own_loop: the model has its own training loop (a factory's `train_step`): its backup is
+            written with Keras's own `save_weights` (it may hold several optimizers).
+    """
     import keras
+
+    from dlflow.config.schema import backup_interval
+    from dlflow.train.checkpoints import Checkpoints
 
     monitor = fit_config.monitor
     own = [
-        keras.callbacks.BackupAndRestore(str(run.backup), double_checkpoint=True, delete_checkpoint=False),
+        Checkpoints(run, monitor, backup_interval(fit_config.backup_every),
+                    best_value=best_so_far(run.history, monitor) if resuming else None, own_loop=own_loop),
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ModelCheckpoint(
-            str(run.best_checkpoint), monitor=monitor, mode=monitor_mode(monitor), save_best_only=True,
-            initial_value_threshold=best_so_far(run.history, monitor) if resuming else None, verbose=0,
-        ),
-        SaveLast(run.last_checkpoint),
         keras.callbacks.CSVLogger(str(run.history), append=resuming),
-        keras.callbacks.TensorBoard(log_dir=str(run.logs), histogram_freq=0, write_graph=False,
-                                    update_freq="epoch"),
+        EpochTensorBoard(log_dir=str(run.logs)),
     ]
     user = [resolve("callbacks", confine_callback(spec, run.path), ("fit", "callbacks", i))
             for i, spec in enumerate(fit_config.callbacks)]
     return own + user
 
 
-def _save_last_class():
+def _epoch_tensorboard_class():
     import keras
 
-    class SaveLast(keras.callbacks.Callback):
-        """Save the model as it is at the end of training (checkpoints/last.keras).
+    class EpochTensorBoard(keras.callbacks.TensorBoard):
+        """Keras's TensorBoard with epoch summaries only.
 
-        Saving once at the end, not every epoch, keeps checkpoint I/O out of the epoch loop;
-        the per-epoch resumable state is BackupAndRestore's.
+        With `update_freq="epoch"` Keras still writes a `batch_*` scalar per metric at every
+        step (about 2 ms a step on a small model) and a copy of the validation values per epoch;
+        dlflow's logs are the `epoch_*` scalars (train/, validation/), learning rate included.
         """
 
-        def __init__(self, path: Path):
-            super().__init__()
-            self.path = Path(path)
+        def __init__(self, log_dir: str):
+            super().__init__(log_dir=log_dir, histogram_freq=0, write_graph=False, update_freq="epoch",
+                             profile_batch=0)
 
-        def on_train_end(self, logs=None):
-            tmp = self.path.with_name(f".{self.path.stem}.tmp.keras")
-            self.model.save(tmp)
-            tmp.replace(self.path)
+        def on_train_batch_begin(self, batch, logs=None):
+            pass
 
-    return SaveLast
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+        def on_test_begin(self, logs=None):  # the epoch's validation values are written at epoch end
+            pass
+
+        def on_test_end(self, logs=None):  # (Keras adds an `evaluation_*_vs_iterations` copy of them)
+            pass
+
+    return EpochTensorBoard
 
 
-def SaveLast(path: Path) -> Any:  # noqa: N802 - a factory that reads like the class it builds
-    """A callback saving checkpoints/last.keras at the end of training (Keras imported lazily)."""
-    return _save_last_class()(path)
+def EpochTensorBoard(log_dir: str) -> Any:  # noqa: N802 - a factory that reads like the class it builds
+    """TensorBoard logs per epoch under `log_dir` (train/, validation/); Keras imported lazily."""
+    return _epoch_tensorboard_class()(log_dir)

@@ -14,7 +14,7 @@ from dlflow.runs.layout import RunDir
 from dlflow.workflow.common import Log, quiet
 
 # Config entries a resumed run may change: they do not invalidate the backed-up training state.
-RESUMABLE_CHANGES = ("fit.epochs", "fit.verbose", "runtime.", "export.")
+RESUMABLE_CHANGES = ("fit.epochs", "fit.verbose", "fit.backup_every", "runtime.", "export.")
 
 
 def resume_command(config_file: str | Path, overrides: Sequence[str], run: RunDir, final: bool = False) -> str:
@@ -49,13 +49,11 @@ def resumed_overrides(resume: str, runs_root: Path, overrides: Sequence[str], lo
 
 def trim_history(run: RunDir, log: Log = quiet) -> None:
     """Drop history rows past the backed-up epoch (they will be trained again)."""
-    import json
+    from dlflow.train.checkpoints import backed_up_epoch
 
-    repair_backup(run, log)
-    meta = run.backup / "training_metadata.json"
-    if not (meta.exists() and run.history.exists()):
+    epoch = backed_up_epoch(run.backup)
+    if epoch is None or not run.history.exists():
         return
-    epoch = int(json.loads(meta.read_text())["epoch"])
     with open(run.history, newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -66,52 +64,6 @@ def trim_history(run: RunDir, log: Log = quiet) -> None:
         writer = csv.writer(handle)
         writer.writerow(header)
         writer.writerows(rows)
-
-
-def repair_backup(run: RunDir, log: Log = quiet) -> None:
-    """A backup cut off mid-write (the process killed while Keras saved it) falls back on Keras's
-    previous copy (`*.bkp`); with no sound copy the backup is dropped and training restarts from
-    epoch 0 (its history with it), rather than failing on an unreadable file."""
-    weights, meta = run.backup / "latest.weights.h5", run.backup / "training_metadata.json"
-    if not run.backup.exists() or (_sound(weights, _read_h5) and _sound(meta, _read_json)):
-        return
-    previous = [Path(f"{weights}.bkp"), Path(f"{meta}.bkp")]
-    if all(p.exists() for p in previous) and _sound(previous[0], _read_h5) and _sound(previous[1], _read_json):
-        for copy, target in zip(previous, (weights, meta)):
-            with atomic_path(target) as tmp:
-                tmp.write_bytes(copy.read_bytes())
-        log(f"warning: {run.backup} was cut off mid-write; resuming from the backup before it")
-        return
-    for file in run.backup.iterdir():
-        if file.is_file():
-            file.unlink()
-    run.history.unlink(missing_ok=True)
-    log(f"warning: {run.backup} was cut off mid-write and has no sound earlier copy; training restarts "
-        f"from epoch 0")
-
-
-def _sound(path: Path, read: Any) -> bool:
-    """Whether a backup file is absent or readable (a missing file is Keras's business)."""
-    if not path.exists():
-        return True
-    try:
-        read(path)
-        return True
-    except Exception:  # noqa: BLE001 - h5py and json have many ways to say "damaged"
-        return False
-
-
-def _read_h5(path: Path) -> None:
-    import h5py
-
-    with h5py.File(path, "r") as handle:
-        list(handle.keys())
-
-
-def _read_json(path: Path) -> None:
-    import json
-
-    json.loads(path.read_text())["epoch"]
 
 
 def resumable_run(resume: str, runs_root: Path, config: Any, log: Log, held: contextlib.ExitStack) -> RunDir:

@@ -52,7 +52,7 @@ def test_runs_compares_an_experiment_best_first_and_report_embeds_plots(tmp_path
     assert [r["differs"]["fit.epochs"] for r in rows] == [3, 1]  # best val_loss first
     report = cli_json("report", "digits-mlp", cwd=tmp_path)
     page = open(report["report"]).read()
-    assert page.count("data:image/png;base64,") >= 2 and "http://" not in page and "https://" not in page
+    assert page.count("data:image/svg+xml;base64,") >= 2 and "http://" not in page and "https://" not in page
 
 
 def test_mirrored_strategy_over_two_logical_cpus_matches_one_device(tmp_path):

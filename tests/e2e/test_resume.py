@@ -25,7 +25,8 @@ def _epochs(history: Path) -> list[int]:
 
 def test_sigkill_then_resume_completes_with_the_right_epoch_count(tmp_path):
     args = [sys.executable, "-m", "dlflow.cli", "train", str(CONFIGS / "digits_mlp.yaml"),
-            "--set", f"fit.epochs={EPOCHS}", "--set", "fit.callbacks=[]", "--set", "fit.batch_size=16"]
+            "--set", f"fit.epochs={EPOCHS}", "--set", "fit.callbacks=[]", "--set", "fit.batch_size=16",
+            "--set", "fit.backup_every=1"]  # a backup every epoch: a kill loses at most the epoch under way
     process = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     experiment = tmp_path / "runs" / "digits-mlp"
     deadline = time.time() + 240
@@ -92,3 +93,36 @@ def test_interrupted_run_hint_keeps_its_overrides_and_a_bare_resume_keeps_them_t
     assert "Epoch 5/5" in done.stderr and "/30" not in done.stderr
     assert _epochs(run / "history.csv") == list(range(5))
     assert json.loads((run / "manifest.json").read_text())["overrides"][0] == "fit.epochs=5"
+
+
+def test_sigterm_backs_up_the_last_finished_epoch_between_intervals(tmp_path):
+    config = str(CONFIGS / "digits_mlp.yaml")
+    sets = ["--set", "fit.epochs=6", "--set", "fit.callbacks=[]", "--set", "fit.batch_size=16",
+            "--set", "fit.backup_every=1h"]  # no interval backup: only the one SIGTERM writes
+    process = subprocess.Popen([sys.executable, "-m", "dlflow.cli", "train", config, *sets], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    experiment = tmp_path / "runs" / "digits-mlp"
+    deadline, run = time.time() + 240, None
+    while time.time() < deadline and run is None:
+        runs = [p for p in experiment.glob("*/") if (p / "history.csv").exists()] if experiment.exists() else []
+        run = runs[0] if runs and len(_epochs(runs[0] / "history.csv")) >= 2 else None
+        time.sleep(0.05)
+    assert run is not None, "training never reached epoch 2"
+    assert not (run / "backup" / "state.npz").exists()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "resume with:" in stderr, stderr[-2000:]
+    backed_up = json.loads((run / "backup" / "training_metadata.json").read_text())["epoch"]
+    assert backed_up >= 2 and json.loads((run / "manifest.json").read_text())["status"] == "interrupted"
+
+    done = run_cli("train", config, "--resume", str(run), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"Epoch {backed_up + 1}/6" in done.stderr and "Epoch 1/6" not in done.stderr
+    assert _epochs(run / "history.csv") == list(range(6))
+    assert (run / "checkpoints" / "best.keras").exists()
+
+
+def test_backup_every_that_does_not_parse_is_a_located_config_error(tmp_path):
+    done = run_cli("validate", str(CONFIGS / "digits_mlp.yaml"), "--set", "fit.backup_every=soon", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "fit.backup_every" in done.stderr and "'30s'" in done.stderr and "Traceback" not in done.stderr

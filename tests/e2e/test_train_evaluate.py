@@ -29,7 +29,7 @@ def test_run_directory_has_every_file_of_the_design(digits_run):
     assert metrics["epochs_completed"] == len(rows)
     assert [int(r["epoch"]) for r in rows] == list(range(len(rows)))
     assert 1 <= metrics["best_epoch"] <= len(rows)
-    assert list((run / "plots").glob("*.png"))
+    assert list((run / "plots").glob("curve_*.svg"))  # learning curves: plain SVG, no matplotlib in train
 
 
 def test_tensorboard_reader_finds_loss_scalars(digits_run):

@@ -84,6 +84,9 @@ def test_status_and_metadata_have_tf_servings_shapes(digits_server):
     assert [d["size"] for d in image["tensor_shape"]["dim"]] == ["-1", "8", "8", "1"]
     assert [d["size"] for d in signature["outputs"]["label"]["tensor_shape"]["dim"]] == ["-1", "10"]
     assert metadata["metadata"]["dlflow"]["outputs"] == [{"name": "label", "task": "multiclass", "classes": list(range(10))}]
+    serving = metadata["metadata"]["dlflow"]["serving"]  # how the model is served, recorded
+    assert serving["predict"].startswith("tf.function concrete function") and serving["json"] == "python json"
+    assert serving["max_batch_size"] >= 1
     assert httpx.get(f"{url}/versions/1/metadata").json() == metadata
 
 
