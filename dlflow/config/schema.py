@@ -58,9 +58,9 @@ class TextOptions(Section):
 
     @model_validator(mode="after")
     def _room_for_words(self) -> "TextOptions":
-        if self.output_mode == "int" and self.max_tokens < 3:
-            raise ValueError(f"max_tokens: {self.max_tokens} leaves no room for a word with output_mode int "
-                             f"(index 0 pads, 1 is out-of-vocabulary): expected at least 3")
+        if self.output_mode in ("int", None) and self.max_tokens < 3:
+            raise ValueError(f"max_tokens: {self.max_tokens} leaves no room for a word with output_mode int (the "
+                             f"default for text folders; index 0 pads, 1 is out-of-vocabulary): expected at least 3")
         return self
 
 

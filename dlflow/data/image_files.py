@@ -140,6 +140,8 @@ def check_image_bytes(content: bytes) -> tuple[str, tuple[int, int]] | str:
     try:
         with Image.open(io.BytesIO(content)) as image:
             fmt, mode, size = image.format, image.mode, image.size
+    except Image.DecompressionBombError:
+        return f"more than {Image.MAX_IMAGE_PIXELS:,} pixels (PIL's decompression-bomb limit); refusing to decode it"
     except (OSError, ValueError, SyntaxError) as exc:  # PIL's ways of saying "not an image"
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return "not an image" + ("" if reason.startswith("cannot identify") else f" ({reason})")

@@ -14,6 +14,7 @@ them into tokens, so an exported model takes raw strings too.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from dlflow.data.dataset import Dataset, InputSpec
 from dlflow.data.folders import class_files, target_name
 from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError
+
+WORD = re.compile(r"\w+")  # a word, as TextVectorization sees one (punctuation stripped)
 
 TEXT_SUFFIXES = (".txt",)
 ADAPT_BATCH = 256  # documents per batch when TextVectorization adapts on the training files
@@ -114,11 +117,11 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
     words, digests = np.empty(len(files), dtype=np.int64), np.empty(len(files), dtype=np.uint64)
     for i, file in enumerate(files):  # every file read once (UTF-8 checked), then let go
         raw = read_text(file, max_bytes=limit)
-        words[i] = len(raw.split())
+        words[i] = len(WORD.findall(raw))
         digests[i] = int.from_bytes(hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
                                     "little")
     if not words.any():
-        raise DataError(f"{folder}: the text files hold no words (all empty or whitespace): TextVectorization "
+        raise DataError(f"{folder}: the text files hold no words (all empty or punctuation): TextVectorization "
                         f"has no vocabulary to learn", config_path=("data", "source"))
     texts = TextFiles(folder, np.asarray([str(f.relative_to(folder)) for f in files], dtype=object), digests)
     encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,

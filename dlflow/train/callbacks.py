@@ -9,14 +9,7 @@ from typing import Any
 from dlflow.config.safety import confine_callback
 from dlflow.model.resolve import resolve
 from dlflow.runs.layout import RunDir
-
-
-def monitor_mode(monitor: str) -> str:
-    """'max' for accuracy-like metrics, 'min' for losses and errors (Keras's own rule)."""
-    name = monitor.removeprefix("val_")
-    if any(word in name for word in ("acc", "auc", "precision", "recall", "f1", "iou", "r2")):
-        return "max"
-    return "min"
+from dlflow.train.monitoring import monitor_mode
 
 
 def best_so_far(history_csv: Path, monitor: str) -> float | None:

@@ -58,7 +58,7 @@ def _checkpoints_class():
     import keras
     import numpy as np
 
-    from dlflow.train.callbacks import monitor_mode
+    from dlflow.train.monitoring import monitor_mode
 
     class Checkpoints(keras.callbacks.Callback):
         """Backup on an interval, best kept in memory, last and best written at the end."""

@@ -351,7 +351,7 @@ def _sigterm_interrupts():
 
 def summarize_history(history_csv: Path, monitor: str) -> dict[str, Any]:
     """metrics.json from history.csv: best epoch by `monitor`, the rows at best and last epoch."""
-    from dlflow.train.callbacks import monitor_mode
+    from dlflow.train.monitoring import monitor_mode
 
     with open(history_csv, newline="") as handle:
         # Keras writes NA in val_ columns when there is no validation data (dlflow train --final).

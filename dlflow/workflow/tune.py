@@ -323,7 +323,7 @@ def _resumable_search(resume: str, runs_root: Path, config: Any) -> Path:
 
 
 def _direction(objective: str) -> str:
-    from dlflow.train.callbacks import monitor_mode
+    from dlflow.train.monitoring import monitor_mode
 
     return monitor_mode(objective)
 
