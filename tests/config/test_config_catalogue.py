@@ -16,6 +16,7 @@ from dlflow.config.catalogue import CATALOGUE_PATH, installed_keras_version, loa
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # make test-all; keeps make test under 10 minutes on 2 cores
 def test_committed_catalogue_matches_the_generator():
     """Regenerate with `python -m dlflow.config.make_catalogue` when this fails."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")

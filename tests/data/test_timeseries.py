@@ -129,6 +129,7 @@ def test_series_normalization_uses_training_windows_only(tmp_path):
 
 # -- training through the CLI ------------------------------------------------------------------
 
+@pytest.mark.slow  # make test-all; keeps make test under 10 minutes on 2 cores
 def test_sunspots_config_trains_and_evaluates_briefly(tmp_path):
     result = cli_json("train", str(CONFIGS / "sunspots.yaml"), "--set", "fit.epochs=3", "--set", "fit.verbose=0",
                       cwd=tmp_path)

@@ -90,6 +90,7 @@ def _refused(call, *fragments: str) -> str:
     return info.value.message
 
 
+@pytest.mark.slow  # make test-all; keeps make test under 10 minutes on 2 cores
 def test_damaged_model_is_one_line_on_the_command_line(work):
     model = _run(work) / "model.keras"
     model.write_bytes(model.read_bytes()[:1000])  # truncated

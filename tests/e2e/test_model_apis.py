@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import numpy as np
@@ -44,6 +46,7 @@ def test_tabular_binary_keeps_labels_slices_and_second_look_warning(tmp_path):
     assert bad.returncode == 2 and "not an input column" in bad.stderr
 
 
+@pytest.mark.slow  # make test-all; keeps make test under 10 minutes on 2 cores
 def test_runs_compares_an_experiment_best_first_and_report_embeds_plots(tmp_path):
     config = str(CONFIGS / "digits_mlp.yaml")
     for epochs in (1, 3):

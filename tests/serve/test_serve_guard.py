@@ -124,6 +124,7 @@ def test_hostile_requests_against_the_real_server(digits_server):
     assert f'run="{shown}"' in httpx.get(f"{base}/metrics").text
 
 
+@pytest.mark.slow  # make test-all; keeps make test under 10 minutes on 2 cores
 def test_a_server_with_a_token_refuses_requests_without_it(serve_runs, monkeypatch):
     monkeypatch.setenv("DLFLOW_SERVE_TOKEN", "s3cret")
     with running_server(serve_runs["digits"], serve_runs["work"]) as info:

@@ -38,6 +38,7 @@ def wine_csv(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # make test-all; keeps make test under 10 minutes on 2 cores
 def test_define_table_writes_a_config_that_validates_and_trains(tmp_path, wine_csv):
     done = define_cli("data/wine.csv", "--target", "cultivar", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
