@@ -170,6 +170,25 @@ class MlflowRun:
                 "run_id": self.run_id}
 
 
+def open_tracking(config: Any, runs_root: Path) -> MlflowRun | None:
+    """The config's MLflow run-to-be, or None when tracking is off (a bad store fails here, before the run)."""
+    if config.tracking is None or config.tracking.mlflow is None:
+        return None
+    return MlflowRun(resolve_target(config, runs_root))
+
+
+def start_tracking(tracker: MlflowRun, run: Any, config: Any, log: Any) -> None:
+    """Open the MLflow run (a resumed run's own, when it was tracked to the same store) and record it."""
+    from dlflow.runs.manifest import read_json, update_manifest
+
+    before = read_json(run.manifest).get("mlflow") or {}
+    same = before.get("uri") == tracker.target.uri and before.get("experiment") == tracker.target.experiment
+    run_id = tracker.start(run, config, resume_id=before.get("run_id") if same else None)
+    update_manifest(run.manifest, mlflow=tracker.describe())
+    default = " (the default: tracking.mlflow.uri unset)" if tracker.target.default else ""
+    log(f"mlflow: run {run_id} in experiment '{tracker.target.experiment}' at {tracker.target.uri}{default}")
+
+
 def log_evaluation(recorded: dict[str, Any], evaluation: dict[str, Any], evaluation_file: Path) -> None:
     """Log `dlflow evaluate`'s test metrics (`test_<name>`) and evaluation.json to a tracked run's MLflow run.
 

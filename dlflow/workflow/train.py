@@ -51,6 +51,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     from dlflow.config import dump_config, load_config
     from dlflow.runs.layout import split_store
     from dlflow.runs.lock import run_lock
+    from dlflow.runs.mlflow_tracking import open_tracking, start_tracking
     from dlflow.train.distributed import ClusterOptions, agree, chief_first, follow_chief_run, join_cluster, share_text
     from dlflow.train.runtime import select_backend
 
@@ -86,7 +87,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
             data = train_and_validation(data)
         # Everything a config can get wrong is found before the run directory exists.
         session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
-        tracker = _open_tracking(config, runs_root) if worker.is_chief else None  # a bad store: before the run exists
+        tracker = open_tracking(config, runs_root) if worker.is_chief else None  # a bad store: before the run exists
         if run is None:
             run = create_run(runs_root.resolve(), config.name)
             held.enter_context(run_lock(run))
@@ -108,7 +109,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                             command=list(argv or sys.argv), overrides=list(overrides), resumed=now_iso())
             write_text(run.config, dump_config(config))
         if tracker is not None:
-            _start_tracking(tracker, run, config, log)
+            start_tracking(tracker, run, config, log)
         chief_run = share_text(worker, str(run.path))
         log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
                                                        f"{worker.index} of {worker.count})")
@@ -125,27 +126,6 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
                 tracker.fail()
             raise
         return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
-
-
-def _open_tracking(config: Any, runs_root: Path) -> Any:
-    """The config's MLflow run-to-be (`dlflow.runs.mlflow_tracking.MlflowRun`), or None when tracking is off."""
-    if config.tracking is None or config.tracking.mlflow is None:
-        return None
-    from dlflow.runs.mlflow_tracking import MlflowRun, resolve_target
-
-    return MlflowRun(resolve_target(config, runs_root))
-
-
-def _start_tracking(tracker: Any, run: RunDir, config: Any, log: Log) -> None:
-    """Open the MLflow run (a resumed run's own, when it was tracked to the same store) and record it."""
-    from dlflow.runs.manifest import read_json
-
-    before = read_json(run.manifest).get("mlflow") or {}
-    same = before.get("uri") == tracker.target.uri and before.get("experiment") == tracker.target.experiment
-    run_id = tracker.start(run, config, resume_id=before.get("run_id") if same else None)
-    update_manifest(run.manifest, mlflow=tracker.describe())
-    default = " (the default: tracking.mlflow.uri unset)" if tracker.target.default else ""
-    log(f"mlflow: run {run_id} in experiment '{tracker.target.experiment}' at {tracker.target.uri}{default}")
 
 
 def _as_is_fields(model: Any, config: Any, base_dir: Any) -> dict[str, Any]:
