@@ -72,6 +72,17 @@ def test_resume_refuses_a_changed_config_and_shows_the_difference(tmp_path):
     assert _epochs(Path(run) / "history.csv") == [0, 1]
 
 
+def _run_after_two_epochs(experiment: Path) -> Path:
+    """The run directory of a training in progress, once its history.csv holds two epochs."""
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        runs = [p for p in experiment.glob("*/") if (p / "history.csv").exists()] if experiment.exists() else []
+        if runs and len(_epochs(runs[0] / "history.csv")) >= 2:
+            return runs[0]
+        time.sleep(0.05)
+    raise AssertionError("training never reached epoch 2")
+
+
 @pytest.mark.slow  # a signal mid-run: timing-dependent when the suite runs files in parallel; make test-all
 def test_interrupted_run_hint_keeps_its_overrides_and_a_bare_resume_keeps_them_too(tmp_path):
     config = str(CONFIGS / "digits_mlp.yaml")  # fit.epochs: 30 in the file; the run is started with 5
@@ -79,13 +90,7 @@ def test_interrupted_run_hint_keeps_its_overrides_and_a_bare_resume_keeps_them_t
     sets = ["--set", "fit.epochs=5", "--set", "fit.callbacks=[]", "--set", "fit.batch_size=1"]
     process = subprocess.Popen([sys.executable, "-m", "dlflow.cli", "train", config, *sets], cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    experiment = tmp_path / "runs" / "digits-mlp"
-    deadline, run = time.time() + 240, None
-    while time.time() < deadline and run is None:
-        runs = [p for p in experiment.glob("*/") if (p / "history.csv").exists()] if experiment.exists() else []
-        run = runs[0] if runs and len(_epochs(runs[0] / "history.csv")) >= 2 else None
-        time.sleep(0.05)
-    assert run is not None, "training never reached epoch 2"
+    run = _run_after_two_epochs(tmp_path / "runs" / "digits-mlp")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr[-2000:]
@@ -106,13 +111,7 @@ def test_sigterm_backs_up_the_last_finished_epoch_between_intervals(tmp_path):
             "--set", "fit.backup_every=1h"]  # SIGTERM lands mid-run; no interval backup, only SIGTERM's
     process = subprocess.Popen([sys.executable, "-m", "dlflow.cli", "train", config, *sets], cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    experiment = tmp_path / "runs" / "digits-mlp"
-    deadline, run = time.time() + 240, None
-    while time.time() < deadline and run is None:
-        runs = [p for p in experiment.glob("*/") if (p / "history.csv").exists()] if experiment.exists() else []
-        run = runs[0] if runs and len(_epochs(runs[0] / "history.csv")) >= 2 else None
-        time.sleep(0.05)
-    assert run is not None, "training never reached epoch 2"
+    run = _run_after_two_epochs(tmp_path / "runs" / "digits-mlp")
     assert not (run / "backup" / "state.npz").exists()
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
