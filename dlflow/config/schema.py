@@ -7,31 +7,12 @@ class names and keyword arguments are checked against Keras by `dlflow.config.ke
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_serializer,
-                      model_validator, PositiveInt)
+from pydantic import (Field, field_validator, model_validator, PositiveInt)
 
-TASKS = ("binary", "multiclass", "multilabel", "regression")
-EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
-
-
-def _one_key(value: Any) -> Any:
-    if isinstance(value, dict) and len(value) != 1:
-        keys = ", ".join(map(str, value)) or "none"
-        raise ValueError(f"expected a one-key mapping {{ClassName: {{kwargs}}}}, received keys: {keys}")
-    return value
-
-
-# A Keras object: "relu" or {Dense: {units: 10}} (kwargs may be omitted: {MaxPooling2D: null}).
-# The one-key rule is part of the type, so a problem is reported at the item that breaks it.
-KerasObject = Union[str, Annotated[dict[str, Union[dict[str, Any], None]], BeforeValidator(_one_key)]]
-
-
-class Section(BaseModel):
-    """Base for every config section: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+from dlflow.config.schema_base import EXPORT_FORMATS, TASKS, KerasObject, Section  # noqa: F401 (re-exported)
+from dlflow.config.schema_search import SearchConfig, SearchDimension  # noqa: F401 (re-exported)
 
 
 class ImageOptions(Section):
@@ -302,74 +283,6 @@ class TrackingConfig(Section):
 
     mlflow: Optional[MlflowTracking] = Field(None, description=(
         "log each train run to MLflow ({} for the defaults); `dlflow train --mlflow URI` sets it too"))
-
-
-# Aliases for the builtins, so SearchDimension's fields can be named `int` and `float`.
-_Int = int
-_Float = float
-
-
-class SearchDimension(Section):
-    """One dimension of the search space: exactly one of `int`, `float` or `choice`.
-
-    `{int: [32, 256], step: 32}`, `{float: [1.0e-4, 1.0e-2], log: true}`, `{choice: [relu, gelu]}`.
-    Bounds are inclusive. `log` samples ranges on a log scale (the low bound must be above 0;
-    with `step`, the step multiplies). Choices may be any config values, Keras objects included.
-    """
-
-    int: Optional[tuple[_Int, _Int]] = None
-    float: Optional[tuple[_Float, _Float]] = None
-    choice: Optional[list[Any]] = Field(None, min_length=1)
-    step: Optional[Union[_Int, _Float]] = Field(None, gt=0)
-    log: bool = False  # accepted on a choice too, where the listed values are the ones tried
-
-    @model_validator(mode="after")
-    def _one_kind_with_sane_bounds(self) -> "SearchDimension":
-        given = [k for k in ("int", "float", "choice") if getattr(self, k) is not None]
-        if len(given) != 1:
-            raise ValueError("expected exactly one of int: [low, high], float: [low, high], choice: [...]; "
-                             "received " + (", ".join(given) if given else "none"))
-        if self.choice is not None:
-            if self.step is not None:
-                raise ValueError("'step' is for int and float ranges, not for a choice")
-            return self
-        low, high = self.bounds
-        if low >= high:
-            raise ValueError(f"expected [low, high] with low < high, received [{low:g}, {high:g}]")
-        if self.log and low <= 0:
-            raise ValueError(f"a log scale needs a low bound above 0, received {low:g}")
-        if self.step is not None:
-            if self.int is not None and self.step != _Int(self.step):
-                raise ValueError(f"an int range takes a whole step, received {self.step:g}")
-            if self.log and self.step <= 1:
-                raise ValueError(f"with log: true the step multiplies, so it must be above 1, received {self.step:g}")
-        return self
-
-    @model_serializer(mode="wrap")
-    def _as_written(self, handler: Any) -> dict[str, Any]:
-        # Written back as the user writes it: {int: [32, 256], step: 32}, without unset keys.
-        return {k: v for k, v in handler(self).items() if v is not None and not (k == "log" and v is False)}
-
-    @property
-    def kind(self) -> str:
-        """Which kind of dimension this is: int, float or choice."""
-        return next(k for k in ("int", "float", "choice") if getattr(self, k) is not None)
-
-    @property
-    def bounds(self) -> tuple[Any, Any]:
-        """[low, high] of an int or float range."""
-        return self.int if self.int is not None else self.float  # type: ignore[return-value]
-
-
-class SearchConfig(Section):
-    """`dlflow tune`'s hyperparameter search (KerasTuner): keys of `space` are config paths, as for --set."""
-
-    tuner: Literal["random", "grid", "bayesian", "hyperband"] = "bayesian"
-    max_trials: int = Field(20, gt=0)
-    objective: str = "val_loss"  # a metric of the trials' history, e.g. val_accuracy
-    direction: Optional[Literal["min", "max"]] = None  # inferred from the objective's name when omitted
-    executions_per_trial: int = Field(1, gt=0)  # fresh models per trial (other seeds), scores averaged
-    space: dict[str, SearchDimension] = Field(min_length=1)
 
 
 class MonitorConfig(Section):

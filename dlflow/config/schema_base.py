@@ -1,0 +1,28 @@
+"""The building blocks of the config schema: the strict section base and the Keras-object type."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+TASKS = ("binary", "multiclass", "multilabel", "regression")
+EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
+
+
+def _one_key(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) != 1:
+        keys = ", ".join(map(str, value)) or "none"
+        raise ValueError(f"expected a one-key mapping {{ClassName: {{kwargs}}}}, received keys: {keys}")
+    return value
+
+
+# A Keras object: "relu" or {Dense: {units: 10}} (kwargs may be omitted: {MaxPooling2D: null}).
+# The one-key rule is part of the type, so a problem is reported at the item that breaks it.
+KerasObject = Union[str, Annotated[dict[str, Union[dict[str, Any], None]], BeforeValidator(_one_key)]]
+
+
+class Section(BaseModel):
+    """Base for every config section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
