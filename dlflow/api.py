@@ -91,12 +91,9 @@ def train(config: str | os.PathLike, set: Mapping[str, Any] | Sequence[str] | No
         final: retrain on train + validation for the best epoch count of the latest run.
         log: receives progress lines.
     """
-    from dlflow.config import load_config
-    from dlflow.workflow.train import prepare_runtime
     from dlflow.workflow.train import train as run_train
 
     overrides = _overrides(set)
-    prepare_runtime(load_config(config, overrides))
     result = run_train(config, overrides, runs_root=Path(runs_root), resume=_ref(resume) if resume else None,
                        log=log or _quiet, argv=["dlflow.train", str(config), *overrides], final=final)
     return Run(Path(result.run.path), dict(result.metrics))

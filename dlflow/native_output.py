@@ -35,3 +35,22 @@ def silenced_native_stderr() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def quiet_tensorflow(verbose: bool) -> None:
+    """Import TensorFlow with its C++ start-up noise silenced, unless `verbose`."""
+    if verbose or "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import warnings
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*np.object.*")
+    with silenced_native_stderr():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
 from dlflow.errors import DlflowError
+from dlflow.native_output import quiet_tensorflow  # noqa: F401  (commands that take a RUN quiet it here)
 
 
 def progress(message: str) -> None:
@@ -26,24 +26,3 @@ def print_error(error: DlflowError) -> None:
     print(f"error: {lines[0]}", file=sys.stderr)
     for line in lines[1:]:
         print(line if line.startswith(" ") else f"error: {line}", file=sys.stderr)
-
-
-def quiet_tensorflow(verbose: bool) -> None:
-    """Import TensorFlow with its C++ start-up noise silenced, unless `verbose`."""
-    if verbose or "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import warnings
-
-    from dlflow.native_output import silenced_native_stderr
-
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", message=".*np.object.*")
-    with silenced_native_stderr():
-        import tensorflow as tf
-
-        tf.get_logger().setLevel("ERROR")
-        import absl.logging
-
-        absl.logging.set_verbosity(absl.logging.ERROR)

@@ -10,7 +10,7 @@ import typer
 
 from dlflow.cli.app import State, app
 from dlflow.cli.options import JsonOption, SetOption
-from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+from dlflow.cli.output import emit_json, progress
 
 
 @app.command()
@@ -28,15 +28,10 @@ def tune(
     json_: JsonOption = False,
 ) -> None:
     """Search hyperparameters (KerasTuner) over the config's search: block; rank the trials, write best.yaml."""
-    from dlflow.workflow.train import prepare_runtime
-    from dlflow.config.search_space import load_search_config
     from dlflow.workflow.tune import tune as run_tune
 
-    loaded = load_search_config(config, set_ or [])  # config errors first, before TensorFlow loads
-    prepare_runtime(loaded)  # Keras's backend, before TensorFlow (which imports Keras) loads
-    quiet_tensorflow(State.verbose)
     result = run_tune(config, set_ or [], runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv,
-                      tuning={"oracle": oracle, "tuner_id": tuner_id})
+                      tuning={"oracle": oracle, "tuner_id": tuner_id}, quiet_tf=not State.verbose)
     if result.best is None and result.tuner_id:  # a worker of a distributed search: the chief ranks
         _print_worker(result, json_)
         return
@@ -61,17 +56,10 @@ def cv(
     json_: JsonOption = False,
 ) -> None:
     """K-fold validation on the training and validation data (never the test split): mean ± std per metric."""
-    from dlflow.config import load_config
-    from dlflow.workflow.cv import check_fold_counts
     from dlflow.workflow.cv import cv as run_cv
-    from dlflow.workflow.train import prepare_runtime
 
-    check_fold_counts(folds, repeats)
-    loaded = load_config(config, set_ or [])  # config errors first, before TensorFlow loads
-    prepare_runtime(loaded)  # Keras's backend, before TensorFlow (which imports Keras) loads
-    quiet_tensorflow(State.verbose)
     result = run_cv(config, set_ or [], folds=folds, repeats=repeats, runs_root=State.runs_root, log=progress,
-                    argv=sys.argv)
+                    argv=sys.argv, quiet_tf=not State.verbose)
     if json_:
         emit_json({"cv_dir": str(result.path), "folds": folds, "repeats": repeats, "monitor": result.monitor,
                    "summary": result.summary, "per_fold": result.folds})

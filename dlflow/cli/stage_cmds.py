@@ -10,7 +10,7 @@ import typer
 
 from dlflow.cli.app import State, app
 from dlflow.cli.options import JsonOption, SetOption
-from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+from dlflow.cli.output import emit_json, progress
 
 @app.command()
 def define(
@@ -90,17 +90,12 @@ def develop(
 
     With --skip-train: 0 when the overfit check passes, 1 when it fails. The result: <run>/develop.json.
     """
-    from dlflow.config import load_config
     from dlflow.errors import WorkFailed
     from dlflow.workflow.develop import develop as run_develop
 
-    from dlflow.workflow.train import prepare_runtime
-
-    loaded = load_config(config, set_ or [])  # config errors first, before TensorFlow loads
-    prepare_runtime(loaded)  # Keras's backend, before TensorFlow (which imports Keras) loads
-    quiet_tensorflow(State.verbose)
     result = run_develop(config, set_ or [], runs_root=State.runs_root, epochs=epochs, overfit_epochs=overfit_epochs,
-                         skip_train=skip_train, shallow=shallow, log=progress, argv=sys.argv)
+                         skip_train=skip_train, shallow=shallow, log=progress, argv=sys.argv,
+                         quiet_tf=not State.verbose)
     if json_:
         emit_json({"develop": str(result.path), **result.report})
     else:

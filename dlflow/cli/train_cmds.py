@@ -36,21 +36,12 @@ def train(
     json_: JsonOption = False,
 ) -> None:
     """Train one run: a new run directory with checkpoints, TensorBoard logs, history and metrics."""
-    from dlflow.config import load_config
-    from dlflow.workflow.train import prepare_runtime
     from dlflow.workflow.train import train as run_train
 
     set_ = [*(set_ or []), *(mlflow_override(mlflow) if mlflow is not None else [])]
-    loaded = load_config(config, set_)  # config errors first, before TensorFlow loads
-    if final:
-        from dlflow.workflow.final import plan_final
-
-        plan_final(loaded.config, State.runs_root)  # no earlier run to take the epochs from: say so now
     cluster = {"coordinator": coordinator, "num_workers": num_workers, "worker_index": worker_index}
-    prepare_runtime(loaded, cluster)  # before TensorFlow loads: it imports Keras, which fixes its backend then
-    quiet_tensorflow(State.verbose)
-    result = run_train(config, set_ or [], runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv,
-                       final=final, cluster=cluster)
+    result = run_train(config, set_, runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv,
+                       final=final, cluster=cluster, quiet_tf=not State.verbose)
     if json_:
         extra = {}
         if final:

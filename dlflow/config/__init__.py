@@ -20,6 +20,7 @@ from dlflow.config.load import (
     load_config,
     loads_config,
     resolve_path,
+    with_overrides,
 )
 from dlflow.config.overrides import apply_overrides
 from dlflow.config.paths import ConfigPath, format_path, parse_path
@@ -77,4 +78,5 @@ __all__ = [
     "loads_config",
     "parse_path",
     "resolve_path",
+    "with_overrides",
 ]

@@ -16,6 +16,7 @@ Nothing here imports TensorFlow or Keras.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from dataclasses import dataclass
@@ -128,6 +129,23 @@ def loads_config(
     if not source.startswith(BUILTIN_PREFIX):
         config.data.source = resolve_path(source, base)
     return LoadedConfig(config, path or Path(filename), raw, positions, base)
+
+
+def with_overrides(loaded: LoadedConfig, overrides: Iterable[str]) -> LoadedConfig:
+    """The loaded config with more `PATH=VALUE` overrides applied on top, validated again.
+
+    The file is not read or parsed again: the overrides apply to `loaded.raw` (e.g. the ones
+    `dlflow train --final` adds to the user's).
+
+    Raises:
+        ConfigError: an override that cannot apply, or a config the overrides make invalid.
+    """
+    positions = copy.deepcopy(loaded.positions)
+    raw = apply_overrides(loaded.raw, list(overrides), positions)
+    config = validate(raw, positions, default_name=Path(positions.filename).stem)
+    if not config.data.source.startswith(BUILTIN_PREFIX):
+        config.data.source = resolve_path(config.data.source, loaded.base_dir)
+    return LoadedConfig(config, loaded.path, raw, positions, loaded.base_dir)
 
 
 def validate(raw: dict, positions: Positions, default_name: Optional[str] = None) -> ExperimentConfig:

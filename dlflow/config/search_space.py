@@ -6,7 +6,6 @@ with the trial's values set at those paths (`trial_config`), validated like any 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 from dlflow.errors import ConfigError
@@ -16,8 +15,8 @@ FIXED_PATHS = ("name", "search", "data", "runtime", "export")
 VARIABLE_DATA_PATHS = ("augment",)  # data.augment builds layers inside the model: it may vary
 
 
-def load_search_config(config_file: str | Path, overrides: Sequence[str] = ()) -> Any:
-    """Load a config for tuning: it needs a `search:` block whose paths lead into the config.
+def check_search_config(loaded: Any) -> None:
+    """Check a loaded config for tuning: it needs a `search:` block whose paths lead into the config.
 
     Imports no TensorFlow, so the CLI reports config problems before TensorFlow loads.
 
@@ -26,18 +25,14 @@ def load_search_config(config_file: str | Path, overrides: Sequence[str] = ()) -
             of range, a class other than the one written there), or a value of the space that
             makes the config invalid.
     """
-    from dlflow.config import load_config
-
-    loaded = load_config(config_file, overrides)
     if loaded.config.search is None:
         raise ConfigError(f"{loaded.path}: expected a search: block for dlflow tune, e.g.\n"
                           f"search:\n  tuner: random\n  max_trials: 8\n  space:\n"
                           f"    compile.optimizer.Adam.learning_rate: {{float: [1.0e-4, 1.0e-2], log: true}}")
-    check_search_space(loaded, overrides)
-    return loaded
+    check_search_space(loaded)
 
 
-def check_search_space(loaded: Any, overrides: Sequence[str] = ()) -> None:
+def check_search_space(loaded: Any) -> None:
     """Check that each key of `search.space` leads into the config and each value range is valid there.
 
     A key must name a place the config has (or a keyword argument of a class it has): an index
@@ -62,7 +57,7 @@ def check_search_space(loaded: Any, overrides: Sequence[str] = ()) -> None:
         if problem is None:
             for value in corner_values(dimension):
                 try:
-                    trial_config(loaded, overrides, {key: value})
+                    trial_config(loaded, {key: value})
                 except ConfigError as error:
                     problem = f"with {one_line_yaml(value)}: {error.problems[0].removeprefix(f'--set {key}: ')}"
                     break
@@ -76,26 +71,22 @@ def check_search_space(loaded: Any, overrides: Sequence[str] = ()) -> None:
         raise ConfigError(problems)
 
 
-def trial_config(loaded: Any, overrides: Sequence[str], values: dict[str, Any], seed: int | None = None,
-                 text: str | None = None) -> Any:
+def trial_config(loaded: Any, values: dict[str, Any], seed: int | None = None) -> Any:
     """The config with `values` set at their paths (`--set` semantics), validated like any config.
 
+    The file is not read again: later edits of it do not reach the trials.
+
     Args:
-        loaded: the base config.
-        overrides: the user's `--set` overrides, applied first.
+        loaded: the base config (the user's `--set` overrides applied).
         values: config path -> value (plain YAML values, Keras objects included).
         seed: a seed for this execution (another initialisation of the same trial).
-        text: the config file's text as the search read it (so later edits of the file do not
-            reach the trials); read from `loaded.path` when None.
     """
-    from dlflow.config import loads_config
+    from dlflow.config import with_overrides
 
     sets = [f"{key}={one_line_yaml(value)}" for key, value in values.items()]
     if seed is not None:
         sets.append(f"seed={seed}")
-    if text is None:
-        text = Path(loaded.path).read_text(encoding="utf-8")
-    return loads_config(text, str(loaded.path), [*overrides, *sets], base_dir=loaded.base_dir, path=loaded.path)
+    return with_overrides(loaded, sets)
 
 
 def encoded_choices(search: Any) -> set[str]:

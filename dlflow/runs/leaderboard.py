@@ -28,7 +28,7 @@ def write_best_config(folder: Path, state: Any, best: dict[str, Any]) -> Path:
     """best.yaml: the best trial's full resolved config, runnable with `dlflow train`."""
     from dlflow.config import dump_config
 
-    config = trial_config(state.loaded, state.overrides, best["values"], text=state.text).config
+    config = trial_config(state.loaded, best["values"]).config
     path = folder / "best.yaml"
     lines = [f"# The best trial ({best['trial']}) of {folder}:",
              f"#   {config.search.objective} {best['score']:.6g} at epoch {best['best_epoch']}",

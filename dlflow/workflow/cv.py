@@ -56,7 +56,8 @@ class CvResult:
 
 
 def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5, repeats: int = 1,
-       runs_root: Path = Path("runs"), log: Log = quiet, argv: Sequence[str] | None = None) -> CvResult:
+       runs_root: Path = Path("runs"), log: Log = quiet, argv: Sequence[str] | None = None,
+       quiet_tf: bool = False) -> CvResult:
     """K-fold (repeats=1) or iterated K-fold validation of the model a config describes.
 
     Args:
@@ -67,22 +68,21 @@ def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5
         runs_root: where experiments live; results go to runs/<name>/cv-<UTC id>/.
         log: receives progress lines.
         argv: the command line, recorded in the manifest.
+        quiet_tf: load TensorFlow with its start-up noise silenced (the CLI, unless --verbose).
 
     Raises:
         DataError: a class has fewer samples than folds (stratified), too few samples, repeats on
             time-ordered data, or a streamed table.
         UsageError: folds below 2 or repeats below 1.
     """
-    from dlflow.config import dump_config, load_config
-    from dlflow.train.runtime import select_backend
+    from dlflow.config import dump_config
+    from dlflow.workflow.begin import begin
     from dlflow.workflow.train import build_session, summarize_history
 
     started = time.time()
     check_fold_counts(folds, repeats)
-    loaded = load_config(config_file, overrides)
+    loaded = begin(config_file, overrides, quiet_tf=quiet_tf)
     config = loaded.config
-    with located_errors(loaded):
-        select_backend(config.runtime.backend, config.runtime)
     data = prepare_data(loaded, runs_root, log)
     with located_errors(loaded):
         plan = fold_indices(data.dataset, data.split, folds=folds, repeats=repeats, seed=config.seed)

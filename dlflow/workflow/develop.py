@@ -43,7 +43,8 @@ class DevelopResult:
 
 def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
             epochs: int | None = None, overfit_epochs: int = MAX_EPOCHS, skip_train: bool = False,
-            shallow: bool = True, log: Log = quiet, argv: Sequence[str] | None = None) -> DevelopResult:
+            shallow: bool = True, log: Log = quiet, argv: Sequence[str] | None = None,
+            quiet_tf: bool = False) -> DevelopResult:
     """Baselines, the overfit check, a full run and the verdict for one config.
 
     Args:
@@ -57,20 +58,17 @@ def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
         shallow: fit the shallow scikit-learn baselines (False: the common-sense one only).
         log: receives progress lines.
         argv: the command line, recorded in the run's manifest.
+        quiet_tf: load TensorFlow with its start-up noise silenced (the CLI, unless --verbose).
 
     Returns:
         The result; `passed` is True when the model beats the common-sense baseline (with
         `skip_train`, when the overfit check passed).
     """
-    from dlflow.config import load_config
-    from dlflow.train.runtime import select_backend
-    from dlflow.workflow.common import located_errors
+    from dlflow.workflow.begin import begin
 
     overrides = [*overrides, *([f"fit.epochs={epochs}"] if epochs else [])]
-    loaded = load_config(config_file, overrides)
+    loaded = begin(config_file, overrides, quiet_tf=quiet_tf)
     config = loaded.config
-    with located_errors(loaded):
-        select_backend(config.runtime.backend)
     data = prepare_data(loaded, runs_root, log)
     _, spec = primary_target(data.train)
     metric = primary_metric(spec.task)
@@ -90,7 +88,7 @@ def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
     if skip_train:
         report["run_skipped"] = "--skip-train"
     else:
-        run_path = _full_run(config_file, overrides, runs_root, log, argv, report, data, loaded)
+        run_path = _full_run(overrides, runs_root, log, argv, report, data, loaded)
     report["verdict"] = verdict(report, baselines, overfit, config)
     passed = bool(report["verdict"]["passed"])
     report["passed"] = passed
@@ -100,7 +98,7 @@ def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
     return DevelopResult(report, path, passed)
 
 
-def _full_run(config_file: Any, overrides: Sequence[str], runs_root: Path, log: Log, argv: Any,
+def _full_run(overrides: Sequence[str], runs_root: Path, log: Log, argv: Any,
               report: dict[str, Any], data: Any, loaded: Any) -> Path | None:
     """Train through the train stage; fill the report's run, model score and curves."""
     from dlflow.runs.lookup import latest_run
@@ -109,7 +107,7 @@ def _full_run(config_file: Any, overrides: Sequence[str], runs_root: Path, log: 
     log("develop: the full run")
     started = time.time()
     try:
-        result = train(config_file, overrides, runs_root=runs_root, log=log, argv=argv, stage="develop")
+        result = train(loaded, overrides, runs_root=runs_root, log=log, argv=argv, stage="develop")
     except WorkFailed as exc:  # diverged: the run directory exists, marked failed
         run = latest_run(runs_root / loaded.config.name)
         report.update(run=str(run.path) if run else None, run_status="diverged", run_error=exc.message)

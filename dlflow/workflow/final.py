@@ -74,6 +74,18 @@ def plan_final(config: Any, runs_root: Path) -> FinalPlan:
     return FinalPlan(source, best_epoch, overrides, notices)
 
 
+def final_config(loaded: Any, *, runs_root: Path, plans: list[FinalPlan]) -> Any:
+    """The loaded config with the final run's overrides applied (`begin`'s check for `train --final`).
+
+    The plan is appended to `plans`; the config file is not read again.
+    """
+    from dlflow.config import with_overrides
+
+    plan = plan_final(loaded.config, runs_root)
+    plans.append(plan)
+    return with_overrides(loaded, plan.overrides)
+
+
 def best_epoch_source(experiment_dir: Path) -> tuple[Path | None, int]:
     """The latest completed, non-final run of an experiment with a best epoch, and that epoch.
 

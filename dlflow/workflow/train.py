@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import math
 import os
 import shutil
@@ -13,10 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from dlflow.config import LoadedConfig
 from dlflow.errors import Interrupted, WorkFailed
 from dlflow.runs.layout import RunDir, create_run
 from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
+from dlflow.workflow.begin import ConfigSource, begin, prepare_runtime, shown_name  # noqa: F401  (prepare_runtime: its old home)
 from dlflow.workflow.common import Log, located_errors, prepare_data, quiet
+from dlflow.workflow.final import final_config, train_and_validation
 from dlflow.workflow.resume import resumable_run, resume_command, resumed_overrides, trim_history
 
 
@@ -28,14 +32,15 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
-def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
+def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
           resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None,
-          final: bool = False, cluster: dict[str, Any] | None = None, stage: str = "train") -> TrainResult:
+          final: bool = False, cluster: dict[str, Any] | None = None, stage: str = "train",
+          quiet_tf: bool = False) -> TrainResult:
     """Train the model a config describes.
 
     Args:
-        config_file: the experiment config (YAML).
-        overrides: `PATH=VALUE` strings applied before validation.
+        config_file: the experiment config (YAML), or one a calling stage loaded (`begin`).
+        overrides: `PATH=VALUE` strings applied before validation (recorded in the manifest).
         runs_root: where run directories go (runs/<name>/<run-id>/).
         resume: a run directory (or experiment name) to continue where it stopped.
         log: receives progress lines (the CLI prints them to stderr).
@@ -47,30 +52,28 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
             cluster detection (see `dlflow.train.distributed`).
         stage: the command this run belongs to, recorded in the manifest (`develop`'s full run
             says develop: only `train` runs stand for the experiment, see `dlflow.runs.lookup`).
+        quiet_tf: load TensorFlow with its start-up noise silenced (the CLI, unless --verbose).
     """
-    from dlflow.config import dump_config, load_config
+    from dlflow.config import dump_config
     from dlflow.runs.layout import split_store
     from dlflow.runs.lock import run_lock
     from dlflow.runs.mlflow_tracking import open_tracking, start_tracking
     from dlflow.train.distributed import ClusterOptions, agree, chief_first, follow_chief_run, join_cluster, share_text
-    from dlflow.train.runtime import select_backend
 
     started = time.time()
-    if resume:
+    if resume and not isinstance(config_file, LoadedConfig):
         overrides = resumed_overrides(resume, runs_root, overrides, log)
-    loaded = load_config(config_file, overrides)
-    plan = None
-    if final:
-        from dlflow.workflow.final import plan_final
-
-        plan = plan_final(loaded.config, runs_root)
-        loaded = load_config(config_file, [*overrides, *plan.overrides])
+    plans: list[Any] = []  # --final's plan, made before TensorFlow loads
+    loaded = begin(config_file, overrides, quiet_tf=quiet_tf, cluster=cluster,
+                   check=functools.partial(final_config, runs_root=runs_root, plans=plans) if final else None)
+    config_file = shown_name(config_file)
+    plan = plans[0] if plans else None
+    if plan is not None:
         log(f"final: {plan.epochs} epochs (the best epoch of {plan.source}) on train + validation")
         for notice in plan.notices:
             log(f"notice: {notice}")
     config = loaded.config
     with located_errors(loaded):
-        select_backend(config.runtime.backend, config.runtime)
         worker = join_cluster(config.runtime, ClusterOptions.from_options(cluster))
     runs_root = worker.runs_root(runs_root)  # only the chief writes the real run directory
     with contextlib.ExitStack() as held:  # the run directory's lock (see dlflow.runs.lock)
@@ -82,8 +85,6 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         agree(worker, "the config, the data and its split",
               dump_config(config) + repr(sorted(data.split.describe().items())))
         if plan is not None:
-            from dlflow.workflow.final import train_and_validation
-
             data = train_and_validation(data)
         # Everything a config can get wrong is found before the run directory exists.
         session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
@@ -138,23 +139,6 @@ def _as_is_fields(model: Any, config: Any, base_dir: Any) -> dict[str, Any]:
 
     own = fitted_as_is(model)
     return {"factory": factory_record(config.model.factory, base_dir), **({"fitted_as_is": own} if own else {})}
-
-
-def prepare_runtime(loaded: Any, cluster: dict[str, Any] | None = None) -> None:
-    """Settle, before TensorFlow loads, what must be: Keras's backend (importing TensorFlow imports
-    Keras, which fixes it then), JAX's devices, and whether strategy and cluster options fit.
-
-    Commands call this right after loading the config; `train` repeats it (a no-op then).
-
-    Args:
-        cluster: `dlflow train`'s --coordinator, --num-workers and --worker-index values.
-    """
-    from dlflow.train.distributed import ClusterOptions, check_cluster
-    from dlflow.train.runtime import select_backend
-
-    with located_errors(loaded):
-        select_backend(loaded.config.runtime.backend, loaded.config.runtime)
-        check_cluster(loaded.config.runtime, ClusterOptions.from_options(cluster))
 
 
 @dataclass
@@ -264,10 +248,9 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
 def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,
          started: float, tracker: Any = None) -> dict[str, Any]:
     from dlflow.config.load import flat_config
+    from dlflow.model.factory import fitted_as_is
     from dlflow.runs.leaderboard import write_hparams
     from dlflow.train.callbacks import build_callbacks
-
-    from dlflow.model.factory import fitted_as_is
 
     config = loaded.config
     own_loop = config.model.api == "factory" and fitted_as_is(session.model) is not None

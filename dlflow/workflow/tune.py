@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from dlflow.config.search_space import encoded_choices, from_text, load_search_config, one_line_yaml, short_names, trial_config
+from dlflow.config.search_space import (check_search_config, encoded_choices, from_text, one_line_yaml, short_names,
+                                        trial_config)
 from dlflow.errors import ConfigError, DlflowError, Interrupted, UsageError, WorkFailed
 from dlflow.runs.leaderboard import write_best_config, write_hparams, write_hparams_config, write_leaderboard
 from dlflow.runs.manifest import now_iso, read_json, update_manifest, versions, write_json, write_text
 from dlflow.train.tuner import (TUNE_DIR_KEY, completed_trials, fatal_error, first_line, make_tuner, mean_best,
                                 ranked_trials, run_search)
-from dlflow.workflow.common import Log, located_errors, prepare_data, quiet
+from dlflow.workflow.common import Log, prepare_data, quiet
 
 # Config entries a resumed search may change: more trials, where it runs, how it prints.
 RESUMABLE_CHANGES = ("search.max_trials", "fit.verbose", "runtime.", "export.")
@@ -58,7 +59,7 @@ class TuneResult:
 
 def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
          resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None,
-         tuning: dict[str, Any] | None = None) -> TuneResult:
+         tuning: dict[str, Any] | None = None, quiet_tf: bool = False) -> TuneResult:
     """Search the config's `search.space` with KerasTuner and rank the trials.
 
     Args:
@@ -72,6 +73,7 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
         tuning: for a search over several processes (KerasTuner's distributed tuning), `oracle`
             (HOST:PORT) and `tuner_id` (`chief` serves the oracle and writes the tune directory;
             tuner0, tuner1, ... run trials); unset ones come from the KERASTUNER_* variables.
+        quiet_tf: load TensorFlow with its start-up noise silenced (the CLI, unless --verbose).
 
     Raises:
         ConfigError: the search block or a trial's config has problems.
@@ -80,17 +82,15 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
     """
     from dlflow.config import dump_config
     from dlflow.train.distributed import TuningRole
-    from dlflow.train.runtime import select_backend
+    from dlflow.workflow.begin import begin
 
     started = time.time()
-    loaded = load_search_config(config_file, overrides)
+    loaded = begin(config_file, overrides, quiet_tf=quiet_tf, check=check_search_config)
     config = loaded.config
-    with located_errors(loaded):
-        select_backend(config.runtime.backend, config.runtime)
     role = TuningRole.from_options(tuning)
     role.activate()
     if role.is_worker:
-        return _tune_worker(loaded, list(overrides), role, runs_root, log)
+        return _tune_worker(loaded, role, runs_root, log)
     folder = _resumable_search(resume, runs_root, config) if resume else None
     data = prepare_data(loaded, runs_root, log)
     if len(data.validation) == 0:
@@ -123,8 +123,7 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
     if role.is_chief:
         log(f"tune: serving the oracle at {role.oracle}; trials run on the workers: dlflow tune {config_file} "
             f"--oracle {role.oracle} --tuner-id tuner0 (tuner1, ...)")
-    state = _Search(loaded, list(overrides), Path(loaded.path).read_text(encoding="utf-8"), data, folder, direction,
-                    log, role=role)
+    state = _Search(loaded, data, folder, direction, log, role=role)
     try:
         with contextlib.redirect_stdout(sys.stderr):  # KerasTuner prints its own progress to stdout
             tuner = make_tuner(state)
@@ -159,7 +158,7 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
 
 
 
-def _tune_worker(loaded: Any, overrides: list[str], role: Any, runs_root: Path, log: Log) -> TuneResult:
+def _tune_worker(loaded: Any, role: Any, runs_root: Path, log: Log) -> TuneResult:
     """Run the chief's trials until its oracle has none left (KerasTuner's distributed tuning).
 
     Each trial's folder goes into the chief's tune directory, named in the trial (TUNE_DIR_KEY):
@@ -174,8 +173,7 @@ def _tune_worker(loaded: Any, overrides: list[str], role: Any, runs_root: Path, 
     direction = search.direction or _direction(search.objective)
     log(f"tune: tuner {role.tuner_id}: running the trials of the oracle at {role.oracle}")
     until_told = runs_root.resolve() / config.name / f"tune-{role.tuner_id}"  # each trial names the chief's folder
-    state = _Search(loaded, overrides, Path(loaded.path).read_text(encoding="utf-8"), data, until_told, direction, log,
-                    role=role)
+    state = _Search(loaded, data, until_told, direction, log, role=role)
     with tempfile.TemporaryDirectory(prefix=f"dlflow-{role.tuner_id}-") as scratch:  # KerasTuner's own files
         with contextlib.redirect_stdout(sys.stderr):
             state.tuner = make_tuner(state, directory=Path(scratch))
@@ -189,9 +187,7 @@ def _tune_worker(loaded: Any, overrides: list[str], role: Any, runs_root: Path, 
 class _Search:
     """What the trials share: the base config, the data, the tune directory, what failed."""
 
-    loaded: Any
-    overrides: list[str]
-    text: str  # the config file as read when the search started
+    loaded: Any  # the base config, the user's overrides applied
     data: Any
     folder: Path
     direction: str
@@ -247,7 +243,7 @@ class _Search:
             for execution in range(self.search.executions_per_trial):
                 seed = None if execution == 0 else self.loaded.config.seed + execution
                 try:
-                    loaded = trial_config(self.loaded, self.overrides, values, seed, text=self.text)
+                    loaded = trial_config(self.loaded, values, seed)
                 except ConfigError as error:
                     self.fatal = error
                     raise fatal_error(error) from error
