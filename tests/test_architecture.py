@@ -83,3 +83,21 @@ def test_no_import_circles():
         if module not in index:
             visit(module)
     assert [sorted(c) for c in circles if c not in KNOWN_CIRCLES] == []
+
+
+# On its way to model.fit, fit.batch_size is read from the parsed config in one place (Session.batch_size).
+FIT_PATH = ["cli", "train", "data", "model", "workflow/train.py", "workflow/begin.py", "workflow/final.py",
+            "workflow/cv.py", "workflow/tune.py", "workflow/overfit.py", "workflow/prepared_data.py"]
+
+
+def _batch_size_reads(path: Path) -> list[int]:
+    """Lines of `<config>.fit.batch_size` reads in a module."""
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Attribute) and node.attr == "batch_size"
+            and isinstance(node.value, ast.Attribute) and node.value.attr == "fit"]
+
+
+def test_fit_batch_size_is_read_once_on_its_way_to_fit():
+    files = [p for part in FIT_PATH for p in (ROOT / part).rglob("*.py")] + [ROOT / p for p in FIT_PATH if (ROOT / p).is_file()]
+    reads = {f"{p.relative_to(ROOT)}:{line}" for p in files for line in _batch_size_reads(p)}
+    assert len(reads) == 1 and next(iter(reads)).startswith("train/session.py:"), reads

@@ -6,7 +6,8 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-TASKS = ("binary", "multiclass", "multilabel", "regression")
+from dlflow.config.task_kinds import TASKS  # noqa: F401  (re-exported)
+
 EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
 
 

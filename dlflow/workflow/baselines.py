@@ -251,8 +251,12 @@ def shallow_skip_reason(dataset: Dataset) -> str | None:
 
 
 def _models(spec: TargetSpec, train: Dataset, seed: int) -> list[tuple[str, Any]]:
-    from sklearn.ensemble import (HistGradientBoostingClassifier, HistGradientBoostingRegressor,
-                                  RandomForestClassifier, RandomForestRegressor)
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.multioutput import MultiOutputClassifier
 

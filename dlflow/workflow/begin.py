@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
 from dlflow.config import LoadedConfig, load_config
+from dlflow.config.located import located_errors
 from dlflow.native_output import quiet_tensorflow
-from dlflow.workflow.common import located_errors
 
 ConfigSource = Union[str, Path, LoadedConfig]
 

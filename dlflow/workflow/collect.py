@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from dlflow.workflow.common import Log, located_errors, prepare_data, quiet
+from dlflow.config.located import located_errors
+from dlflow.log import Log, quiet
+from dlflow.workflow.prepared_data import prepare_data
 
 CARD_NAME = "collect.json"
 

@@ -21,10 +21,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from dlflow.config.located import located_errors
 from dlflow.errors import Interrupted, UsageError, WorkFailed
-from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
-from dlflow.workflow.common import Log, located_errors, prepare_data, quiet
+from dlflow.log import Log, quiet
 from dlflow.runs.files import atomic_path
+from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
+from dlflow.workflow.prepared_data import prepare_data
 
 # History columns that are not metrics of the model.
 NOT_METRICS = ("epoch", "learning_rate", "lr")
@@ -76,8 +78,9 @@ def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5
         UsageError: folds below 2 or repeats below 1.
     """
     from dlflow.config import dump_config
+    from dlflow.train.history import summarize_history
+    from dlflow.train.session import build_session, fit_in_folder, release_session
     from dlflow.workflow.begin import begin
-    from dlflow.workflow.train import build_session, summarize_history
 
     started = time.time()
     check_fold_counts(folds, repeats)
@@ -178,37 +181,6 @@ def stage_dir(runs_root: Path, experiment: str, prefix: str) -> Path:
     raise RuntimeError(f"cannot create a {prefix} directory under {parent}")
 
 
-def fit_in_folder(session: Any, loaded: Any, train: Any, validation: Any, folder: Path, *,
-                  epochs: int | None = None, tensorboard: Path | None = None,
-                  extra_callbacks: Sequence[Any] = ()) -> Any:
-    """Fit a session for a stage that trains without a run directory (cv folds, tuning trials).
-
-    Writes folder/history.csv; stops on NaN; the config's own callbacks (EarlyStopping,
-    ReduceLROnPlateau...) run as in `dlflow train`.
-
-    Args:
-        tensorboard: a folder for TensorBoard logs (train/, validation/), or None for none.
-
-    Returns:
-        The Keras History.
-    """
-    import keras
-
-    from dlflow.model.resolve import resolve
-    from dlflow.workflow.train import fit_session
-
-    config = loaded.config
-    callbacks = [keras.callbacks.TerminateOnNaN(), keras.callbacks.CSVLogger(str(folder / "history.csv"))]
-    if tensorboard is not None:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard), histogram_freq=0,
-                                                     write_graph=False, update_freq="epoch"))
-    with located_errors(loaded):
-        callbacks += [resolve("callbacks", spec, ("fit", "callbacks", i)) for i, spec in enumerate(config.fit.callbacks)]
-    verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 0)
-    return fit_session(session, config, train, validation, epochs=epochs,
-                       callbacks=[*callbacks, *extra_callbacks], verbose=verbose)
-
-
 def fold_record(fold: Fold, metrics: dict[str, Any]) -> dict[str, Any]:
     """One fold's row of cv.json: sizes, epochs, and the metrics at its best epoch."""
     best = metrics.get("best") or {}
@@ -250,14 +222,3 @@ def _describe_fold(record: dict[str, Any], monitor: str) -> str:
     shown = {k: v for k, v in record["metrics"].items() if k.startswith("val_")} or record["metrics"]
     values = ", ".join(f"{k} {v:.4f}" for k, v in shown.items())
     return f"{values} (best {monitor} at epoch {record['best_epoch']} of {record['epochs']})"
-
-
-def release_session(session: Any) -> None:
-    """Free a fold's or a trial's model before the next one is built."""
-    import gc
-
-    import keras
-
-    del session.model
-    keras.backend.clear_session()
-    gc.collect()

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from dlflow.errors import DataError, UsageError
+from dlflow.log import Log, quiet
 from dlflow.workflow.baselines import Baseline, common_sense_baseline, format_score, primary_metric
-from dlflow.workflow.common import Log, quiet
 from dlflow.workflow.starter import flow, item, line, loss_for, metrics_for, starter_model
 
 # ask(question, choices, default) -> answer: the CLI's prompt at a terminal, None elsewhere.

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dlflow.errors import WorkFailed
+from dlflow.log import Log, quiet
 from dlflow.runs.lock import run_lock
 from dlflow.runs.manifest import update_manifest
-from dlflow.workflow.common import Log, quiet
 from dlflow.workflow.runs import load_run_model, open_run
 
 PARITY_SAMPLES = 64

@@ -23,11 +23,21 @@ from typing import Any, Sequence
 import numpy as np
 
 from dlflow.errors import WorkFailed
+from dlflow.log import Log, quiet
 from dlflow.runs.manifest import now_iso, read_json, write_json
-from dlflow.workflow.baselines import (COMMON_SENSE, SHALLOW, evaluate_baselines, format_score, higher_is_better,
-                                       is_better, primary_metric, primary_target, score_outputs)
-from dlflow.workflow.common import Log, prepare_data, quiet
+from dlflow.workflow.baselines import (
+    COMMON_SENSE,
+    SHALLOW,
+    evaluate_baselines,
+    format_score,
+    higher_is_better,
+    is_better,
+    primary_metric,
+    primary_target,
+    score_outputs,
+)
 from dlflow.workflow.overfit import MAX_EPOCHS, overfit_check
+from dlflow.workflow.prepared_data import prepare_data
 
 RESULT_FILE = "develop.json"
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.log import Log, quiet
 from dlflow.workflow.baselines import primary_metric, primary_target, score_outputs, score_predictions
-from dlflow.workflow.common import Log, quiet
 
 SAMPLES = 256  # the subset: a few batches
 MIN_BATCHES = 4  # the batch size shrinks to keep at least this many batches per epoch
@@ -91,26 +91,26 @@ def overfit_check(loaded: Any, train: Any, validation: Any, *, samples: int = SA
         log: receives progress lines.
     """
     from dlflow.data.pipeline import to_tf_dataset
-    from dlflow.workflow.train import build_session, fit_session
+    from dlflow.train.session import build_session, fit_session
 
     config = loaded.config
     rng = np.random.default_rng(config.seed)
     count = min(samples, len(train))
     subset = train.take(np.sort(rng.choice(len(train), count, replace=False)))
-    batch_size = max(1, min(config.fit.batch_size, count // MIN_BATCHES))
-    fit_config = config.model_copy(update={"fit": config.fit.model_copy(update={"batch_size": batch_size})})
+    session = build_session(loaded, subset, validation, log=quiet)
+    batch_size = max(1, min(session.batch_size, count // MIN_BATCHES))
     target, spec = primary_target(subset)
     truth = np.asarray(subset.targets[target])
     metric = primary_metric(spec.task)
     goal = _goal(spec, truth)
     log(f"overfit check: {count} training samples, batch size {batch_size}, up to {max_epochs} epochs; "
         f"goal: {metric} {'<=' if metric == 'mae' else '>='} {goal:.4g} on those samples")
-    session = build_session(loaded, subset, validation, log=quiet)
     watch = _watcher()(to_tf_dataset(subset, batch_size=batch_size, shuffle=False, seed=config.seed),
                        lambda outputs: score_outputs(spec, truth, _first_output(outputs, target)),
                        metric=metric, goal=goal, max_seconds=max_seconds)
     started = time.perf_counter()
-    fit_session(session, fit_config, subset, subset.take(np.arange(0)), epochs=max_epochs, callbacks=[watch])
+    fit_session(session, config, subset, subset.take(np.arange(0)), epochs=max_epochs, callbacks=[watch],
+                batch_size=batch_size)
     seconds = time.perf_counter() - started
     passed = watch.stopped == "reached the goal"
     result = OverfitResult(passed, count, batch_size, watch.epochs, round(seconds, 2), metric, watch.best, goal,

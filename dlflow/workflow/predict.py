@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from dlflow.errors import DataError, UsageError
-from dlflow.workflow.common import Log, quiet
+from dlflow.log import Log, quiet
 from dlflow.workflow.runs import RunSignature, load_run_model, open_run, run_signature
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-
 import csv
 from pathlib import Path
 from typing import Any, Sequence
 
 from dlflow.errors import UsageError
+from dlflow.log import Log, quiet
 from dlflow.runs.files import atomic_path
 from dlflow.runs.layout import RunDir
-from dlflow.workflow.common import Log, quiet
 
 # Config entries a resumed run may change: they do not invalidate the backed-up training state.
 RESUMABLE_CHANGES = ("fit.epochs", "fit.verbose", "fit.backup_every", "runtime.", "export.")

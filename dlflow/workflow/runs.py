@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from dlflow.errors import UsageError
+from dlflow.log import Log, quiet
 from dlflow.runs.integrity import check_run_model
 from dlflow.runs.layout import RunDir
 from dlflow.runs.manifest import read_json
-from dlflow.workflow.common import Log, PreparedData, prepare_data, quiet
+from dlflow.workflow.prepared_data import PreparedData, prepare_data
 
 
 @dataclass

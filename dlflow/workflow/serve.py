@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dlflow.errors import UsageError, WorkFailed
-from dlflow.workflow.common import Log, quiet
+from dlflow.log import Log, quiet
 from dlflow.workflow.runs import load_run_model, open_run, run_signature
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

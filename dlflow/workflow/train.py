@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
-import math
 import os
 import shutil
 import sys
@@ -15,13 +13,20 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dlflow.config import LoadedConfig
+from dlflow.config.located import located_errors
 from dlflow.errors import Interrupted, WorkFailed
+from dlflow.log import Log, quiet
 from dlflow.runs.layout import RunDir, create_run
 from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
-from dlflow.workflow.begin import ConfigSource, begin, prepare_runtime, shown_name  # noqa: F401  (prepare_runtime: its old home)
-from dlflow.workflow.common import Log, located_errors, prepare_data, quiet
+from dlflow.train.history import summarize_history
+from dlflow.train.session import Session, build_session, fit_session, sigterm_interrupts
+from dlflow.workflow.begin import ConfigSource, begin, prepare_runtime, shown_name
 from dlflow.workflow.final import final_config, train_and_validation
+from dlflow.workflow.prepared_data import prepare_data
 from dlflow.workflow.resume import resumable_run, resume_command, resumed_overrides, trim_history
+
+# The training mechanics live in dlflow.train (session, history, class weights); their old names here stay.
+__all__ = ["Session", "TrainResult", "build_session", "fit_session", "prepare_runtime", "summarize_history", "train"]
 
 
 @dataclass
@@ -141,110 +146,6 @@ def _as_is_fields(model: Any, config: Any, base_dir: Any) -> dict[str, Any]:
     return {"factory": factory_record(config.model.factory, base_dir), **({"fitted_as_is": own} if own else {})}
 
 
-@dataclass
-class Session:
-    """The configured runtime and the compiled model, ready to fit."""
-
-    runtime: Any
-    model: Any
-    class_weight: dict[int, float] | None
-    choices: Any = None  # dlflow.model.choices.ModelChoices: the data-dependent defaults applied
-
-
-def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *, worker: Any = None,
-                  stage: str | None = None) -> Session:
-    """Configure the runtime, then build and compile the config's model on `train`.
-
-    Config problems found here (a layer that cannot apply, an output that does not fit the
-    target) are raised as located config errors. Stages that train without a run directory
-    (develop's overfit check, cv folds, tuning trials) use this and `fit_session`.
-
-    Args:
-        worker: this process's place among multi_worker workers (`join_cluster`); one when None.
-        stage: `train` for `dlflow train` (its runs may hold a factory model fitted as it is); the
-            stages that score models through dlflow's outputs refuse such a model.
-    """
-    from dlflow.errors import ConfigError
-    from dlflow.model.build import build_model, compile_model
-    from dlflow.model.choices import model_choices
-    from dlflow.train.callbacks import check_monitors
-    from dlflow.train.runtime import check_backend_supports, configure_runtime, record_jit_compile, strategy_scope
-
-    config = loaded.config
-    with located_errors(loaded):
-        if config.fit.monitor.startswith("val_") and len(validation) == 0:
-            raise ConfigError(f"'{config.fit.monitor}' needs validation data, but data.split.validation is 0",
-                              config_path=("fit", "monitor"))
-        choices = model_choices(config, train)
-        runtime = configure_runtime(config.runtime, config.seed, worker=worker, batch_size=config.fit.batch_size)
-        with strategy_scope(runtime):
-            model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
-                                base_dir=loaded.base_dir, choices=choices)
-            check_backend_supports(runtime, model)
-            logged = compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
-        check_monitors(config.fit, logged, validation=len(validation) > 0)
-        record_jit_compile(runtime, model)
-        _check_as_is(model, config, log, stage)
-        log(f"runtime: {runtime.backend}, {runtime.strategy_name} over {', '.join(runtime.devices)}; "
-            f"precision {runtime.mixed_precision}, XLA {'on' if runtime.jit_compile else 'off'}")
-        class_weight = _class_weight(config.fit.class_weight, train)
-    for default in choices.defaults:
-        log(default.line())
-    return Session(runtime, model, class_weight, choices)
-
-
-def _check_as_is(model: Any, config: Any, log: Log, stage: str | None) -> None:
-    """Say that a factory model with its own training loop is fitted as it is; refuse it outside train."""
-    from dlflow.errors import ConfigError
-    from dlflow.model.factory import fitted_as_is
-
-    own = fitted_as_is(model) if config.model.api == "factory" else None
-    if own is None:
-        return
-    if stage != "train":
-        raise ConfigError(f"{own['class']} has its own {', '.join(own['methods'])}: `dlflow train` fits it as it is, "
-                          f"but this stage scores models through dlflow's inputs and named outputs",
-                          config_path=("model", "factory"))
-    log(f"model: {own['class']} has its own {', '.join(own['methods'])}: fitted as it is, on raw (x, y) batches "
-        f"(preprocessing only through the factory's `preprocess`); evaluate/export/predict/serve will refuse it")
-
-
-def fit_session(session: Session, config: Any, train: Any, validation: Any, *, epochs: int | None = None,
-                callbacks: Sequence[Any] = (), verbose: Any = 0) -> Any:
-    """model.fit on in-memory splits with the config's batch size and seeded shuffle; returns the History.
-
-    Under a Keras distribution each process feeds its equal share of every batch (`input_pipeline`).
-    """
-    from dlflow.data.image_stream import naming_bad_images
-    from dlflow.data.pipeline import to_tf_dataset
-    from dlflow.data.streaming import streamed_part
-    from dlflow.train.runtime import input_pipeline, release_distribution
-
-    batch = config.fit.batch_size
-
-    def batches(part: Any, shuffle: bool) -> tuple[Any, int | None]:
-        samples = None if streamed_part(part) is not None else len(part)
-        dataset = input_pipeline(session.runtime, to_tf_dataset(part, batch_size=batch, shuffle=shuffle,
-                                                                seed=config.seed), batch_size=batch, samples=samples)
-        if samples is None or session.runtime.distribution is not None:
-            return dataset, None
-        # Repeated, with the steps of one pass given: Keras keeps one iterator for the whole fit
-        # instead of starting the pipeline again every epoch (0.1-0.4 s an epoch on 2 busy cores);
-        # `shuffle` reshuffles on every pass, as before.
-        return dataset.repeat(), -(-samples // batch)
-
-    train_ds, steps = batches(train, True)
-    val_ds, val_steps = batches(validation, False) if len(validation) else (None, None)
-    with contextlib.redirect_stdout(sys.stderr), naming_bad_images(train, validation):  # progress bar: stderr
-        try:
-            return session.model.fit(train_ds, validation_data=val_ds, epochs=epochs or config.fit.epochs,
-                                     steps_per_epoch=steps, validation_steps=val_steps,
-                                     callbacks=list(callbacks), class_weight=session.class_weight, verbose=verbose,
-                                     shuffle=False)  # tf.data shuffles
-        finally:
-            release_distribution(session.runtime)  # what follows (saving, scoring) needs no other device
-
-
 def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,
          started: float, tracker: Any = None) -> dict[str, Any]:
     from dlflow.config.load import flat_config
@@ -265,7 +166,7 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
     fit_started = time.time()
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose)
     except KeyboardInterrupt:
         callbacks[0].save_interrupted()  # the last finished epoch, so that --resume loses none
@@ -290,85 +191,6 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     log(f"done: {metrics['epochs_completed']} epochs; best {metrics['monitor']} "
         f"{best:.4f} at epoch {metrics['best_epoch']}" if best is not None else "done")
     return metrics
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts():
-    """SIGTERM during fit stops training as Ctrl-C does (state backed up, run marked interrupted)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def summarize_history(history_csv: Path, monitor: str) -> dict[str, Any]:
-    """metrics.json from history.csv: best epoch by `monitor`, the rows at best and last epoch."""
-    from dlflow.train.monitoring import monitor_mode
-
-    with open(history_csv, newline="") as handle:
-        # Keras writes NA in val_ columns when there is no validation data (dlflow train --final).
-        rows = [{k: _number(v) for k, v in row.items() if v != "NA"} for row in csv.DictReader(handle)]
-    out: dict[str, Any] = {"monitor": monitor, "mode": monitor_mode(monitor), "epochs_completed": len(rows)}
-    diverged = next((int(r["epoch"]) + 1 for r in rows  # `loss`, or a custom step's own (d_loss, g_loss)
-                     if any(isinstance(v, float) and not math.isfinite(v) for k, v in r.items()
-                            if k == "loss" or (k.endswith("_loss") and not k.startswith("val_")))), None)
-    if not rows or diverged is not None:
-        out["diverged_epoch"] = diverged
-        return out
-    scored = [r for r in rows if isinstance(r.get(monitor), float) and not math.isnan(r[monitor])]
-    if scored:
-        pick = max if out["mode"] == "max" else min
-        best = pick(scored, key=lambda r: r[monitor])
-        out.update(best_epoch=int(best["epoch"]) + 1, best_value=best[monitor], best=best)
-    out["last"] = rows[-1]
-    return out
-
-
-def _number(value: str) -> Any:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return value
-
-
-def _class_weight(setting: Any, train: Any) -> dict[int, float] | None:
-    if setting is None:
-        return None
-    if len(train.target_specs) != 1 or train.task not in ("binary", "multiclass"):
-        from dlflow.errors import ConfigError
-
-        raise ConfigError("class_weight needs a single binary or multiclass target", config_path=("fit", "class_weight"))
-    import numpy as np
-
-    labels = np.asarray(next(iter(train.targets.values()))).reshape(-1).astype(int)
-    spec = next(iter(train.target_specs.values()))
-    if setting == "balanced":
-        from sklearn.utils.class_weight import compute_class_weight
-
-        present = np.unique(labels)
-        weights = compute_class_weight("balanced", classes=present, y=labels)
-        return {int(c): float(w) for c, w in zip(present, weights)}
-    index = {str(label): i for i, label in enumerate(spec.classes)}
-    out = {}
-    for label, weight in setting.items():
-        if str(label) not in index:
-            from dlflow.errors import ConfigError
-
-            raise ConfigError(f"unknown class '{label}'; classes are: {', '.join(map(str, spec.classes))}",
-                              config_path=("fit", "class_weight", label))
-        out[index[str(label)]] = float(weight)
-    return out
 
 
 def _write_report(run: RunDir, log: Log) -> None:

@@ -27,14 +27,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from dlflow.config.search_space import (check_search_config, encoded_choices, from_text, one_line_yaml, short_names,
-                                        trial_config)
+from dlflow.config.search_space import (
+    check_search_config,
+    encoded_choices,
+    from_text,
+    one_line_yaml,
+    short_names,
+    trial_config,
+)
 from dlflow.errors import ConfigError, DlflowError, Interrupted, UsageError, WorkFailed
+from dlflow.log import Log, quiet
 from dlflow.runs.leaderboard import write_best_config, write_hparams, write_hparams_config, write_leaderboard
 from dlflow.runs.manifest import now_iso, read_json, update_manifest, versions, write_json, write_text
-from dlflow.train.tuner import (TUNE_DIR_KEY, completed_trials, fatal_error, first_line, make_tuner, mean_best,
-                                ranked_trials, run_search)
-from dlflow.workflow.common import Log, prepare_data, quiet
+from dlflow.train.tuner import (
+    TUNE_DIR_KEY,
+    completed_trials,
+    fatal_error,
+    first_line,
+    make_tuner,
+    mean_best,
+    ranked_trials,
+    run_search,
+)
+from dlflow.workflow.prepared_data import prepare_data
 
 # Config entries a resumed search may change: more trials, where it runs, how it prints.
 RESUMABLE_CHANGES = ("search.max_trials", "fit.verbose", "runtime.", "export.")
@@ -219,8 +234,8 @@ class _Search:
     def run_trial(self, trial: Any) -> Any:
         """Build, fit and score one trial; returns the Keras History (a list with several executions)."""
         from dlflow.config import dump_config
-        from dlflow.workflow.cv import fit_in_folder, release_session
-        from dlflow.workflow.train import build_session, summarize_history
+        from dlflow.train.history import summarize_history
+        from dlflow.train.session import build_session, fit_in_folder, release_session
 
         if self.role is not None and self.role.is_worker and TUNE_DIR_KEY in trial.hyperparameters.values:
             self.folder = self.folder.parent / trial.hyperparameters.values[TUNE_DIR_KEY]  # the chief's tune directory

@@ -16,7 +16,7 @@ DIABETES = CONFIGS / "diabetes.yaml"
 def _training_targets(config: Path, work: Path, overrides: tuple[str, ...] = ()) -> tuple:
     """(loaded config, prepared data) of a config, with the experiment's stored split under `work`."""
     from dlflow.config import load_config
-    from dlflow.workflow.common import prepare_data
+    from dlflow.workflow.prepared_data import prepare_data
 
     loaded = load_config(config, overrides)
     return loaded, prepare_data(loaded, work / "runs")
