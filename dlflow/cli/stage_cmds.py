@@ -12,6 +12,7 @@ from dlflow.cli.app import State, app
 from dlflow.cli.options import JsonOption, SetOption
 from dlflow.cli.output import emit_json, progress
 
+
 @app.command()
 def define(
     data: Annotated[Optional[str], typer.Argument(
@@ -155,7 +156,7 @@ def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) 
     echo(f"  task:     {task}")
     echo(f"  metric:   {summary['metric']} (loss {summary['loss']})")
     if baseline and baseline.get("score") is not None:
-        from dlflow.workflow.baselines import format_score
+        from dlflow.workflow.scores import format_score
 
         echo(f"  baseline: {baseline['name']}: {baseline['metric']} {format_score(baseline['metric'], baseline['score'])} "
              f"on the validation split")
@@ -171,7 +172,7 @@ def _print_verdict(report: dict[str, Any], path: Path) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from dlflow.workflow.baselines import format_score
+    from dlflow.workflow.scores import format_score
 
     console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
     metric, higher = report["metric"], report["higher_is_better"]

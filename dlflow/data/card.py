@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.config.task_kinds import is_classification
 from dlflow.data.dataset import Dataset
 from dlflow.data.missing import missing_mask
 
@@ -198,7 +199,7 @@ def _leak(values: np.ndarray, truth: np.ndarray, task: str, role: str) -> str | 
 def _raw_target(train: Dataset, name: str) -> tuple[str, np.ndarray]:
     spec = train.target_specs[name]
     values = np.asarray(train.targets[name])
-    if spec.task in ("binary", "multiclass"):
+    if is_classification(spec.task):
         return spec.task, np.asarray(spec.classes, dtype=object)[values.reshape(-1).astype(np.int64)]
     if spec.task == "regression" and values.ndim <= 2 and values.reshape(len(values), -1).shape[1] == 1:
         return spec.task, values.reshape(-1)

@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from dlflow.config.task_kinds import is_classification
 from dlflow.data.dataset import Dataset
 from dlflow.errors import DataError
 from dlflow.runs.files import atomic_path
@@ -361,7 +362,7 @@ def _digest(indices: np.ndarray) -> str:
 
 
 def _stratify_labels(dataset: Dataset) -> np.ndarray | None:
-    if len(dataset.target_specs) != 1 or dataset.task not in ("binary", "multiclass"):
+    if len(dataset.target_specs) != 1 or not is_classification(dataset.task):
         return None
     return np.asarray(next(iter(dataset.targets.values()))).reshape(-1).astype(np.int64)
 

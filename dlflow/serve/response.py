@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.config.task_kinds import is_classification
 from dlflow.serve.model import ServedModel
 
 TF_DTYPES = {"float32": "DT_FLOAT", "float16": "DT_HALF", "float64": "DT_DOUBLE", "int64": "DT_INT64",
@@ -72,7 +73,7 @@ def decode_output(served: ServedModel, spec: Any, raw: np.ndarray) -> list[Any]:
     """One output's raw values as one JSON-ready prediction per example."""
     raw = np.asarray(raw)
     labels, confidence = served.decode(spec, raw)
-    if spec.task in ("binary", "multiclass"):
+    if is_classification(spec.task):
         keys = [str(_plain(c)) for c in spec.classes]
         probabilities = _numbers(_class_probabilities(raw, len(keys)))
         return [{"label": _plain(label), "confidence": _number(c), "probabilities": dict(zip(keys, row))}

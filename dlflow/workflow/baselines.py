@@ -7,7 +7,8 @@ not beat the common-sense baseline has learned nothing; one that does not beat a
 model is not worth its cost yet.
 
 ```python
-from dlflow.workflow.baselines import evaluate_baselines, score_outputs
+from dlflow.workflow.baselines import evaluate_baselines
+from dlflow.workflow.scores import score_outputs
 
 found = evaluate_baselines(data.train, data.validation, seed=config.seed)
 found[0].name, found[0].score          # 'majority class (benign)', 0.627
@@ -23,10 +24,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dlflow.config.task_kinds import is_classification
 from dlflow.data.dataset import Dataset, TargetSpec
+from dlflow.workflow.scores import format_score, primary_metric, primary_target, score_predictions
 
-PRIMARY_METRICS = {"binary": "accuracy", "multiclass": "accuracy", "multilabel": "binary_accuracy",
-                   "regression": "mae"}
 MAX_SHALLOW_FEATURES = 4096  # more flattened features than this (large images): no shallow models
 MAX_SHALLOW_ROWS = 20000  # shallow models train on a seeded sample of this many rows at most
 TABLE_TEXT_FEATURES = 500  # TF-IDF features per text column of a table
@@ -59,76 +60,6 @@ class Baseline:
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary."""
         return asdict(self)
-
-
-def primary_metric(task: str) -> str:
-    """The metric baselines and the model are compared on for a task."""
-    return PRIMARY_METRICS[task]
-
-
-def higher_is_better(metric: str) -> bool:
-    """True for accuracies, False for errors."""
-    return metric != "mae"
-
-
-def format_score(metric: str, score: float | None) -> str:
-    """A score as people read it: accuracies to 4 decimals, errors to 4 significant digits."""
-    if score is None:
-        return "-"
-    return f"{score:.4g}" if metric == "mae" else f"{score:.4f}"
-
-
-def is_better(metric: str, score: float | None, than: float | None) -> bool:
-    """True when `score` is strictly better than `than` on `metric` (None is never better)."""
-    if score is None or than is None or np.isnan(score):
-        return False
-    return score > than if higher_is_better(metric) else score < than
-
-
-def primary_target(dataset: Dataset) -> tuple[str, TargetSpec]:
-    """The first target: the one baselines are scored on when a data set has several."""
-    return next(iter(dataset.target_specs.items()))
-
-
-def score_predictions(task: str, truth: np.ndarray, predicted: np.ndarray) -> float:
-    """The primary metric of predicted labels (class indices, 0/1 matrices) or values.
-
-    Args:
-        task: binary, multiclass, multilabel or regression.
-        truth: encoded targets (class indices, 0/1, or values).
-        predicted: predictions in the same encoding.
-    """
-    truth, predicted = np.asarray(truth), np.asarray(predicted)
-    if task in ("binary", "multiclass"):
-        return float(np.mean(truth.reshape(-1).astype(int) == predicted.reshape(-1).astype(int)))
-    if task == "multilabel":
-        return float(np.mean(truth.astype(int) == predicted.reshape(truth.shape).astype(int)))
-    values = predicted.astype("float64")
-    values = values.reshape(truth.shape) if values.size == truth.size else values
-    return float(np.mean(np.abs(values - truth.astype("float64"))))
-
-
-def predicted_labels(task: str, outputs: np.ndarray) -> np.ndarray:
-    """Model outputs (probabilities or logits) as labels in the targets' encoding.
-
-    Binary and multilabel outputs outside [0, 1] are read as logits (threshold 0).
-    """
-    outputs = np.asarray(outputs, dtype="float64")
-    if task == "multiclass":
-        return outputs.argmax(axis=-1)
-    if task == "binary":
-        if outputs.ndim == 2 and outputs.shape[-1] == 2:
-            return outputs.argmax(axis=-1)
-        p = outputs.reshape(len(outputs), -1)[:, -1]
-        return (p >= _threshold(p)).astype(int)
-    if task == "multilabel":
-        return (outputs >= _threshold(outputs)).astype(int)
-    return outputs
-
-
-def score_outputs(spec: TargetSpec, truth: np.ndarray, outputs: np.ndarray) -> float:
-    """A model's primary metric from its raw outputs on samples whose targets are `truth`."""
-    return score_predictions(spec.task, truth, predicted_labels(spec.task, outputs))
 
 
 def evaluate_baselines(train: Dataset, holdout: Dataset, *, seed: int = 1337, shallow: bool = True,
@@ -170,7 +101,7 @@ def common_sense_baseline(train: Dataset, holdout: Dataset) -> Baseline:
                         note="predicts the last value of each input window")
     started = time.perf_counter()
     labels = np.asarray(train.targets[name])
-    if spec.task in ("binary", "multiclass"):
+    if is_classification(spec.task):
         counts = np.bincount(labels.reshape(-1).astype(int), minlength=len(spec.classes or ()))
         majority = int(counts.argmax())
         predicted = np.full(len(truth), majority)
@@ -329,7 +260,7 @@ def _column_names(name: str, spec: Any) -> list[str]:
 
 def _sklearn_targets(dataset: Dataset, name: str, spec: TargetSpec) -> np.ndarray:
     values = np.asarray(dataset.targets[name])
-    if spec.task in ("binary", "multiclass"):
+    if is_classification(spec.task):
         return values.reshape(-1).astype(int)
     if spec.task == "multilabel":
         return values.astype(int)
@@ -341,7 +272,3 @@ def _is_text(dataset: Dataset) -> bool:
     """A text data set: one string input of raw text (reviews, articles), not a table."""
     specs = list(dataset.input_specs.values())
     return dataset.kind != "tabular" and len(specs) == 1 and specs[0].role == "text"
-
-
-def _threshold(values: np.ndarray) -> float:
-    return 0.0 if values.size and (values.min() < 0.0 or values.max() > 1.0) else 0.5

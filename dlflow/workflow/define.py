@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from dlflow.config.task_kinds import TASKS, is_classification
 from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
-from dlflow.workflow.baselines import Baseline, common_sense_baseline, format_score, primary_metric
+from dlflow.workflow.baselines import Baseline, common_sense_baseline
+from dlflow.workflow.scores import format_score, primary_metric
 from dlflow.workflow.starter import flow, item, line, loss_for, metrics_for, starter_model
 
 # ask(question, choices, default) -> answer: the CLI's prompt at a terminal, None elsewhere.
@@ -181,7 +183,7 @@ def _load(source: str, fmt: str, target: Any, task: str | None, options: dict[st
     data_config = DataConfig(source=source, format=fmt, target=target, **options)
     dataset = load_dataset(data_config, task)
     if task is None and ask is not None and len(dataset.target_specs) == 1 and dataset.kind != "timeseries":
-        chosen = ask("Task", ["binary", "multiclass", "multilabel", "regression"], dataset.task)
+        chosen = ask("Task", list(TASKS), dataset.task)
         if chosen != dataset.task:
             return load_dataset(data_config, chosen), True
     return dataset, task is not None
@@ -263,7 +265,7 @@ def config_text(dataset: Any, starter: Any, *, name: str, source: str, fmt: str,
     if extra.get("features"):
         lines.append(line(2, "features: " + flow(extra["features"]), "the time axis orders the rows; not a feature"))
     lines += starter.data
-    stratify = spec.task in ("binary", "multiclass") and not several and not dataset.ordered
+    stratify = is_classification(spec.task) and not several and not dataset.ordered
     split_comment = ("chronological: train, then validation, then test" if dataset.ordered else
                      "stratified: each class keeps its share in every part" if stratify else None)
     lines += ["  # The split is frozen per experiment (runs/<name>/split.npz): every run sees the same test set,",
@@ -349,7 +351,7 @@ def _parts(dataset: Any, seed: int) -> tuple[Any, Any]:
     """(train, validation) as the experiment's frozen split will make them; (None, None) when too small."""
     from dlflow.data.split import make_split
 
-    stratify = dataset.task in ("binary", "multiclass") and len(dataset.target_specs) == 1
+    stratify = is_classification(dataset.task) and len(dataset.target_specs) == 1
     try:
         split = make_split(dataset, validation=VALIDATION, test=TEST, stratify=stratify, seed=seed)
     except DataError:

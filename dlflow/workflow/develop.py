@@ -25,10 +25,10 @@ import numpy as np
 from dlflow.errors import WorkFailed
 from dlflow.log import Log, quiet
 from dlflow.runs.manifest import now_iso, read_json, write_json
-from dlflow.workflow.baselines import (
-    COMMON_SENSE,
-    SHALLOW,
-    evaluate_baselines,
+from dlflow.workflow.baselines import COMMON_SENSE, SHALLOW, evaluate_baselines
+from dlflow.workflow.overfit import MAX_EPOCHS, overfit_check
+from dlflow.workflow.prepared_data import prepare_data
+from dlflow.workflow.scores import (
     format_score,
     higher_is_better,
     is_better,
@@ -36,8 +36,6 @@ from dlflow.workflow.baselines import (
     primary_target,
     score_outputs,
 )
-from dlflow.workflow.overfit import MAX_EPOCHS, overfit_check
-from dlflow.workflow.prepared_data import prepare_data
 
 RESULT_FILE = "develop.json"
 

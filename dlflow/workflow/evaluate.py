@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from dlflow.config.task_kinds import is_classification
 from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
 from dlflow.runs.lock import run_lock
@@ -85,7 +86,7 @@ def _target_report(spec: Any, truth: np.ndarray, predicted: np.ndarray) -> dict[
     """Confusion matrix and per-class scores (classification) or error distribution (regression)."""
     from dlflow.data.tasks import decode_predictions
 
-    if spec.task in ("binary", "multiclass"):
+    if is_classification(spec.task):
         from sklearn.metrics import classification_report, confusion_matrix
 
         labels, _ = decode_predictions(spec, predicted)
@@ -135,7 +136,7 @@ def _slices(test: Any, column: str, outputs: dict[str, np.ndarray]) -> dict[str,
     for group in order:
         mask = groups == group
         entry: dict[str, Any] = {"samples": int(mask.sum())}
-        if spec.task in ("binary", "multiclass"):
+        if is_classification(spec.task):
             labels, _ = decode_predictions(spec, predicted[mask])
             true_labels = np.asarray(spec.classes, dtype=object)[truth[mask].reshape(-1).astype(int)]
             entry["accuracy"] = float(np.mean(labels.astype(str) == true_labels.astype(str)))
@@ -143,7 +144,7 @@ def _slices(test: Any, column: str, outputs: dict[str, np.ndarray]) -> dict[str,
             errors = predicted[mask].reshape(int(mask.sum()), -1) - truth[mask].reshape(int(mask.sum()), -1)
             entry["mae"] = float(np.mean(np.abs(errors)))
         out[group] = entry
-    metric = "accuracy" if spec.task in ("binary", "multiclass") else "mae"
+    metric = "accuracy" if is_classification(spec.task) else "mae"
     scores = [e[metric] for e in out.values() if metric in e]
     return {"target": name, "metric": metric, "groups": out,
             "gap": float(max(scores) - min(scores)) if len(scores) > 1 else 0.0}

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.config.task_kinds import is_classification
 from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
 from dlflow.monitor.drift import Thresholds, feature_drift, label_drift
@@ -24,7 +25,6 @@ from dlflow.serve.logcolumns import drift_features, log_columns
 from dlflow.workflow.runs import load_run_model, open_run, run_signature
 
 LOG_FOLDER = "serving"
-CLASSIFICATION = ("binary", "multiclass")
 
 
 def monitor(run_ref: str, *, log_dir: str | Path | None = None, data_file: str | Path | None = None,
@@ -115,7 +115,7 @@ def _predict_file(opened: Any, model: Any, path: Path, targets: list[Any]) -> di
 def _prediction_drift(opened: Any, model: Any, live: dict, targets: list[Any], limits: Thresholds,
                       log: Log) -> dict[str, Any]:
     """Predicted classes, live against the model's on the validation split."""
-    wanted = [t for t in targets if t.task in CLASSIFICATION and f"_pred.{t.name}" in live]
+    wanted = [t for t in targets if is_classification(t.task) and f"_pred.{t.name}" in live]
     validation = opened.data.validation
     if not wanted or validation is None or len(validation) == 0:
         return {}
@@ -152,7 +152,7 @@ def _live_accuracy(opened: Any, live: dict, path: Path, targets: list[Any], *, b
     scores = evaluation.get("metrics", {})
     out = {}
     for spec in targets:
-        if spec.task not in CLASSIFICATION or spec.name not in labels.columns:
+        if not is_classification(spec.task) or spec.name not in labels.columns:
             continue
         truth = labels[spec.name].to_numpy()
         pairs = [(str(live[f"_pred.{spec.name}"][i]), truth[j]) for i, j in enumerate(where) if j >= 0]

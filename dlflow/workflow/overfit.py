@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from dlflow.log import Log, quiet
-from dlflow.workflow.baselines import primary_metric, primary_target, score_outputs, score_predictions
+from dlflow.workflow.scores import primary_metric, primary_target, score_outputs, score_predictions
 
 SAMPLES = 256  # the subset: a few batches
 MIN_BATCHES = 4  # the batch size shrinks to keep at least this many batches per epoch

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.config.task_kinds import is_classification
 from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
 from dlflow.workflow.runs import RunSignature, load_run_model, open_run, run_signature
@@ -51,7 +52,7 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
         header.append(column)
         for row, value in zip(rows, values):
             row.append(_plain(value))
-        if confidence is not None and spec.task in ("binary", "multiclass"):
+        if confidence is not None and is_classification(spec.task):
             header.append(f"{column}_confidence")
             for row, c in zip(rows, confidence):
                 row.append(round(float(c), 6))

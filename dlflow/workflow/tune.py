@@ -39,6 +39,7 @@ from dlflow.errors import ConfigError, DlflowError, Interrupted, UsageError, Wor
 from dlflow.log import Log, quiet
 from dlflow.runs.leaderboard import write_best_config, write_hparams, write_hparams_config, write_leaderboard
 from dlflow.runs.manifest import now_iso, read_json, update_manifest, versions, write_json, write_text
+from dlflow.train.monitoring import monitor_mode
 from dlflow.train.tuner import (
     TUNE_DIR_KEY,
     completed_trials,
@@ -112,7 +113,7 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
         raise ConfigError(f"{loaded.where(('data', 'split', 'validation'))}: trials are scored on the validation "
                           f"split, which is empty; set data.split.validation above 0")
     search = config.search
-    direction = search.direction or _direction(search.objective)
+    direction = search.direction or monitor_mode(search.objective)
     if folder is None:
         from dlflow.workflow.cv import stage_dir
 
@@ -185,7 +186,7 @@ def _tune_worker(loaded: Any, role: Any, runs_root: Path, log: Log) -> TuneResul
     config = loaded.config
     data = prepare_data(loaded, runs_root, log)
     search = config.search
-    direction = search.direction or _direction(search.objective)
+    direction = search.direction or monitor_mode(search.objective)
     log(f"tune: tuner {role.tuner_id}: running the trials of the oracle at {role.oracle}")
     until_told = runs_root.resolve() / config.name / f"tune-{role.tuner_id}"  # each trial names the chief's folder
     state = _Search(loaded, data, until_told, direction, log, role=role)
@@ -330,11 +331,3 @@ def _resumable_search(resume: str, runs_root: Path, config: Any) -> Path:
                          f"(only search.max_trials, runtime and export may change); pass the same --set "
                          f"options as the first time", details=lines)
     return folder.resolve()
-
-
-
-def _direction(objective: str) -> str:
-    from dlflow.train.monitoring import monitor_mode
-
-    return monitor_mode(objective)
-

@@ -154,7 +154,7 @@ def test_last_value_baseline_for_windows():
 
 def test_score_outputs_reads_sigmoid_softmax_and_logits():
     from dlflow.data.dataset import TargetSpec
-    from dlflow.workflow.baselines import is_better, score_outputs
+    from dlflow.workflow.scores import is_better, score_outputs
 
     binary = TargetSpec("y", "binary", ("no", "yes"), ())
     truth = np.array([0.0, 1.0, 1.0, 0.0])
