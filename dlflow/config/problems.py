@@ -74,10 +74,16 @@ def suggest(word: Any, candidates: Iterable[str]) -> Optional[str]:
     return None
 
 
-def did_you_mean(word: Any, candidates: Iterable[str]) -> str:
-    """` (did you mean 'x'?)` when a candidate is close to `word`, else `""`."""
+def did_you_mean(word: Any, candidates: Iterable[str], *, json: bool = False) -> str:
+    """` (did you mean 'x'?)` when a candidate is close to `word`, else `""`.
+
+    Args:
+        json: quote the name as JSON does (`"x"`), for messages about a JSON request.
+    """
     match = suggest(word, candidates)
-    return f" (did you mean {match!r}?)" if match else ""
+    if not match:
+        return ""
+    return f' (did you mean "{match}"?)' if json else f" (did you mean {match!r}?)"
 
 
 def describe_value(value: Any) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import (Field, field_validator, model_validator, PositiveInt)
 
-from dlflow.config.schema_base import EXPORT_FORMATS, TASKS, KerasObject, Section  # noqa: F401 (re-exported)
+from dlflow.config.schema_base import EXPORT_FORMATS, QUANTIZE_MODES, TASKS, KerasObject, Section  # noqa: F401 (re-exported)
 from dlflow.config.schema_search import SearchConfig, SearchDimension  # noqa: F401 (re-exported)
 
 
@@ -258,13 +258,13 @@ class RuntimeConfig(Section):
 class TFLiteOptions(Section):
     """TFLite conversion options."""
 
-    quantize: Literal["none", "dynamic", "float16", "int8"] = "none"
+    quantize: Literal[QUANTIZE_MODES] = "none"
 
 
 class ExportConfig(Section):
     """Which artifacts `dlflow export` writes by default."""
 
-    formats: list[Literal["keras", "saved_model", "tflite", "onnx"]] = list(EXPORT_FORMATS)
+    formats: list[Literal[EXPORT_FORMATS]] = list(EXPORT_FORMATS)
     tflite: TFLiteOptions = TFLiteOptions()
 
 

@@ -8,7 +8,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from dlflow.config.task_kinds import TASKS  # noqa: F401  (re-exported)
 
-EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
+EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")  # export.formats, `dlflow export --format`
+QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")  # export.tflite.quantize
 
 
 def _one_key(value: Any) -> Any:

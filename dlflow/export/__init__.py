@@ -28,12 +28,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Iterator
 
+from dlflow.config.schema_base import EXPORT_FORMATS as FORMATS
+from dlflow.config.schema_base import QUANTIZE_MODES
 from dlflow.errors import UsageError, WorkFailed
 from dlflow.export import _files
 from dlflow.export.errors import Unsupported
 
-FORMATS = ("keras", "saved_model", "tflite", "onnx")
-QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
 ARTIFACTS = {"keras": "model.keras", "saved_model": "saved_model", "tflite": "model.tflite",
              "onnx": "model.onnx"}
 REPORT_NAME = "parity.json"

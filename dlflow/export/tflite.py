@@ -29,7 +29,6 @@ from dlflow.export.errors import Unsupported
 from dlflow.native_output import silenced_native_stderr
 
 FILENAME = "model.tflite"
-QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")
 REPRESENTATIVE_ROWS = 100  # rows used to calibrate int8 activations
 
 
@@ -40,7 +39,7 @@ def write(saved_model_dir: Path, dest: Path, *, quantize: str = "none",
     Args:
         saved_model_dir: a SavedModel exported by `dlflow.export.saved_model.write`.
         dest: where to write the flatbuffer.
-        quantize: one of `QUANTIZE_MODES`. Defaults to `"none"`.
+        quantize: one of `dlflow.config.schema_base.QUANTIZE_MODES`. Defaults to `"none"`.
         representative: for `int8`, `{input name: array}` rows to calibrate on.
 
     Raises:

@@ -19,13 +19,13 @@ radius"`), what was expected and what was received.
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from dlflow.config.problems import did_you_mean
 from dlflow.serve.b64 import decode_b64_values, is_b64
 
 KNOWN_KEYS = ("instances", "inputs", "signature_name")
@@ -75,7 +75,7 @@ def parse_predict_request(body: bytes, specs: Sequence[Any], *, noun: str = "inp
                            f"received {_describe(payload)}")
     unknown = [key for key in payload if key not in KNOWN_KEYS]
     if unknown:
-        raise RequestError(f'unknown key "{unknown[0]}"{_did_you_mean(unknown[0], KNOWN_KEYS)}; '
+        raise RequestError(f'unknown key "{unknown[0]}"{did_you_mean(unknown[0], KNOWN_KEYS, json=True)}; '
                            f'expected "instances" (row format) or "inputs" (columnar format)')
     signature = payload.get("signature_name", SIGNATURE_NAME)
     if signature != SIGNATURE_NAME:
@@ -158,7 +158,7 @@ class _Parser:
         for key, value in given.items():
             spec = self.by_key.get(key)
             if spec is None:
-                hint = _did_you_mean(key, list(self.by_key))
+                hint = did_you_mean(key, list(self.by_key), json=True)
                 raise RequestError(f'{where}: unknown {self.noun} "{key}"{hint}; the model takes: {self._names()}')
             if spec.name in named:
                 raise RequestError(f'{where}: {self.noun} "{self._label(spec)}" is given twice')
@@ -307,8 +307,3 @@ def _describe(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
-
-
-def _did_you_mean(name: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f' (did you mean "{close[0]}"?)' if close else ""
