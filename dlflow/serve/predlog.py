@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from dlflow.runs.files import atomic_path
 from dlflow.serve.logcolumns import log_columns
 
 FILE_GLOB = "predictions-*.parquet"
@@ -161,14 +162,9 @@ class PredictionLog:
         self.folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         path = self.folder / f"predictions-{stamp}-{os.getpid()}-{next(self._files):06d}.parquet"
-        tmp = path.with_name(path.name + ".tmp")
         table = pa.table({name: pa.array(_arrow_ready(values)) for name, values in columns.items()})
-        try:
+        with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
         self._rotate(keep=path)
 
     def _rotate(self, keep: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import shutil
 import sys
 import time
@@ -16,6 +15,7 @@ from dlflow.config import LoadedConfig
 from dlflow.config.located import located_errors
 from dlflow.errors import Interrupted, WorkFailed
 from dlflow.log import Log, quiet
+from dlflow.runs.files import atomic_path
 from dlflow.runs.layout import RunDir, create_run
 from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
 from dlflow.train.history import summarize_history
@@ -178,8 +178,8 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
         raise WorkFailed(f"training diverged: the loss became NaN or infinite at epoch {metrics['diverged_epoch']}; "
                          f"lower the learning rate or check the inputs for NaN")
     source = run.best_checkpoint if run.best_checkpoint.exists() else run.last_checkpoint
-    shutil.copyfile(source, run.model.with_suffix(".keras.tmp"))
-    os.replace(run.model.with_suffix(".keras.tmp"), run.model)
+    with atomic_path(run.model) as tmp:
+        shutil.copyfile(source, tmp)
     write_json(run.metrics, metrics)
     if session.runtime.is_chief:  # the other workers' run directories are thrown away
         _write_report(run, log)
