@@ -50,33 +50,23 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         resume: a run directory (or experiment name) to continue where it stopped.
         log: receives progress lines (the CLI prints them to stderr).
         argv: the command line, recorded in the manifest.
-        final: train on train + validation for the best epoch count of the experiment's latest
-            completed run (see `dlflow.workflow.final`).
+        final: train on train + validation for the best epoch count of a completed run (`workflow.final`).
         cluster: for runtime.strategy multi_worker, `coordinator` (HOST:PORT), `num_workers` and
-            `worker_index`; unset ones come from the KERAS_DISTRIBUTION_* variables or JAX's
-            cluster detection (see `dlflow.train.distributed`).
+            `worker_index`; unset ones: see `dlflow.train.distributed`.
         stage: the command this run belongs to, recorded in the manifest (`develop`'s full run
             says develop: only `train` runs stand for the experiment, see `dlflow.runs.lookup`).
         quiet_tf: load TensorFlow with its start-up noise silenced (the CLI, unless --verbose).
     """
     from dlflow.config import dump_config
     from dlflow.runs.layout import split_store
-    from dlflow.runs.lock import run_lock
     from dlflow.runs.mlflow_tracking import open_tracking, start_tracking
     from dlflow.train.distributed import ClusterOptions, agree, chief_first, follow_chief_run, join_cluster, share_text
 
     started = time.time()
     if resume and not isinstance(config_file, LoadedConfig):
         overrides = resumed_overrides(resume, runs_root, overrides, log)
-    plans: list[Any] = []  # --final's plan, made before TensorFlow loads
-    loaded = begin(config_file, overrides, quiet_tf=quiet_tf, cluster=cluster,
-                   check=functools.partial(final_config, runs_root=runs_root, plans=plans) if final else None)
-    config_file = shown_name(config_file)
-    plan = plans[0] if plans else None
-    if plan is not None:
-        log(f"final: {plan.epochs} epochs (the best epoch of {plan.source}) on train + validation")
-        for notice in plan.notices:
-            log(f"notice: {notice}")
+    loaded, plan = _begin_train(config_file, overrides, runs_root=runs_root, final=final, cluster=cluster,
+                                quiet_tf=quiet_tf, log=log)
     config = loaded.config
     with located_errors(loaded):
         worker = join_cluster(config.runtime, ClusterOptions.from_options(cluster))
@@ -95,43 +85,84 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
         tracker = open_tracking(config, runs_root) if worker.is_chief else None  # a bad store: before the run exists
         if run is None:
-            run = create_run(runs_root.resolve(), config.name)
-            held.enter_context(run_lock(run))
-            write_text(run.config, dump_config(config))
-            update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
-                            created=now_iso(), stage=stage, command=list(argv or sys.argv), overrides=list(overrides),
-                            versions=versions(), seed=config.seed,
-                            model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
-                            data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
-                                  **data.split.describe(),
-                                  **data.dataset.signature(),
-                                  **{k: data.dataset.info[k] for k in ("cache", "skipped_files", "files_keyed")
-                                     if k in data.dataset.info}},
-                            resumes=0, runtime=session.runtime.describe(), **session.choices.describe(),
-                            **({"final": plan.describe()} if plan else {}), **_as_is_fields(session.model, config, loaded.base_dir))
+            run = _new_run(runs_root, loaded, data, session, plan, held, stage=stage, argv=argv, overrides=overrides)
         else:
-            manifest = update_manifest(run.manifest, status="running")
-            update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
-                            command=list(argv or sys.argv), overrides=list(overrides), resumed=now_iso())
-            write_text(run.config, dump_config(config))
+            _reopen_run(run, config, argv=argv, overrides=overrides)
         if tracker is not None:
             start_tracking(tracker, run, config, log)
         chief_run = share_text(worker, str(run.path))
         log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
                                                        f"{worker.index} of {worker.count})")
-        try:
-            metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started, tracker=tracker)
-        except KeyboardInterrupt as exc:
-            update_manifest(run.manifest, status="interrupted", ended=now_iso())
-            if tracker is not None:
-                tracker.fail("KILLED")
-            raise Interrupted(f"interrupted; resume with: {resume_command(config_file, overrides, run, final)}") from exc
-        except BaseException as exc:
-            update_manifest(run.manifest, status="failed", ended=now_iso(), error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            if tracker is not None:
-                tracker.fail()
-            raise
+        again = resume_command(shown_name(config_file), overrides, run, final)
+        metrics = _fit_marked(loaded, data, session, run, resuming=resuming, log=log, started=started,
+                              tracker=tracker, resume_hint=again)
         return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
+
+
+def _begin_train(config_file: ConfigSource, overrides: Sequence[str], *, runs_root: Path, final: bool,
+                 cluster: dict[str, Any] | None, quiet_tf: bool, log: Log) -> tuple[Any, Any]:
+    """The loaded config (with --final's overrides) and --final's plan (None without it), said in the log."""
+    plans: list[Any] = []  # --final's plan, made before TensorFlow loads
+    loaded = begin(config_file, overrides, quiet_tf=quiet_tf, cluster=cluster,
+                   check=functools.partial(final_config, runs_root=runs_root, plans=plans) if final else None)
+    plan = plans[0] if plans else None
+    if plan is not None:
+        log(f"final: {plan.epochs} epochs (the best epoch of {plan.source}) on train + validation")
+        for notice in plan.notices:
+            log(f"notice: {notice}")
+    return loaded, plan
+
+
+def _new_run(runs_root: Path, loaded: Any, data: Any, session: Session, plan: Any, held: contextlib.ExitStack, *,
+             stage: str, argv: Sequence[str] | None, overrides: Sequence[str]) -> RunDir:
+    """A new run directory, locked into `held`, with its config.yaml and its manifest (status running)."""
+    from dlflow.config import dump_config
+    from dlflow.runs.lock import run_lock
+
+    config = loaded.config
+    run = create_run(runs_root.resolve(), config.name)
+    held.enter_context(run_lock(run))
+    write_text(run.config, dump_config(config))
+    info = data.dataset.info
+    update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
+                    created=now_iso(), stage=stage, command=list(argv or sys.argv), overrides=list(overrides),
+                    versions=versions(), seed=config.seed,
+                    model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
+                    data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
+                          **data.split.describe(), **data.dataset.signature(),
+                          **{k: info[k] for k in ("cache", "skipped_files", "files_keyed") if k in info}},
+                    resumes=0, runtime=session.runtime.describe(), **session.choices.describe(),
+                    **({"final": plan.describe()} if plan else {}),
+                    **_as_is_fields(session.model, config, loaded.base_dir))
+    return run
+
+
+def _reopen_run(run: RunDir, config: Any, *, argv: Sequence[str] | None, overrides: Sequence[str]) -> None:
+    """A resumed run: status running again, one more resume counted, the config as it is now."""
+    from dlflow.config import dump_config
+
+    manifest = update_manifest(run.manifest, status="running")
+    update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
+                    command=list(argv or sys.argv), overrides=list(overrides), resumed=now_iso())
+    write_text(run.config, dump_config(config))
+
+
+def _fit_marked(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log, started: float,
+                tracker: Any, resume_hint: str) -> dict[str, Any]:
+    """`_fit`, with the manifest (and the tracker) marked interrupted or failed when it does not finish."""
+    try:
+        return _fit(loaded, data, session, run, resuming=resuming, log=log, started=started, tracker=tracker)
+    except KeyboardInterrupt as exc:
+        update_manifest(run.manifest, status="interrupted", ended=now_iso())
+        if tracker is not None:
+            tracker.fail("KILLED")
+        raise Interrupted(f"interrupted; resume with: {resume_hint}") from exc
+    except BaseException as exc:
+        update_manifest(run.manifest, status="failed", ended=now_iso(),
+                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if tracker is not None:
+            tracker.fail()
+        raise
 
 
 def _as_is_fields(model: Any, config: Any, base_dir: Any) -> dict[str, Any]:
