@@ -69,3 +69,18 @@ def create_run(runs_root: Path, experiment: str) -> RunDir:
             (path / sub).mkdir()
         return RunDir(path)
     raise RuntimeError(f"cannot create a run directory under {experiment_dir}")
+
+
+def stage_dir(runs_root: Path, experiment: str, prefix: str) -> Path:
+    """A fresh runs/<experiment>/<prefix>-<UTC id>/ folder (a -2, -3... suffix within one second)."""
+    parent = runs_root / experiment
+    parent.mkdir(parents=True, exist_ok=True)
+    base = f"{prefix}-{new_run_id()}"
+    for attempt in range(1, 1000):
+        path = parent / (base if attempt == 1 else f"{base}-{attempt}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"cannot create a {prefix} directory under {parent}")

@@ -25,6 +25,7 @@ from dlflow.config.located import located_errors
 from dlflow.errors import Interrupted, UsageError, WorkFailed
 from dlflow.log import Log, quiet
 from dlflow.runs.files import atomic_path
+from dlflow.runs.layout import stage_dir
 from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
 from dlflow.workflow.prepared_data import prepare_data
 
@@ -77,9 +78,6 @@ def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5
             time-ordered data, or a streamed table.
         UsageError: folds below 2 or repeats below 1.
     """
-    from dlflow.config import dump_config
-    from dlflow.train.history import summarize_history
-    from dlflow.train.session import build_session, fit_in_folder, release_session
     from dlflow.workflow.begin import begin
 
     started = time.time()
@@ -89,32 +87,12 @@ def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5
     data = prepare_data(loaded, runs_root, log)
     with located_errors(loaded):
         plan = fold_indices(data.dataset, data.split, folds=folds, repeats=repeats, seed=config.seed)
-    pool = len(data.split.train) + len(data.split.validation)
-    folder = stage_dir(runs_root.resolve(), config.name, "cv")
-    write_text(folder / "config.yaml", dump_config(config))
-    update_manifest(folder / "manifest.json", kind="cv", experiment=config.name, status="running",
-                    created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
-                    folds=folds, repeats=repeats, monitor=config.fit.monitor,
-                    data={"source": data.dataset.source, **data.split.describe(),
-                          "pool": "train+validation", "pool_size": pool})
-    log(f"cv: {folder}: {folds} folds x {repeats} repeat(s) over the {pool} train+validation samples; "
-        f"the test split is not used")
+    folder = _start_folder(runs_root, loaded, data, folds=folds, repeats=repeats, argv=argv, log=log)
     results: list[dict[str, Any]] = []
     try:
         for fold in plan:
-            fold_dir = folder / "folds" / fold.name
-            fold_dir.mkdir(parents=True, exist_ok=True)
-            _save_indices(fold_dir / "indices.npz", fold)
-            train, validation = data.dataset.take(fold.train), data.dataset.take(fold.validation)
-            fold_started = time.time()
-            session = build_session(loaded, train, validation, quiet)
-            fit_in_folder(session, loaded, train, validation, fold_dir)
-            metrics = summarize_history(fold_dir / "history.csv", config.fit.monitor)
-            metrics["seconds"] = round(time.time() - fold_started, 3)
-            write_json(fold_dir / "metrics.json", metrics)
-            results.append(fold_record(fold, metrics))
+            results.append(_run_fold(fold, loaded, data, folder / "folds" / fold.name))
             log(f"fold {fold.name}: " + _describe_fold(results[-1], config.fit.monitor))
-            release_session(session)
     except KeyboardInterrupt as exc:
         update_manifest(folder / "manifest.json", status="interrupted", ended=now_iso())
         raise Interrupted(f"interrupted after {len(results)} of {len(plan)} folds ({folder})") from exc
@@ -133,6 +111,43 @@ def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5
     update_manifest(folder / "manifest.json", status="completed", ended=now_iso(),
                     timings={"total_s": round(time.time() - started, 3)})
     return CvResult(folder, results, summary, config.fit.monitor)
+
+
+def _start_folder(runs_root: Path, loaded: Any, data: Any, *, folds: int, repeats: int,
+                  argv: Sequence[str] | None, log: Log) -> Path:
+    """A new runs/<name>/cv-<UTC id>/ folder with the resolved config and its manifest (status running)."""
+    from dlflow.config import dump_config
+
+    config = loaded.config
+    pool = len(data.split.train) + len(data.split.validation)
+    folder = stage_dir(runs_root.resolve(), config.name, "cv")
+    write_text(folder / "config.yaml", dump_config(config))
+    update_manifest(folder / "manifest.json", kind="cv", experiment=config.name, status="running",
+                    created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
+                    folds=folds, repeats=repeats, monitor=config.fit.monitor,
+                    data={"source": data.dataset.source, **data.split.describe(),
+                          "pool": "train+validation", "pool_size": pool})
+    log(f"cv: {folder}: {folds} folds x {repeats} repeat(s) over the {pool} train+validation samples; "
+        f"the test split is not used")
+    return folder
+
+
+def _run_fold(fold: Fold, loaded: Any, data: Any, fold_dir: Path) -> dict[str, Any]:
+    """Train and score one fold in its folder (indices.npz, history.csv, metrics.json); its cv.json row."""
+    from dlflow.train.history import summarize_history
+    from dlflow.train.session import build_session, fit_in_folder, release_session
+
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    _save_indices(fold_dir / "indices.npz", fold)
+    train, validation = data.dataset.take(fold.train), data.dataset.take(fold.validation)
+    fold_started = time.time()
+    session = build_session(loaded, train, validation, quiet)
+    fit_in_folder(session, loaded, train, validation, fold_dir)
+    metrics = summarize_history(fold_dir / "history.csv", loaded.config.fit.monitor)
+    metrics["seconds"] = round(time.time() - fold_started, 3)
+    write_json(fold_dir / "metrics.json", metrics)
+    release_session(session)
+    return fold_record(fold, metrics)
 
 
 def check_fold_counts(folds: int, repeats: int) -> None:
@@ -162,23 +177,6 @@ def fold_indices(dataset: Any, split: Any, *, folds: int, repeats: int, seed: in
 
     cuts = list(kfold_splits(split, dataset, folds=folds, repeats=repeats, seed=seed))
     return [Fold(i // folds, i % folds, train, validation) for i, (train, validation) in enumerate(cuts)]
-
-
-def stage_dir(runs_root: Path, experiment: str, prefix: str) -> Path:
-    """A fresh runs/<experiment>/<prefix>-<UTC id>/ folder (a -2, -3... suffix within one second)."""
-    from dlflow.runs.layout import new_run_id
-
-    parent = runs_root / experiment
-    parent.mkdir(parents=True, exist_ok=True)
-    base = f"{prefix}-{new_run_id()}"
-    for attempt in range(1, 1000):
-        path = parent / (base if attempt == 1 else f"{base}-{attempt}")
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"cannot create a {prefix} directory under {parent}")
 
 
 def fold_record(fold: Fold, metrics: dict[str, Any]) -> dict[str, Any]:

@@ -96,7 +96,6 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
         WorkFailed: every trial failed, or several in a row did.
         Interrupted: Ctrl-C; the search resumes with `--resume`.
     """
-    from dlflow.config import dump_config
     from dlflow.train.distributed import TuningRole
     from dlflow.workflow.begin import begin
 
@@ -114,64 +113,88 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
                           f"split, which is empty; set data.split.validation above 0")
     search = config.search
     direction = search.direction or monitor_mode(search.objective)
-    if folder is None:
-        from dlflow.workflow.cv import stage_dir
-
-        folder = stage_dir(runs_root.resolve(), config.name, "tune")
-        manifest_path = folder / "manifest.json"
-        write_text(folder / "config.yaml", dump_config(config))
-        update_manifest(manifest_path, kind="tune", experiment=config.name, status="running", created=now_iso(),
-                        command=list(argv or sys.argv), versions=versions(), seed=config.seed,
-                        config_file=str(loaded.path), overrides=list(overrides),
-                        search={**search.model_dump(mode="json"), "direction": direction},
-                        data={"source": data.dataset.source, **data.split.describe(),
-                              "trained_on": "train", "scored_on": "validation"}, resumes=0,
-                        **({"distributed": role.describe()} if role.distributed else {}))
-        write_hparams_config(folder / "trials", search, direction)
-    else:
-        manifest_path = folder / "manifest.json"
-        manifest = update_manifest(manifest_path, status="running")
-        update_manifest(manifest_path, resumes=int(manifest.get("resumes", 0)) + 1, resumed=now_iso(),
-                        command=list(argv or sys.argv), search={**search.model_dump(mode="json"), "direction": direction})
-        write_text(folder / "config.yaml", dump_config(config))
+    folder = _open_folder(folder, runs_root, loaded, data, direction, role, argv=argv, overrides=overrides)
     log(f"tune: {folder}: {search.tuner} search, up to {search.max_trials} trials, "
         f"{search.objective} ({direction}) on the validation split")
     if role.is_chief:
         log(f"tune: serving the oracle at {role.oracle}; trials run on the workers: dlflow tune {config_file} "
             f"--oracle {role.oracle} --tuner-id tuner0 (tuner1, ...)")
     state = _Search(loaded, data, folder, direction, log, role=role)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):  # KerasTuner prints its own progress to stdout
-            tuner = make_tuner(state)
-            state.tuner = tuner
-            done_before = completed_trials(tuner.oracle)
-            if resume:
-                log(f"resuming: {done_before} finished trial(s) kept")
-            run_search(tuner, state)
-    except KeyboardInterrupt as exc:
-        update_manifest(manifest_path, status="interrupted", ended=now_iso())
-        sets = "".join(f" --set {o}" for o in overrides)
-        raise Interrupted(f"interrupted; resume with: dlflow tune {config_file}{sets} --resume {folder}") from exc
-    except BaseException as exc:
-        update_manifest(manifest_path, status="failed", ended=now_iso(),
-                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise
+    manifest_path = folder / "manifest.json"
+    sets = "".join(f" --set {o}" for o in overrides)
+    tuner = _run_marked(state, manifest_path, resumed=bool(resume),
+                        resume_hint=f"dlflow tune {config_file}{sets} --resume {folder}")
+    leaderboard, best, best_config = _rank(tuner, state, manifest_path, started)
+    return TuneResult(folder, search.objective, direction, leaderboard, best, best_config, resumed=resume is not None,
+                      tuner_id=role.tuner_id)
+
+
+def _rank(tuner: Any, state: Any, manifest_path: Path, started: float) -> tuple[list, dict, Path]:
+    """The leaderboard (written), the best trial and its config (best.yaml); the manifest marked completed.
+
+    Raises:
+        WorkFailed: every trial failed.
+    """
     leaderboard = ranked_trials(tuner.oracle, state)
-    write_leaderboard(folder, leaderboard, list(search.space))
+    write_leaderboard(state.folder, leaderboard, list(state.search.space))
     best = next((row for row in leaderboard if row["status"] == "completed"), None)
     if best is None:
         update_manifest(manifest_path, status="failed", ended=now_iso(), error="every trial failed")
         first = next((row.get("error") for row in leaderboard if row.get("error")), "no trial ran")
         raise WorkFailed(f"every trial failed; the first: {first}")
-    best_config = write_best_config(folder, state, best)
+    best_config = write_best_config(state.folder, state, best)
     update_manifest(manifest_path, status="completed", ended=now_iso(),
                     trials={"completed": sum(r["status"] == "completed" for r in leaderboard),
                             "failed": sum(r["status"] != "completed" for r in leaderboard)},
                     best={"trial": best["trial"], "score": best["score"], "values": best["values"]},
                     timings={"total_s": round(time.time() - started, 3)})
-    return TuneResult(folder, search.objective, direction, leaderboard, best, best_config, resumed=resume is not None,
-                      tuner_id=role.tuner_id)
+    return leaderboard, best, best_config
 
+
+def _open_folder(folder: Path | None, runs_root: Path, loaded: Any, data: Any, direction: str, role: Any, *,
+                 argv: Sequence[str] | None, overrides: Sequence[str]) -> Path:
+    """A new tune directory (config.yaml, manifest, HParams set-up), or the resumed one marked running again."""
+    from dlflow.config import dump_config
+    from dlflow.runs.layout import stage_dir
+
+    config, search = loaded.config, loaded.config.search
+    searched = {**search.model_dump(mode="json"), "direction": direction}
+    if folder is not None:
+        manifest = update_manifest(folder / "manifest.json", status="running")
+        update_manifest(folder / "manifest.json", resumes=int(manifest.get("resumes", 0)) + 1, resumed=now_iso(),
+                        command=list(argv or sys.argv), search=searched)
+        write_text(folder / "config.yaml", dump_config(config))
+        return folder
+    folder = stage_dir(runs_root.resolve(), config.name, "tune")
+    write_text(folder / "config.yaml", dump_config(config))
+    update_manifest(folder / "manifest.json", kind="tune", experiment=config.name, status="running",
+                    created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
+                    config_file=str(loaded.path), overrides=list(overrides), search=searched,
+                    data={"source": data.dataset.source, **data.split.describe(),
+                          "trained_on": "train", "scored_on": "validation"}, resumes=0,
+                    **({"distributed": role.describe()} if role.distributed else {}))
+    write_hparams_config(folder / "trials", search, direction)
+    return folder
+
+
+def _run_marked(state: Any, manifest_path: Path, *, resumed: bool, resume_hint: str) -> Any:
+    """Make the tuner and run the search; the manifest marked interrupted or failed when it does not finish."""
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # KerasTuner prints its own progress to stdout
+            tuner = make_tuner(state)
+            state.tuner = tuner
+            done_before = completed_trials(tuner.oracle)
+            if resumed:
+                state.log(f"resuming: {done_before} finished trial(s) kept")
+            run_search(tuner, state)
+        return tuner
+    except KeyboardInterrupt as exc:
+        update_manifest(manifest_path, status="interrupted", ended=now_iso())
+        raise Interrupted(f"interrupted; resume with: {resume_hint}") from exc
+    except BaseException as exc:
+        update_manifest(manifest_path, status="failed", ended=now_iso(),
+                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
 
 
 def _tune_worker(loaded: Any, role: Any, runs_root: Path, log: Log) -> TuneResult:
@@ -232,11 +255,42 @@ class _Search:
             out[key] = value
         return out
 
+    def _execute(self, trial: Any, values: dict[str, Any], execution: int, folder: Path, *, epochs: int) -> Any:
+        """One execution of a trial (another seed after the first) in its folder; returns its History."""
+        from dlflow.config import dump_config
+        from dlflow.train.session import build_session, fit_in_folder, release_session
+
+        hp = trial.hyperparameters.values
+        seed = None if execution == 0 else self.loaded.config.seed + execution
+        try:
+            loaded = trial_config(self.loaded, values, seed)
+        except ConfigError as error:
+            self.fatal = error
+            raise fatal_error(error) from error
+        if execution == 0:
+            write_text(folder / "config.yaml", dump_config(loaded.config))
+            write_hparams(folder / "logs", trial.trial_id, values, self.search)
+        where = folder if self.search.executions_per_trial == 1 else folder / f"execution-{execution + 1}"
+        where.mkdir(parents=True, exist_ok=True)
+        session = build_session(loaded, self.data.train, self.data.validation, quiet)
+        if "tuner/trial_id" in hp:  # Hyperband continues an earlier round's trial: weights and optimizer
+            session.model.optimizer.build(session.model.trainable_variables)
+            session.model.load_weights(self.folder / "trials" / hp["tuner/trial_id"] / WEIGHTS)
+        history = fit_in_folder(session, loaded, self.data.train, self.data.validation, where, epochs=epochs,
+                                tensorboard=folder / "logs" if execution == 0 else None)
+        if self.search.objective not in history.history:
+            logged = ", ".join(sorted(history.history))
+            self.fatal = ConfigError(f"{self.loaded.where(('search', 'objective'))}: '{self.search.objective}' "
+                                     f"is not a metric the trials log; they log: {logged}")
+            raise fatal_error(self.fatal)
+        if self.search.tuner == "hyperband" and execution == 0:
+            session.model.save_weights(folder / WEIGHTS)
+        release_session(session)
+        return history
+
     def run_trial(self, trial: Any) -> Any:
         """Build, fit and score one trial; returns the Keras History (a list with several executions)."""
-        from dlflow.config import dump_config
         from dlflow.train.history import summarize_history
-        from dlflow.train.session import build_session, fit_in_folder, release_session
 
         if self.role is not None and self.role.is_worker and TUNE_DIR_KEY in trial.hyperparameters.values:
             self.folder = self.folder.parent / trial.hyperparameters.values[TUNE_DIR_KEY]  # the chief's tune directory
@@ -257,33 +311,7 @@ class _Search:
         histories = []
         try:
             for execution in range(self.search.executions_per_trial):
-                seed = None if execution == 0 else self.loaded.config.seed + execution
-                try:
-                    loaded = trial_config(self.loaded, values, seed)
-                except ConfigError as error:
-                    self.fatal = error
-                    raise fatal_error(error) from error
-                if execution == 0:
-                    write_text(folder / "config.yaml", dump_config(loaded.config))
-                    write_hparams(folder / "logs", trial.trial_id, values, self.search)
-                where = folder if self.search.executions_per_trial == 1 else folder / f"execution-{execution + 1}"
-                where.mkdir(parents=True, exist_ok=True)
-                session = build_session(loaded, self.data.train, self.data.validation, quiet)
-                if "tuner/trial_id" in hp:  # Hyperband continues an earlier round's trial: weights and optimizer
-                    session.model.optimizer.build(session.model.trainable_variables)
-                    session.model.load_weights(self.folder / "trials" / hp["tuner/trial_id"] / WEIGHTS)
-                history = fit_in_folder(session, loaded, self.data.train, self.data.validation, where,
-                                        epochs=max(epochs - initial, 1),
-                                        tensorboard=folder / "logs" if execution == 0 else None)
-                if self.search.objective not in history.history:
-                    logged = ", ".join(sorted(history.history))
-                    self.fatal = ConfigError(f"{self.loaded.where(('search', 'objective'))}: '{self.search.objective}' "
-                                             f"is not a metric the trials log; they log: {logged}")
-                    raise fatal_error(self.fatal)
-                if self.search.tuner == "hyperband" and execution == 0:
-                    session.model.save_weights(folder / WEIGHTS)
-                histories.append(history)
-                release_session(session)
+                histories.append(self._execute(trial, values, execution, folder, epochs=max(epochs - initial, 1)))
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed trial is recorded, the search goes on
