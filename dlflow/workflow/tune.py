@@ -96,7 +96,7 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
         WorkFailed: every trial failed, or several in a row did.
         Interrupted: Ctrl-C; the search resumes with `--resume`.
     """
-    from dlflow.train.distributed import TuningRole
+    from dlflow.train.tuning_role import TuningRole
     from dlflow.workflow.begin import begin
 
     started = time.time()
@@ -234,7 +234,7 @@ class _Search:
     tuner: Any = None
     fatal: DlflowError | None = None
     failures: dict[str, BaseException] = field(default_factory=dict)
-    role: Any = None  # dlflow.train.distributed.TuningRole
+    role: Any = None  # dlflow.train.tuning_role.TuningRole
     ran: dict[str, dict[str, Any]] = field(default_factory=dict)  # trial id -> status, score (a worker's report)
 
     @property
