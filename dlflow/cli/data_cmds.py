@@ -61,22 +61,7 @@ def _print_card(card: dict[str, Any]) -> None:
         console.print(f"target {target['name']}: {target['task']}{classes}"
                       + (f", {missing_target} missing" if missing_target else ""))
 
-    split = card["split"]
-    parts = Table(title="split" + (" (stratified)" if split.get("stratified") else "")
-                  + (" (chronological)" if split.get("chronological") else ""))
-    parts.add_column("part")
-    parts.add_column("samples", justify="right")
-    balance = card.get("class_balance", {})
-    for target in balance:
-        parts.add_column(f"{target}: class balance")
-    for part, size in split["sizes"].items():
-        shares = []
-        for target, by_part in balance.items():
-            counts = by_part.get(part, {})
-            total = sum(counts.values()) or 1
-            shares.append(", ".join(f"{label} {n / total:.0%}" for label, n in counts.items()))
-        parts.add_row(part, f"{size:,}", *shares)
-    console.print(parts)
+    console.print(_split_table(card))
 
     duplicates = card.get("duplicates", {})
     if duplicates.get("checked") is False:
@@ -98,3 +83,25 @@ def _print_card(card: dict[str, Any]) -> None:
     else:
         console.print("warnings: none")
     console.print(f"written: {card['card']}")
+
+
+def _split_table(card: dict[str, Any]) -> Any:
+    """The data card's split: samples per part, and each target's class balance in it."""
+    from rich.table import Table
+
+    split = card["split"]
+    parts = Table(title="split" + (" (stratified)" if split.get("stratified") else "")
+                  + (" (chronological)" if split.get("chronological") else ""))
+    parts.add_column("part")
+    parts.add_column("samples", justify="right")
+    balance = card.get("class_balance", {})
+    for target in balance:
+        parts.add_column(f"{target}: class balance")
+    for part, size in split["sizes"].items():
+        shares = []
+        for target, by_part in balance.items():
+            counts = by_part.get(part, {})
+            total = sum(counts.values()) or 1
+            shares.append(", ".join(f"{label} {n / total:.0%}" for label, n in counts.items()))
+        parts.add_row(part, f"{size:,}", *shares)
+    return parts
