@@ -15,6 +15,25 @@ Preprocessing layers are inside the model, so every artifact takes raw inputs. H
 outputs are named in the artifacts is described in `dlflow.export.signature`; the parity metric
 and tolerances in `dlflow.export.parity`.
 
+The parity report (`export_model`'s result, also `export/parity.json`):
+
+```
+{"samples": 64, "ok": true, "skipped": [],
+ "formats": {"onnx": {"path": "model.onnx", "ok": true, "max_abs_diff": 2.4e-07,
+                      "max_rel_diff": 3.1e-07, "tolerance": 1e-05, "seconds": 0.61,
+                      "size_bytes": 53421, "outputs": {"output_0": {...}}}, ...}}
+```
+
+Per format: `path` (relative to the export folder), `seconds` (time to write the artifact; a
+SavedModel already exported for TFLite/ONNX is reused, so it is counted there), `size_bytes`,
+the parity fields of `dlflow.export.parity.compare` (with one entry per output under `outputs`)
+and, for tflite, `quantize`. `ok` is true when every format is within its tolerance; a format
+the converter cannot express (e.g. `TextVectorization` in TFLite or ONNX) is recorded as
+`{"ok": false, "unsupported": true, "skipped": reason}`, listed in `skipped`, and does not make
+`ok` false. A format that failed for another reason has an `error` and does. When a format
+yields no usable artifact, an earlier one at its path is deleted, so the folder always agrees
+with `parity.json`.
+
 TensorFlow is imported inside the functions, never when this package is imported.
 """
 
@@ -86,26 +105,8 @@ def export_model(
         log: called with one line per step (the CLI prints them to stderr).
 
     Returns:
-        The parity report, also written to `export_dir/parity.json`:
-
-        ```
-        {"samples": 64, "ok": true, "skipped": [],
-         "formats": {"onnx": {"path": "model.onnx", "ok": true, "max_abs_diff": 2.4e-07,
-                              "max_rel_diff": 3.1e-07, "tolerance": 1e-05, "seconds": 0.61,
-                              "size_bytes": 53421, "outputs": {"output_0": {...}}}, ...}}
-        ```
-
-        Per format: `path` (relative to `export_dir`), `seconds` (time to write the artifact; a
-        SavedModel already exported for TFLite/ONNX is reused, so it is counted there),
-        `size_bytes`, the parity fields of `dlflow.export.parity.compare` (with one entry per
-        output under `outputs`) and, for tflite, `quantize`.
-
-        `ok` is true when every format is within its tolerance; a format the converter cannot
-        express (e.g. `TextVectorization` in TFLite or ONNX) is recorded as
-        `{"ok": false, "unsupported": true, "skipped": reason}`, listed in `skipped`, and does
-        not make `ok` false. A format that failed for another reason has an `error` and does.
-        When a format yields no usable artifact, an earlier one at its path is deleted, so the
-        folder always agrees with `parity.json`. A mismatch never raises: the caller decides the exit status from `ok`.
+        The parity report, also written to `export_dir/parity.json` (see "The parity report" above).
+        A mismatch never raises: the caller decides the exit status from `ok`.
 
     Raises:
         UsageError: an unknown format or quantization mode.
@@ -121,20 +122,13 @@ def export_model(
 
     formats = check_formats(formats, tflite_quantize)
     say = log or (lambda line: None)
-    export_dir = Path(export_dir)
-    try:
-        export_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise WorkFailed(f"cannot create the export folder {export_dir}: {e.strerror or e}") from e
-
+    export_dir = _make_folder(Path(export_dir))
     samples = signature.normalize_samples(samples)
-    n = signature.count_rows(samples)
-    report: dict[str, Any] = {"samples": n, "ok": True, "skipped": [], "formats": {}}
+    report: dict[str, Any] = {"samples": signature.count_rows(samples), "ok": True, "skipped": [], "formats": {}}
     with _exact_float32():
         reference = signature.keras_outputs(model, samples)
         feed = signature.input_feed(model, samples)
-        job = _Job(model, export_dir, samples, feed, reference, tflite_quantize,
-                   representative, say)
+        job = _Job(model, export_dir, samples, feed, reference, tflite_quantize, representative, say)
         try:
             with _files.staging(export_dir) as staging:
                 job.staging = staging
@@ -143,6 +137,20 @@ def export_model(
         except OSError as e:
             raise WorkFailed(f"cannot write the export to {export_dir}: {e.strerror or e}") from e
 
+    _write_report(report, export_dir, say)
+    return report
+
+
+def _make_folder(export_dir: Path) -> Path:
+    try:
+        export_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WorkFailed(f"cannot create the export folder {export_dir}: {e.strerror or e}") from e
+    return export_dir
+
+
+def _write_report(report: dict[str, Any], export_dir: Path, say: Callable[[str], None]) -> None:
+    """Fill in `skipped` and `ok` from the formats' entries and write parity.json."""
     entries = report["formats"]
     report["skipped"] = [f for f, e in entries.items() if e.get("unsupported")]
     report["ok"] = all(e["ok"] or e.get("unsupported") for e in entries.values())
@@ -150,8 +158,7 @@ def export_model(
         _files.write_text(export_dir / REPORT_NAME, json.dumps(report, indent=2) + "\n")
     except OSError as e:
         raise WorkFailed(f"cannot write {export_dir / REPORT_NAME}: {e.strerror or e}") from e
-    say(f"parity: {'ok' if report['ok'] else 'MISMATCH'} on {n} samples -> {export_dir / REPORT_NAME}")
-    return report
+    say(f"parity: {'ok' if report['ok'] else 'MISMATCH'} on {report['samples']} samples -> {export_dir / REPORT_NAME}")
 
 
 class _Job:
