@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from dlflow.cli.app import app
 from dlflow.cli.options import JsonOption, SetOption
 from dlflow.cli.output import emit_json
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()

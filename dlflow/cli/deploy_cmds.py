@@ -7,16 +7,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, TrustCodeOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+from dlflow.choices import ExportFormat
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
 def export(
     run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
-    format_: Annotated[Optional[list[str]], typer.Option(
-        "--format", "-f", help="keras, saved_model, tflite or onnx (repeatable; default: the config's export.formats).")] = None,
+    format_: Annotated[Optional[list[ExportFormat]], typer.Option(
+        "--format", "-f", help="An artifact to write (repeatable; default: the config's export.formats).")] = None,
     json_: JsonOption = False,
     trust_code: TrustCodeOption = False,
 ) -> None:
@@ -24,7 +27,7 @@ def export(
     from dlflow.workflow.deploy import export as run_export
 
     quiet_tensorflow(State.verbose)
-    report = run_export(run, format_ or [], runs_root=State.runs_root, log=progress, trust_code=trust_code)
+    report = run_export(run, [f.value for f in format_ or []], runs_root=State.runs_root, log=progress, trust_code=trust_code)
     if json_:
         emit_json(report)
         return

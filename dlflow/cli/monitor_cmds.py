@@ -7,9 +7,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption
-from dlflow.cli.output import emit_json, progress
+from dlflow.cli.output import emit_json, progress, stdout_console
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
@@ -38,7 +40,6 @@ def monitor(
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"drift of {result['rows']} live rows ({result['source']}) against the training split")
@@ -50,7 +51,7 @@ def _print_table(result: dict[str, Any]) -> None:
     for name, p in result.get("predictions", {}).items():
         table.add_row(f"predicted {name}", "prediction", "", "", _num(p.get("chi2_pvalue")), "",
                       "YES" if p["drifted"] else "no")
-    console = Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    console = stdout_console()
     console.print(table)
     for name, a in result.get("accuracy", {}).items():
         console.print(f"live accuracy of {name}: {_num(a['live'])} on {a['rows']} labelled rows "

@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption
-from dlflow.cli.output import emit_json, progress
+from dlflow.cli.output import emit_json, progress, stdout_console
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
@@ -25,7 +27,6 @@ def runs(
     if json_:
         emit_json({"runs": rows})
         return
-    from rich.console import Console
     from rich.table import Table
 
     title = f"runs of {experiment}, best first" if experiment else f"runs in {State.runs_root}"
@@ -48,7 +49,7 @@ def runs(
             "config differences": ", ".join(f"{p}={v}" for p, v in row.get("differs", {}).items()) or "-",
         }
         table.add_row(*(cells[c] for c in columns))
-    Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(table)
+    stdout_console().print(table)
 
 
 @app.command()

@@ -7,9 +7,12 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, TrustCodeOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+from dlflow.choices import ServeOutput
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
@@ -24,7 +27,7 @@ def serve(
     max_rows: Annotated[int, typer.Option(help="Most examples in one request; more get 413.")] = 10_000,
     token: Annotated[Optional[str], typer.Option(envvar="DLFLOW_SERVE_TOKEN", show_envvar=True,
                                                  help="Require 'Authorization: Bearer TOKEN' on every request.")] = None,
-    output: Annotated[str, typer.Option(help="decoded: labels and confidences; raw: the output tensors by their SavedModel names, exactly as TF Serving answers.")] = "decoded",
+    output: Annotated[ServeOutput, typer.Option(help="decoded: labels and confidences; raw: the output tensors by their SavedModel names, exactly as TF Serving answers.")] = ServeOutput.decoded,
     log_sample: Annotated[float, typer.Option(help="Share of requests recorded in the prediction log, 0..1 (0: no log).")] = 1.0,
     log_max_mb: Annotated[float, typer.Option(help="Most MiB the prediction log keeps; its oldest files are deleted past it.")] = 100.0,
     log_dir: Annotated[Optional[str], typer.Option(help="Prediction log folder (default: <run>/serving; read by dlflow monitor).")] = None,
@@ -46,7 +49,7 @@ def serve(
                  f"GET {info['url']}/metadata, GET {info['metrics']}; Ctrl-C to stop")
 
     run_serve(run, host=host, port=port, name=name, max_batch_size=max_batch_size,
-              batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb, max_rows=max_rows, token=token, output=output,
+              batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb, max_rows=max_rows, token=token, output=output.value,
               log_sample=log_sample, log_max_mb=log_max_mb, log_dir=log_dir, runs_root=State.runs_root,
               log=progress, on_ready=ready, trust_code=trust_code)
     progress("server stopped")

@@ -8,9 +8,13 @@ from typing import Annotated, Any, Optional, Sequence
 
 import typer
 
-from dlflow.cli.app import State, app
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, SetOption
-from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+from dlflow.cli.output import emit_json, progress, quiet_tensorflow, stdout_console
+from dlflow.choices import DataFormat, Task
+
+app = typer.Typer()  # joined to the root app by cli/main.py
+
 
 @app.command()
 def define(
@@ -20,10 +24,10 @@ def define(
     target: Annotated[Optional[list[str]], typer.Option(
         "--target", "-t", metavar="COL",
         help="The column or array to predict (repeat for several; asked for at a terminal).")] = None,
-    task: Annotated[Optional[str], typer.Option(
-        "--task", metavar="T", help="binary, multiclass, multilabel or regression (inferred from the target).")] = None,
-    format_: Annotated[Optional[str], typer.Option(
-        "--format", metavar="F", help="The data format when the file name does not tell, e.g. timeseries.")] = None,
+    task: Annotated[Optional[Task], typer.Option(
+        "--task", help="The kind of prediction (inferred from the target).")] = None,
+    format_: Annotated[Optional[DataFormat], typer.Option(
+        "--format", help="The data format when the file name does not tell, e.g. timeseries.")] = None,
     output: Annotated[Optional[str], typer.Option(
         "--output", "-o", metavar="FILE",
         help="Where to write the config ('-': stdout; default: <name>.yaml here).")] = None,
@@ -41,8 +45,7 @@ def define(
     from dlflow.workflow.define import check_definition, check_writable, write_definition
     from dlflow.workflow.define import define as run_define
 
-    _check_choice("--task", task, _literal_values("task"))
-    _check_choice("--format", format_, [f for f in _literal_values("format") if f != "auto"])
+    task, format_ = (choice.value if choice is not None else None for choice in (task, format_))
     to_stdout = output == "-"
     explicit = Path(output) if output and not to_stdout else None
     if explicit is not None:
@@ -109,25 +112,6 @@ def develop(
         raise WorkFailed(f"develop: {result.report['verdict']['summary']}")
 
 
-def _literal_values(field: str) -> list[str]:
-    """The values a config field's Literal type allows (task, data.format)."""
-    from typing import get_args
-
-    from dlflow.config import DataConfig, ExperimentConfig
-
-    model = DataConfig if field == "format" else ExperimentConfig
-    annotation = model.model_fields[field].annotation
-    return [v for arg in (get_args(annotation) or (annotation,)) for v in (get_args(arg) or (arg,))
-            if isinstance(v, str)]
-
-
-def _check_choice(flag: str, value: Optional[str], choices: Sequence[str]) -> None:
-    from dlflow.errors import UsageError
-
-    if value is not None and value not in choices:
-        raise UsageError(f"{flag}: expected one of {', '.join(choices)}, received {value!r}")
-
-
 def _ask(question: str, choices: Sequence[str], default: Optional[str]) -> str:
     """A question at the terminal (prompt on stderr): a choice by name or number, or free text."""
     if len(choices) > 4:
@@ -172,13 +156,12 @@ def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) 
 
 
 def _print_verdict(report: dict[str, Any], path: Path) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from dlflow.workflow.baselines import format_score
 
-    console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
+    console = stdout_console(highlight=False)
     metric, higher = report["metric"], report["higher_is_better"]
     table = Table(title=f"{report['experiment']}: {metric} on the validation split ({report['data']['validation']} "
                         f"samples; {'higher' if higher else 'lower'} is better)")

@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, SetOption, TrustCodeOption
-from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+from dlflow.cli.output import emit_json, progress, quiet_tensorflow, stdout_console
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
@@ -109,7 +111,6 @@ def mlflow_override(uri: str) -> list[str]:
 
 
 def _print_confusion(name: str, target: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{name}: confusion matrix (rows true, columns predicted)")
@@ -118,4 +119,4 @@ def _print_confusion(name: str, target: dict) -> None:
         table.add_column(str(label), justify="right")
     for label, row in zip(target["classes"], target["confusion_matrix"]):
         table.add_row(str(label), *map(str, row))
-    Console(file=sys.stdout, soft_wrap=True).print(table)
+    stdout_console().print(table)

@@ -6,8 +6,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-TASKS = ("binary", "multiclass", "multilabel", "regression")
-EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")
+from dlflow.choices import EXPORT_FORMATS, TASKS  # noqa: F401  (their home is dlflow/choices.py)
 
 
 def _one_key(value: Any) -> Any:
