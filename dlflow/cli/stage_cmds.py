@@ -42,14 +42,14 @@ def define(
 
     At a terminal, missing answers (data, target, task) are asked for; elsewhere they are usage errors.
     """
-    from dlflow.workflow.define import check_definition, check_writable, write_definition
+    from dlflow.workflow.define import check_definition, check_writable, default_config_path, write_definition
     from dlflow.workflow.define import define as run_define
 
     task, format_ = (choice.value if choice is not None else None for choice in (task, format_))
     to_stdout = output == "-"
     explicit = Path(output) if output and not to_stdout else None
-    if explicit is not None:
-        check_writable(explicit, force=force)  # before any work
+    if explicit is not None or (data is not None and not to_stdout):
+        check_writable(explicit or default_config_path(data, name), force=force)  # before any work or question
     targets = (target[0] if len(target) == 1 else list(target)) if target else None
     definition = run_define(data, target=targets, task=task, fmt=format_, name=name,
                             config_dir=explicit.parent if explicit is not None else Path("."),
@@ -113,21 +113,24 @@ def develop(
 
 
 def _ask(question: str, choices: Sequence[str], default: Optional[str]) -> str:
-    """A question at the terminal (prompt on stderr): a choice by name or number, or free text."""
-    if len(choices) > 4:
-        for i, choice in enumerate(choices, 1):
-            print(f"  {i:>3}. {choice}", file=sys.stderr)
-        answer = typer.prompt(f"{question} (name or number)", default=default, err=True)
-        if answer not in choices and answer.isdigit() and 1 <= int(answer) <= len(choices):
+    """A question at the terminal (prompt on stderr): a choice by name or number, or free text.
+
+    An answer that is not one of the choices is asked again (with a suggestion), never taken.
+    """
+    from dlflow.config.problems import did_you_mean
+
+    numbered = len(choices) > 4
+    for i, choice in enumerate(choices if numbered else [], 1):
+        print(f"  {i:>3}. {choice}", file=sys.stderr)
+    prompt = f"{question} (name or number)" if numbered else f"{question} [{'/'.join(choices)}]" if choices else question
+    while True:
+        answer = typer.prompt(prompt, default=default, err=True)
+        if not choices or answer in choices:
+            return answer
+        if numbered and answer.isdigit() and 1 <= int(answer) <= len(choices):
             return choices[int(answer) - 1]
-        return answer
-    if choices:
-        while True:
-            answer = typer.prompt(f"{question} [{'/'.join(choices)}]", default=default, err=True)
-            if answer in choices:
-                return answer
-            print(f"expected one of {', '.join(choices)}", file=sys.stderr)
-    return typer.prompt(question, err=True)
+        allowed = f"a name or a number 1-{len(choices)}" if numbered else f"one of {', '.join(choices)}"
+        print(f"{answer!r} is not a choice{did_you_mean(answer, choices)}: expected {allowed}", file=sys.stderr)
 
 
 def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) -> None:

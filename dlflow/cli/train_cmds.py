@@ -52,7 +52,7 @@ def train(
     prepare_runtime(loaded, cluster)  # before TensorFlow loads: it imports Keras, which fixes its backend then
     quiet_tensorflow(State.verbose)
     result = run_train(config, set_ or [], runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv,
-                       final=final, cluster=cluster)
+                       final=final, cluster=cluster, summary=not json_)
     if json_:
         extra = {}
         if final:

@@ -30,7 +30,8 @@ class TrainResult:
 
 def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
           resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None,
-          final: bool = False, cluster: dict[str, Any] | None = None, stage: str = "train") -> TrainResult:
+          final: bool = False, cluster: dict[str, Any] | None = None, stage: str = "train",
+          summary: bool = False) -> TrainResult:
     """Train the model a config describes.
 
     Args:
@@ -47,6 +48,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
             cluster detection (see `dlflow.train.distributed`).
         stage: the command this run belongs to, recorded in the manifest (`develop`'s full run
             says develop: only `train` runs stand for the experiment, see `dlflow.runs.lookup`).
+        summary: log the model's summary (`model.summary()`: layers, shapes, parameters) before fit.
     """
     from dlflow.config import dump_config, load_config
     from dlflow.runs.layout import split_store
@@ -113,6 +115,10 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
         chief_run = share_text(worker, str(run.path))
         log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
                                                        f"{worker.index} of {worker.count})")
+        if summary and worker.is_chief:
+            from dlflow.model.summary import summary_text
+
+            log(summary_text(session.model))
         try:
             metrics = _fit(loaded, data, session, run, resuming=resuming, log=log, started=started, tracker=tracker)
         except KeyboardInterrupt as exc:
