@@ -42,8 +42,16 @@ def validate(
 
 
 @app.command()
-def schema() -> None:
-    """Print the config's JSON Schema (for editor completion and checks)."""
+def schema(
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print the config reference as Markdown instead (docs/config.md).")] = False,
+) -> None:
+    """Print the config's JSON Schema (for editor completion, checks and hover help)."""
+    if markdown:
+        from dlflow.config.reference import markdown as reference
+
+        typer.echo(reference(), nl=False)
+        return
     from dlflow.config import json_schema
 
     typer.echo(json.dumps(json_schema(), indent=2))
