@@ -55,7 +55,8 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(f"dlflow --help {report['help'] * 1000:.0f} ms (goal <= {GOAL_S * 1000:.0f} ms, completion enabled), "
-          f"validate {report['validate'] * 1000:.0f} ms, import typer, rich {report['import_typer_rich'] * 1000:.0f} ms "
+          f"validate {report['validate'] * 1000:.0f} ms, "
+          f"import typer, rich {report['import_typer_rich'] * 1000:.0f} ms "
           f"(medians of {args.repeats})")
     print(f"written: {out}")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -18,8 +17,10 @@ app = typer.Typer()  # joined to the root app by cli/main.py
 @app.command()
 def collect(
     config: Annotated[Path, typer.Argument(help="The experiment config (YAML).")],
-    folds: Annotated[Optional[int], typer.Option("--folds", min=2, help="Also check that K-fold cross-validation with K folds is possible.")] = None,
-    repeats: Annotated[int, typer.Option("--repeats", min=1, help="K-fold repeats (iterated K-fold), with --folds.")] = 1,
+    folds: Annotated[Optional[int], typer.Option(
+        "--folds", min=2, help="Also check that K-fold cross-validation with K folds is possible.")] = None,
+    repeats: Annotated[int, typer.Option(
+        "--repeats", min=1, help="K-fold repeats (iterated K-fold), with --folds.")] = 1,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:

@@ -17,7 +17,6 @@ from dlflow.cli.app import State, app
 from dlflow.errors import DlflowError
 
 
-
 def _register() -> None:
     """Join each command module's Typer app to the root app, once (the order they are added is help order)."""
     if app.registered_groups:
@@ -41,8 +40,11 @@ def _register() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turning dlflow errors into messages and exit codes."""
+    from dlflow.cli.output import new_command
+
     args = list(sys.argv[1:] if argv is None else argv)
     wants_json = "--json" in args[:args.index("--")] if "--" in args else "--json" in args
+    new_command()
     try:
         _run(args)
     except _Failed as failed:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlflow.cli.app import State
-from dlflow.cli.options import JsonOption
+from dlflow.cli.options import JsonOption, RunArgument
 from dlflow.cli.output import emit_json, progress, stdout_console
 
 app = typer.Typer()  # joined to the root app by cli/main.py
@@ -17,7 +17,8 @@ app = typer.Typer()  # joined to the root app by cli/main.py
 
 @app.command()
 def runs(
-    experiment: Annotated[Optional[str], typer.Option("--experiment", "-e", help="Only this experiment's runs.")] = None,
+    experiment: Annotated[Optional[str], typer.Option(
+        "--experiment", "-e", help="Only this experiment's runs.")] = None,
     json_: JsonOption = False,
 ) -> None:
     """List runs: experiment, run id, status, best monitored metric, duration."""
@@ -54,7 +55,7 @@ def runs(
 
 @app.command()
 def report(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
+    run: RunArgument,
     json_: JsonOption = False,
 ) -> None:
     """Write a self-contained HTML report of a run (learning curves, confusion matrix, baselines, parity, config)."""
@@ -72,7 +73,8 @@ def report(
 
 @app.command()
 def tensorboard(
-    logdir: Annotated[Optional[Path], typer.Argument(metavar="[DIR]", help="Runs to show (default: the runs directory).")] = None,
+    logdir: Annotated[Optional[Path], typer.Argument(
+        metavar="[DIR]", help="Runs to show (default: the runs directory).")] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on (0: a free one).")] = 6006,
 ) -> None:

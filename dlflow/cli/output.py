@@ -22,6 +22,11 @@ class _Emitted:
     done = False
 
 
+def new_command() -> None:
+    """Forget an earlier command's output (`main` called again in one process: tests, the fuzzers)."""
+    _Emitted.done = False
+
+
 def emit_json(data: Any) -> None:
     """The command's result as one JSON object on stdout, and nothing else there."""
     sys.stdout.write(json.dumps(data, default=str) + "\n")

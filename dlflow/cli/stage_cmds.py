@@ -8,10 +8,10 @@ from typing import Annotated, Any, Optional, Sequence
 
 import typer
 
+from dlflow.choices import DataFormat, Task
 from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, SetOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow, stdout_console
-from dlflow.choices import DataFormat, Task
 
 app = typer.Typer()  # joined to the root app by cli/main.py
 
@@ -79,7 +79,8 @@ def develop(
                                                 help="The overfit check's epoch budget.")] = 300,
     skip_train: Annotated[bool, typer.Option(
         "--skip-train", help="Stop after the baselines and the overfit check.")] = False,
-    shallow: Annotated[bool, typer.Option("--shallow/--no-shallow", help="Fit shallow scikit-learn baselines too.")] = True,
+    shallow: Annotated[bool, typer.Option(
+        "--shallow/--no-shallow", help="Fit shallow scikit-learn baselines too.")] = True,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
@@ -122,7 +123,8 @@ def _ask(question: str, choices: Sequence[str], default: Optional[str]) -> str:
     numbered = len(choices) > 4
     for i, choice in enumerate(choices if numbered else [], 1):
         print(f"  {i:>3}. {choice}", file=sys.stderr)
-    prompt = f"{question} (name or number)" if numbered else f"{question} [{'/'.join(choices)}]" if choices else question
+    prompt = (f"{question} (name or number)" if numbered else f"{question} [{'/'.join(choices)}]" if choices
+              else question)
     while True:
         answer = typer.prompt(prompt, default=default, err=True)
         if not choices or answer in choices:
@@ -149,7 +151,8 @@ def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) 
     if baseline and baseline.get("score") is not None:
         from dlflow.workflow.baselines import format_score
 
-        echo(f"  baseline: {baseline['name']}: {baseline['metric']} {format_score(baseline['metric'], baseline['score'])} "
+        score = format_score(baseline['metric'], baseline['score'])
+        echo(f"  baseline: {baseline['name']}: {baseline['metric']} {score} "
              f"on the validation split")
     echo(f"  model:    {summary['model']}")
     if path is None:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from dlflow.cli.app import State
-from dlflow.cli.options import JsonOption, SetOption, TrustCodeOption
+from dlflow.cli.options import JsonOption, RunArgument, SetOption, TrustCodeOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow, stdout_console
 
 app = typer.Typer()  # joined to the root app by cli/main.py
@@ -73,9 +73,10 @@ def train(
 
 @app.command()
 def evaluate(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
+    run: RunArgument,
     slice_by: Annotated[Optional[list[str]], typer.Option(
-        "--slice-by", metavar="COLUMN", help="Metrics per group of an input column, to show gaps between groups (repeatable).")] = None,
+        "--slice-by", metavar="COLUMN",
+        help="Metrics per group of an input column, to show gaps between groups (repeatable).")] = None,
     json_: JsonOption = False,
     trust_code: TrustCodeOption = False,
 ) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import Field, model_validator, model_serializer
+from pydantic import Field, model_serializer, model_validator
 
 from dlflow.config.schema_base import Section
-
 
 # Aliases for the builtins, so SearchDimension's fields can be named `int` and `float`.
 _Int = int

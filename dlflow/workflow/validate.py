@@ -20,7 +20,8 @@ AT_BUILD = ["the data's contents (column types, labels, missing values)", "tenso
             "argument values Keras checks itself"]
 
 
-def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *, resolved: bool = False) -> dict[str, Any]:
+def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *,
+                    resolved: bool = False) -> dict[str, Any]:
     """Validate a config file (no TensorFlow import).
 
     Args:

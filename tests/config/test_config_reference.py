@@ -23,10 +23,19 @@ def test_every_config_key_has_a_description():
 
 def test_docs_config_md_is_generated_from_the_schema():
     text = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
-    assert text == markdown(), "docs/config.md is stale: run `make docs` (python -m dlflow.config.reference docs/config.md)"
+    assert text == markdown(), "docs/config.md is stale: run `make docs`"
     assert "| `batch_size` | int | `32` | Samples per gradient step" in text
 
 
 def test_schema_markdown_prints_the_reference(tmp_path):
     done = run_cli("schema", "--markdown", cwd=tmp_path)
     assert done.returncode == 0 and done.stdout == markdown()
+
+
+def test_the_cli_choices_are_the_schema_values():
+    from dlflow.choices import DATA_FORMATS, EXPORT_FORMATS, TASKS
+
+    props, defs = json_schema()["properties"], json_schema()["$defs"]
+    assert props["task"]["anyOf"][0]["enum"] == list(TASKS)
+    assert defs["DataConfig"]["properties"]["format"]["enum"] == ["auto", *DATA_FORMATS]
+    assert defs["ExportConfig"]["properties"]["formats"]["items"]["enum"] == list(EXPORT_FORMATS)
