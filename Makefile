@@ -3,13 +3,15 @@
 #   make test  installs into .venv if needed, then runs the test suite (under 10 minutes on 2 cores)
 #   make test-all  also runs the slow tests (full trainings to target accuracy, 8-trial tuning, ...)
 #   make fuzz  runs the fuzzers in full (500 configs through validate, 150 bad data files through collect)
+#   make lint  ruff check and ruff format --check (the rules are in pyproject.toml)
+#   make docs  regenerates docs/config.md from the config schema (a test fails when it is stale)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= configs/digits_convnet.yaml
 
-.PHONY: install run test test-all fuzz soak bench clean
+.PHONY: install run test test-all fuzz soak bench lint docs clean
 
 install: $(STAMP)
 
@@ -38,6 +40,13 @@ soak: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+lint: install
+	$(BIN)/ruff check dlflow tests benchmarks
+	$(BIN)/ruff format --check dlflow tests benchmarks
+
+docs: install
+	$(BIN)/python -m dlflow.config.reference docs/config.md
 
 clean:
 	rm -rf runs .pytest_cache bench-results

@@ -1,4 +1,8 @@
-"""The Typer app and the options every command shares; command modules register on it, `main` runs it."""
+"""The root Typer app and the options every command shares; `main` joins the command modules' apps to it.
+
+Typer's documented layout: each `cli/*_cmds.py` has its own `app = typer.Typer()` with its commands,
+and `cli/main.py` adds them here (`app.add_typer(module.app)`, no name: the commands stay top-level).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,28 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from dlflow import __version__
+
+# The first stages in workflow order; the other commands follow them in the order main adds them.
+HELP_ORDER = ("define", "collect", "develop", "train")
+
+
+class _Commands(TyperGroup):
+    """Lists the commands in workflow order (`dlflow --help`, shell completion)."""
+
+    def list_commands(self, ctx: object) -> list[str]:
+        rank = {name: i for i, name in enumerate(HELP_ORDER)}
+        return sorted(self.commands, key=lambda name: rank.get(name, len(rank)))  # stable for the rest
+
 
 app = typer.Typer(
     name="dlflow",
     help="The universal workflow of machine learning for Keras 3, from a YAML experiment config.",
+    cls=_Commands,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (completion offers the Enum choices)
     pretty_exceptions_enable=False,
     # Click's plain help: Typer's Rich help imports rich.markdown, markdown-it and pygments
     # (~0.15 s of every `dlflow --help`; the start-up goal is 0.25 s in all).

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, SetOption
-from dlflow.cli.output import emit_json, progress
+from dlflow.cli.output import emit_json, progress, stdout_console
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
 def collect(
     config: Annotated[Path, typer.Argument(help="The experiment config (YAML).")],
-    folds: Annotated[Optional[int], typer.Option("--folds", min=2, help="Also check that K-fold cross-validation with K folds is possible.")] = None,
-    repeats: Annotated[int, typer.Option("--repeats", min=1, help="K-fold repeats (iterated K-fold), with --folds.")] = 1,
+    folds: Annotated[Optional[int], typer.Option(
+        "--folds", min=2, help="Also check that K-fold cross-validation with K folds is possible.")] = None,
+    repeats: Annotated[int, typer.Option(
+        "--repeats", min=1, help="K-fold repeats (iterated K-fold), with --folds.")] = 1,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
@@ -32,10 +35,9 @@ def collect(
 
 
 def _print_card(card: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, soft_wrap=True)
+    console = stdout_console()
     streamed = ", streamed from disk" if card["streamed"] else ""
     console.print(f"[bold]data card[/bold] of {card['experiment']}: {card['source']} ({card['kind']}, "
                   f"{card['task']}{streamed}), {card['rows']:,} rows, fingerprint {card['fingerprint']}")

@@ -7,16 +7,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
-from dlflow.cli.options import JsonOption, TrustCodeOption
+from dlflow.choices import ExportFormat
+from dlflow.cli.app import State
+from dlflow.cli.options import JsonOption, RunArgument, TrustCodeOption
 from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
 def export(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
-    format_: Annotated[Optional[list[str]], typer.Option(
-        "--format", "-f", help="keras, saved_model, tflite or onnx (repeatable; default: the config's export.formats).")] = None,
+    run: RunArgument,
+    format_: Annotated[Optional[list[ExportFormat]], typer.Option(
+        "--format", "-f", help="An artifact to write (repeatable; default: the config's export.formats).")] = None,
     json_: JsonOption = False,
     trust_code: TrustCodeOption = False,
 ) -> None:
@@ -24,7 +27,8 @@ def export(
     from dlflow.workflow.deploy import export as run_export
 
     quiet_tensorflow(State.verbose)
-    report = run_export(run, format_ or [], runs_root=State.runs_root, log=progress, trust_code=trust_code)
+    report = run_export(run, [f.value for f in format_ or []], runs_root=State.runs_root, log=progress,
+                        trust_code=trust_code)
     if json_:
         emit_json(report)
         return
@@ -36,9 +40,12 @@ def export(
 
 @app.command()
 def predict(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
-    input_: Annotated[Path, typer.Argument(metavar="INPUT", help="A .csv/.tsv/.parquet table, an .npz, an image or a folder of images.")],
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Where to write the predictions CSV ('-': stdout; default: <run>/predictions.csv).")] = None,
+    run: RunArgument,
+    input_: Annotated[Path, typer.Argument(
+        metavar="INPUT", help="A .csv/.tsv/.parquet table, an .npz, an image or a folder of images.")],
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o",
+        help="Where to write the predictions CSV ('-': stdout; default: <run>/predictions.csv).")] = None,
     json_: JsonOption = False,
     trust_code: TrustCodeOption = False,
 ) -> None:

@@ -16,51 +16,91 @@ from dlflow import __version__
 from dlflow.cli.app import State, app
 from dlflow.errors import DlflowError
 
-# The first stages in workflow order; the other commands follow them in import order.
-HELP_ORDER = ("define", "collect", "develop", "train")
-
 
 def _register() -> None:
-    # Import order is help order: the workflow stages, then observing, then config tools.
-    from dlflow.cli import stage_cmds, data_cmds, train_cmds, regularize_cmds, deploy_cmds, serve_cmds, monitor_cmds, observe_cmds, config_cmds  # noqa: F401
+    """Join each command module's Typer app to the root app, once (the order they are added is help order)."""
+    if app.registered_groups:
+        return
+    from dlflow.cli import (
+        config_cmds,
+        data_cmds,
+        deploy_cmds,
+        monitor_cmds,
+        observe_cmds,
+        regularize_cmds,
+        serve_cmds,
+        stage_cmds,
+        train_cmds,
+    )
 
-    rank = {name: i for i, name in enumerate(HELP_ORDER)}
-    app.registered_commands.sort(  # stable: unranked commands keep their order
-        key=lambda c: rank.get(c.name or c.callback.__name__.replace("_", "-"), len(rank)))
+    for module in (stage_cmds, data_cmds, train_cmds, regularize_cmds, deploy_cmds, serve_cmds, monitor_cmds,
+                   observe_cmds, config_cmds):
+        app.add_typer(module.app)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turning dlflow errors into messages and exit codes."""
+    from dlflow.cli.output import new_command
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    wants_json = "--json" in args[:args.index("--")] if "--" in args else "--json" in args
+    new_command()
+    try:
+        _run(args)
+    except _Failed as failed:
+        if wants_json:
+            from dlflow.cli.output import print_json_error
+
+            print_json_error(failed.lines, failed.exit_code, failed.kind)
+        sys.exit(failed.exit_code)
+
+
+class _Failed(Exception):
+    """How a command failed: its message lines (already printed on stderr), exit status and kind."""
+
+    def __init__(self, lines: list[str], exit_code: int, kind: str):
+        super().__init__(lines[0] if lines else kind)
+        self.lines, self.exit_code, self.kind = lines, exit_code, kind
+
+
+def _run(args: list[str]) -> None:
+    """Run the app; a failure is printed on stderr and raised as `_Failed`; success exits."""
     from dlflow.cli.output import print_error
 
     _register()
     try:
         # without standalone mode, click returns a `typer.Exit(code)` raised by a command as the result
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=args, prog_name="dlflow", standalone_mode=False)
     except DlflowError as error:
         print_error(error)
-        sys.exit(error.exit_code)
+        raise _Failed(error.lines(), error.exit_code, type(error).__name__) from None
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        sys.exit(130)
+        raise _Failed(["interrupted"], 130, "Interrupted") from None
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except Exception as error:  # usage errors of click or typer's vendored click
         if callable(getattr(error, "show", None)) and hasattr(error, "exit_code"):
             error.show()
-            sys.exit(2)
+            raise _Failed([error.format_message()], 2, "UsageError") from None
         if type(error).__name__ == "Abort":
             print("error: aborted", file=sys.stderr)
-            sys.exit(130)
-        saved = _save_traceback(error)
-        print(f"error: unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:400]
-              + f" (traceback saved to {saved}; please report it)", file=sys.stderr)
-        if State.verbose:
-            import traceback
-
-            traceback.print_exception(error, file=sys.stderr)
-        sys.exit(1)
+            raise _Failed(["aborted"], 130, "Interrupted") from None
+        raise _Failed([_unexpected(error)], 1, "UnexpectedError") from None
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _unexpected(error: Exception) -> str:
+    """Report an unexpected error: one line on stderr (its traceback saved to a file); returns the line."""
+    saved = _save_traceback(error)
+    line = (f"unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:400]
+            + f" (traceback saved to {saved}; please report it)")
+    print(f"error: {line}", file=sys.stderr)
+    if State.verbose:
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    return line
 
 
 def _save_traceback(error: BaseException) -> str:

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
-from dlflow.cli.options import JsonOption
-from dlflow.cli.output import emit_json, progress
+from dlflow.cli.app import State
+from dlflow.cli.options import JsonOption, RunArgument
+from dlflow.cli.output import emit_json, progress, stdout_console
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
 def monitor(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
-    log: Annotated[Optional[str], typer.Option("--log", help="A prediction log folder (default: <run>/serving, what dlflow serve writes).")] = None,
-    data: Annotated[Optional[str], typer.Option("--data", help="Live inputs from a file instead (as dlflow predict takes); the model predicts on them.")] = None,
-    labels: Annotated[Optional[str], typer.Option("--labels", help="True labels, CSV: request_id[, row] and the target column (with --data: the target column, in row order).")] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="The HTML page (default: <run>/monitor/report.html).")] = None,
+    run: RunArgument,
+    log: Annotated[Optional[str], typer.Option(
+        "--log", help="A prediction log folder (default: <run>/serving, what dlflow serve writes).")] = None,
+    data: Annotated[Optional[str], typer.Option(
+        "--data",
+        help="Live inputs from a file instead (as dlflow predict takes); the model predicts on them.")] = None,
+    labels: Annotated[Optional[str], typer.Option(
+        "--labels", help="True labels, CSV: request_id[, row] and the target column "
+                         "(with --data: the target column, in row order).")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", help="The HTML page (default: <run>/monitor/report.html).")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Compare live inputs and predictions with the training split; exit 1 past the config's monitor: thresholds."""
@@ -38,7 +45,6 @@ def monitor(
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"drift of {result['rows']} live rows ({result['source']}) against the training split")
@@ -50,7 +56,7 @@ def _print_table(result: dict[str, Any]) -> None:
     for name, p in result.get("predictions", {}).items():
         table.add_row(f"predicted {name}", "prediction", "", "", _num(p.get("chi2_pvalue")), "",
                       "YES" if p["drifted"] else "no")
-    console = Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    console = stdout_console()
     console.print(table)
     for name, a in result.get("accuracy", {}).items():
         console.print(f"live accuracy of {name}: {_num(a['live'])} on {a['rows']} labelled rows "

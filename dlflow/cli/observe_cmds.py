@@ -8,14 +8,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
-from dlflow.cli.options import JsonOption
-from dlflow.cli.output import emit_json, progress
+from dlflow.cli.app import State
+from dlflow.cli.options import JsonOption, RunArgument
+from dlflow.cli.output import emit_json, progress, stdout_console
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
 def runs(
-    experiment: Annotated[Optional[str], typer.Option("--experiment", "-e", help="Only this experiment's runs.")] = None,
+    experiment: Annotated[Optional[str], typer.Option(
+        "--experiment", "-e", help="Only this experiment's runs.")] = None,
     json_: JsonOption = False,
 ) -> None:
     """List runs: experiment, run id, status, best monitored metric, duration."""
@@ -25,7 +28,6 @@ def runs(
     if json_:
         emit_json({"runs": rows})
         return
-    from rich.console import Console
     from rich.table import Table
 
     title = f"runs of {experiment}, best first" if experiment else f"runs in {State.runs_root}"
@@ -48,12 +50,12 @@ def runs(
             "config differences": ", ".join(f"{p}={v}" for p, v in row.get("differs", {}).items()) or "-",
         }
         table.add_row(*(cells[c] for c in columns))
-    Console(file=sys.stdout, soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(table)
+    stdout_console().print(table)
 
 
 @app.command()
 def report(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
+    run: RunArgument,
     json_: JsonOption = False,
 ) -> None:
     """Write a self-contained HTML report of a run (learning curves, confusion matrix, baselines, parity, config)."""
@@ -71,7 +73,8 @@ def report(
 
 @app.command()
 def tensorboard(
-    logdir: Annotated[Optional[Path], typer.Argument(metavar="[DIR]", help="Runs to show (default: the runs directory).")] = None,
+    logdir: Annotated[Optional[Path], typer.Argument(
+        metavar="[DIR]", help="Runs to show (default: the runs directory).")] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on (0: a free one).")] = 6006,
 ) -> None:

@@ -8,9 +8,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, SetOption
-from dlflow.cli.output import emit_json, progress
+from dlflow.cli.output import emit_json, progress, stdout_console
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
@@ -117,10 +119,8 @@ def _print_cv(result: Any, folds: int, repeats: int) -> None:
 
 
 def _console() -> Any:
-    """Rich on stdout; piped output gets room enough that no cell wraps mid-word."""
-    from rich.console import Console
-
-    return Console(file=sys.stdout, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+    """Rich on stdout (no width limit when piped)."""
+    return stdout_console()
 
 
 def _value(value: Any) -> str:

@@ -8,9 +8,12 @@ from typing import Annotated, Any, Optional, Sequence
 
 import typer
 
-from dlflow.cli.app import State, app
+from dlflow.choices import DataFormat, Task
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, SetOption
-from dlflow.cli.output import emit_json, progress
+from dlflow.cli.output import emit_json, progress, stdout_console
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
@@ -21,10 +24,10 @@ def define(
     target: Annotated[Optional[list[str]], typer.Option(
         "--target", "-t", metavar="COL",
         help="The column or array to predict (repeat for several; asked for at a terminal).")] = None,
-    task: Annotated[Optional[str], typer.Option(
-        "--task", metavar="T", help="binary, multiclass, multilabel or regression (inferred from the target).")] = None,
-    format_: Annotated[Optional[str], typer.Option(
-        "--format", metavar="F", help="The data format when the file name does not tell, e.g. timeseries.")] = None,
+    task: Annotated[Optional[Task], typer.Option(
+        "--task", help="The kind of prediction (inferred from the target).")] = None,
+    format_: Annotated[Optional[DataFormat], typer.Option(
+        "--format", help="The data format when the file name does not tell, e.g. timeseries.")] = None,
     output: Annotated[Optional[str], typer.Option(
         "--output", "-o", metavar="FILE",
         help="Where to write the config ('-': stdout; default: <name>.yaml here).")] = None,
@@ -39,15 +42,14 @@ def define(
 
     At a terminal, missing answers (data, target, task) are asked for; elsewhere they are usage errors.
     """
-    from dlflow.workflow.define import check_definition, check_writable, write_definition
+    from dlflow.workflow.define import check_definition, check_writable, default_config_path, write_definition
     from dlflow.workflow.define import define as run_define
 
-    _check_choice("--task", task, _literal_values("task"))
-    _check_choice("--format", format_, [f for f in _literal_values("format") if f != "auto"])
+    task, format_ = (choice.value if choice is not None else None for choice in (task, format_))
     to_stdout = output == "-"
     explicit = Path(output) if output and not to_stdout else None
-    if explicit is not None:
-        check_writable(explicit, force=force)  # before any work
+    if explicit is not None or (data is not None and not to_stdout):
+        check_writable(explicit or default_config_path(data, name), force=force)  # before any work or question
     targets = (target[0] if len(target) == 1 else list(target)) if target else None
     definition = run_define(data, target=targets, task=task, fmt=format_, name=name,
                             config_dir=explicit.parent if explicit is not None else Path("."),
@@ -77,7 +79,8 @@ def develop(
                                                 help="The overfit check's epoch budget.")] = 300,
     skip_train: Annotated[bool, typer.Option(
         "--skip-train", help="Stop after the baselines and the overfit check.")] = False,
-    shallow: Annotated[bool, typer.Option("--shallow/--no-shallow", help="Fit shallow scikit-learn baselines too.")] = True,
+    shallow: Annotated[bool, typer.Option(
+        "--shallow/--no-shallow", help="Fit shallow scikit-learn baselines too.")] = True,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
@@ -105,41 +108,26 @@ def develop(
         raise WorkFailed(f"develop: {result.report['verdict']['summary']}")
 
 
-def _literal_values(field: str) -> list[str]:
-    """The values a config field's Literal type allows (task, data.format)."""
-    from typing import get_args
-
-    from dlflow.config import DataConfig, ExperimentConfig
-
-    model = DataConfig if field == "format" else ExperimentConfig
-    annotation = model.model_fields[field].annotation
-    return [v for arg in (get_args(annotation) or (annotation,)) for v in (get_args(arg) or (arg,))
-            if isinstance(v, str)]
-
-
-def _check_choice(flag: str, value: Optional[str], choices: Sequence[str]) -> None:
-    from dlflow.errors import UsageError
-
-    if value is not None and value not in choices:
-        raise UsageError(f"{flag}: expected one of {', '.join(choices)}, received {value!r}")
-
-
 def _ask(question: str, choices: Sequence[str], default: Optional[str]) -> str:
-    """A question at the terminal (prompt on stderr): a choice by name or number, or free text."""
-    if len(choices) > 4:
-        for i, choice in enumerate(choices, 1):
-            print(f"  {i:>3}. {choice}", file=sys.stderr)
-        answer = typer.prompt(f"{question} (name or number)", default=default, err=True)
-        if answer not in choices and answer.isdigit() and 1 <= int(answer) <= len(choices):
+    """A question at the terminal (prompt on stderr): a choice by name or number, or free text.
+
+    An answer that is not one of the choices is asked again (with a suggestion), never taken.
+    """
+    from dlflow.config.problems import did_you_mean
+
+    numbered = len(choices) > 4
+    for i, choice in enumerate(choices if numbered else [], 1):
+        print(f"  {i:>3}. {choice}", file=sys.stderr)
+    prompt = (f"{question} (name or number)" if numbered else f"{question} [{'/'.join(choices)}]" if choices
+              else question)
+    while True:
+        answer = typer.prompt(prompt, default=default, err=True)
+        if not choices or answer in choices:
+            return answer
+        if numbered and answer.isdigit() and 1 <= int(answer) <= len(choices):
             return choices[int(answer) - 1]
-        return answer
-    if choices:
-        while True:
-            answer = typer.prompt(f"{question} [{'/'.join(choices)}]", default=default, err=True)
-            if answer in choices:
-                return answer
-            print(f"expected one of {', '.join(choices)}", file=sys.stderr)
-    return typer.prompt(question, err=True)
+        allowed = f"a name or a number 1-{len(choices)}" if numbered else f"one of {', '.join(choices)}"
+        print(f"{answer!r} is not a choice{did_you_mean(answer, choices)}: expected {allowed}", file=sys.stderr)
 
 
 def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) -> None:
@@ -158,7 +146,8 @@ def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) 
     if baseline and baseline.get("score") is not None:
         from dlflow.workflow.scores import format_score
 
-        echo(f"  baseline: {baseline['name']}: {baseline['metric']} {format_score(baseline['metric'], baseline['score'])} "
+        score = format_score(baseline['metric'], baseline['score'])
+        echo(f"  baseline: {baseline['name']}: {baseline['metric']} {score} "
              f"on the validation split")
     echo(f"  model:    {summary['model']}")
     if path is None:
@@ -168,13 +157,12 @@ def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) 
 
 
 def _print_verdict(report: dict[str, Any], path: Path) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     from dlflow.workflow.scores import format_score
 
-    console = Console(file=sys.stdout, soft_wrap=True, highlight=False)
+    console = stdout_console(highlight=False)
     metric, higher = report["metric"], report["higher_is_better"]
     table = Table(title=f"{report['experiment']}: {metric} on the validation split ({report['data']['validation']} "
                         f"samples; {'higher' if higher else 'lower'} is better)")

@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from dlflow.cli.app import State, app
-from dlflow.cli.options import JsonOption, SetOption, TrustCodeOption
-from dlflow.cli.output import emit_json, progress, quiet_tensorflow
+from dlflow.cli.app import State
+from dlflow.cli.options import JsonOption, RunArgument, SetOption, TrustCodeOption
+from dlflow.cli.output import emit_json, progress, quiet_tensorflow, stdout_console
+
+app = typer.Typer()  # joined to the root app by cli/main.py
 
 
 @app.command()
@@ -41,7 +43,7 @@ def train(
     set_ = [*(set_ or []), *(mlflow_override(mlflow) if mlflow is not None else [])]
     cluster = {"coordinator": coordinator, "num_workers": num_workers, "worker_index": worker_index}
     result = run_train(config, set_, runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv,
-                       final=final, cluster=cluster, quiet_tf=not State.verbose)
+                       final=final, cluster=cluster, quiet_tf=not State.verbose, summary=not json_)
     if json_:
         extra = {}
         if final:
@@ -62,9 +64,10 @@ def train(
 
 @app.command()
 def evaluate(
-    run: Annotated[str, typer.Argument(help="A run directory, or an experiment name (its latest completed train run).")],
+    run: RunArgument,
     slice_by: Annotated[Optional[list[str]], typer.Option(
-        "--slice-by", metavar="COLUMN", help="Metrics per group of an input column, to show gaps between groups (repeatable).")] = None,
+        "--slice-by", metavar="COLUMN",
+        help="Metrics per group of an input column, to show gaps between groups (repeatable).")] = None,
     json_: JsonOption = False,
     trust_code: TrustCodeOption = False,
 ) -> None:
@@ -100,7 +103,6 @@ def mlflow_override(uri: str) -> list[str]:
 
 
 def _print_confusion(name: str, target: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"{name}: confusion matrix (rows true, columns predicted)")
@@ -109,4 +111,4 @@ def _print_confusion(name: str, target: dict) -> None:
         table.add_column(str(label), justify="right")
     for label, row in zip(target["classes"], target["confusion_matrix"]):
         table.add_row(str(label), *map(str, row))
-    Console(file=sys.stdout, soft_wrap=True).print(table)
+    stdout_console().print(table)

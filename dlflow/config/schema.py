@@ -18,8 +18,9 @@ from dlflow.config.schema_search import SearchConfig, SearchDimension  # noqa: F
 class ImageOptions(Section):
     """How image files become tensors."""
 
-    size: tuple[PositiveInt, PositiveInt] | None = None  # [height, width]; None keeps the data's own size
-    color_mode: Literal["grayscale", "rgb", "rgba"] = "rgb"
+    size: tuple[PositiveInt, PositiveInt] | None = Field(None, description=(
+        "[height, width] every image is resized to; left out: the data's own size (all images alike)."))
+    color_mode: Literal["grayscale", "rgb", "rgba"] = Field("rgb", description="Channels the images are read with.")
 
 
 class TextOptions(Section):
@@ -30,10 +31,14 @@ class TextOptions(Section):
     a train run prints and records which one it used.
     """
 
-    max_tokens: int = Field(20000, gt=1)
-    sequence_length: int = Field(200, gt=0)
-    output_mode: Literal["int", "multi_hot", "count", "tf_idf"] | None = None
-    ngrams: int | None = None
+    max_tokens: int = Field(20000, gt=1, description="Vocabulary size (TextVectorization's max_tokens), "
+                                                    "padding and out-of-vocabulary tokens included.")
+    sequence_length: int = Field(200, gt=0, description="Tokens per text with output_mode int (longer texts "
+                                                        "are cut, shorter ones padded).")
+    output_mode: Literal["int", "multi_hot", "count", "tf_idf"] | None = Field(None, description=(
+        "int: token ids for an Embedding; multi_hot, count, tf_idf: one bag-of-words vector. "
+        "Left out: int for a text folder, tf_idf for a table's text column."))
+    ngrams: int | None = Field(None, description="Also count word n-grams up to this length (bag-of-words modes).")
     max_file_bytes: int = Field(5_000_000, gt=0, description=(
         "Largest file a text folder may hold, in bytes; a larger one is a data error naming it."))
 
@@ -48,18 +53,18 @@ class TextOptions(Section):
 class WindowOptions(Section):
     """Sliding windows over a time series (forecasting)."""
 
-    length: int = Field(gt=0)
-    horizon: int = Field(1, gt=0)
-    stride: int = Field(1, gt=0)
-    sampling_rate: int = Field(1, gt=0)
+    length: int = Field(gt=0, description="Time steps in each input window.")
+    horizon: int = Field(1, gt=0, description="How many steps after the window's end the target is.")
+    stride: int = Field(1, gt=0, description="Steps between the starts of consecutive windows.")
+    sampling_rate: int = Field(1, gt=0, description="Keep every N-th step inside a window.")
 
 
 class SplitConfig(Section):
     """The holdout split: fractions of the whole data set."""
 
-    validation: float = Field(0.15, ge=0.0, lt=1.0)
-    test: float = Field(0.15, ge=0.0, lt=1.0)
-    stratify: bool = True
+    validation: float = Field(0.15, ge=0.0, lt=1.0, description="Share of the data held out for validation.")
+    test: float = Field(0.15, ge=0.0, lt=1.0, description="Share of the data held out for `dlflow evaluate`.")
+    stratify: bool = Field(True, description="Keep the class balance in every part (classification).")
 
     @model_validator(mode="after")
     def _fractions_leave_training_data(self) -> "SplitConfig":
@@ -74,10 +79,13 @@ class SplitConfig(Section):
 class MissingConfig(Section):
     """What to do with missing values, per column type."""
 
-    numeric: Literal["mean", "median", "constant", "error"] = "mean"
-    categorical: Literal["most_frequent", "constant", "error"] = "most_frequent"
-    numeric_constant: float = 0.0  # the fill value of `numeric: constant`
-    categorical_constant: Union[int, str] = "missing"  # of `categorical: constant`: a category of its own
+    numeric: Literal["mean", "median", "constant", "error"] = Field("mean", description=(
+        "How a missing number is filled (from the training split), or error to refuse it."))
+    categorical: Literal["most_frequent", "constant", "error"] = Field("most_frequent", description=(
+        "How a missing category is filled (from the training split), or error to refuse it."))
+    numeric_constant: float = Field(0.0, description="The fill value of `numeric: constant`.")
+    categorical_constant: Union[int, str] = Field("missing", description=(
+        "The fill value of `categorical: constant`: a category of its own."))
 
     @model_validator(mode="after")
     def _constants_need_constant(self) -> "MissingConfig":
@@ -94,47 +102,55 @@ class MissingConfig(Section):
 class StreamingConfig(Section):
     """Tables too large for memory are read from disk in chunks, for statistics and for training."""
 
-    enabled: Union[Literal["auto"], bool] = "auto"  # auto: stream when the estimate exceeds threshold_mb
-    threshold_mb: float = Field(1024, gt=0)  # estimated in-memory size of the loaded table
-    chunk_rows: int = Field(100_000, gt=0)  # rows read (and shuffled together) at a time
+    enabled: Union[Literal["auto"], bool] = Field("auto", description=(
+        "Stream the table from disk; auto: when its estimated size in memory exceeds threshold_mb."))
+    threshold_mb: float = Field(1024, gt=0, description="Estimated in-memory size (MB) past which auto streams.")
+    chunk_rows: int = Field(100_000, gt=0, description="Rows read (and shuffled together) at a time.")
 
 
 class DataConfig(Section):
     """Where the data comes from and how it is split."""
 
-    source: str
+    source: str = Field(description="A file or folder path (relative to the config), or builtin:<name>.")
     format: Literal[
         "auto", "csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timeseries", "builtin"
-    ] = "auto"
-    target: str | list[str] | None = None
-    features: dict[str, Literal["numeric", "categorical", "text", "ignore"]] | None = None
-    image: ImageOptions | None = None
-    text: TextOptions | None = None
-    window: WindowOptions | None = None
-    split: SplitConfig = SplitConfig()
-    missing: MissingConfig = MissingConfig()
-    streaming: StreamingConfig = StreamingConfig()
-    augment: list[KerasObject] = []
+    ] = Field("auto", description="How the data is stored; auto: from the source's name.")
+    target: str | list[str] | None = Field(None, description=(
+        "The target column(s) or array key(s); image and text folders take the class sub-folders."))
+    features: dict[str, Literal["numeric", "categorical", "text", "ignore"]] | None = Field(None, description=(
+        "Column types of a table by column name; left out, they are inferred (and recorded)."))
+    image: ImageOptions | None = Field(None, description="How image files become tensors.")
+    text: TextOptions | None = Field(None, description="How raw strings become token sequences.")
+    window: WindowOptions | None = Field(None, description="Sliding windows over a time series.")
+    split: SplitConfig = Field(SplitConfig(), description="The train / validation / test split.")
+    missing: MissingConfig = Field(MissingConfig(), description="What to do with missing values.")
+    streaming: StreamingConfig = Field(StreamingConfig(), description="Reading tables too large for memory.")
+    augment: list[KerasObject] = Field([], description=(
+        "Keras augmentation layers applied to training batches only, e.g. [{RandomFlip: {mode: horizontal}}]."))
     # Image folders: where decoded images are kept between epochs. memory: in RAM (uint8);
     # disk: in runs/<name>/cache/; none: decoded again every epoch. Left out: memory when the
     # whole decoded folder (height x width x channels bytes per image) fits 1 GiB, else none.
-    cache: Literal["memory", "disk", "none"] | None = None
+    cache: Literal["memory", "disk", "none"] | None = Field(None, description=(
+        "Image folders: where decoded images are kept between epochs (left out: memory when it fits 1 GiB)."))
     # Image folders: a file that fails the header check (truncated, not an image, another format)
     # is an error naming it (error, also when left out), or left out and listed in the data card
     # and manifest (skip).
-    on_bad_file: Literal["error", "skip"] | None = None
+    on_bad_file: Literal["error", "skip"] | None = Field(None, description=(
+        "Image folders: a file that is not a readable image is an error (the default) or skipped and listed."))
     # standardize: regression targets are learned as (y - mean) / std with the training split's
     # moments, and the model ends with the inverse scaling, so it answers in the target's units.
     # Left out: standardize when there is a regression target, none otherwise.
-    target_scaling: Literal["standardize", "none"] | None = None
+    target_scaling: Literal["standardize", "none"] | None = Field(None, description=(
+        "Regression targets learned standardized, answered in their units (left out: standardize for regression)."))
 
 
 class FunctionalConfig(Section):
     """A named graph of layers: each node is {ClassName: kwargs, inputs: name | [names]}."""
 
-    inputs: list[str]
-    layers: dict[str, dict[str, Any]]
-    outputs: list[str]
+    inputs: list[str] = Field(description="The data's inputs (columns, arrays) the graph starts from.")
+    layers: dict[str, dict[str, Any]] = Field(description=(
+        "Named nodes: {ClassName: kwargs, inputs: name | [names]}, in any order."))
+    outputs: list[str] = Field(description="The nodes the model returns; their names match the targets'.")
 
     @field_validator("inputs", "outputs", mode="before")
     @classmethod
@@ -145,10 +161,12 @@ class FunctionalConfig(Section):
 class ModelConfig(Section):
     """Exactly one of `sequential`, `functional` or `factory`."""
 
-    sequential: list[KerasObject] | None = None
-    functional: FunctionalConfig | None = None
-    factory: str | None = None  # "module:callable"; runs your code
-    args: dict[str, Any] = {}
+    sequential: list[KerasObject] | None = Field(None, description=(
+        "Layers in order; inputs and preprocessing come from the data."))
+    functional: FunctionalConfig | None = Field(None, description="A named graph of layers (several inputs/outputs).")
+    factory: str | None = Field(None, description=(
+        "'module:callable' returning a keras.Model (subclassing); runs your code."))
+    args: dict[str, Any] = Field({}, description="Keyword arguments of the factory.")
 
     @field_validator("factory")
     @classmethod
@@ -178,10 +196,13 @@ class ModelConfig(Section):
 class CompileConfig(Section):
     """Arguments of `model.compile`; loss and metrics default from the task."""
 
-    optimizer: KerasObject = "adam"
-    loss: KerasObject | dict[str, KerasObject] | None = None
-    loss_weights: dict[str, float] | list[float] | None = None
-    metrics: list[KerasObject] | dict[str, list[KerasObject]] | None = None
+    optimizer: KerasObject = Field("adam", description="A Keras optimizer: a name or {ClassName: kwargs}.")
+    loss: KerasObject | dict[str, KerasObject] | None = Field(None, description=(
+        "A Keras loss, or a mapping per output; left out: the task's usual loss."))
+    loss_weights: dict[str, float] | list[float] | None = Field(None, description=(
+        "Weights of the outputs' losses in the total (several outputs)."))
+    metrics: list[KerasObject] | dict[str, list[KerasObject]] | None = Field(None, description=(
+        "Keras metrics, or a mapping per output; left out: the task's usual metric."))
 
 
 _SECONDS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
@@ -208,15 +229,19 @@ def backup_interval(value: Any) -> tuple[str, float]:
 class FitConfig(Section):
     """Arguments of `model.fit` and what "best" means."""
 
-    epochs: int = Field(10, gt=0)
-    batch_size: int = Field(32, gt=0)
-    class_weight: Literal["balanced"] | dict[str, float] | None = None
-    monitor: str = Field("val_loss", min_length=1)  # a name training logs: checked when the model is built
-    callbacks: list[KerasObject] = []
+    epochs: int = Field(10, gt=0, description="Passes over the training data.")
+    batch_size: int = Field(32, gt=0, description="Samples per gradient step (over all devices).")
+    class_weight: Literal["balanced"] | dict[str, float] | None = Field(None, description=(
+        "Weights of the classes in the loss: balanced, or {class: weight}."))
+    monitor: str = Field("val_loss", min_length=1, description=(
+        "A metric training logs: what 'best' means for checkpoints and the verdicts (checked at build)."))
+    callbacks: list[KerasObject] = Field([], description=(
+        "Keras callbacks added to dlflow's own (checkpoints, TensorBoard, CSV log, backup, NaN guard)."))
     allow_unsafe_callbacks: bool = Field(False, description=(
         "Allow callbacks that reach the network (RemoteMonitor) or wrap others (CallbackList). "
         "Off by default: a config from someone else cannot send your metrics anywhere."))
-    verbose: Literal["auto", 0, 1, 2] = "auto"
+    verbose: Literal["auto", 0, 1, 2] = Field("auto", description=(
+        "model.fit's verbosity; auto: a progress bar at a terminal, a line per epoch elsewhere."))
     backup_every: Union[int, str] = Field(
         "5s", description="How often the resumable training state (backup/) is written: every N epochs "
                           "(an integer) or at most once per time span ('30s', '2m', '1h'); always also on "
@@ -238,13 +263,18 @@ class FitConfig(Section):
 class RuntimeConfig(Section):
     """Where and how the computation runs."""
 
-    backend: Literal["tensorflow", "jax"] = "tensorflow"
-    device: Literal["auto", "cpu", "gpu"] = "auto"
-    strategy: Literal["auto", "none", "mirrored", "data_parallel", "multi_worker"] = "auto"
-    logical_cpus: int = Field(2, ge=1)  # CPU devices to split into for `strategy: mirrored` without GPUs
-    mixed_precision: Literal["auto", "off", "mixed_float16", "mixed_bfloat16"] = "auto"
-    jit_compile: Literal["auto"] | bool = "auto"
-    deterministic: bool = False
+    backend: Literal["tensorflow", "jax"] = Field("tensorflow", description=(
+        "The Keras 3 backend (multi-machine training uses jax)."))
+    device: Literal["auto", "cpu", "gpu"] = Field("auto", description="Where to train; auto: a GPU when present.")
+    strategy: Literal["auto", "none", "mirrored", "data_parallel", "multi_worker"] = Field("auto", description=(
+        "How training spreads over devices; auto: all GPUs when there are several."))
+    logical_cpus: int = Field(2, ge=1, description=(
+        "CPU devices to split into for strategy mirrored or data_parallel on a machine without GPUs."))
+    mixed_precision: Literal["auto", "off", "mixed_float16", "mixed_bfloat16"] = Field("auto", description=(
+        "Keras's dtype policy; auto: mixed_float16 on GPUs that gain from it."))
+    jit_compile: Literal["auto"] | bool = Field("auto", description=(
+        "XLA compilation of the train step; auto: Keras's choice."))
+    deterministic: bool = Field(False, description="Bit-identical reruns on the same machine (slower).")
 
     @model_validator(mode="after")
     def _logical_cpus_take_effect(self) -> "RuntimeConfig":
@@ -258,14 +288,16 @@ class RuntimeConfig(Section):
 class TFLiteOptions(Section):
     """TFLite conversion options."""
 
-    quantize: Literal[QUANTIZE_MODES] = "none"
+    quantize: Literal[QUANTIZE_MODES] = Field("none", description=(
+        "Post-training quantization of the TFLite model (int8 calibrates on training samples)."))
 
 
 class ExportConfig(Section):
     """Which artifacts `dlflow export` writes by default."""
 
-    formats: list[Literal[EXPORT_FORMATS]] = list(EXPORT_FORMATS)
-    tflite: TFLiteOptions = TFLiteOptions()
+    formats: list[Literal[EXPORT_FORMATS]] = Field(list(EXPORT_FORMATS), description=(
+        "Artifacts `dlflow export` writes when not told with --format."))
+    tflite: TFLiteOptions = Field(TFLiteOptions(), description="TFLite conversion options.")
 
 
 class MlflowTracking(Section):
@@ -303,15 +335,19 @@ class MonitorConfig(Section):
 class ExperimentConfig(Section):
     """A whole experiment: data, model, compile, fit, runtime, export."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    seed: int = Field(1337, ge=0, lt=2**32)  # NumPy's seeds (and so Keras's) are 0 <= seed < 2**32
-    task: Literal["binary", "multiclass", "multilabel", "regression"] | None = None
-    data: DataConfig
-    model: ModelConfig
-    compile: CompileConfig = CompileConfig()
-    fit: FitConfig = FitConfig()
-    runtime: RuntimeConfig = RuntimeConfig()
-    export: ExportConfig = ExportConfig()
-    tracking: Optional[TrackingConfig] = None  # MLflow tracking (off when unset)
-    search: SearchConfig | None = None  # `dlflow tune`'s search over config paths
-    monitor: MonitorConfig = MonitorConfig()  # `dlflow monitor`'s drift thresholds
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description=(
+        "The experiment's name: its runs go to runs/<name>/<run-id>/."))
+    seed: int = Field(1337, ge=0, lt=2**32, description=(
+        "Seeds Python, NumPy, Keras, the split and the shuffles (0 <= seed < 2**32)."))
+    task: Literal["binary", "multiclass", "multilabel", "regression"] | None = Field(None, description=(
+        "The kind of prediction; left out: inferred from the target."))
+    data: DataConfig = Field(description="Where the data comes from and how it is split.")
+    model: ModelConfig = Field(description="The model: exactly one of sequential, functional or factory.")
+    compile: CompileConfig = Field(CompileConfig(), description="Arguments of model.compile.")
+    fit: FitConfig = Field(FitConfig(), description="Arguments of model.fit and what 'best' means.")
+    runtime: RuntimeConfig = Field(RuntimeConfig(), description="Backend, devices, strategy and precision.")
+    export: ExportConfig = Field(ExportConfig(), description="What `dlflow export` writes by default.")
+    tracking: Optional[TrackingConfig] = Field(None, description=(
+        "Tracking besides TensorBoard (MLflow); off when unset."))
+    search: SearchConfig | None = Field(None, description="`dlflow tune`'s hyperparameter search over config paths.")
+    monitor: MonitorConfig = Field(MonitorConfig(), description="`dlflow monitor`'s drift thresholds.")

@@ -6,10 +6,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-from dlflow.config.task_kinds import TASKS  # noqa: F401  (re-exported)
-
-EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")  # export.formats, `dlflow export --format`
-QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")  # export.tflite.quantize
+from dlflow.choices import EXPORT_FORMATS, QUANTIZE_MODES, TASKS  # noqa: F401  (their home is dlflow/choices.py)
 
 
 def _one_key(value: Any) -> Any:

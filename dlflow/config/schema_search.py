@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import Field, model_validator, model_serializer
+from pydantic import Field, model_serializer, model_validator
 
 from dlflow.config.schema_base import Section
-
 
 # Aliases for the builtins, so SearchDimension's fields can be named `int` and `float`.
 _Int = int
@@ -22,11 +21,13 @@ class SearchDimension(Section):
     with `step`, the step multiplies). Choices may be any config values, Keras objects included.
     """
 
-    int: Optional[tuple[_Int, _Int]] = None
-    float: Optional[tuple[_Float, _Float]] = None
-    choice: Optional[list[Any]] = Field(None, min_length=1)
-    step: Optional[Union[_Int, _Float]] = Field(None, gt=0)
-    log: bool = False  # accepted on a choice too, where the listed values are the ones tried
+    int: Optional[tuple[_Int, _Int]] = Field(None, description="[low, high]: whole numbers, bounds included.")
+    float: Optional[tuple[_Float, _Float]] = Field(None, description="[low, high]: real numbers, bounds included.")
+    choice: Optional[list[Any]] = Field(None, min_length=1, description="The values to try (any config values).")
+    step: Optional[Union[_Int, _Float]] = Field(None, gt=0, description=(
+        "The spacing of a range's values (with log: the factor between them)."))
+    log: bool = Field(False, description=(
+        "Sample the range on a log scale (accepted on a choice, where the listed values are tried)."))
 
     @model_validator(mode="after")
     def _one_kind_with_sane_bounds(self) -> "SearchDimension":
@@ -69,9 +70,11 @@ class SearchDimension(Section):
 class SearchConfig(Section):
     """`dlflow tune`'s hyperparameter search (KerasTuner): keys of `space` are config paths, as for --set."""
 
-    tuner: Literal["random", "grid", "bayesian", "hyperband"] = "bayesian"
-    max_trials: int = Field(20, gt=0)
-    objective: str = "val_loss"  # a metric of the trials' history, e.g. val_accuracy
-    direction: Optional[Literal["min", "max"]] = None  # inferred from the objective's name when omitted
-    executions_per_trial: int = Field(1, gt=0)  # fresh models per trial (other seeds), scores averaged
-    space: dict[str, SearchDimension] = Field(min_length=1)
+    tuner: Literal["random", "grid", "bayesian", "hyperband"] = Field("bayesian", description="KerasTuner's tuner.")
+    max_trials: int = Field(20, gt=0, description="Most trials (configurations) to train.")
+    objective: str = Field("val_loss", description="A metric of the trials' history, e.g. val_accuracy.")
+    direction: Optional[Literal["min", "max"]] = Field(None, description=(
+        "Whether the objective is minimized or maximized; left out: from its name."))
+    executions_per_trial: int = Field(1, gt=0, description="Fresh models per trial (other seeds), scores averaged.")
+    space: dict[str, SearchDimension] = Field(min_length=1, description=(
+        "Dimensions by config path, as for --set, e.g. model.sequential[1].Dense.units: {int: [32, 256]}."))

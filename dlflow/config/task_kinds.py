@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-TASKS = ("binary", "multiclass", "multilabel", "regression")
+from dlflow.choices import TASKS  # noqa: F401  (re-exported; the closed sets live in dlflow/choices.py)
+
 CLASSIFICATION = ("binary", "multiclass")  # one class per sample (multilabel: a set of labels)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-OUTPUT_FORMATS = ("decoded", "raw")
+from dlflow.choices import SERVE_OUTPUTS as OUTPUT_FORMATS  # noqa: F401  (re-exported: what serve --output takes)
 
 
 def signature_output_names(model: Any, output_names: Sequence[str]) -> dict[str, str]:

@@ -204,6 +204,11 @@ def check_writable(path: Path, *, force: bool = False) -> None:
         raise UsageError(f"{path} already exists; pass --force to overwrite it, or -o to write elsewhere")
 
 
+def default_config_path(data: str, name: str | None = None) -> Path:
+    """Where the config goes without `-o`: `<experiment name>.yaml` in the current folder."""
+    return Path(f"{_experiment_name(name or _data_name(data))}.yaml")
+
+
 def check_definition(definition: Definition, path: Path) -> None:
     """Load the config text as `dlflow validate` would, as if written to `path` (a ConfigError if not)."""
     from dlflow.config import loads_config

@@ -107,7 +107,7 @@ def overfit_check(loaded: Any, train: Any, validation: Any, *, samples: int = SA
         f"goal: {metric} {'<=' if metric == 'mae' else '>='} {goal:.4g} on those samples")
     watch = _watcher()(to_tf_dataset(subset, batch_size=batch_size, shuffle=False, seed=config.seed),
                        lambda outputs: score_outputs(spec, truth, _first_output(outputs, target)),
-                       metric=metric, goal=goal, max_seconds=max_seconds)
+                       metric=metric, goal=goal, max_seconds=max_seconds, max_epochs=max_epochs, log=log)
     started = time.perf_counter()
     fit_session(session, config, subset, subset.take(np.arange(0)), epochs=max_epochs, callbacks=[watch],
                 batch_size=batch_size)
@@ -288,10 +288,12 @@ def _watcher() -> type:
     class Watch(keras.callbacks.Callback):
         """Stops training once the subset is fitted, the loss is not finite, or the budget is spent."""
 
-        def __init__(self, data: Any, score: Any, *, metric: str, goal: float, max_seconds: float):
+        def __init__(self, data: Any, score: Any, *, metric: str, goal: float, max_seconds: float,
+                     max_epochs: int = MAX_EPOCHS, log: Log = quiet):
             super().__init__()
             self.data, self.score, self.metric, self.goal = data, score, metric, goal
-            self.max_seconds = max_seconds
+            self.max_seconds, self.max_epochs, self.log = max_seconds, max_epochs, log
+            self.last: float | None = None  # the latest inference-mode score
             self.losses: list[float] = []
             self.best: float | None = None
             self.epochs = 0
@@ -310,8 +312,11 @@ def _watcher() -> type:
                 self._best_loss, self._since_better = loss, 0
             else:
                 self._since_better += 1
-            if epoch % CHECK_EVERY == CHECK_EVERY - 1 and self._scored():
-                return self._stop("reached the goal")
+            if epoch % CHECK_EVERY == CHECK_EVERY - 1:
+                reached = self._scored()
+                self._progress(loss)
+                if reached:
+                    return self._stop("reached the goal")
             if self._since_better >= PATIENCE:
                 return self._stop(f"the training loss stopped improving ({PATIENCE} epochs without a 1% gain)")
             if time.perf_counter() - self._started > self.max_seconds:
@@ -323,10 +328,16 @@ def _watcher() -> type:
 
         def _scored(self) -> bool:
             """Score the subset in inference mode; True when the goal is reached."""
-            score = self.score(self.model.predict(self.data, verbose=0))
+            score = self.last = self.score(self.model.predict(self.data, verbose=0))
             if self.best is None or (score < self.best if self.metric == "mae" else score > self.best):
                 self.best = score
             return (score <= self.goal) if self.metric == "mae" else (score >= self.goal)
+
+        def _progress(self, loss: float) -> None:
+            """A line per check: the epoch, the training loss and the subset's score against the goal."""
+            elapsed = time.perf_counter() - self._started
+            self.log(f"overfit check: epoch {self.epochs}/{self.max_epochs}: loss {loss:.4g}, {self.metric} "
+                     f"{self.last:.4g} (goal {self.goal:.4g}); {elapsed:.0f} s")
 
         def _stop(self, why: str) -> None:
             self.stopped = why

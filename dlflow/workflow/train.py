@@ -40,7 +40,7 @@ class TrainResult:
 def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
           resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None,
           final: bool = False, cluster: dict[str, Any] | None = None, stage: str = "train",
-          quiet_tf: bool = False) -> TrainResult:
+          quiet_tf: bool = False, summary: bool = False) -> TrainResult:
     """Train the model a config describes.
 
     Args:
@@ -56,6 +56,7 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         stage: the command this run belongs to, recorded in the manifest (`develop`'s full run
             says develop: only `train` runs stand for the experiment, see `dlflow.runs.lookup`).
         quiet_tf: load TensorFlow with its start-up noise silenced (the CLI, unless --verbose).
+        summary: log the model's summary (`model.summary()`: layers, shapes, parameters) before fit.
     """
     from dlflow.config import dump_config
     from dlflow.runs.layout import split_store
@@ -93,6 +94,10 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         chief_run = share_text(worker, str(run.path))
         log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
                                                        f"{worker.index} of {worker.count})")
+        if summary and worker.is_chief:
+            from dlflow.model.summary import summary_text
+
+            log(summary_text(session.model))
         again = resume_command(shown_name(config_file), overrides, run, final)
         metrics = _fit_marked(loaded, data, session, run, resuming=resuming, log=log, started=started,
                               tracker=tracker, resume_hint=again)

@@ -20,8 +20,15 @@ AT_BUILD = ["the data's contents (column types, labels, missing values)", "tenso
             "argument values Keras checks itself"]
 
 
-def validate_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict[str, Any]:
+def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *,
+                    resolved: bool = False) -> dict[str, Any]:
     """Validate a config file (no TensorFlow import).
+
+    Args:
+        path: the config file.
+        overrides: `--set` values, `PATH=VALUE`.
+        resolved: also return the resolved config (defaults filled, overrides applied), as
+            `resolved` (plain data) and `resolved_yaml` (what a run directory's config.yaml holds).
 
     Returns:
         {"config", "valid": True, "name", "model_api", "checked", "checked_at_build"}.
@@ -36,8 +43,13 @@ def validate_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> d
     known = _data_inputs(loaded)
     if known is not None:
         checked.append("functional inputs against the data's input names")
-    return {"config": str(loaded.path), "valid": True, "name": loaded.config.name,
-            "model_api": loaded.config.model.api, "checked": checked, "checked_at_build": AT_BUILD}
+    result = {"config": str(loaded.path), "valid": True, "name": loaded.config.name,
+              "model_api": loaded.config.model.api, "checked": checked, "checked_at_build": AT_BUILD}
+    if resolved:
+        from dlflow.config import config_to_dict, dump_config
+
+        result.update(resolved=config_to_dict(loaded.config), resolved_yaml=dump_config(loaded.config))
+    return result
 
 
 def _data_inputs(loaded: Any) -> list[str] | None:

@@ -182,6 +182,40 @@ def test_define_asks_for_the_target_at_a_terminal(tmp_path, wine_csv):
     assert raw["data"]["target"] == "cultivar" and raw["task"] == "multiclass"
 
 
+def _define_at_a_terminal(*args: str, answers: bytes, cwd: Path) -> tuple[subprocess.Popen, str]:
+    """`dlflow define ARGS` with a terminal for stdin, fed `answers`; (the process, its stderr)."""
+    controller, terminal = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "DLFLOW_RUNS_DIR"}
+    process = subprocess.Popen([*DLFLOW, "define", *args], cwd=cwd, stdin=terminal,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    os.close(terminal)
+    try:
+        os.write(controller, answers)
+        _, err = process.communicate(timeout=300)
+    finally:
+        os.close(controller)
+    return process, err
+
+
+def test_define_asks_again_after_an_answer_that_is_not_a_choice(tmp_path, wine_csv):
+    process, err = _define_at_a_terminal("data/wine.csv", answers=b"cultivr\n99\ncultivar\nordinal\n\n",
+                                         cwd=tmp_path)
+    assert process.returncode == 0, err
+    assert "'cultivr' is not a choice (did you mean 'cultivar'?)" in err
+    assert "'99' is not a choice: expected a name or a number 1-15" in err
+    assert "'ordinal' is not a choice: expected one of binary, multiclass, multilabel, regression" in err
+    raw = yaml.safe_load((tmp_path / "wine.yaml").read_text())
+    assert raw["data"]["target"] == "cultivar" and raw["task"] == "multiclass"
+
+
+def test_define_says_the_config_exists_before_any_question(tmp_path, wine_csv):
+    (tmp_path / "wine.yaml").write_text("# mine\n")
+    process, err = _define_at_a_terminal("data/wine.csv", answers=b"cultivar\n\n", cwd=tmp_path)
+    assert process.returncode == 2
+    assert "wine.yaml already exists; pass --force" in err and "Which column" not in err
+    assert (tmp_path / "wine.yaml").read_text() == "# mine\n"
+
+
 def test_define_imports_no_tensorflow(tmp_path):
     code = ("import sys; from pathlib import Path; from dlflow.workflow.define import define; "
             "d = define('builtin:wine', config_dir=Path('.')); "

@@ -54,8 +54,10 @@ def test_develop_breast_cancer_beats_the_baselines_table(tmp_path):
 
 
 def test_overfit_check_passes_for_the_digits_convnet(tmp_path):
-    code, report, _ = develop_json(str(CONFIGS / "digits_convnet.yaml"), "--skip-train", "--no-shallow", cwd=tmp_path)
+    code, report, stderr = develop_json(str(CONFIGS / "digits_convnet.yaml"), "--skip-train", "--no-shallow",
+                                        cwd=tmp_path)
     assert code == 0
+    assert "overfit check: epoch 5/300: loss " in stderr  # progress as it goes, not minutes of silence
     check = report["overfit_check"]
     assert check["passed"] and check["reached"] >= 0.99 and check["epochs"] < 300
     assert check["stopped"] == "reached the goal"
