@@ -221,8 +221,10 @@ def _check_as_is(model: Any, config: Any, log: Log, stage: str | None) -> None:
         raise ConfigError(f"{own['class']} has its own {', '.join(own['methods'])}: `dlflow train` fits it as it is, "
                           f"but this stage scores models through dlflow's inputs and named outputs",
                           config_path=("model", "factory"))
-    log(f"model: {own['class']} has its own {', '.join(own['methods'])}: fitted as it is, on raw (x, y) batches "
-        f"(preprocessing only through the factory's `preprocess`); evaluate/export/predict/serve will refuse it")
+    batches = "x" if config.data.target == "none" else "(x, y)"  # data.target: none: the inputs alone
+    log(f"model: {own['class']} has its own {', '.join(own['methods'])}: fitted as it is, on raw {batches} batches "
+        f"(preprocessing only through the factory's `preprocess`); export/predict/serve will refuse it; evaluate "
+        f"reports its own test_step's values, if it has one")
 
 
 def fit_session(session: Session, config: Any, train: Any, validation: Any, *, epochs: int | None = None,
@@ -266,15 +268,14 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     from dlflow.config.load import flat_config
     from dlflow.runs.leaderboard import write_hparams
     from dlflow.train.callbacks import build_callbacks
-
-    from dlflow.model.factory import fitted_as_is
+    from dlflow.train.samples import sample_callbacks
 
     config = loaded.config
-    own_loop = config.model.api == "factory" and fitted_as_is(session.model) is not None
     with located_errors(loaded):
-        callbacks = build_callbacks(run, config.fit, resuming=resuming, own_loop=own_loop)
+        callbacks = build_callbacks(run, config.fit, resuming=resuming)
     if tracker is not None:
         callbacks.append(tracker.epoch_callback())
+    callbacks += sample_callbacks(run, session.model, data.train, config.seed)  # generative models: samples/
     if session.runtime.is_chief and not resuming:  # the run's config, for TensorBoard's HParams dashboard
         write_hparams(run.logs, f"{run.experiment}/{run.run_id}", flat_config(config))
     if resuming:
