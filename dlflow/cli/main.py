@@ -22,7 +22,7 @@ HELP_ORDER = ("define", "collect", "develop", "train")
 
 def _register() -> None:
     # Import order is help order: the workflow stages, then observing, then config tools.
-    from dlflow.cli import stage_cmds, data_cmds, train_cmds, regularize_cmds, deploy_cmds, serve_cmds, monitor_cmds, observe_cmds, config_cmds  # noqa: F401
+    from dlflow.cli import stage_cmds, data_cmds, train_cmds, regularize_cmds, deploy_cmds, serve_cmds, monitor_cmds, generate_cmds, observe_cmds, config_cmds  # noqa: F401
 
     rank = {name: i for i, name in enumerate(HELP_ORDER)}
     app.registered_commands.sort(  # stable: unranked commands keep their order
