@@ -106,7 +106,7 @@ class DataConfig(Section):
     format: Literal[
         "auto", "csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timeseries", "builtin"
     ] = "auto"
-    target: str | list[str] | None = None
+    target: str | list[str] | None = None  # none: no target (images, text, arrays for a GAN/VAE factory)
     features: dict[str, Literal["numeric", "categorical", "text", "ignore"]] | None = None
     image: ImageOptions | None = None
     text: TextOptions | None = None

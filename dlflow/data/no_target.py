@@ -27,11 +27,11 @@ def wants_no_target(data: Any) -> bool:
 def check_no_target_options(data: Any, task: str | None) -> None:
     """Refuse the options that need a target when `data.target: none` (they could not take effect)."""
     if task is not None:
-        raise ConfigError(f"task: {task} needs a target, and data.target: none has none; remove task",
+        raise ConfigError(f"a task ({task}) needs a target, and data.target: none has none; remove task",
                           config_path=("task",))
     if data.target_scaling == "standardize":
-        raise ConfigError("data.target_scaling: standardize needs a regression target, and data.target: none has "
-                          "none; remove it", config_path=("data", "target_scaling"))
+        raise ConfigError("standardize needs a regression target, and data.target: none has none; remove it",
+                          config_path=("data", "target_scaling"))
 
 
 def without_target(dataset: Any) -> Any:

@@ -104,3 +104,26 @@ def test_sigkill_and_resume_of_a_gan_restores_both_optimizers(tmp_path):
     assert [int(r["epoch"]) for r in _history(run)] == list(range(killed_at + 1))
     assert "Epoch 1/" not in done.stderr  # continued from its last epoch
     assert _adam_iterations(run) == (killed_at + 1, [steps * (killed_at + 1)] * 2)  # not restarted from 0
+
+
+@pytest.mark.slow
+def test_the_vae_example_halves_its_reconstruction_loss_and_evaluates_its_own_test_losses(tmp_path):
+    result = cli_json("train", str(CONFIGS / "digits_vae.yaml"), cwd=tmp_path)
+    run = Path(result["run"])
+    losses = [float(row["reconstruction_loss"]) for row in _history(run)]
+    assert losses[-1] <= 0.5 * losses[0], losses
+    assert len(list((run / "samples").glob("epoch_*.png"))) == len(losses)
+    evaluation = cli_json("evaluate", str(run), "--trust-code", cwd=tmp_path)
+    assert {"loss", "reconstruction_loss", "kl_loss"} <= set(evaluation["metrics"])
+    assert "targets" not in evaluation
+
+
+@pytest.mark.slow
+def test_the_dcgan_example_trains_10_epochs_without_nan_and_samples_a_64_grid(tmp_path):
+    result = cli_json("train", str(CONFIGS / "digits_dcgan.yaml"), cwd=tmp_path)
+    run = Path(result["run"])
+    rows = _history(run)
+    assert len(rows) == 10 and all(np.isfinite(float(r[k])) for r in rows for k in ("d_loss", "g_loss"))
+    sampled = cli_json("sample", str(run), "-n", "64", "-o", str(tmp_path / "grid.png"), "--trust-code", cwd=tmp_path)
+    assert (sampled["columns"], sampled["rows"], sampled["cell"]) == (8, 8, [32, 32])
+    assert _png_size(tmp_path / "grid.png") == (8 * 34 + 2, 8 * 34 + 2)
