@@ -44,8 +44,8 @@ def without_target(dataset: Any) -> Any:
 
 
 def require_target(dataset: Any, what: str) -> None:
-    """Raise a located ConfigError when `what` (e.g. "a sequential model") needs the target the data lacks."""
+    """Raise a ConfigError at data.target when `what` (e.g. "a sequential model") needs the target the data lacks."""
     if not dataset.target_specs:
-        raise ConfigError(f"data.target: none leaves the data without a target, which {what} needs; only a "
+        raise ConfigError(f"none leaves the data without a target, which {what} needs; only a "
                           f"model.factory whose model has its own train_step (a GAN, a VAE) learns from inputs alone",
                           config_path=("data", "target"))
