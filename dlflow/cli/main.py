@@ -25,6 +25,7 @@ def _register() -> None:
         config_cmds,
         data_cmds,
         deploy_cmds,
+        generate_cmds,
         monitor_cmds,
         observe_cmds,
         regularize_cmds,
@@ -34,7 +35,7 @@ def _register() -> None:
     )
 
     for module in (stage_cmds, data_cmds, train_cmds, regularize_cmds, deploy_cmds, serve_cmds, monitor_cmds,
-                   observe_cmds, config_cmds):
+                   generate_cmds, observe_cmds, config_cmds):
         app.add_typer(module.app)
 
 

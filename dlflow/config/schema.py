@@ -116,7 +116,8 @@ class DataConfig(Section):
         "auto", "csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timeseries", "builtin"
     ] = Field("auto", description="How the data is stored; auto: from the source's name.")
     target: str | list[str] | None = Field(None, description=(
-        "The target column(s) or array key(s); image and text folders take the class sub-folders."))
+        "The target column(s) or array key(s); image and text folders take the class sub-folders; "
+        "none: no target (images, text or arrays for a generative factory model with its own train_step)."))
     features: dict[str, Literal["numeric", "categorical", "text", "ignore"]] | None = Field(None, description=(
         "Column types of a table by column name; left out, they are inferred (and recorded)."))
     image: ImageOptions | None = Field(None, description="How image files become tensors.")

@@ -21,8 +21,8 @@ def load_npz(path: Path, *, target: str | list[str] | None, features: dict[str, 
     arrays = read_npz(path)
     if not arrays:
         raise DataError(f"{path}: the .npz file holds no arrays", config_path=("data", "source"))
-    targets = [target] if isinstance(target, str) else list(target or [])
-    if not targets:
+    targets = [] if target == "none" else [target] if isinstance(target, str) else list(target or [])
+    if not targets and target != "none":  # none: data without a target (dlflow.data.no_target)
         raise DataError(f"{path}: data.target must name the target array(s); arrays are: {', '.join(arrays)}",
                         config_path=("data", "target"))
     missing = [t for t in targets if t not in arrays]

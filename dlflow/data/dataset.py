@@ -118,8 +118,9 @@ class Dataset:
 
     @property
     def task(self) -> str:
-        """The task of the first target (all targets of a multi-output set share a primary task)."""
-        return next(iter(self.target_specs.values())).task
+        """The task of the first target (all targets of a multi-output set share a primary task);
+        `none` for data without a target (`data.target: none`)."""
+        return next(iter(self.target_specs.values())).task if self.target_specs else "none"
 
     def take(self, indices: np.ndarray) -> "Dataset":
         """The samples at `indices`, as a new Dataset with the same specs."""
@@ -139,7 +140,9 @@ class Dataset:
         return inputs
 
     def model_targets(self) -> np.ndarray | dict[str, np.ndarray]:
-        """Targets in the form `model.fit` takes: one array, or a dict by output name."""
+        """Targets in the form `model.fit` takes: one array, or a dict by output name; None without a target."""
+        if not self.targets:
+            return None
         if len(self.targets) == 1:
             return next(iter(self.targets.values()))
         return dict(self.targets)

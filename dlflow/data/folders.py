@@ -9,7 +9,8 @@ from dlflow.errors import DataError
 DEFAULT_TARGET = "label"
 
 
-def class_files(folder: Path, suffixes: tuple[str, ...], *, what: str) -> tuple[list[Path], list[str]]:
+def class_files(folder: Path, suffixes: tuple[str, ...], *, what: str,
+                labeled: bool = True) -> tuple[list[Path], list[str]]:
     """Every file with one of `suffixes` under each class sub-folder, and its class.
 
     Sub-folders are read recursively; hidden files and folders (`.name`) and files with
@@ -19,6 +20,8 @@ def class_files(folder: Path, suffixes: tuple[str, ...], *, what: str) -> tuple[
         folder: the data folder.
         suffixes: lower-case file suffixes to keep, e.g. (".txt",).
         what: what the files are, for messages ("images", "text files").
+        labeled: False for `data.target: none`: every file under the folder, at any depth, each
+            labeled "" (no class folders needed).
 
     Returns:
         (files, labels): the files, and for each its class (sub-folder name).
@@ -30,6 +33,12 @@ def class_files(folder: Path, suffixes: tuple[str, ...], *, what: str) -> tuple[
     if not folder.is_dir():
         raise DataError(f"{folder}: expected a folder with one sub-folder per class", config_path=("data", "source"))
     expected = ", ".join(suffixes)
+    if not labeled:
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and _wanted(p, suffixes)
+                       and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+        if not files:
+            raise DataError(f"{folder}: found no {what} ({expected})", config_path=("data", "source"))
+        return files, [""] * len(files)
     loose = sorted(p for p in folder.iterdir() if p.is_file() and _wanted(p, suffixes))
     if loose:
         raise DataError(f"{loose[0]}: {what} must sit in a sub-folder named after their class "

@@ -20,6 +20,7 @@ import numpy as np
 
 from dlflow.data.dataset import Dataset, InputSpec
 from dlflow.data.folders import class_files, target_name
+from dlflow.data.no_target import wants_no_target
 from dlflow.data.image_files import CHANNELS, ImageFiles, bad_files_error, resolve_cache, scan_files, skipped_entries
 from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError
@@ -49,7 +50,7 @@ def load_image_dir(data: Any, task: str | None) -> Dataset:
         (default "label").
     """
     folder = Path(data.source)
-    listed, listed_labels = class_files(folder, IMAGE_SUFFIXES, what="images")
+    listed, listed_labels = class_files(folder, IMAGE_SUFFIXES, what="images", labeled=not wants_no_target(data))
     scanned = scan_files(listed, listed_labels)
     if scanned.bad and getattr(data, "on_bad_file", "error") != "skip":
         raise bad_files_error(folder, scanned.bad)
@@ -65,8 +66,11 @@ def load_image_dir(data: Any, task: str | None) -> Dataset:
     images = ImageFiles(folder, np.asarray([str(f.relative_to(folder)) for f in files], dtype=object),
                         np.asarray(scanned.digests, dtype=np.uint64), size, color_mode)
     images.cache, cache_reason = resolve_cache(getattr(data, "cache", None), images)
-    encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
-                                 source=str(folder))
+    if wants_no_target(data):  # no target (see dlflow.data.no_target)
+        encoded, spec = None, None
+    else:
+        encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
+                                     source=str(folder))
     info = {"classes": sorted(set(labels)), "files": len(files), "image_size": list(size),
             "color_mode": color_mode, "per_class": {c: labels.count(c) for c in sorted(set(labels))},
             "cache": images.cache, "cache_reason": cache_reason, "files_keyed": "relative path + content digest"}
@@ -75,9 +79,9 @@ def load_image_dir(data: Any, task: str | None) -> Dataset:
     return Dataset(
         kind="image",
         inputs={"image": images},
-        targets={spec.name: encoded},
+        targets={spec.name: encoded} if spec else {},
         input_specs={"image": InputSpec("image", images.shape[1:], "float32", "image", scale=1.0 / 255.0)},
-        target_specs={spec.name: spec},
+        target_specs={spec.name: spec} if spec else {},
         source=str(folder),
         info=info,
     )

@@ -18,7 +18,7 @@ from dlflow.data.dataset import Dataset
 
 
 def to_tf_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool = False):
-    """A tf.data pipeline of (inputs, targets) batches.
+    """A tf.data pipeline of (inputs, targets) batches; of inputs alone for data without a target.
 
     Args:
         data: the samples; a streamed table's sample stands for its whole part, read from disk.
@@ -34,30 +34,31 @@ def to_tf_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int, d
     stream = streamed_part(data)
     if stream is not None:
         return stream.tf_dataset(batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)
-    files = image_files(data)
-    if files is not None:
+    files, texts = image_files(data), text_files(data)
+    if files is not None or texts is not None:
         from dlflow.data.image_stream import image_tf_dataset
-
-        return image_tf_dataset(files, data.model_targets(), batch_size=batch_size, shuffle=shuffle, seed=seed,
-                                drop_remainder=drop_remainder)
-    texts = text_files(data)
-    if texts is not None:
         from dlflow.data.text import text_tf_dataset
 
-        return text_tf_dataset(texts, data.model_targets(), batch_size=batch_size, shuffle=shuffle, seed=seed,
-                               drop_remainder=drop_remainder)
+        stream = image_tf_dataset if files is not None else text_tf_dataset
+        targets = data.model_targets()
+        placeholder = targets if targets is not None else np.zeros(len(data), "int8")
+        batches = stream(files if files is not None else texts, placeholder, batch_size=batch_size, shuffle=shuffle,
+                         seed=seed, drop_remainder=drop_remainder)
+        return batches if targets is not None else batches.map(lambda x, y: x)  # no target: the inputs alone
     features = data.model_inputs()
     features = {k: _tensor(v) for k, v in features.items()} if isinstance(features, dict) else _tensor(features)
     targets = data.model_targets()
-    targets = {k: _tensor(v) for k, v in targets.items()} if isinstance(targets, dict) else _tensor(targets)
+    targets = {k: _tensor(v) for k, v in targets.items()} if isinstance(targets, dict) else (
+        _tensor(targets) if targets is not None else None)
     n = len(data)
     indices = tf.data.Dataset.range(n)
     if shuffle:
         indices = indices.shuffle(max(n, 1), seed=seed, reshuffle_each_iteration=True)
     indices = indices.batch(batch_size, drop_remainder=drop_remainder)
 
-    def gather(batch: Any) -> Any:
-        return tf.nest.map_structure(lambda t: tf.gather(t, batch), (features, targets))
+    def gather(batch: Any) -> Any:  # (inputs, targets); the inputs alone for data without a target
+        return tf.nest.map_structure(lambda t: tf.gather(t, batch), (features, targets) if targets is not None
+                                     else features)
 
     return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
 

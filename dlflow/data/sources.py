@@ -32,9 +32,18 @@ def load_dataset(data: Any, task: str | None) -> Dataset:
         data: the config's DataConfig (its `source` already resolved to an absolute path).
         task: the config's task, or None to infer it from the target.
     """
+    from dlflow.data.no_target import check_no_target_options, wants_no_target, without_target
     from dlflow.data.options import check_options_apply
 
-    dataset = _load(data, task)
+    if wants_no_target(data):
+        check_no_target_options(data, task)
+        fmt = data.format if data.format != "auto" else detect_format(data.source)
+        if fmt not in ("builtin", "npz", "image_dir", "text_dir"):
+            raise DataError(f"{data.source}: data.target: none applies to images, text folders, .npz arrays and "
+                            f"built-ins; {fmt} data needs a target", config_path=("data", "target"))
+        dataset = without_target(_load(data.model_copy(update={"target": None}) if fmt == "builtin" else data, None))
+    else:
+        dataset = _load(data, task)
     check_options_apply(data, dataset)
     return dataset
 

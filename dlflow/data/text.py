@@ -24,6 +24,7 @@ import numpy as np
 from dlflow.config.schema import TextOptions
 from dlflow.data.dataset import Dataset, InputSpec
 from dlflow.data.folders import class_files, target_name
+from dlflow.data.no_target import wants_no_target
 from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError
 
@@ -112,7 +113,7 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
         read while training) and one target named after `data.target`.
     """
     folder = Path(data.source)
-    files, labels = class_files(folder, TEXT_SUFFIXES, what="text files")
+    files, labels = class_files(folder, TEXT_SUFFIXES, what="text files", labeled=not wants_no_target(data))
     limit = data.text.max_file_bytes if data.text is not None else TextOptions().max_file_bytes
     words, digests = np.empty(len(files), dtype=np.int64), np.empty(len(files), dtype=np.uint64)
     for i, file in enumerate(files):  # every file read once (UTF-8 checked), then let go
@@ -124,8 +125,11 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
         raise DataError(f"{folder}: the text files hold no words (all empty or punctuation): TextVectorization "
                         f"has no vocabulary to learn", config_path=("data", "source"))
     texts = TextFiles(folder, np.asarray([str(f.relative_to(folder)) for f in files], dtype=object), digests)
-    encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
-                                 source=str(folder))
+    if wants_no_target(data):  # no target (see dlflow.data.no_target)
+        encoded, spec = None, None
+    else:
+        encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
+                                     source=str(folder))
     info = {"classes": sorted(set(labels)), "files": len(files),
             "per_class": {c: labels.count(c) for c in sorted(set(labels))},
             "words_per_document": {"median": float(np.median(words)), "max": int(words.max())},
@@ -133,9 +137,9 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
     return Dataset(
         kind="text",
         inputs={"text": texts},
-        targets={spec.name: encoded},
+        targets={spec.name: encoded} if spec else {},
         input_specs={"text": InputSpec("text", (1,), "string", "text")},
-        target_specs={spec.name: spec},
+        target_specs={spec.name: spec} if spec else {},
         source=str(folder),
         info=info,
     )

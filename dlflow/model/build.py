@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from dlflow.data.dataset import Dataset, TargetSpec
+from dlflow.data.no_target import require_target
 from dlflow.errors import ConfigError
 from dlflow.model.choices import ModelChoices, model_choices
 from dlflow.model.inputs import build_inputs
@@ -29,6 +30,8 @@ def build_model(config: Any, train: Dataset, *, float32_output: bool = False, ba
     inputs = build_inputs(train, augment=augment, text_options=config.data.text, text_mode=choices.text_mode)
     spec = config.model
     targets = train.target_specs
+    if spec.api != "factory":
+        require_target(train, f"a {spec.api} model (its outputs are fitted to the target)")
     if spec.api == "sequential":
         from dlflow.model.sequential import build_sequential
 
@@ -50,6 +53,7 @@ def build_model(config: Any, train: Dataset, *, float32_output: bool = False, ba
         if own_loop_methods(model):
             _ensure_built(model, train)
             return model  # fitted as it is: its own steps decide what is learned, it has no dlflow outputs
+    require_target(train, "a model body that dlflow wraps and fits to the target")
     check_outputs(model, targets, config)
     return model
 
@@ -67,7 +71,8 @@ def _ensure_built(model: Any, train: Dataset) -> None:
     from dlflow.data.pipeline import to_tf_dataset
 
     rows = train.take(np.arange(min(4, len(train))))
-    x, _ = next(iter(to_tf_dataset(rows, batch_size=4, shuffle=False, seed=0)))
+    batch = next(iter(to_tf_dataset(rows, batch_size=4, shuffle=False, seed=0)))
+    x = batch[0] if train.target_specs else batch  # data without a target gives the inputs alone
     try:
         model(x, training=False)
     except Exception as exc:  # noqa: BLE001 - the user's call(); said in one line
@@ -194,6 +199,12 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
         return resolve("losses", value, path)
 
     units = {} if own_loop else {n: o.shape[-1] for n, o in model_outputs(model, targets).items()}
+    if not targets:  # data without a target (a model fitted as it is): its own steps compute the loss
+        loss = None if section.loss is None else losses_for(section.loss, ("compile", "loss"))
+        metrics = [resolve("metrics", m, ("compile", "metrics", i)) for i, m in enumerate(section.metrics or [])]
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile,
+                      steps_per_execution=steps_per_execution)
+        return None
     if section.loss is None:
         loss = {n: binary_loss(t, units.get(n)) or default_loss(t) for n, t in targets.items()}
         loss = loss if multi else next(iter(loss.values()))

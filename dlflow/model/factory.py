@@ -26,8 +26,9 @@ What dlflow does with the returned model depends on whether it brings its own tr
   errors. A model overriding `compile` must be compiled by the factory; one that does not is
   compiled with the config's `compile:` block (its `train_step` then uses `self.compute_loss`,
   `self.optimizer`). Such a run trains, checkpoints, resumes, logs every value its steps
-  report and saves `model.keras`; `evaluate`, `export`, `predict`, `serve` and the stages that
-  score models (develop, cv, tune) refuse it: they need dlflow's inputs and named outputs.
+  report and saves `model.keras`; `export`, `predict`, `serve` and the stages that score models
+  (develop, cv, tune) refuse it: they need dlflow's inputs and named outputs (`evaluate` reports
+  the values of its own `test_step`, if it has one). With `data.target: none` the batches are `x`.
 """
 
 from __future__ import annotations

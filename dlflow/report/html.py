@@ -41,6 +41,7 @@ def write_report(run: RunDir) -> Path:
         data = base64.b64encode(image.read_bytes()).decode()
         kind = "svg+xml" if image.suffix == ".svg" else "png"
         parts.append(f'<img alt="{html.escape(image.stem)}" src="data:image/{kind};base64,{data}">')
+    parts += sample_grids(run)
     if evaluation:
         parts.append("<h2>Test evaluation</h2>" + _table(evaluation.get("metrics", {})))
         for name, target in (evaluation.get("targets") or {}).items():
@@ -59,6 +60,21 @@ def write_report(run: RunDir) -> Path:
             f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
     write_text(run.report, page)
     return run.report
+
+
+def sample_grids(run: RunDir, most: int = 12) -> list[str]:
+    """The sample grids a generative model's run saved per epoch (samples/epoch_NNN.png), at most `most`
+    spread over the epochs (the first and the last always)."""
+    grids = sorted(run.samples.glob("epoch_*.png")) if run.samples.is_dir() else []
+    if len(grids) > most:
+        grids = [grids[round(i * (len(grids) - 1) / (most - 1))] for i in range(most)]
+    parts = ["<h2>Samples per epoch</h2>"] if grids else []
+    for grid in grids:
+        data = base64.b64encode(grid.read_bytes()).decode()
+        epoch = int(grid.stem.split("_")[1])
+        parts.append(f'<figure style="display:inline-block"><img alt="samples after epoch {epoch}" '
+                     f'src="data:image/png;base64,{data}"><figcaption>epoch {epoch}</figcaption></figure>')
+    return parts
 
 
 def _table(values: dict[str, Any]) -> str:

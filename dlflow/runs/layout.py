@@ -42,6 +42,7 @@ class RunDir:
     report = property(lambda self: self.path / "report.html")
     plots = property(lambda self: self.path / "plots")
     predictions = property(lambda self: self.path / "predictions.csv")
+    samples = property(lambda self: self.path / "samples")  # generative models: a grid per epoch
 
 
 def split_store(runs_root: Path, experiment: str) -> Path:

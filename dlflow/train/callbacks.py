@@ -55,13 +55,8 @@ def check_monitors(fit_config: Any, logged: list[str] | None, *, validation: boo
                               f"{', '.join(known)}", config_path=path)
 
 
-def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool, own_loop: bool = False) -> list[Any]:
-    """Checkpoints (backup on an interval, best, last), CSV log, TensorBoard, NaN guard, then the config's.
-
-    Args:
-        own_loop: the model has its own training loop (a factory's `train_step`): its backup is
-            written with Keras's own `save_weights` (it may hold several optimizers).
-    """
+def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool) -> list[Any]:
+    """Checkpoints (backup on an interval, best, last), CSV log, TensorBoard, NaN guard, then the config's."""
     import keras
 
     from dlflow.config.schema import backup_interval
@@ -70,7 +65,7 @@ def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool, own_loop: b
     monitor = fit_config.monitor
     own = [
         Checkpoints(run, monitor, backup_interval(fit_config.backup_every),
-                    best_value=best_so_far(run.history, monitor) if resuming else None, own_loop=own_loop),
+                    best_value=best_so_far(run.history, monitor) if resuming else None),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.CSVLogger(str(run.history), append=resuming),
         EpochTensorBoard(log_dir=str(run.logs)),

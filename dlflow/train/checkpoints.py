@@ -5,10 +5,12 @@ most once per `fit.backup_every` interval, on Ctrl-C/SIGTERM (`save_interrupted`
 end; it keeps the best weights by `fit.monitor` as an in-memory copy, written into the backup
 with it and as checkpoints/best.keras at the end. checkpoints/last.keras is written at the end.
 
-The backup is one `state.npz` (every variable of the model and its optimizer, in order, with
+The backup is one `state.npz` (every variable of the model and of its optimizers, in order, with
 their paths and the epoch), written to a temporary file and renamed: a run killed at any moment
-resumes from the last complete backup. Models with their own training loop (a factory's
-`train_step`, possibly several optimizers) are backed up with Keras's own `save_weights`.
+resumes from the last complete backup. The optimizers are `model.optimizer` and every optimizer
+the model holds as an attribute (a GAN's `d_optimizer` and `g_optimizer`: its own `train_step`
+builds them on its first step); the backup records which model variables each was built on,
+so that resuming builds them the same way before their iterations and slots are restored.
 """
 
 from __future__ import annotations
@@ -23,18 +25,47 @@ from typing import Any
 
 STATE = "state.npz"
 METADATA = "training_metadata.json"  # the backed-up epoch, as Keras's BackupAndRestore writes it
-KERAS_WEIGHTS = "latest.weights.h5"
+KERAS_WEIGHTS = "latest.weights.h5"  # older backups of models with their own train_step
+
+
+def optimizers(model: Any) -> list[Any]:
+    """`model.optimizer` and the optimizers the model holds as attributes (by name), each once."""
+    import keras
+
+    found = [getattr(model, "optimizer", None)]
+    found += [value for _, value in sorted(vars(model).items()) if isinstance(value, keras.optimizers.Optimizer)]
+    unique: dict[int, Any] = {id(o): o for o in found if isinstance(o, keras.optimizers.Optimizer)}
+    return list(unique.values())
 
 
 def _variables(model: Any) -> list[Any]:
-    optimizer = getattr(model, "optimizer", None)
-    return list(model.variables) + (list(optimizer.variables) if optimizer is not None else [])
+    return list(model.variables) + [v for optimizer in optimizers(model) for v in optimizer.variables]
 
 
 def _arrays(variables: list[Any]) -> list[Any]:
     import keras
 
     return [keras.ops.convert_to_numpy(v) for v in variables]
+
+
+def _built_on(model: Any) -> list[list[int] | None]:
+    """For each optimizer, the indices in `model.variables` of the variables it was built on (None: unbuilt)."""
+    index = {id(v): i for i, v in enumerate(model.variables)}
+    return [[index[id(v)] for v in optimizer._trainable_variables] if optimizer.built else None
+            for optimizer in optimizers(model)]
+
+
+def _build_optimizers(model: Any, built_on: list[list[int] | None] | None) -> None:
+    """Build each optimizer as it was when backed up (a model's own train_step builds its own lazily);
+    for an older backup (None), `model.optimizer` on the trainable variables, as Keras's fit does."""
+    if built_on is None:
+        built_on = [None] * len(optimizers(model))
+        if getattr(model, "optimizer", None) is not None:
+            built_on[0] = [i for i, v in enumerate(model.variables) if v.trainable]
+    variables = list(model.variables)
+    for optimizer, indices in zip(optimizers(model), built_on, strict=False):
+        if indices is not None and not optimizer.built:
+            optimizer.build([variables[i] for i in indices])
 
 
 def _atomic_json(path: Path, data: dict[str, Any]) -> None:
@@ -54,78 +85,121 @@ def backed_up_epoch(backup: Path) -> int | None:
     return int(json.loads(metadata.read_text())["epoch"]) if metadata.exists() else None
 
 
+def write_state(folder: Path, model: Any, epoch: int, arrays: list[Any] | None, best: tuple[Any, Any]) -> None:
+    """Write backup/state.npz (and training_metadata.json): the state after `epoch` epochs.
+
+    Args:
+        arrays: the values of `_variables(model)` (a copy taken at the epoch's end), or None for now's.
+        best: (the best value of the monitor, the best weights), or (None, None).
+    """
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    variables = _variables(model)
+    extra = {f"v{i}": a for i, a in enumerate(arrays if arrays is not None else _arrays(variables))}
+    extra.update({f"b{i}": a for i, a in enumerate(best[1] or [])})
+    meta = {"epoch": epoch, "paths": [v.path for v in variables], "best_value": best[0],
+            "best_count": len(best[1] or []), "optimizers_built_on": _built_on(model)}
+    tmp = folder / f".tmp.{STATE}"
+    with open(tmp, "wb") as handle:
+        np.savez(handle, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **extra)
+    os.replace(tmp, folder / STATE)
+    _atomic_json(folder / METADATA, {"epoch": epoch, "batch": 0})
+
+
+def read_state(folder: Path, model: Any) -> tuple[int, Any, Any]:
+    """Restore the model and its optimizers from backup/; (epochs held, best value, best weights).
+
+    Raises:
+        UsageError: the backed-up variables are not this model's.
+    """
+    import numpy as np
+
+    if not (folder / STATE).exists():
+        return 0, None, None
+    with np.load(folder / STATE) as saved:
+        meta = json.loads(saved["meta"].tobytes().decode())
+        _build_optimizers(model, meta.get("optimizers_built_on"))
+        if "v0" not in saved.files and (folder / KERAS_WEIGHTS).exists():
+            model.load_weights(folder / KERAS_WEIGHTS)  # an older backup of a model with its own train_step
+        else:
+            variables = _variables(model)
+            if meta["paths"] != [v.path for v in variables]:
+                from dlflow.errors import UsageError
+
+                raise UsageError(f"{folder}: the backed-up state does not fit this model "
+                                 f"(its variables differ); start a new run")
+            for i, variable in enumerate(variables):
+                variable.assign(saved[f"v{i}"])
+        best = [saved[f"b{i}"] for i in range(meta.get("best_count") or 0)] or None
+    return int(meta["epoch"]), meta["best_value"] if best else None, best
+
+
+def _save_model(model: Any, path: Path, weights: list[Any] | None = None) -> None:
+    """model.save to `path` atomically; with `weights` set for the save only (the model keeps its own)."""
+    current = model.get_weights() if weights is not None else None
+    if weights is not None:
+        model.set_weights(weights)
+    tmp = Path(path).with_name(f".{Path(path).stem}.tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if current is not None:
+            model.set_weights(current)
+
+
+def _copy(source: Path, path: Path) -> None:
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, path)
+
+
 def _checkpoints_class():
     import keras
-    import numpy as np
 
     from dlflow.train.monitoring import monitor_mode
 
     class Checkpoints(keras.callbacks.Callback):
         """Backup on an interval, best kept in memory, last and best written at the end."""
 
-        def __init__(self, run: Any, monitor: str, every: tuple[str, float], *, best_value: float | None,
-                     own_loop: bool):
+        def __init__(self, run: Any, monitor: str, every: tuple[str, float], *, best_value: float | None):
             super().__init__()
-            self.run, self.monitor, self.every, self.own_loop = run, monitor, every, own_loop
-            self.better = (lambda a, b: a > b) if monitor_mode(monitor) == "max" else (lambda a, b: a < b)
+            self.run, self.monitor, self.every, self.maximize = run, monitor, every, monitor_mode(monitor) == "max"
             self.best_value, self.best_weights, self.best_written, self.best_epoch = best_value, None, True, None
             self.epoch, self.saved_epoch, self.saved_at, self.snapshot = 0, 0, time.monotonic(), None
 
-        # -- training events -------------------------------------------------------------------
         def on_train_begin(self, logs=None):
-            self._optimizer_built()
-            self.epoch = self.saved_epoch = self._restore()
+            self.epoch, best_value, best_weights = read_state(Path(self.run.backup), self.model)
+            if best_weights is not None:
+                self.best_value, self.best_weights = best_value, best_weights
+            self.model._initial_epoch = self.saved_epoch = self.epoch  # fit starts from there
             self.saved_at = time.monotonic()
 
         def on_epoch_end(self, epoch, logs=None):
-            self.epoch = epoch + 1
-            value = (logs or {}).get(self.monitor)
-            if isinstance(value, (int, float)) and not math.isnan(value) and (
-                    self.best_value is None or self.better(value, self.best_value)):
+            self.epoch, value = epoch + 1, (logs or {}).get(self.monitor)
+            if isinstance(value, (int, float)) and not math.isnan(value) and (self.best_value is None or (
+                    value > self.best_value if self.maximize else value < self.best_value)):
                 self.best_value, self.best_weights, self.best_written = float(value), self.model.get_weights(), False
                 self.best_epoch = self.epoch
-            if self._due():
+            unit, amount = self.every
+            if (self.epoch - self.saved_epoch if unit == "epochs" else time.monotonic() - self.saved_at) >= amount:
                 self.save()
-            elif not self.own_loop:  # in memory, for Ctrl-C/SIGTERM before the next backup
+            else:  # in memory, for Ctrl-C/SIGTERM before the next backup
                 self.snapshot = (self.epoch, _arrays(_variables(self.model)))
 
         def on_train_end(self, logs=None):
             if self.saved_epoch != self.epoch:
                 self.save()
-            self._save_model(self.run.last_checkpoint)
+            _save_model(self.model, self.run.last_checkpoint)
             if not self.best_written and self.best_epoch == self.epoch:  # best is last: a copy
-                tmp = Path(self.run.best_checkpoint).with_name(".best.tmp.keras")
-                shutil.copyfile(self.run.last_checkpoint, tmp)
-                os.replace(tmp, self.run.best_checkpoint)
+                _copy(self.run.last_checkpoint, self.run.best_checkpoint)
                 self.best_written = True
             self.write_best()
 
-        # -- writing -----------------------------------------------------------------------------
-        def _due(self) -> bool:
-            unit, amount = self.every
-            if unit == "epochs":
-                return self.epoch - self.saved_epoch >= amount
-            return time.monotonic() - self.saved_at >= amount
-
         def save(self, arrays: list[Any] | None = None) -> None:
             """Back up the state after `self.epoch` epochs (the model's variables, or `arrays`)."""
-            folder = Path(self.run.backup)
-            folder.mkdir(parents=True, exist_ok=True)
-            if self.own_loop:
-                tmp = folder / f".tmp.{KERAS_WEIGHTS}"
-                self.model.save_weights(tmp, overwrite=True)
-                os.replace(tmp, folder / KERAS_WEIGHTS)
-            variables = _variables(self.model)
-            extra = {} if self.own_loop else {f"v{i}": a for i, a in enumerate(arrays or _arrays(variables))}
-            if self.best_weights is not None:
-                extra.update({f"b{i}": a for i, a in enumerate(self.best_weights)})
-            meta = {"epoch": self.epoch, "paths": [v.path for v in variables], "best_value": self.best_value,
-                    "best_count": len(self.best_weights or [])}
-            tmp = folder / f".tmp.{STATE}"
-            with open(tmp, "wb") as handle:
-                np.savez(handle, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **extra)
-            os.replace(tmp, folder / STATE)
-            _atomic_json(folder / METADATA, {"epoch": self.epoch, "batch": 0})
+            write_state(Path(self.run.backup), self.model, self.epoch, arrays, (self.best_value, self.best_weights))
             self.saved_epoch, self.saved_at = self.epoch, time.monotonic()
 
         def save_interrupted(self) -> None:
@@ -135,55 +209,13 @@ def _checkpoints_class():
             self.write_best()
 
         def write_best(self) -> None:
-            if self.best_weights is None or self.best_written:
-                return
-            current = self.model.get_weights()
-            self.model.set_weights(self.best_weights)
-            try:
-                self._save_model(self.run.best_checkpoint)
-            finally:
-                self.model.set_weights(current)
-            self.best_written = True
-
-        def _save_model(self, path: Path) -> None:
-            tmp = Path(path).with_name(f".{Path(path).stem}.tmp.keras")
-            self.model.save(tmp)
-            os.replace(tmp, path)
-
-        # -- resuming ----------------------------------------------------------------------------
-        def _optimizer_built(self) -> None:
-            optimizer = getattr(self.model, "optimizer", None)
-            if optimizer is not None and not optimizer.built:
-                optimizer.build(self.model.trainable_variables)
-
-        def _restore(self) -> int:
-            """Load backup/ if there is one; the number of epochs it holds (0 when none)."""
-            folder = Path(self.run.backup)
-            if not (folder / STATE).exists():
-                return 0
-            with np.load(folder / STATE) as saved:
-                meta = json.loads(saved["meta"].tobytes().decode())
-                if self.own_loop:
-                    self.model.load_weights(folder / KERAS_WEIGHTS)
-                else:
-                    variables = _variables(self.model)
-                    if meta["paths"] != [v.path for v in variables]:
-                        from dlflow.errors import UsageError
-
-                        raise UsageError(f"{folder}: the backed-up state does not fit this model "
-                                         f"(its variables differ); start a new run")
-                    for i, variable in enumerate(variables):
-                        variable.assign(saved[f"v{i}"])
-                if meta.get("best_count"):
-                    self.best_weights = [saved[f"b{i}"] for i in range(meta["best_count"])]
-                    self.best_value = meta["best_value"]
-            self.model._initial_epoch = int(meta["epoch"])
-            return int(meta["epoch"])
+            if self.best_weights is not None and not self.best_written:
+                _save_model(self.model, self.run.best_checkpoint, self.best_weights)
+                self.best_written = True
 
     return Checkpoints
 
 
-def Checkpoints(run: Any, monitor: str, every: tuple[str, float], *, best_value: float | None = None,  # noqa: N802
-                own_loop: bool = False) -> Any:
+def Checkpoints(run: Any, monitor: str, every: tuple[str, float], *, best_value: float | None = None) -> Any:  # noqa: N802
     """The checkpointing callback (Keras imported lazily); see the module docstring."""
-    return _checkpoints_class()(run, monitor, every, best_value=best_value, own_loop=own_loop)
+    return _checkpoints_class()(run, monitor, every, best_value=best_value)

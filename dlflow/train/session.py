@@ -87,8 +87,10 @@ def _check_as_is(model: Any, config: Any, log: Log, stage: str | None) -> None:
         raise ConfigError(f"{own['class']} has its own {', '.join(own['methods'])}: `dlflow train` fits it as it is, "
                           f"but this stage scores models through dlflow's inputs and named outputs",
                           config_path=("model", "factory"))
-    log(f"model: {own['class']} has its own {', '.join(own['methods'])}: fitted as it is, on raw (x, y) batches "
-        f"(preprocessing only through the factory's `preprocess`); evaluate/export/predict/serve will refuse it")
+    batches = "x" if config.data.target == "none" else "(x, y)"  # data.target: none: the inputs alone
+    log(f"model: {own['class']} has its own {', '.join(own['methods'])}: fitted as it is, on raw {batches} batches "
+        f"(preprocessing only through the factory's `preprocess`); export/predict/serve will refuse it; evaluate "
+        f"reports its own test_step's values, if it has one")
 
 
 def fit_session(session: Session, config: Any, train: Any, validation: Any, *, epochs: int | None = None,

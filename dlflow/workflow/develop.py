@@ -78,6 +78,10 @@ def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
     loaded = begin(config_file, overrides, quiet_tf=quiet_tf)
     config = loaded.config
     data = prepare_data(loaded, runs_root, log)
+    with located_errors(loaded):
+        from dlflow.data.no_target import require_target
+
+        require_target(data.train, "develop (its baselines and verdict score predictions of it)")
     _, spec = primary_target(data.train)
     metric = primary_metric(spec.task)
     log(f"baselines: scored on the validation split ({len(data.validation)} samples) by {metric}")

@@ -33,7 +33,11 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
     """
     from dlflow.data.pipeline import to_tf_dataset
 
-    opened = open_run(run_ref, runs_root, log, trust_code=trust_code)
+    opened = open_run(run_ref, runs_root, log, trust_code=trust_code, as_is_needs="test_step")
+    as_is = bool(opened.manifest.get("fitted_as_is"))  # its own test_step: its own losses, no predictions
+    if slice_by and as_is:
+        raise UsageError(f"{opened.run.path}: --slice-by groups predictions by dlflow's outputs, which a model "
+                         f"fitted as it is does not have")
     with run_lock(opened.run):  # one writer per run directory
         run, data, config = opened.run, opened.data, opened.loaded.config
         test = data.test()
@@ -48,12 +52,13 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
 
         with contextlib.redirect_stdout(sys.stderr), naming_bad_images(test):
             scores = model.evaluate(dataset, verbose=0, return_dict=True)
-            predictions = model.predict(dataset, verbose=0)
+            predictions = None if as_is else model.predict(dataset, verbose=0)
         result: dict[str, Any] = {"run": str(run.path), "split": "test", "samples": len(test),
                                   "metrics": {k: float(v) for k, v in scores.items()}, "evaluated": now_iso()}
-        outputs = predictions if isinstance(predictions, dict) else {next(iter(test.target_specs)): predictions}
-        result["targets"] = {name: _target_report(spec, test.targets[name], np.asarray(outputs[name]))
-                             for name, spec in test.target_specs.items() if name in outputs}
+        if predictions is not None:
+            outputs = predictions if isinstance(predictions, dict) else {next(iter(test.target_specs)): predictions}
+            result["targets"] = {name: _target_report(spec, test.targets[name], np.asarray(outputs[name]))
+                                 for name, spec in test.target_specs.items() if name in outputs}
         if slice_by:
             result["slices"] = {column: _slices(test, column, outputs) for column in slice_by}
         manifest = read_json(run.manifest)

@@ -26,7 +26,7 @@ class OpenedRun:
 
 
 def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool = True,
-             trust_code: bool = False) -> OpenedRun:
+             trust_code: bool = False, as_is_needs: str | None = None) -> OpenedRun:
     """Find a run, reload its config and its data with the experiment's frozen split.
 
     Refuses when the data changed since the run was trained (its test split would differ), and a
@@ -38,6 +38,8 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
         trust_code: allow importing the config's `model.factory` module from the folder the run
             names (its digest must still match the one recorded at training); without it only a
             module installed in the environment is imported.
+        as_is_needs: open a model fitted as it is too, when it has this method of its own
+            ("test_step" for evaluate), or any such model ("" for sample).
     """
     from dlflow.config import load_config
     from dlflow.runs.lookup import find_run
@@ -47,7 +49,7 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     manifest = read_json(run.manifest, advice="the run directory is damaged: restore manifest.json, or train again")
     check_run_model(run, manifest.get("status"))
     loaded = load_config(run.config)
-    _refuse_fitted_as_is(run, manifest, loaded.config)
+    _refuse_fitted_as_is(run, manifest, loaded.config, as_is_needs)
     factory_folder(run, manifest, loaded.config, trust_code)
     select_backend("tensorflow")  # exports and evaluation run on TensorFlow whatever trained the model
     if not with_data:
@@ -132,9 +134,13 @@ def load_run_model(opened: OpenedRun) -> Any:
     return keras.saving.load_model(opened.run.model)
 
 
-def _refuse_fitted_as_is(run: RunDir, manifest: dict, config: Any) -> None:
+def _refuse_fitted_as_is(run: RunDir, manifest: dict, config: Any, needs: str | None = None) -> None:
     own = manifest.get("fitted_as_is")
-    if own:
+    if own and needs == "test_step" and needs not in (own.get("methods") or []):
+        raise UsageError(f"{run.path}: nothing to evaluate: its model ({own.get('class')}) was fitted as it is and "
+                         f"defines no test_step, so it has no test loss of its own (its training losses are in "
+                         f"metrics.json and history.csv)")
+    if own and needs is None:
         module = str(config.model.factory).split(":")[0]
         raise UsageError(f"{run.path}: its model ({own.get('class')}) has its own "
                          f"{', '.join(own.get('methods') or ['training loop'])} and was fitted as it is, without "

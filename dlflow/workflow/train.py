@@ -185,16 +185,16 @@ def _as_is_fields(model: Any, config: Any, base_dir: Any) -> dict[str, Any]:
 def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,
          started: float, tracker: Any = None) -> dict[str, Any]:
     from dlflow.config.load import flat_config
-    from dlflow.model.factory import fitted_as_is
     from dlflow.runs.leaderboard import write_hparams
     from dlflow.train.callbacks import build_callbacks
+    from dlflow.train.samples import sample_callbacks
 
     config = loaded.config
-    own_loop = config.model.api == "factory" and fitted_as_is(session.model) is not None
     with located_errors(loaded):
-        callbacks = build_callbacks(run, config.fit, resuming=resuming, own_loop=own_loop)
+        callbacks = build_callbacks(run, config.fit, resuming=resuming)
     if tracker is not None:
         callbacks.append(tracker.epoch_callback())
+    callbacks += sample_callbacks(run, session.model, data.train, config.seed)  # generative models: samples/
     if session.runtime.is_chief and not resuming:  # the run's config, for TensorBoard's HParams dashboard
         write_hparams(run.logs, f"{run.experiment}/{run.run_id}", flat_config(config))
     if resuming:
