@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from dlflow.config.catalogue import Catalogue, ClassInfo, load_catalogue
 from dlflow.config.functional_check import FunctionalChecks
+from dlflow.config.keras_constraints import duplicate_names, value_problems
 from dlflow.config.paths import ConfigPath, parse_path
 from dlflow.config.problems import Problem, did_you_mean, suggest
 from dlflow.config.yaml_loader import Positions
@@ -143,6 +144,7 @@ class _Checker(FunctionalChecks):
             self.report(path, f"unknown {noun} {name!r}{hint}", anchor)
             return
         here = path + (name,)
+        category = next(c for c in categories if name in self.catalogue[c].classes)
         meant: set[str] = set()  # suggested for a misspelled argument: not also "missing"
         for arg, value in kwargs.items():
             if not isinstance(arg, str):
@@ -154,7 +156,12 @@ class _Checker(FunctionalChecks):
                 self.report(here, f"unknown argument {arg!r}{hint}", here + (arg,))
             else:
                 self.argument(arg, value, here + (arg,))
+                before = len(self.problems)
                 self.argument_type(info, arg, value, here + (arg,))
+                problem = len(self.problems) == before and value_problems(
+                    category, name, arg, value, info.type_of(arg), bool(argument_categories(arg)))
+                if problem:
+                    self.report(here + (arg,), problem, value=True)
         missing = [r for r in info.required if r not in kwargs and r not in meant]
         if missing:
             names = ", ".join(repr(m) for m in missing)
@@ -219,6 +226,7 @@ class _Checker(FunctionalChecks):
         outputs: list[str] | None = None
         if isinstance(functional, dict):
             outputs = self.functional(functional, ("model", "functional"))
+        self.unique_names(model)
         data = _mapping(raw.get("data"))
         for i, layer in enumerate(_items(data.get("augment"))):
             self.object(layer, ("data", "augment", i), ("layers",), strings="class")
@@ -240,6 +248,18 @@ class _Checker(FunctionalChecks):
                 parse_path(str(key))
             except ValueError as error:
                 self.report(("search", "space"), f"keys are config paths: {error}", ("search", "space", key))
+
+    def unique_names(self, model: dict):
+        """Reports a layer `name` that another layer of the model already has."""
+        layers = [(("model", "sequential", i) + tuple(layer)[:1], next(iter(layer.values())))
+                  for i, layer in enumerate(_items(model.get("sequential"))) if is_class_mapping(layer)]
+        graph = _mapping(_mapping(model.get("functional")).get("layers"))
+        for node, spec in graph.items():
+            classes = [k for k in spec if k != "inputs"] if isinstance(spec, dict) else []
+            kwargs = spec[classes[0]] if len(classes) == 1 and isinstance(spec[classes[0]], dict) else {}
+            layers.append((("model", "functional", "layers", node) + tuple(classes[:1]), {"name": node, **kwargs}))
+        for path, message in duplicate_names(layers):
+            self.report(path, message, value=True)
 
     def losses(self, loss: Any, path: ConfigPath, outputs: list[str] | None):
         if loss is None:

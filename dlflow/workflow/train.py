@@ -53,6 +53,7 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
     from dlflow.runs.lock import run_lock
     from dlflow.runs.mlflow_tracking import open_tracking, start_tracking
     from dlflow.train.distributed import ClusterOptions, agree, chief_first, follow_chief_run, join_cluster, share_text
+    from dlflow.train.dry_build import dry_batch
     from dlflow.train.runtime import select_backend
 
     started = time.time()
@@ -87,6 +88,8 @@ def train(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: 
             data = train_and_validation(data)
         # Everything a config can get wrong is found before the run directory exists.
         session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
+        with located_errors(loaded):  # one batch, then every variable put back (dlflow.train.dry_build)
+            dry_batch(session, config, data.train)
         tracker = open_tracking(config, runs_root) if worker.is_chief else None  # a bad store: before the run exists
         if run is None:
             run = create_run(runs_root.resolve(), config.name)
@@ -184,6 +187,7 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
     from dlflow.model.build import build_model, compile_model
     from dlflow.model.choices import model_choices
     from dlflow.train.callbacks import check_monitors
+    from dlflow.train.dry_build import keras_failures
     from dlflow.train.runtime import check_backend_supports, configure_runtime, record_jit_compile, strategy_scope
 
     config = loaded.config
@@ -193,7 +197,7 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
                               config_path=("fit", "monitor"))
         choices = model_choices(config, train)
         runtime = configure_runtime(config.runtime, config.seed, worker=worker, batch_size=config.fit.batch_size)
-        with strategy_scope(runtime):
+        with strategy_scope(runtime), keras_failures(config, "the model cannot be built"):
             model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
                                 base_dir=loaded.base_dir, choices=choices)
             check_backend_supports(runtime, model)

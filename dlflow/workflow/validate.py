@@ -20,11 +20,18 @@ AT_BUILD = ["the data's contents (column types, labels, missing values)", "tenso
             "argument values Keras checks itself"]
 
 
-def validate_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Validate a config file (no TensorFlow import).
+def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *, build: bool = False,
+                    log: Any = None) -> dict[str, Any]:
+    """Validate a config file (no TensorFlow import unless `build`).
+
+    Args:
+        build: also load the data and do `train`'s dry build (model, compile, one batch; see
+            `dlflow.workflow.dry_build`); nothing is written.
+        log: receives the dry build's progress lines.
 
     Returns:
-        {"config", "valid": True, "name", "model_api", "checked", "checked_at_build"}.
+        {"config", "valid": True, "name", "model_api", "checked", "checked_at_build"}; with
+        `build`, `checked_at_build` is empty and `built` holds the one batch's loss and metrics.
 
     Raises:
         ConfigError: one line per problem, `file:line:col: path: message`.
@@ -36,8 +43,14 @@ def validate_config(path: str | os.PathLike, overrides: Iterable[str] = ()) -> d
     known = _data_inputs(loaded)
     if known is not None:
         checked.append("functional inputs against the data's input names")
-    return {"config": str(loaded.path), "valid": True, "name": loaded.config.name,
-            "model_api": loaded.config.model.api, "checked": checked, "checked_at_build": AT_BUILD}
+    result = {"config": str(loaded.path), "valid": True, "name": loaded.config.name,
+              "model_api": loaded.config.model.api, "checked": checked, "checked_at_build": AT_BUILD}
+    if build:
+        from dlflow.workflow.dry_build import dry_build
+
+        result.update(checked=checked + ["the data, the built model and one training batch"], checked_at_build=[],
+                      built=dry_build(loaded, log=log))
+    return result
 
 
 def _data_inputs(loaded: Any) -> list[str] | None:

@@ -1,0 +1,93 @@
+"""Argument values Keras accepts at construction but fails on later (or silently ignores), without Keras.
+
+The catalogue knows which arguments are an int, a float or a bool (`keras_check.argument_type`);
+this module adds what a type alone does not say, found by the train fuzzer (issue #10):
+
+- outside layers, a typed argument takes one value of its type: `patience: [1, 2]`,
+  `beta_1: {a: 1}` or `min_delta: null` construct, then fail (or never stop) in `fit`;
+- a callback's `monitor` is a non-empty string (`monitor: -3` fails at the first epoch's end,
+  `monitor: null` too); its `mode` is auto, min or max (Keras warns and uses auto otherwise);
+- counts and rates that Keras takes as they are but that cannot work: a negative `patience`,
+  `factor` of ReduceLROnPlateau at 1 or more (it must reduce), `beta_1`/`beta_2` outside [0, 1);
+- layer names are unique within a model (Keras refuses the model when it is built).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from dlflow.config.paths import ConfigPath
+
+TAKE_LISTS = ("axis", "value", "alpha")  # typed from a scalar default, but Keras takes a list there too
+MONITORING = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint", "OrbaxCheckpoint")
+MODES = ("auto", "min", "max")
+# (class or "*", argument) -> (low, high, low inclusive, high inclusive, what it means)
+RANGES: dict[tuple[str, str], tuple[float, float, bool, bool]] = {
+    ("*", "patience"): (0, float("inf"), True, True),
+    ("*", "cooldown"): (0, float("inf"), True, True),
+    ("*", "start_from_epoch"): (0, float("inf"), True, True),
+    ("ReduceLROnPlateau", "factor"): (0, 1, False, False),
+    ("ReduceLROnPlateau", "min_lr"): (0, float("inf"), True, True),
+    ("*", "beta_1"): (0, 1, True, False),
+    ("*", "beta_2"): (0, 1, True, False),
+    ("*", "epsilon"): (0, float("inf"), False, True),
+}
+
+
+def value_problems(category: str, name: str, argument: str, value: Any, expected: str | None,
+                   object_argument: bool) -> str | None:
+    """Why `value` cannot work for `name`'s `argument` (of the catalogue type `expected`), or None.
+
+    Args:
+        category: the Keras category of the class (layers, callbacks, optimizers, ...).
+        object_argument: the argument takes Keras objects (`learning_rate: {ExponentialDecay: ...}`).
+    """
+    if category != "layers" and expected is not None and not object_argument and argument not in TAKE_LISTS:
+        if isinstance(value, (list, dict)) or value is None:
+            return f"expected one {expected}, received {value!r}"
+    if category == "callbacks" and name in MONITORING:
+        if argument == "monitor" and (not isinstance(value, str) or not value.strip()):
+            return f"expected the name of a logged metric (e.g. val_loss), received {value!r}"
+        if argument == "mode" and value not in MODES:
+            return f"expected one of {', '.join(MODES)}, received {value!r}"
+    limits = RANGES.get((name, argument)) or (RANGES.get(("*", argument)) if category != "layers" else None)
+    if limits is not None and _number(value) and not _within(value, limits):
+        low, high, low_in, high_in = limits
+        left, right = "[" if low_in else "(", "]" if high_in else ")"
+        return f"expected a value in {left}{low:g}, {high:g}{right}, received {value!r}"
+    return None
+
+
+def duplicate_names(layers: Iterator[tuple[ConfigPath, Any]]) -> Iterator[tuple[ConfigPath, str]]:
+    """`(path, message)` for each layer whose `name` argument an earlier layer already took.
+
+    Args:
+        layers: `(path of the layer's kwargs, kwargs)` in model order.
+    """
+    seen: dict[str, ConfigPath] = {}
+    for path, kwargs in layers:
+        name = kwargs.get("name") if isinstance(kwargs, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            yield path + ("name",), f"layer name {name!r} is already taken (at {_dotted(seen[name])}); names are unique"
+        else:
+            seen[name] = path
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _within(value: float, limits: tuple[float, float, bool, bool]) -> bool:
+    low, high, low_in, high_in = limits
+    above = value >= low if low_in else value > low
+    below = value <= high if high_in else value < high
+    return above and below
+
+
+def _dotted(path: ConfigPath) -> str:
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
