@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from dlflow.config.catalogue import Catalogue, ClassInfo, load_catalogue
 from dlflow.config.functional_check import FunctionalChecks
-from dlflow.config.keras_constraints import duplicate_names, value_problems
+from dlflow.config.keras_constraints import base_class_problem, duplicate_names, value_problems
 from dlflow.config.paths import ConfigPath, parse_path
 from dlflow.config.problems import Problem, did_you_mean, suggest
 from dlflow.config.yaml_loader import Positions
@@ -145,6 +145,9 @@ class _Checker(FunctionalChecks):
             return
         here = path + (name,)
         category = next(c for c in categories if name in self.catalogue[c].classes)
+        if base_class_problem(category, name):
+            self.report(path, base_class_problem(category, name), anchor)
+            return
         meant: set[str] = set()  # suggested for a misspelled argument: not also "missing"
         for arg, value in kwargs.items():
             if not isinstance(arg, str):

@@ -9,6 +9,8 @@ this module adds what a type alone does not say, found by the train fuzzer (issu
   `monitor: null` too); its `mode` is auto, min or max (Keras warns and uses auto otherwise);
 - counts and rates that Keras takes as they are but that cannot work: a negative `patience`,
   `factor` of ReduceLROnPlateau at 1 or more (it must reduce), `beta_1`/`beta_2` outside [0, 1);
+- layer sizes are positive (`units: 0`), a dropout `rate` is in [0, 1);
+- Keras's abstract base classes (`Layer`, `Loss`, `Metric`, `Optimizer`) are not used as they are;
 - layer names are unique within a model (Keras refuses the model when it is built).
 """
 
@@ -22,6 +24,21 @@ TAKE_LISTS = ("axis", "value", "alpha")  # typed from a scalar default, but Kera
 MONITORING = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint", "OrbaxCheckpoint")
 MODES = ("auto", "min", "max")
 # (class or "*", argument) -> (low, high, low inclusive, high inclusive, what it means)
+LAYER_RANGES: dict[str, tuple[float, float, bool, bool]] = {  # any layer's argument of that name
+    "units": (1, float("inf"), True, True),
+    "filters": (1, float("inf"), True, True),
+    "output_dim": (1, float("inf"), True, True),
+    "input_dim": (1, float("inf"), True, True),
+    "num_heads": (1, float("inf"), True, True),
+    "key_dim": (1, float("inf"), True, True),
+    "rate": (0, 1, True, False),
+}
+BASE_CLASSES = {  # Keras's abstract classes: they do nothing by themselves (their call/step is a stub)
+    "layers": ("Layer", "Wrapper"),
+    "losses": ("Loss", "LossFunctionWrapper"),
+    "metrics": ("Metric", "Reduce", "MeanMetricWrapper"),
+    "optimizers": ("Optimizer",),
+}
 RANGES: dict[tuple[str, str], tuple[float, float, bool, bool]] = {
     ("*", "patience"): (0, float("inf"), True, True),
     ("*", "cooldown"): (0, float("inf"), True, True),
@@ -50,11 +67,23 @@ def value_problems(category: str, name: str, argument: str, value: Any, expected
             return f"expected the name of a logged metric (e.g. val_loss), received {value!r}"
         if argument == "mode" and value not in MODES:
             return f"expected one of {', '.join(MODES)}, received {value!r}"
-    limits = RANGES.get((name, argument)) or (RANGES.get(("*", argument)) if category != "layers" else None)
+    if category == "layers":
+        limits = LAYER_RANGES.get(argument)
+    else:
+        limits = RANGES.get((name, argument)) or RANGES.get(("*", argument))
     if limits is not None and _number(value) and not _within(value, limits):
         low, high, low_in, high_in = limits
+        if high == float("inf"):
+            return f"expected {'at least' if low_in else 'more than'} {low:g}, received {value!r}"
         left, right = "[" if low_in else "(", "]" if high_in else ")"
         return f"expected a value in {left}{low:g}, {high:g}{right}, received {value!r}"
+    return None
+
+
+def base_class_problem(category: str, name: str) -> str | None:
+    """Why `name` cannot be used as it is (one of Keras's abstract base classes), or None."""
+    if name in BASE_CLASSES.get(category, ()):
+        return f"{name} is Keras's base class and does nothing by itself; name one of its subclasses"
     return None
 
 

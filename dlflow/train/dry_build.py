@@ -182,6 +182,9 @@ def _written(config: Any, path: tuple) -> bool:
 def _one_line(exc: BaseException) -> str:
     """The exception's first non-empty line, without TensorFlow's graph details, cut to MAX_MESSAGE."""
     text = getattr(exc, "message", None) or str(exc)
-    line = next((part.strip() for part in str(text).splitlines() if part.strip()), type(exc).__name__)
+    lines = [part.strip() for part in str(text).splitlines() if part.strip()]
+    while len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
+        lines.pop(0)  # Keras's wrapper line; the cause comes next
+    line = lines[0] if lines else type(exc).__name__
     line = line.split(" [Op:")[0].split("\n\t")[0]
     return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 3] + "..."
