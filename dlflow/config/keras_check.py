@@ -22,7 +22,13 @@ from typing import Any, Optional
 
 from dlflow.config.catalogue import Catalogue, ClassInfo, load_catalogue
 from dlflow.config.functional_check import FunctionalChecks
-from dlflow.config.keras_constraints import base_class_problem, duplicate_names, value_problems
+from dlflow.config.keras_constraints import (
+    base_class_problem,
+    duplicate_names,
+    exclusive_problem,
+    loss_weights_problem,
+    value_problems,
+)
 from dlflow.config.paths import ConfigPath, parse_path
 from dlflow.config.problems import Problem, did_you_mean, suggest
 from dlflow.config.yaml_loader import Positions
@@ -165,6 +171,8 @@ class _Checker(FunctionalChecks):
                     category, name, arg, value, info.type_of(arg), bool(argument_categories(arg)))
                 if problem:
                     self.report(here + (arg,), problem, value=True)
+        if exclusive_problem(category, kwargs):
+            self.report(here, exclusive_problem(category, kwargs), anchor)
         missing = [r for r in info.required if r not in kwargs and r not in meant]
         if missing:
             names = ", ".join(repr(m) for m in missing)
@@ -239,6 +247,9 @@ class _Checker(FunctionalChecks):
         self.losses(compile_.get("loss"), ("compile", "loss"), outputs)
         self.metrics(compile_.get("metrics"), ("compile", "metrics"), outputs)
         weights = compile_.get("loss_weights")
+        count = len(outputs) if outputs is not None else (1 if "sequential" in model else None)
+        if count is not None and loss_weights_problem(weights, count):
+            self.report(("compile", "loss_weights"), loss_weights_problem(weights, count), value=True)
         if isinstance(weights, dict) and outputs is not None:
             for output in weights:
                 self.output_name(output, ("compile", "loss_weights"), outputs)

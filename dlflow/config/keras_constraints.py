@@ -11,7 +11,9 @@ this module adds what a type alone does not say, found by the train fuzzer (issu
   `factor` of ReduceLROnPlateau at 1 or more (it must reduce), `beta_1`/`beta_2` outside [0, 1);
 - layer sizes are positive (`units: 0`), a dropout `rate` is in [0, 1);
 - Keras's abstract base classes (`Layer`, `Loss`, `Metric`, `Optimizer`) are not used as they are;
-- layer names are unique within a model (Keras refuses the model when it is built).
+- layer names are unique within a model (Keras refuses the model when it is built);
+- `decay_steps` of a schedule is at least 1; an optimizer sets one of clipnorm, clipvalue and
+  global_clipnorm; a list of `loss_weights` has one weight per model output.
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ RANGES: dict[tuple[str, str], tuple[float, float, bool, bool]] = {
     ("*", "beta_1"): (0, 1, True, False),
     ("*", "beta_2"): (0, 1, True, False),
     ("*", "epsilon"): (0, float("inf"), False, True),
+    ("*", "decay_steps"): (1, float("inf"), True, True),
+    ("*", "first_decay_steps"): (1, float("inf"), True, True),
 }
+EXCLUSIVE = {"optimizers": ("clipnorm", "clipvalue", "global_clipnorm")}  # at most one of them is set
 
 
 def value_problems(category: str, name: str, argument: str, value: Any, expected: str | None,
@@ -84,6 +89,21 @@ def base_class_problem(category: str, name: str) -> str | None:
     """Why `name` cannot be used as it is (one of Keras's abstract base classes), or None."""
     if name in BASE_CLASSES.get(category, ()):
         return f"{name} is Keras's base class and does nothing by itself; name one of its subclasses"
+    return None
+
+
+def exclusive_problem(category: str, kwargs: dict) -> str | None:
+    """Why arguments set together cannot be (`clipnorm` with `global_clipnorm`), or None."""
+    both = [name for name in EXCLUSIVE.get(category, ()) if kwargs.get(name) is not None]
+    if len(both) > 1:
+        return f"only one of {', '.join(EXCLUSIVE[category])} can be set; received {', '.join(both)}"
+    return None
+
+
+def loss_weights_problem(weights: Any, outputs: int) -> str | None:
+    """Why a list of `compile.loss_weights` cannot fit a model of `outputs` outputs, or None."""
+    if isinstance(weights, list) and len(weights) != outputs:
+        return f"expected {outputs} weight(s), one per model output, received {len(weights)}"
     return None
 
 

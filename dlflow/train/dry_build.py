@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import traceback
 from typing import Any, Iterator
@@ -186,5 +187,5 @@ def _one_line(exc: BaseException) -> str:
     while len(lines) > 1 and lines[0].startswith("Exception encountered when calling"):
         lines.pop(0)  # Keras's wrapper line; the cause comes next
     line = lines[0] if lines else type(exc).__name__
-    line = line.split(" [Op:")[0].split("\n\t")[0]
+    line = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", line.split(" [Op:")[0])  # TensorFlow's op location
     return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 3] + "..."
