@@ -56,7 +56,7 @@ def _train_fuzz(examples: int, timeout: float) -> dict:
 
 
 def test_train_fuzz_sample():
-    _train_fuzz(3, timeout=600)
+    _train_fuzz(2, timeout=600)
 
 
 @pytest.mark.fuzz
