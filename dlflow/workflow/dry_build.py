@@ -31,7 +31,11 @@ def dry_build(loaded: Any, *, log: Log | None = None) -> dict[str, Any]:
     from dlflow.train.dry_build import dry_batch
     from dlflow.workflow.train import build_session, prepare_runtime
 
-    log = log or quiet
+    said = log or quiet
+
+    def log(line: str) -> None:  # the split goes to a temporary folder: nothing is stored
+        said(line.replace(" (new split stored)", ""))
+
     prepare_runtime(loaded)
     with tempfile.TemporaryDirectory(prefix="dlflow-validate-") as runs_root:
         data = prepare_data(loaded, Path(runs_root), log)
