@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import tempfile
 import traceback
 from typing import Any, Iterator
@@ -71,7 +72,9 @@ def dry_batch(session: Any, config: Any, train: Any) -> dict[str, float] | None:
         return None
     model = session.model
     x, y = _one_batch(train, config)
-    with _restored(model), keras_failures(config, "the model cannot train on one batch"):
+    # stdout stays the command's result (a callback's progress bar goes to stderr, as in fit)
+    with _restored(model), keras_failures(config, "the model cannot train on one batch"), \
+            contextlib.redirect_stdout(sys.stderr):
         logs = model.train_on_batch(x, y, class_weight=session.class_weight, return_dict=True)
         _through_one_epoch(model, config, logs)
     return logs
