@@ -2,7 +2,8 @@
 #   make run   installs into .venv if needed, then trains, evaluates and exports the digits convnet
 #   make test  installs into .venv if needed, then runs the test suite (under 10 minutes on 2 cores)
 #   make test-all  also runs the slow tests (full trainings to target accuracy, 8-trial tuning, ...)
-#   make fuzz  runs the fuzzers in full (500 configs through validate, 150 bad data files through collect)
+#   make fuzz  runs the fuzzers in full (500 configs through validate, 150 bad data files through collect,
+#              60 configs through validate --build and train, schemathesis against serve's API)
 #   make lint  ruff check and ruff format --check (the rules are in pyproject.toml)
 #   make docs  regenerates docs/config.md from the config schema (a test fails when it is stale)
 PYTHON ?= python3

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, SetOption
 from dlflow.cli.output import emit_json, progress
 
@@ -21,6 +22,9 @@ def validate(
     print_: Annotated[bool, typer.Option(
         "--print", help="Print the resolved config (defaults filled, --set applied) as YAML on stdout.")] = False,
     json_: JsonOption = False,
+    build: Annotated[bool, typer.Option("--build", help="Also load the data and build, compile and train the model "
+                                                        "on one batch, as `train` does first (imports TensorFlow; "
+                                                        "writes nothing).")] = False,
 ) -> None:
     """Check a config without running it: structure, types, Keras class names and arguments, the data's input names.
 
@@ -29,7 +33,8 @@ def validate(
     """
     from dlflow.workflow.validate import validate_config
 
-    result = validate_config(config, set_ or [], resolved=print_)
+    result = validate_config(config, set_ or [], resolved=print_, build=build, quiet_tf=not State.verbose,
+                             log=progress)
     text = result.pop("resolved_yaml", None)
     if json_:
         emit_json(result)
@@ -38,7 +43,12 @@ def validate(
     if text is not None:
         typer.echo(text, nl=False)
     echo(f"{result['config']}: valid ({result['model_api']} model, experiment '{result['name']}')")
-    echo(f"checked at train time, before the run starts: {'; '.join(result['checked_at_build'])}")
+    if build:
+        echo(f"built: {result['built']['parameters']:,} parameters; one batch: "
+             + (", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                          for k, v in (result["built"]["batch"] or {}).items()) or "left to fit"))
+    else:
+        echo(f"checked at train time, before the run starts: {'; '.join(result['checked_at_build'])}")
 
 
 @app.command()

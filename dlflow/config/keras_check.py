@@ -22,6 +22,13 @@ from typing import Any, Optional
 
 from dlflow.config.catalogue import Catalogue, ClassInfo, load_catalogue
 from dlflow.config.functional_check import FunctionalChecks
+from dlflow.config.keras_constraints import (
+    base_class_problem,
+    duplicate_names,
+    exclusive_problem,
+    loss_weights_problem,
+    value_problems,
+)
 from dlflow.config.paths import ConfigPath, parse_path
 from dlflow.config.problems import Problem, did_you_mean, suggest
 from dlflow.config.yaml_loader import Positions
@@ -143,6 +150,10 @@ class _Checker(FunctionalChecks):
             self.report(path, f"unknown {noun} {name!r}{hint}", anchor)
             return
         here = path + (name,)
+        category = next(c for c in categories if name in self.catalogue[c].classes)
+        if base_class_problem(category, name):
+            self.report(path, base_class_problem(category, name), anchor)
+            return
         meant: set[str] = set()  # suggested for a misspelled argument: not also "missing"
         for arg, value in kwargs.items():
             if not isinstance(arg, str):
@@ -154,7 +165,14 @@ class _Checker(FunctionalChecks):
                 self.report(here, f"unknown argument {arg!r}{hint}", here + (arg,))
             else:
                 self.argument(arg, value, here + (arg,))
+                before = len(self.problems)
                 self.argument_type(info, arg, value, here + (arg,))
+                problem = len(self.problems) == before and value_problems(
+                    category, name, arg, value, info.type_of(arg), bool(argument_categories(arg)))
+                if problem:
+                    self.report(here + (arg,), problem, value=True)
+        if exclusive_problem(category, kwargs):
+            self.report(here, exclusive_problem(category, kwargs), anchor)
         missing = [r for r in info.required if r not in kwargs and r not in meant]
         if missing:
             names = ", ".join(repr(m) for m in missing)
@@ -219,6 +237,7 @@ class _Checker(FunctionalChecks):
         outputs: list[str] | None = None
         if isinstance(functional, dict):
             outputs = self.functional(functional, ("model", "functional"))
+        self.unique_names(model)
         data = _mapping(raw.get("data"))
         for i, layer in enumerate(_items(data.get("augment"))):
             self.object(layer, ("data", "augment", i), ("layers",), strings="class")
@@ -228,6 +247,9 @@ class _Checker(FunctionalChecks):
         self.losses(compile_.get("loss"), ("compile", "loss"), outputs)
         self.metrics(compile_.get("metrics"), ("compile", "metrics"), outputs)
         weights = compile_.get("loss_weights")
+        count = len(outputs) if outputs is not None else (1 if "sequential" in model else None)
+        if count is not None and loss_weights_problem(weights, count):
+            self.report(("compile", "loss_weights"), loss_weights_problem(weights, count), value=True)
         if isinstance(weights, dict) and outputs is not None:
             for output in weights:
                 self.output_name(output, ("compile", "loss_weights"), outputs)
@@ -240,6 +262,18 @@ class _Checker(FunctionalChecks):
                 parse_path(str(key))
             except ValueError as error:
                 self.report(("search", "space"), f"keys are config paths: {error}", ("search", "space", key))
+
+    def unique_names(self, model: dict):
+        """Reports a layer `name` that another layer of the model already has."""
+        layers = [(("model", "sequential", i) + tuple(layer)[:1], next(iter(layer.values())))
+                  for i, layer in enumerate(_items(model.get("sequential"))) if is_class_mapping(layer)]
+        graph = _mapping(_mapping(model.get("functional")).get("layers"))
+        for node, spec in graph.items():
+            classes = [k for k in spec if k != "inputs"] if isinstance(spec, dict) else []
+            kwargs = spec[classes[0]] if len(classes) == 1 and isinstance(spec[classes[0]], dict) else {}
+            layers.append((("model", "functional", "layers", node) + tuple(classes[:1]), {"name": node, **kwargs}))
+        for path, message in duplicate_names(layers):
+            self.report(path, message, value=True)
 
     def losses(self, loss: Any, path: ConfigPath, outputs: list[str] | None):
         if loss is None:

@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException
 from dlflow.serve.batching import MicroBatcher
 from dlflow.serve.guard import RequestGuard
 from dlflow.serve.metrics import CONTENT_TYPE, ServerMetrics
+from dlflow.serve.openapi import predict_openapi
 from dlflow.serve.model import ServedModel
 from dlflow.serve.raw import OUTPUT_FORMATS, raw_metadata, raw_predictions
 from dlflow.serve.predlog import PredictionLog
@@ -126,8 +127,10 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
     async def http_error(request: Request, error: HTTPException):
         return _json({"error": f"{error.detail}: {request.method} {request.url.path}"}, error.status_code)
 
-    @app.post("/v1/models/{name}:predict", name="predict")
-    @app.post("/v1/models/{name}/versions/{version}:predict", name="predict")
+    body = predict_openapi(served.inputs)  # the request's schema in app.openapi() (dlflow.serve.openapi)
+
+    @app.post("/v1/models/{name}:predict", name="predict", openapi_extra=body)
+    @app.post("/v1/models/{name}/versions/{version}:predict", name="predict", openapi_extra=body)
     async def predict(request: Request, name: str, version: str | None = None):
         check_model(name, version)
         started = time.perf_counter()

@@ -184,11 +184,25 @@ class _Parser:
         except ValueError:  # ragged nested lists
             array = None
         if array is not None and array.shape[1:] in _accepted_shapes(shape) and _numbers_fit(array, spec.dtype):
-            return array.reshape(len(values), *shape).astype(spec.dtype, copy=False)
+            return self._in_range(array.reshape(len(values), *shape), spec)
         for j, value in enumerate(values):  # find the first bad example and say what is wrong with it
             self._check_value(value, spec, lambda j=j: f'{where(j)}: {self.noun} "{self._label(spec)}"')
         # Every example is fine on its own: some came with the trailing 1, some without.
-        return np.stack([np.asarray(value, dtype=spec.dtype).reshape(shape) for value in values])
+        return self._in_range(np.stack([np.asarray(value, dtype=object).reshape(shape) for value in values]), spec)
+
+    def _in_range(self, array: np.ndarray, spec: Any) -> np.ndarray:
+        """`array` as the spec's dtype; a finite number beyond that dtype's range (1e300 for float32) is refused."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                out = array.astype(spec.dtype, copy=False)
+            except OverflowError:
+                out = None
+        wrapped = out is not None and out.dtype.kind in "iu" and array.dtype.kind == "f" and bool(
+            (np.abs(array) >= float(np.iinfo(out.dtype).max)).any())  # 1e300 as int64 wraps round silently
+        if out is None or wrapped or (out.dtype.kind == "f" and bool(np.isinf(out).any())):
+            raise RequestError(f'{self.noun} "{self._label(spec)}": a number beyond the range of {spec.dtype}; '
+                               f"send numbers the model's {spec.dtype} input can hold")
+        return out
 
     def _check_value(self, value: Any, spec: Any, where: Callable[[], str]) -> None:
         shape = tuple(spec.shape)

@@ -70,9 +70,13 @@ def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool) -> list[Any
         keras.callbacks.CSVLogger(str(run.history), append=resuming),
         EpochTensorBoard(log_dir=str(run.logs)),
     ]
-    user = [resolve("callbacks", confine_callback(spec, run.path), ("fit", "callbacks", i))
+    return own + user_callbacks(fit_config, run.path)
+
+
+def user_callbacks(fit_config: Any, run_path: Any) -> list[Any]:
+    """The config's callbacks, their path arguments confined inside `run_path`."""
+    return [resolve("callbacks", confine_callback(spec, run_path), ("fit", "callbacks", i))
             for i, spec in enumerate(fit_config.callbacks)]
-    return own + user
 
 
 def _epoch_tensorboard_class():

@@ -50,6 +50,7 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
     from dlflow.model.build import build_model, compile_model
     from dlflow.model.choices import model_choices
     from dlflow.train.callbacks import check_monitors
+    from dlflow.train.dry_build import keras_failures
     from dlflow.train.runtime import check_backend_supports, configure_runtime, record_jit_compile, strategy_scope
 
     config = loaded.config
@@ -60,7 +61,7 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
         choices = model_choices(config, train)
         batch_size = config.fit.batch_size  # the one read of it on its way to model.fit (Session.batch_size)
         runtime = configure_runtime(config.runtime, config.seed, worker=worker, batch_size=batch_size)
-        with strategy_scope(runtime):
+        with strategy_scope(runtime), keras_failures(config, "the model cannot be built"):
             model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
                                 base_dir=loaded.base_dir, choices=choices)
             check_backend_supports(runtime, model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dlflow.workflow.common import Log, quiet
+from dlflow.log import Log, quiet
 from dlflow.workflow.runs import load_run_model, open_run
 
 

@@ -62,6 +62,7 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
     from dlflow.runs.layout import split_store
     from dlflow.runs.mlflow_tracking import open_tracking, start_tracking
     from dlflow.train.distributed import ClusterOptions, agree, chief_first, follow_chief_run, join_cluster, share_text
+    from dlflow.train.dry_build import dry_batch
 
     started = time.time()
     if resume and not isinstance(config_file, LoadedConfig):
@@ -84,6 +85,8 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
             data = train_and_validation(data)
         # Everything a config can get wrong is found before the run directory exists.
         session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
+        with located_errors(loaded):  # one batch, then every variable put back (dlflow.train.dry_build)
+            dry_batch(session, config, data.train)
         tracker = open_tracking(config, runs_root) if worker.is_chief else None  # a bad store: before the run exists
         if run is None:
             run = _new_run(runs_root, loaded, data, session, plan, held, stage=stage, argv=argv, overrides=overrides)

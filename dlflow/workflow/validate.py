@@ -20,18 +20,23 @@ AT_BUILD = ["the data's contents (column types, labels, missing values)", "tenso
             "argument values Keras checks itself"]
 
 
-def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *,
-                    resolved: bool = False) -> dict[str, Any]:
-    """Validate a config file (no TensorFlow import).
+def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *, resolved: bool = False,
+                    build: bool = False, quiet_tf: bool = False, log: Any = None) -> dict[str, Any]:
+    """Validate a config file (no TensorFlow import unless `build`).
 
     Args:
         path: the config file.
         overrides: `--set` values, `PATH=VALUE`.
         resolved: also return the resolved config (defaults filled, overrides applied), as
             `resolved` (plain data) and `resolved_yaml` (what a run directory's config.yaml holds).
+        build: also load the data and do `train`'s dry build (model, compile, one batch; see
+            `dlflow.workflow.dry_build`); nothing is written.
+        quiet_tf: with `build`, load TensorFlow with its start-up noise silenced (the CLI).
+        log: receives the dry build's progress lines.
 
     Returns:
-        {"config", "valid": True, "name", "model_api", "checked", "checked_at_build"}.
+        {"config", "valid": True, "name", "model_api", "checked", "checked_at_build"}; with
+        `build`, `checked_at_build` is empty and `built` holds the one batch's loss and metrics.
 
     Raises:
         ConfigError: one line per problem, `file:line:col: path: message`.
@@ -49,6 +54,11 @@ def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *,
         from dlflow.config import config_to_dict, dump_config
 
         result.update(resolved=config_to_dict(loaded.config), resolved_yaml=dump_config(loaded.config))
+    if build:
+        from dlflow.workflow.dry_build import dry_build
+
+        result.update(checked=checked + ["the data, the built model and one training batch"], checked_at_build=[],
+                      built=dry_build(loaded, log=log, quiet_tf=quiet_tf))
     return result
 
 

@@ -33,6 +33,7 @@ class Counts:
     tracebacks: int = 0
     unlocated: int = 0
     hangs: int = 0
+    failed: int = 0  # exit 1 from dlflow's own WorkFailed (e.g. training diverged): only where work_failed
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def note(self, kind: str, sample: str) -> None:
@@ -43,7 +44,7 @@ class Counts:
     def summary(self) -> dict[str, Any]:
         return {"tried": self.tried, "clean_exit_2": self.clean, "accepted": self.accepted,
                 "tracebacks": self.tracebacks, "unlocated": self.unlocated, "hangs": self.hangs,
-                "examples": self.examples}
+                **({"work_failed": self.failed} if self.failed else {}), "examples": self.examples}
 
 
 def cap_memory(gib: float) -> None:
@@ -52,8 +53,15 @@ def cap_memory(gib: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def run_dlflow(args: list[str], counts: Counts, *, label: str, timeout: int = 20) -> int:
-    """Run `dlflow ARGS` in this process; count how it ended; return the exit code (-1 for a hang)."""
+def run_dlflow(args: list[str], counts: Counts, *, label: str, timeout: int = 20, out: list[str] | None = None,
+               work_failed: bool = False) -> int:
+    """Run `dlflow ARGS` in this process; count how it ended; return the exit code (-1 for a hang).
+
+    Args:
+        out: receives the command's stderr.
+        work_failed: an exit 1 that is dlflow's own "the work failed" (no saved traceback) counts
+            as `failed`, not as a traceback (train: a diverged run).
+    """
     from dlflow.cli.main import main
 
     counts.tried += 1
@@ -79,6 +87,8 @@ def run_dlflow(args: list[str], counts: Counts, *, label: str, timeout: int = 20
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     text = err.getvalue()
+    if out is not None:
+        out.append(text)
     if code == 0:
         counts.accepted += 1
     elif code == 2:
@@ -88,6 +98,8 @@ def run_dlflow(args: list[str], counts: Counts, *, label: str, timeout: int = 20
         else:
             counts.unlocated += 1
             counts.note("unlocated", f"{label}: {text}")
+    elif code == 1 and work_failed and "traceback saved" not in text and "escaped:" not in text:
+        counts.failed += 1
     elif code == -1:
         counts.hangs += 1
         counts.note("hangs", label)

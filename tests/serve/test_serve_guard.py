@@ -130,3 +130,26 @@ def test_a_server_with_a_token_refuses_requests_without_it(serve_runs, monkeypat
     with running_server(serve_runs["digits"], serve_runs["work"]) as info:
         assert httpx.get(info["url"]).status_code == 401
         assert httpx.get(info["url"], headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+@pytest.mark.parametrize("body, dtype", [(b'{"instances": [[1e300, 1.0]]}', "float32"),
+                                         (b'{"instances": [[1e300, 1]]}', "int64")])
+def test_finite_numbers_beyond_the_inputs_dtype_are_refused(body, dtype):
+    """1e300 is finite JSON but inf as float32, and wraps round as int64: refused, never fed to the model."""
+    from types import SimpleNamespace
+
+    spec = SimpleNamespace(name="x", shape=(2,), dtype=dtype, column=None)
+    with pytest.raises(RequestError, match=f"beyond the range of {dtype}"):
+        parse_predict_request(body, [spec], noun="input")
+
+
+def test_schemathesis_sample_finds_no_server_error(serve_runs):
+    """A small sample of the serve API fuzzer (tests/fuzz/serve_fuzz.py): 0 answers >= 500, every 4xx JSON."""
+    pytest.importorskip("schemathesis")
+    from tests.fuzz.serve_fuzz import fuzz
+
+    counts = fuzz(serve_runs["table"], examples=8).summary()
+    print(json.dumps({k: v for k, v in counts.items() if k != "examples"}))
+    assert counts["server_errors_5xx"] == 0 and counts["refused_4xx_not_json"] == 0 and counts["exceptions"] == 0, \
+        counts["examples"]
+    assert counts["answered_2xx"] > 0 and counts["tried"] >= 60, counts

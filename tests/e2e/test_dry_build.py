@@ -1,0 +1,15 @@
+"""The dry build: what only a built model finds is one located line before the run directory exists."""
+
+from __future__ import annotations
+
+from tests.conftest import CONFIGS, run_cli
+
+
+def test_a_loss_that_does_not_fit_the_output_is_refused_before_the_run_exists(tmp_path):
+    done = run_cli("--runs-dir", str(tmp_path / "runs"), "train", str(CONFIGS / "digits_mlp.yaml"),
+                   "--set", "fit.epochs=1", "--set", "compile.loss=mse", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "compile.loss: the model cannot train on one batch:" in errors[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list((tmp_path / "runs").glob("digits-mlp/2*")), "no run directory for a refused config"
