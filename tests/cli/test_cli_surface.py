@@ -34,8 +34,12 @@ def test_help_lists_the_choices_and_completion_offers_them(tmp_path):
     assert "<decoded|raw>" in run_cli("serve", "--help", cwd=tmp_path).stdout
     top = run_cli("--help", cwd=tmp_path).stdout
     assert "--install-completion" in top and "--show-completion" in top
-    script = run_cli("--show-completion", "bash", cwd=tmp_path)
+    explicit = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1", "HOME": str(tmp_path)}  # name the shell
+    script = run_cli("--show-completion", "bash", cwd=tmp_path, env=explicit)
     assert script.returncode == 0 and "_DLFLOW_COMPLETE" in script.stdout
+    installed = run_cli("--install-completion", "bash", cwd=tmp_path, env=explicit)
+    assert installed.returncode == 0, installed.stderr
+    assert "_DLFLOW_COMPLETE" in (tmp_path / ".bash_completions" / "dlflow.sh").read_text()
     offered = _dlflow(cwd=tmp_path, env={"_DLFLOW_COMPLETE": "complete_bash", "COMP_CWORD": "4",
                                          "COMP_WORDS": "dlflow export some-run --format "})
     assert offered.stdout.split() == ["keras", "saved_model", "tflite", "onnx"], offered.stderr
