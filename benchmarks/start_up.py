@@ -38,9 +38,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
-    commands = {"help": [*DLFLOW, "--help"],
-                "validate": [*DLFLOW, "validate", str(ROOT / "configs" / "digits_convnet.yaml")],
-                "import_typer_rich": [sys.executable, "-c", "import typer, rich"]}
+    commands = {
+        "help": [*DLFLOW, "--help"],
+        "validate": [*DLFLOW, "validate", str(ROOT / "configs" / "digits_convnet.yaml")],
+        "import_typer_rich": [sys.executable, "-c", "import typer, rich"],
+    }
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         if "--show-completion" not in timed(commands["help"], work)[1]:
@@ -54,10 +56,12 @@ def main() -> None:
     out = ROOT / "bench-results" / "start_up.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    print(f"dlflow --help {report['help'] * 1000:.0f} ms (goal <= {GOAL_S * 1000:.0f} ms, completion enabled), "
-          f"validate {report['validate'] * 1000:.0f} ms, "
-          f"import typer, rich {report['import_typer_rich'] * 1000:.0f} ms "
-          f"(medians of {args.repeats})")
+    print(
+        f"dlflow --help {report['help'] * 1000:.0f} ms (goal <= {GOAL_S * 1000:.0f} ms, completion enabled), "
+        f"validate {report['validate'] * 1000:.0f} ms, "
+        f"import typer, rich {report['import_typer_rich'] * 1000:.0f} ms "
+        f"(medians of {args.repeats})"
+    )
     print(f"written: {out}")
 
 
