@@ -94,6 +94,8 @@ def test_json_error_object_shapes_and_one_object_per_process(capsys):
 
     shaped = output.error_object(["--set fit.epochs: expected a value greater than 0, received -1"], 2, "ConfigError")
     assert shaped["error"]["path"] == "fit.epochs" and shaped["error"]["file"] is None
+    row = output.error_object(["data/t.csv:7: column 'age': 'ten' is not a number"], 2, "DataError")["error"]
+    assert (row["file"], row["line"], row["column"], row["path"]) == ("data/t.csv", 7, None, None)
     failed = output.error_object(["training diverged: the loss became NaN at epoch 3"], 1, "WorkFailed")["error"]
     assert failed["message"].startswith("training diverged") and failed["exit_code"] == 1 and failed["path"] is None
     output._Emitted.done = False
