@@ -1,7 +1,5 @@
 """`dlflow validate` and `dlflow schema`: config checks that never import TensorFlow."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """`dlflow collect`: the data card."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any, Optional
 

@@ -1,7 +1,5 @@
 """`dlflow export` and `dlflow predict`."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,7 +1,5 @@
 """`dlflow monitor`."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Optional
 
 import typer

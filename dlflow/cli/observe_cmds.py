@@ -1,7 +1,5 @@
 """`dlflow runs` and `dlflow tensorboard`."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Optional

@@ -34,8 +34,8 @@ def emit_json(data: Any) -> None:
     _Emitted.done = True
 
 
-# `FILE:LINE:COL: ` and then `PATH: ` (a config path: no spaces) in a config problem's first line.
-_LOCATION = re.compile(r"^(?P<file>\S.*?):(?P<line>\d+):(?P<column>\d+): (?P<rest>.*)$", re.S)
+# `FILE:LINE:COL: ` (or `FILE:LINE: `, a data file's row) and then `PATH: ` (a config path: no spaces).
+_LOCATION = re.compile(r"^(?P<file>\S.*?):(?P<line>\d+)(?::(?P<column>\d+))?: (?P<rest>.*)$", re.S)
 _OVERRIDE = re.compile(r"^--set (?P<path>\S+?): (?P<message>.*)$", re.S)
 _PATH = re.compile(r"^(?P<path>[A-Za-z_][\w.\[\]-]*): (?P<message>.*)$", re.S)
 
@@ -53,7 +53,8 @@ def error_object(lines: list[str], exit_code: int, kind: str) -> dict[str, Any]:
     located = _LOCATION.match(first)
     rest = located["rest"] if located else first
     if located:
-        where.update(file=located["file"], line=int(located["line"]), column=int(located["column"]))
+        column = located["column"]
+        where.update(file=located["file"], line=int(located["line"]), column=int(column) if column else None)
     named = _OVERRIDE.match(rest) or (_PATH.match(rest) if located else None)
     if named:
         where["path"] = named["path"]

@@ -1,7 +1,5 @@
 """`dlflow tune` and `dlflow cv`: the regularize-and-tune stage."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional

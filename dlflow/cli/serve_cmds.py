@@ -1,7 +1,5 @@
 """`dlflow serve`."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated, Any, Optional
 

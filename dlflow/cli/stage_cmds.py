@@ -1,7 +1,5 @@
 """`dlflow define` and `dlflow develop`: the first stages of the workflow."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional, Sequence

@@ -1,7 +1,5 @@
 """`dlflow train` and `dlflow evaluate`."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated, Optional

@@ -69,8 +69,14 @@ def _refs(prop: dict[str, Any]) -> list[str]:
 
 def _table(path: str, node: dict[str, Any], defs: dict[str, Any]) -> str:
     title = f"`{path}`" if path else "Top level"
-    lines = [f"## {title}", "", node.get("description", "").strip(), "",
-             "| key | type | default | description |", "|---|---|---|---|"]
+    lines = [
+        f"## {title}",
+        "",
+        node.get("description", "").strip(),
+        "",
+        "| key | type | default | description |",
+        "|---|---|---|---|",
+    ]
     required = set(node.get("required", []))
     for key, prop in node.get("properties", {}).items():
         inner = f"{path}.{key}" if path else key

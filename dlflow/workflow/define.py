@@ -134,7 +134,10 @@ def _source(data: str | None, ask: Ask | None) -> str:
     if data is None:
         if ask is None:
             raise UsageError(f"missing DATA: give {DATA_HELP} (e.g. dlflow define data.csv --target label)")
-        data = ask(f"Data ({DATA_HELP})", [], None)
+        question = f"Data ({DATA_HELP})"
+        data = ask(question, [], None)
+        while not data.startswith("builtin:") and not Path(os.path.expanduser(data)).exists():
+            data = ask(f"No such file or folder '{data}'. {question}", [], None)  # asked again, not aborted
     if data.startswith("builtin:"):
         return data
     source = os.path.abspath(os.path.expanduser(data))

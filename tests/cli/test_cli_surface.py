@@ -18,8 +18,14 @@ from tests.conftest import CONFIGS, run_cli
 
 def _dlflow(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """`python -m dlflow ARGS` (the package's own __main__, not dlflow.cli's)."""
-    return subprocess.run([sys.executable, "-m", "dlflow", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "dlflow", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_python_m_dlflow_is_the_cli(tmp_path):
@@ -34,13 +40,20 @@ def test_help_lists_the_choices_and_completion_offers_them(tmp_path):
     assert "<decoded|raw>" in run_cli("serve", "--help", cwd=tmp_path).stdout
     top = run_cli("--help", cwd=tmp_path).stdout
     assert "--install-completion" in top and "--show-completion" in top
-    script = run_cli("--show-completion", "bash", cwd=tmp_path)
+    explicit = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1", "HOME": str(tmp_path)}  # name the shell
+    script = run_cli("--show-completion", "bash", cwd=tmp_path, env=explicit)
     assert script.returncode == 0 and "_DLFLOW_COMPLETE" in script.stdout
-    offered = _dlflow(cwd=tmp_path, env={"_DLFLOW_COMPLETE": "complete_bash", "COMP_CWORD": "4",
-                                         "COMP_WORDS": "dlflow export some-run --format "})
+    installed = run_cli("--install-completion", "bash", cwd=tmp_path, env=explicit)
+    assert installed.returncode == 0, installed.stderr
+    assert "_DLFLOW_COMPLETE" in (tmp_path / ".bash_completions" / "dlflow.sh").read_text()
+    offered = _dlflow(
+        cwd=tmp_path,
+        env={"_DLFLOW_COMPLETE": "complete_bash", "COMP_CWORD": "4", "COMP_WORDS": "dlflow export some-run --format "},
+    )
     assert offered.stdout.split() == ["keras", "saved_model", "tflite", "onnx"], offered.stderr
-    commands = _dlflow(cwd=tmp_path, env={"_DLFLOW_COMPLETE": "complete_bash", "COMP_CWORD": "1",
-                                          "COMP_WORDS": "dlflow de"})
+    commands = _dlflow(
+        cwd=tmp_path, env={"_DLFLOW_COMPLETE": "complete_bash", "COMP_CWORD": "1", "COMP_WORDS": "dlflow de"}
+    )
     assert commands.stdout.split() == ["define", "develop"]
 
 
@@ -55,12 +68,21 @@ def test_json_failures_print_one_error_object(tmp_path):
     done = run_cli("validate", str(config), "--json", cwd=tmp_path)
     assert done.returncode == 2
     error = json.loads(done.stdout)["error"]
-    assert error == {"message": "unknown argument 'unit' (did you mean 'units'?)", "file": str(config), "line": 5,
-                     "column": 15, "path": "model.sequential[0].Dense", "kind": "ConfigError", "exit_code": 2,
-                     "lines": [done.stderr.strip().removeprefix("error: ")]}
-    for args, kind, words in [(("validate",), "UsageError", "Missing argument"),
-                              (("define", "no-such.csv"), "UsageError", "no such file"),
-                              (("validate", "missing.yaml"), "ConfigError", "no such config file")]:
+    assert error == {
+        "message": "unknown argument 'unit' (did you mean 'units'?)",
+        "file": str(config),
+        "line": 5,
+        "column": 15,
+        "path": "model.sequential[0].Dense",
+        "kind": "ConfigError",
+        "exit_code": 2,
+        "lines": [done.stderr.strip().removeprefix("error: ")],
+    }
+    for args, kind, words in [
+        (("validate",), "UsageError", "Missing argument"),
+        (("define", "no-such.csv"), "UsageError", "no such file"),
+        (("validate", "missing.yaml"), "ConfigError", "no such config file"),
+    ]:
         done = run_cli(*args, "--json", cwd=tmp_path)
         error = json.loads(done.stdout)["error"]
         assert done.returncode == error["exit_code"] == 2, args
@@ -72,6 +94,8 @@ def test_json_error_object_shapes_and_one_object_per_process(capsys):
 
     shaped = output.error_object(["--set fit.epochs: expected a value greater than 0, received -1"], 2, "ConfigError")
     assert shaped["error"]["path"] == "fit.epochs" and shaped["error"]["file"] is None
+    row = output.error_object(["data/t.csv:7: column 'age': 'ten' is not a number"], 2, "DataError")["error"]
+    assert (row["file"], row["line"], row["column"], row["path"]) == ("data/t.csv", 7, None, None)
     failed = output.error_object(["training diverged: the loss became NaN at epoch 3"], 1, "WorkFailed")["error"]
     assert failed["message"].startswith("training diverged") and failed["exit_code"] == 1 and failed["path"] is None
     output._Emitted.done = False
@@ -87,8 +111,9 @@ def test_validate_print_shows_the_resolved_config(tmp_path):
     resolved = yaml.safe_load(done.stdout)  # stdout is the YAML alone; the verdict is on stderr
     assert resolved["fit"]["epochs"] == 3 and resolved["runtime"]["device"] == "auto"  # a default, filled
     assert "valid" in done.stderr
-    as_json = json.loads(run_cli("validate", str(CONFIGS / "digits_mlp.yaml"), "--print", "--json",
-                                 cwd=tmp_path).stdout)
+    as_json = json.loads(
+        run_cli("validate", str(CONFIGS / "digits_mlp.yaml"), "--print", "--json", cwd=tmp_path).stdout
+    )
     assert as_json["resolved"]["fit"]["batch_size"] == resolved["fit"]["batch_size"]
 
 
@@ -96,10 +121,12 @@ def test_a_piped_table_keeps_each_row_on_one_line(tmp_path):
     name = "an-experiment-with-a-name-longer-than-any-terminal-" + "x" * 150
     run = tmp_path / "runs" / name / "20260101-000000"
     run.mkdir(parents=True)
-    (run / "manifest.json").write_text(json.dumps({"status": "completed", "monitor": "val_loss",
-                                                   "timings": {"total_s": 12.0}}))
-    (run / "metrics.json").write_text(json.dumps({"monitor": "val_loss", "best_value": 0.5, "best_epoch": 2,
-                                                  "epochs_completed": 3}))
+    (run / "manifest.json").write_text(
+        json.dumps({"status": "completed", "monitor": "val_loss", "timings": {"total_s": 12.0}})
+    )
+    (run / "metrics.json").write_text(
+        json.dumps({"monitor": "val_loss", "best_value": 0.5, "best_epoch": 2, "epochs_completed": 3})
+    )
     done = run_cli("runs", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if "20260101-000000" in line)
@@ -109,7 +136,8 @@ def test_a_piped_table_keeps_each_row_on_one_line(tmp_path):
 @pytest.mark.slow
 def test_train_shows_the_model_summary_before_fit(tmp_path):
     config = tmp_path / "tiny.yaml"
-    config.write_text(textwrap.dedent("""\
+    config.write_text(
+        textwrap.dedent("""\
         name: tiny
         data: {source: builtin:digits}
         model:
@@ -117,7 +145,8 @@ def test_train_shows_the_model_summary_before_fit(tmp_path):
             - Flatten
             - Dense: {units: 10, activation: softmax}
         fit: {epochs: 1}
-        """))
+        """)
+    )
     done = run_cli("train", str(config), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Param #" in done.stderr and "Total params: 650" in done.stderr

@@ -16,8 +16,12 @@ def test_every_config_key_has_a_description():
         ref = prop.get("$ref", "").rsplit("/", 1)[-1]
         return bool(prop.get("description") or (ref and defs[ref].get("description")))
 
-    missing = [f"{owner}.{key}" for owner, node in [("ExperimentConfig", schema), *defs.items()]
-               for key, prop in node.get("properties", {}).items() if not described(prop)]
+    missing = [
+        f"{owner}.{key}"
+        for owner, node in [("ExperimentConfig", schema), *defs.items()]
+        for key, prop in node.get("properties", {}).items()
+        if not described(prop)
+    ]
     assert missing == []
 
 

@@ -198,9 +198,10 @@ def _define_at_a_terminal(*args: str, answers: bytes, cwd: Path) -> tuple[subpro
 
 
 def test_define_asks_again_after_an_answer_that_is_not_a_choice(tmp_path, wine_csv):
-    process, err = _define_at_a_terminal("data/wine.csv", answers=b"cultivr\n99\ncultivar\nordinal\n\n",
+    process, err = _define_at_a_terminal(answers=b"data/wnie.csv\ndata/wine.csv\ncultivr\n99\ncultivar\nordinal\n\n",
                                          cwd=tmp_path)
     assert process.returncode == 0, err
+    assert "No such file or folder 'data/wnie.csv'. Data (" in err
     assert "'cultivr' is not a choice (did you mean 'cultivar'?)" in err
     assert "'99' is not a choice: expected a name or a number 1-15" in err
     assert "'ordinal' is not a choice: expected one of binary, multiclass, multilabel, regression" in err
