@@ -29,6 +29,7 @@ from dlflow.config.keras_constraints import (
     loss_weights_problem,
     value_problems,
 )
+from dlflow.config.keras_object import is_class_mapping, split_object
 from dlflow.config.paths import ConfigPath, parse_path
 from dlflow.config.problems import Problem, did_you_mean, suggest
 from dlflow.config.yaml_loader import Positions
@@ -65,17 +66,6 @@ def argument_categories(name: str) -> tuple[str, ...]:
     return ()
 
 
-def is_class_mapping(value: Any) -> bool:
-    """Whether `value` is `{ClassName: kwargs}`: one capitalised key, kwargs a mapping or null.
-
-    Use it to tell a Keras object from a mapping per output (`loss: {priority: mse}`).
-    """
-    if not (isinstance(value, dict) and len(value) == 1):
-        return False
-    name, kwargs = next(iter(value.items()))
-    return isinstance(name, str) and name[:1].isupper() and (kwargs is None or isinstance(kwargs, dict))
-
-
 class _Checker(FunctionalChecks):
     """Walks one raw config, collecting problems."""
 
@@ -102,10 +92,8 @@ class _Checker(FunctionalChecks):
                 self.instance(value, {}, path, categories, written_as_string=True)
             else:
                 self.identifier(value, path, categories)
-        elif isinstance(value, dict) and len(value) == 1:
-            name, kwargs = next(iter(value.items()))
-            if isinstance(name, str) and (kwargs is None or isinstance(kwargs, dict)):
-                self.instance(name, kwargs or {}, path, categories)
+        elif split_object(value) is not None:
+            self.instance(*split_object(value), path, categories)
 
     def identifier(self, text: str, path: ConfigPath, categories: tuple[str, ...]):
         """Checks an identifier string (`adam`, `mse`, `relu`) against the first category."""

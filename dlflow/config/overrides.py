@@ -20,6 +20,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from dlflow.config.keras_object import is_class_mapping
 from dlflow.config.paths import ConfigPath, format_path, parse_path
 from dlflow.config.yaml_loader import Positions, parse_scalar
 from dlflow.errors import ConfigError
@@ -31,10 +32,6 @@ class OverrideError(ValueError):
 
 def _is_class_name(key: Any) -> bool:
     return isinstance(key, str) and key[:1].isupper()
-
-
-def _is_class_mapping(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and _is_class_name(next(iter(value)))
 
 
 def _describe(value: Any) -> str:
@@ -88,7 +85,7 @@ def set_path(data: dict, path: ConfigPath, value: Any, positions: Positions, ori
         child = node.get(key) if isinstance(node, dict) else node[key]
         replace = child is None or (
             _is_class_name(following)
-            and (isinstance(child, str) or (_is_class_mapping(child) and following not in child))
+            and (isinstance(child, str) or (is_class_mapping(child) and following not in child))
         )
         if replace:
             child = {}

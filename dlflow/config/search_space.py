@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from dlflow.config.keras_object import is_class_mapping
 from dlflow.errors import ConfigError
 
 # Config paths a trial cannot vary: trials share the loaded data, its frozen split, the name.
@@ -150,11 +151,7 @@ def class_written(node: Any) -> str | None:
     """The Keras class or identifier written at a config node: `adam`, `{Adam: {...}}`, `Flatten`."""
     if isinstance(node, str):
         return node
-    if isinstance(node, dict) and len(node) == 1:
-        name = next(iter(node))
-        if isinstance(name, str) and name[:1].isupper():
-            return name
-    return None
+    return next(iter(node)) if is_class_mapping(node) else None
 
 
 def normalized(name: str) -> str:

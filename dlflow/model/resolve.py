@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 from dlflow.config import argument_categories, is_class_mapping
+from dlflow.config.keras_object import split_object
 from dlflow.errors import ConfigError
 
 CATEGORY_MODULES = {
@@ -31,10 +32,10 @@ CLASS_NAME_STRINGS = {"layers", "callbacks"}
 
 def split_spec(spec: Any) -> tuple[str, dict[str, Any]]:
     """(ClassName, kwargs) from `Name` or `{Name: kwargs}`."""
-    if isinstance(spec, str):
-        return spec, {}
-    name, kwargs = next(iter(spec.items()))
-    return name, dict(kwargs or {})
+    split = split_object(spec)
+    if split is None:
+        raise ValueError(f"expected a name or a one-key mapping {{ClassName: kwargs}}, received {spec!r}")
+    return split
 
 
 def resolve(category: str, spec: Any, path: tuple = (), **extra: Any) -> Any:

@@ -24,7 +24,7 @@ import contextlib
 import functools
 import json
 import time
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -81,21 +81,39 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
     """
     if output not in OUTPUT_FORMATS:
         raise ValueError(f"output must be one of {OUTPUT_FORMATS}, received {output!r}")
-    answer = raw_predictions if output == "raw" else predictions
     metrics = metrics or ServerMetrics()
     metrics.load_seconds.labels(model=served.name).set(served.load_seconds)
     metrics.model_info.labels(model=served.name, version=served.version, run=served.run).set(1)
+    batcher = _batcher(served, metrics, max_batch_size=max_batch_size, batch_timeout=batch_timeout)
+    app = FastAPI(title=f"dlflow serve: {served.name}", lifespan=_lifespan(batcher, prediction_log), docs_url=None,
+                  redoc_url=None, openapi_url=None)
+    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, token=token, hosts=hosts)
+    app.add_middleware(_Instrumented, metrics=metrics)  # added last: outermost, so refusals are counted
+    _add_error_handlers(app)
+    _add_predict_route(app, served, batcher, answer=raw_predictions if output == "raw" else predictions,
+                       max_rows=max_rows, prediction_log=prediction_log)
+    serving = {"predict": PREDICT_PATH, "json": "python json", "max_batch_size": max_batch_size,
+               "batch_timeout_ms": batch_timeout * 1000, "parse_in_thread_above_bytes": INLINE_PARSE_BYTES}
+    _add_info_routes(app, served, metrics, serving=serving, output=output)
+    app.state.served = served
+    app.state.metrics = metrics
+    return app
 
+
+def _batcher(served: ServedModel, metrics: ServerMetrics, *, max_batch_size: int,
+             batch_timeout: float) -> MicroBatcher:
+    """The micro-batcher over the model's predict, counting each batch in `metrics`."""
     def record_batch(rows: int, requests: int, seconds: float) -> None:
         metrics.batch_size.observe(rows)
         metrics.batch_requests.observe(requests)
         metrics.batch_seconds.observe(seconds)
 
-    serving = {"predict": PREDICT_PATH, "json": "python json", "max_batch_size": max_batch_size,
-               "batch_timeout_ms": batch_timeout * 1000, "parse_in_thread_above_bytes": INLINE_PARSE_BYTES}
-    batcher = MicroBatcher(served.predict, max_batch_size=max_batch_size, timeout=batch_timeout,
-                           on_batch=record_batch)
+    return MicroBatcher(served.predict, max_batch_size=max_batch_size, timeout=batch_timeout,
+                        on_batch=record_batch)
 
+
+def _lifespan(batcher: MicroBatcher, prediction_log: PredictionLog | None) -> Any:
+    """The app's start-up and shut-down: the batcher's task and the prediction log's writer."""
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         await batcher.start()
@@ -108,17 +126,19 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
             if prediction_log is not None:
                 await run_in_threadpool(prediction_log.stop)
 
-    app = FastAPI(title=f"dlflow serve: {served.name}", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
-    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, token=token, hosts=hosts)
-    app.add_middleware(_Instrumented, metrics=metrics)  # added last: outermost, so refusals are counted
+    return lifespan
 
-    def check_model(name: str, version: str | None) -> None:
-        if name != served.name:
-            raise ApiError(404, f'no model "{name}"; this server serves "{served.name}"')
-        if version is not None and version != served.version:
-            raise ApiError(404, f'model "{name}" has no version "{version}"; its version is "{served.version}"')
 
+def _check_model(served: ServedModel, name: str, version: str | None) -> None:
+    """404 unless the URL names the served model (and its version, when it names one)."""
+    if name != served.name:
+        raise ApiError(404, f'no model "{name}"; this server serves "{served.name}"')
+    if version is not None and version != served.version:
+        raise ApiError(404, f'model "{name}" has no version "{version}"; its version is "{served.version}"')
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Errors as TF Serving answers them: `{"error": message}` with the status."""
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError):
         return _json({"error": error.message}, error.status)
@@ -127,12 +147,16 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
     async def http_error(request: Request, error: HTTPException):
         return _json({"error": f"{error.detail}: {request.method} {request.url.path}"}, error.status_code)
 
+
+def _add_predict_route(app: FastAPI, served: ServedModel, batcher: MicroBatcher, *, answer: Callable[..., Any],
+                       max_rows: int, prediction_log: PredictionLog | None) -> None:
+    """`POST /v1/models/<name>[/versions/<v>]:predict`: parse, batch, predict, answer, log a sample."""
     body = predict_openapi(served.inputs)  # the request's schema in app.openapi() (dlflow.serve.openapi)
 
     @app.post("/v1/models/{name}:predict", name="predict", openapi_extra=body)
     @app.post("/v1/models/{name}/versions/{version}:predict", name="predict", openapi_extra=body)
     async def predict(request: Request, name: str, version: str | None = None):
-        check_model(name, version)
+        _check_model(served, name, version)
         started = time.perf_counter()
         with batcher.incoming() as slot:  # a batch being gathered waits for this request
             body = await request.body()
@@ -155,33 +179,33 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
                 response.headers["x-request-id"] = request_id
         return response
 
+
+def _add_info_routes(app: FastAPI, served: ServedModel, metrics: ServerMetrics, *, serving: dict[str, Any],
+                     output: str) -> None:
+    """Model status and metadata (TF Serving's), other verbs refused, and Prometheus metrics."""
     @app.post("/v1/models/{name}:{verb}", name="other")
     @app.post("/v1/models/{name}/versions/{version}:{verb}", name="other")
     async def other_verb(name: str, verb: str, version: str | None = None):
-        check_model(name, version)
+        _check_model(served, name, version)
         raise ApiError(404, f'unknown method ":{verb}"; this server answers ":predict"')
 
     @app.get("/v1/models/{name}", name="status")
     @app.get("/v1/models/{name}/versions/{version}", name="status")
     async def status(name: str, version: str | None = None):
         _refuse_verb(name)
-        check_model(name, version)
+        _check_model(served, name, version)
         return _json(model_status(served))
 
     @app.get("/v1/models/{name}/metadata", name="metadata")
     @app.get("/v1/models/{name}/versions/{version}/metadata", name="metadata")
     async def metadata(name: str, version: str | None = None):
-        check_model(name, version)
+        _check_model(served, name, version)
         described = model_metadata(served, serving)
         return _json(raw_metadata(described, served) if output == "raw" else described)
 
     @app.get("/metrics", name="metrics")
     async def prometheus():
         return Response(metrics.render(), media_type=CONTENT_TYPE)
-
-    app.state.served = served
-    app.state.metrics = metrics
-    return app
 
 
 def _refuse_verb(name: str) -> None:

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from dlflow.config.keras_object import split_object
 from dlflow.config.safety import confine_callback
 from dlflow.model.resolve import resolve
 from dlflow.runs.layout import RunDir
@@ -45,9 +46,9 @@ def check_monitors(fit_config: Any, logged: list[str] | None, *, validation: boo
     known = [*logged, *(f"val_{name}" for name in logged if validation)]
     watched = [(fit_config.monitor, ("fit", "monitor"))]
     for index, spec in enumerate(fit_config.callbacks):
-        if isinstance(spec, dict) and next(iter(spec)) in MONITORING_CALLBACKS:
-            name, kwargs = next(iter(spec.items()))
-            if isinstance((kwargs or {}).get("monitor"), str):
+        name, kwargs = split_object(spec) or ("", {})
+        if isinstance(spec, dict) and name in MONITORING_CALLBACKS:
+            if isinstance(kwargs.get("monitor"), str):
                 watched.append((kwargs["monitor"], ("fit", "callbacks", index, name, "monitor")))
     for monitor, path in watched:
         if monitor not in known:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.config.keras_object import split_object
 from dlflow.errors import UsageError
 from dlflow.runs.manifest import read_json
 
@@ -139,12 +140,9 @@ def train_and_validation(data: Any) -> Any:
 
 def _monitor_of(spec: Any) -> str | None:
     """What a callback spec monitors: its `monitor` argument, or Keras's default when it takes one."""
-    if isinstance(spec, dict) and len(spec) == 1:
-        name, kwargs = next(iter(spec.items()))
-        if isinstance(kwargs, dict) and "monitor" in kwargs:
-            return str(kwargs["monitor"])
-    else:
-        name = spec
+    name, kwargs = split_object(spec) or (_name_of(spec), {})
+    if "monitor" in kwargs:
+        return str(kwargs["monitor"])
     return DEFAULT_MONITOR if _takes_monitor(str(name)) else None
 
 

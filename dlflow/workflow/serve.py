@@ -48,20 +48,8 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
     from dlflow.serve.guard import allowed_hosts
     from dlflow.serve.server import listen, run_server
 
-    if max_batch_size < 1:
-        raise UsageError(f"--max-batch-size must be at least 1, received {max_batch_size}")
-    if batch_timeout_ms < 0:
-        raise UsageError(f"--batch-timeout-ms must be 0 or more, received {batch_timeout_ms}")
-    if not max_body_mb > 0 or max_rows < 1:
-        raise UsageError(f"--max-body-mb must be above 0 and --max-rows at least 1, received {max_body_mb} "
-                         f"and {max_rows}")
-    if output not in ("decoded", "raw"):
-        raise UsageError(f"--output must be decoded or raw, received '{output}'")
-    if not 0.0 <= log_sample <= 1.0 or not log_max_mb > 0:
-        raise UsageError(f"--log-sample must be within 0..1 and --log-max-mb above 0, received {log_sample} "
-                         f"and {log_max_mb}")
-    if token is not None and not token.strip():
-        raise UsageError("--token (or DLFLOW_SERVE_TOKEN) is empty; give a secret or leave it unset")
+    _check_options(max_batch_size=max_batch_size, batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb,
+                   max_rows=max_rows, output=output, log_sample=log_sample, log_max_mb=log_max_mb, token=token)
     sock = listen(host, port)  # a busy port fails now, not after loading the model
     try:
         served = load_served_model(run_ref, runs_root=runs_root, name=name, log=log, trust_code=trust_code)
@@ -85,6 +73,25 @@ def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str 
                       "run": served.run})
 
     run_server(app, sock, on_ready=ready)
+
+
+def _check_options(*, max_batch_size: int, batch_timeout_ms: float, max_body_mb: float, max_rows: int, output: str,
+                   log_sample: float, log_max_mb: float, token: str | None) -> None:
+    """UsageError for a serving option out of its range (before the port is taken or the model loads)."""
+    if max_batch_size < 1:
+        raise UsageError(f"--max-batch-size must be at least 1, received {max_batch_size}")
+    if batch_timeout_ms < 0:
+        raise UsageError(f"--batch-timeout-ms must be 0 or more, received {batch_timeout_ms}")
+    if not max_body_mb > 0 or max_rows < 1:
+        raise UsageError(f"--max-body-mb must be above 0 and --max-rows at least 1, received {max_body_mb} "
+                         f"and {max_rows}")
+    if output not in ("decoded", "raw"):
+        raise UsageError(f"--output must be decoded or raw, received '{output}'")
+    if not 0.0 <= log_sample <= 1.0 or not log_max_mb > 0:
+        raise UsageError(f"--log-sample must be within 0..1 and --log-max-mb above 0, received {log_sample} "
+                         f"and {log_max_mb}")
+    if token is not None and not token.strip():
+        raise UsageError("--token (or DLFLOW_SERVE_TOKEN) is empty; give a secret or leave it unset")
 
 
 def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str | None = None,
