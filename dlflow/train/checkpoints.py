@@ -31,6 +31,12 @@ def _variables(model: Any) -> list[Any]:
     return list(model.variables) + (list(optimizer.variables) if optimizer is not None else [])
 
 
+def _comparable(paths: list[str], own: int) -> list[str]:
+    """Variable paths with the optimizer's name left out (`adam_1/iteration` -> `optimizer/iteration`):
+    each phase of fit.phases compiles a new optimizer, which Keras names adam, adam_1, ..."""
+    return paths[:own] + [f"optimizer/{p.split('/', 1)[-1]}" for p in paths[own:]]
+
+
 def _arrays(variables: list[Any]) -> list[Any]:
     import keras
 
@@ -70,11 +76,15 @@ def _checkpoints_class():
             self.better = (lambda a, b: a > b) if monitor_mode(monitor) == "max" else (lambda a, b: a < b)
             self.best_value, self.best_weights, self.best_written, self.best_epoch = best_value, None, True, None
             self.epoch, self.saved_epoch, self.saved_at, self.snapshot = 0, 0, time.monotonic(), None
+            self.restored = False  # the backup is restored by the first fit only (fit.phases fits several times)
+            self.phase_start = None  # where the current phase of fit.phases starts (its optimizer is new there)
 
         # -- training events -------------------------------------------------------------------
         def on_train_begin(self, logs=None):
             self._optimizer_built()
-            self.epoch = self.saved_epoch = self._restore()
+            if not self.restored:
+                self.epoch = self.saved_epoch = self._restore()
+                self.restored = True
             self.saved_at = time.monotonic()
 
         def on_epoch_end(self, epoch, logs=None):
@@ -167,7 +177,11 @@ def _checkpoints_class():
                     self.model.load_weights(folder / KERAS_WEIGHTS)
                 else:
                     variables = _variables(self.model)
-                    if meta["paths"] != [v.path for v in variables]:
+                    own = len(self.model.variables)
+                    if self.phase_start is not None and self.phase_start == meta["epoch"]:
+                        variables = variables[:own]  # a phase starts here, with a new optimizer
+                    paths = [v.path for v in variables]
+                    if _comparable(meta["paths"][:len(paths)], own) != _comparable(paths, own):
                         from dlflow.errors import UsageError
 
                         raise UsageError(f"{folder}: the backed-up state does not fit this model "
@@ -179,6 +193,10 @@ def _checkpoints_class():
                     self.best_value = meta["best_value"]
             self.model._initial_epoch = int(meta["epoch"])
             return int(meta["epoch"])
+
+        def resume_epoch(self) -> int:
+            """The epochs the run's backup holds (where a resumed run starts), 0 when none."""
+            return backed_up_epoch(self.run.backup) or 0
 
     return Checkpoints
 
