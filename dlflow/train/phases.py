@@ -108,7 +108,8 @@ def apply_phase(model: Any, phase: Phase, *, pretrained: bool) -> str:
     if not learn:
         return "the backbone is frozen, the head learns"
     first = next(layer.name for layer in backbone.layers if id(layer) in learn)
-    return (f"the head and {len(learn)} of the backbone's {len(backbone.layers)} layers learn (from {first}"
+    which = "all" if len(learn) == len(backbone.layers) else f"{len(learn)}"
+    return (f"the head and {which} of the backbone's {len(backbone.layers)} layers learn (from {first}"
             + (f"; its {frozen_norms} BatchNormalization layers stay frozen: pretrained" if frozen_norms else "") + ")")
 
 

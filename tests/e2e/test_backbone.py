@@ -60,6 +60,7 @@ def _history(run: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_backbone_from_a_weights_file_fine_tunes_its_top_layers_in_a_second_phase(tiny):
     import keras
 
@@ -88,21 +89,33 @@ def test_backbone_from_a_weights_file_fine_tunes_its_top_layers_in_a_second_phas
     assert learned >= 3 and frozen > 50
 
 
-def test_resume_in_phase_two_continues_its_epochs_and_phase(tiny):
+def _train(config: str, tiny: Path, *args: str) -> str:
+    done = run_cli("train", config, *args, cwd=tiny)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stderr
+
+
+@pytest.mark.slow  # three trainings of a 154-layer backbone: minutes on 2 busy cores
+def test_resume_at_the_start_of_phase_two_continues_its_epochs_with_a_new_optimizer(tiny):
     config = str(_config(tiny, "null"))
-    first = run_cli("train", config, "--set", "fit.epochs=1", cwd=tiny)  # phase 1 only
-    assert first.returncode == 0, first.stderr[-2000:]
-    assert "ends in phase 1" in first.stderr
-    run = next(line.split("run: ", 1)[1] for line in first.stderr.splitlines() if line.startswith("run: "))
-    at_boundary = run_cli("train", config, "--set", "fit.epochs=2", "--resume", run, cwd=tiny)
-    assert at_boundary.returncode == 0, at_boundary.stderr[-2000:]
-    assert "phase 2/2: epochs 2-2" in at_boundary.stderr and "phase 1/2" not in at_boundary.stderr
-    middle = run_cli("train", config, "--set", "fit.epochs=3", "--resume", run, cwd=tiny)  # mid-phase 2
-    assert middle.returncode == 0, middle.stderr[-2000:]
-    assert "phase 2/2: epochs 3-3" in middle.stderr
+    first = _train(config, tiny, "--set", "fit.epochs=1")  # phase 1 only
+    assert "ends in phase 1" in first
+    run = next(line.split("run: ", 1)[1] for line in first.splitlines() if line.startswith("run: "))
+    resumed = _train(config, tiny, "--set", "fit.epochs=3", "--resume", run)  # the phases' 3 epochs
+    assert "phase 2/2: epochs 2-3" in resumed and "phase 1/2" not in resumed
     assert [int(r["epoch"]) for r in _history(Path(run))] == [0, 1, 2]
     manifest = json.loads((Path(run) / "manifest.json").read_text())
-    assert manifest["status"] == "completed" and manifest["resumes"] == 2
+    assert manifest["status"] == "completed" and manifest["resumes"] == 1
+
+
+@pytest.mark.slow
+def test_resume_in_the_middle_of_phase_two_restores_its_optimizer(tiny):
+    config = str(_config(tiny, "null"))
+    first = _train(config, tiny, "--set", "fit.epochs=2")  # phase 1, and phase 2's first epoch
+    run = next(line.split("run: ", 1)[1] for line in first.splitlines() if line.startswith("run: "))
+    resumed = _train(config, tiny, "--set", "fit.epochs=3", "--resume", run)
+    assert "phase 2/2: epochs 3-3" in resumed  # its optimizer (named adam_1 now, adam_2 then) restored
+    assert [int(r["epoch"]) for r in _history(Path(run))] == [0, 1, 2]
 
 
 def test_unknown_backbone_arguments_and_sizes_are_located_errors_without_tensorflow(tmp_path):
@@ -115,13 +128,18 @@ model:
 """)
     done = run_cli("validate", str(config), cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "bad.yaml:4:15: model.backbone: unknown keras.applications model 'MobileNetv2' (did you mean " \
+    assert "bad.yaml:4:14: model.backbone: unknown keras.applications model 'MobileNetv2' (did you mean " \
            "'MobileNetV2'?)" in done.stderr, done.stderr
     config.write_text(config.read_text().replace("MobileNetv2: {weights: null}", "MobileNetV2: {include_top: true}"))
     done = run_cli("validate", str(config), cwd=tmp_path)
     assert done.returncode == 2
     assert "model.backbone.MobileNetV2.include_top: include_top is always false" in done.stderr, done.stderr
     assert "data.image.size: MobileNetV2 needs images of at least 32x32, received 16x16" in done.stderr
+    phases = tmp_path / "phases.yaml"
+    phases.write_text(_config(tmp_path, "null").read_text().replace("batch_size: 16", "batch_size: 16\n  epochs: 5"))
+    done = run_cli("validate", str(phases), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "fit: epochs: 5 is more than fit.phases cover (3 in all)" in done.stderr, done.stderr
 
 
 def test_imagenet_weights_offline_fail_in_one_line_naming_the_url_before_the_run(tiny, tmp_path):
