@@ -151,15 +151,15 @@ def fit_epochs(session: Any, config: Any, train: Any, fit_range: Callable[[int, 
     plan, total = plan_phases(config.fit.phases, epochs), sum(p.epochs for p in config.fit.phases)
     if epochs < total:
         log(f"phases: {total} epochs in all, cut at {epochs} (fit.epochs): the run ends in phase {plan[-1].index}")
-    for phase in plan:
-        if phase.end <= start_epoch:
-            continue
-        first = max(phase.start, start_epoch)
+    # A resumed run that has all its epochs fits none in its last phase (its checkpoints still end it).
+    for phase in [p for p in plan if p.end > start_epoch] or plan[-1:]:
+        first = min(max(phase.start, start_epoch), phase.end)
         described = apply_phase(model, phase, pretrained=_pretrained(config))
         _compile(session, config, train, phase_optimizer(config.compile.optimizer, phase.config.learning_rate))
         rate = phase.config.learning_rate
-        log(f"phase {phase.index}/{phase.count}: epochs {first + 1}-{phase.end}: {described}; learning rate "
-            f"{rate if rate is not None else 'of compile.optimizer'}")
+        if first < phase.end:
+            log(f"phase {phase.index}/{phase.count}: epochs {first + 1}-{phase.end}: {described}; learning rate "
+                f"{rate if rate is not None else 'of compile.optimizer'}")
         for callback in callbacks:
             if hasattr(callback, "phase_start"):
                 callback.phase_start = phase.start
