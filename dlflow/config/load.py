@@ -26,6 +26,7 @@ from typing import Any, Iterable, Optional, Union
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from dlflow.config.backbone_check import check_backbone, resolve_weights_path
 from dlflow.config.keras_check import check_config
 from dlflow.config.messages import validation_problems
 from dlflow.config.overrides import apply_overrides
@@ -128,6 +129,7 @@ def loads_config(
     source = config.data.source
     if not source.startswith(BUILTIN_PREFIX):
         config.data.source = resolve_path(source, base)
+    resolve_weights_path(config.model, lambda path: resolve_path(path, base))
     return LoadedConfig(config, path or Path(filename), raw, positions, base)
 
 
@@ -177,7 +179,7 @@ def validate(raw: dict, positions: Positions, default_name: Optional[str] = None
             if p.path == ("name",) else p
             for p in problems
         ]
-    problems += check_config(raw) + non_finite_problems(raw)
+    problems += check_config(raw) + check_backbone(raw) + non_finite_problems(raw)
     problems += check_safety(raw)
     if problems:
         raise ConfigError(format_problems(problems, positions))

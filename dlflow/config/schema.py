@@ -12,6 +12,7 @@ from typing import Any, Literal, Optional, Union
 from pydantic import (Field, field_validator, model_validator, PositiveInt)
 
 from dlflow.config.schema_base import EXPORT_FORMATS, QUANTIZE_MODES, TASKS, KerasObject, Section  # noqa: F401 (re-exported)
+from dlflow.config.schema_phases import PhaseConfig, settle_phase_epochs
 from dlflow.config.schema_search import SearchConfig, SearchDimension  # noqa: F401 (re-exported)
 
 
@@ -168,6 +169,9 @@ class ModelConfig(Section):
     factory: str | None = Field(None, description=(
         "'module:callable' returning a keras.Model (subclassing); runs your code."))
     args: dict[str, Any] = Field({}, description="Keyword arguments of the factory.")
+    backbone: KerasObject | None = Field(None, description=(
+        "A keras.applications model under the sequential head: MobileNetV2 or {MobileNetV2: {weights: null}} "
+        "(weights: imagenet, null or a .weights.h5 file; include_top is always false)."))
 
     @field_validator("factory")
     @classmethod
@@ -247,6 +251,15 @@ class FitConfig(Section):
         "5s", description="How often the resumable training state (backup/) is written: every N epochs "
                           "(an integer) or at most once per time span ('30s', '2m', '1h'); always also on "
                           "Ctrl-C/SIGTERM and at the end. A killed run loses at most one interval.")
+
+    phases: list[PhaseConfig] | None = Field(None, min_length=1, description=(
+        "Training in phases (dlflow.config.schema_phases): a frozen backbone, then its top layers; "
+        "fit.epochs is their total when left out"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _phase_epochs(cls, data: Any) -> Any:
+        return settle_phase_epochs(data)
 
     @field_validator("backup_every", mode="before")
     @classmethod

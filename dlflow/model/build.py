@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from dlflow.model.resolve import resolve
 
 
 def build_model(config: Any, train: Dataset, *, float32_output: bool = False, base_dir: Path | None = None,
-                choices: ModelChoices | None = None) -> Any:
+                choices: ModelChoices | None = None, log: Any = None) -> Any:
     """The keras.Model an experiment config describes, with preprocessing adapted on `train`.
 
     Args:
@@ -24,11 +25,20 @@ def build_model(config: Any, train: Dataset, *, float32_output: bool = False, ba
         base_dir: the config's folder (where a factory's module is looked up).
         choices: the data-dependent defaults (`model_choices(config, train)` when None): the text
             output mode, and the regression targets that get a last inverse-scaling layer.
+        log: receives the lines describing model.backbone when there is one.
     """
     choices = choices if choices is not None else model_choices(config, train)
     augment = [resolve("layers", spec, ("data", "augment", i)) for i, spec in enumerate(config.data.augment)]
-    inputs = build_inputs(train, augment=augment, text_options=config.data.text, text_mode=choices.text_mode)
     spec = config.model
+    inputs = build_inputs(train, augment=None if spec.backbone else augment, text_options=config.data.text,
+                          text_mode=choices.text_mode)
+    if spec.backbone is not None:  # the raw image -> augment -> the application's preprocessing -> backbone
+        from dlflow.model.backbone import apply_backbone
+
+        features, described = apply_backbone(spec.backbone, train, inputs.raw, augment)
+        inputs = replace(inputs, combined=features)
+        for line in described if log is not None else []:
+            log(line)
     targets = train.target_specs
     if spec.api != "factory":
         require_target(train, f"a {spec.api} model (its outputs are fitted to the target)")
@@ -174,7 +184,7 @@ def default_metrics(target: TargetSpec) -> list[str]:
 
 
 def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, jit_compile: Any = "auto",
-                  steps_per_execution: int = 1) -> list[str] | None:
+                  steps_per_execution: int = 1, optimizer: Any = None) -> list[str] | None:
     """model.compile with the config's optimizer, losses, loss weights and metrics (task defaults).
 
     A factory's model with its own training loop that the factory compiled is left as it is
@@ -192,7 +202,8 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
             return None
         own_loop = bool(own_loop_methods(model))
     section = config.compile
-    optimizer = resolve("optimizers", section.optimizer, ("compile", "optimizer"))
+    if optimizer is None:  # a phase of fit.phases brings its own (dlflow.train.phases)
+        optimizer = resolve("optimizers", section.optimizer, ("compile", "optimizer"))
     multi = len(targets) > 1
 
     def losses_for(value: Any, path: tuple) -> Any:

@@ -42,6 +42,12 @@ def _variables(model: Any) -> list[Any]:
     return list(model.variables) + [v for optimizer in optimizers(model) for v in optimizer.variables]
 
 
+def _comparable(paths: list[str], own: int) -> list[str]:
+    """Variable paths with the optimizer's name left out (`adam_1/iteration` -> `optimizer/iteration`):
+    each phase of fit.phases compiles a new optimizer, which Keras names adam, adam_1, ..."""
+    return paths[:own] + [f"optimizer/{p.split('/', 1)[-1]}" for p in paths[own:]]
+
+
 def _arrays(variables: list[Any]) -> list[Any]:
     import keras
 
@@ -107,8 +113,12 @@ def write_state(folder: Path, model: Any, epoch: int, arrays: list[Any] | None, 
     _atomic_json(folder / METADATA, {"epoch": epoch, "batch": 0})
 
 
-def read_state(folder: Path, model: Any) -> tuple[int, Any, Any]:
+def read_state(folder: Path, model: Any, *, phase_start: int | None = None) -> tuple[int, Any, Any]:
     """Restore the model and its optimizers from backup/; (epochs held, best value, best weights).
+
+    Args:
+        phase_start: the first epoch of the current phase of fit.phases (None without phases): a
+            backup taken exactly there restores the model's variables only, the phase's optimizer is new.
 
     Raises:
         UsageError: the backed-up variables are not this model's.
@@ -119,12 +129,16 @@ def read_state(folder: Path, model: Any) -> tuple[int, Any, Any]:
         return 0, None, None
     with np.load(folder / STATE) as saved:
         meta = json.loads(saved["meta"].tobytes().decode())
-        _build_optimizers(model, meta.get("optimizers_built_on"))
+        new_phase = phase_start is not None and phase_start == meta["epoch"]
+        if not new_phase:
+            _build_optimizers(model, meta.get("optimizers_built_on"))
         if "v0" not in saved.files and (folder / KERAS_WEIGHTS).exists():
             model.load_weights(folder / KERAS_WEIGHTS)  # an older backup of a model with its own train_step
         else:
-            variables = _variables(model)
-            if meta["paths"] != [v.path for v in variables]:
+            own = len(model.variables)
+            variables = _variables(model)[:own] if new_phase else _variables(model)
+            paths = [v.path for v in variables]
+            if _comparable(meta["paths"][:len(paths)], own) != _comparable(paths, own):
                 from dlflow.errors import UsageError
 
                 raise UsageError(f"{folder}: the backed-up state does not fit this model "
@@ -168,12 +182,17 @@ def _checkpoints_class():
             self.run, self.monitor, self.every, self.maximize = run, monitor, every, monitor_mode(monitor) == "max"
             self.best_value, self.best_weights, self.best_written, self.best_epoch = best_value, None, True, None
             self.epoch, self.saved_epoch, self.saved_at, self.snapshot = 0, 0, time.monotonic(), None
+            self.restored = False  # the backup is restored by the first fit only (fit.phases fits several times)
+            self.phase_start = None  # where the current phase of fit.phases starts (its optimizer is new there)
 
         def on_train_begin(self, logs=None):
-            self.epoch, best_value, best_weights = read_state(Path(self.run.backup), self.model)
-            if best_weights is not None:
-                self.best_value, self.best_weights = best_value, best_weights
-            self.model._initial_epoch = self.saved_epoch = self.epoch  # fit starts from there
+            if not self.restored:  # the first fit only (fit.phases fits once per phase)
+                self.epoch, best_value, best_weights = read_state(Path(self.run.backup), self.model,
+                                                                  phase_start=self.phase_start)
+                if best_weights is not None:
+                    self.best_value, self.best_weights = best_value, best_weights
+                self.model._initial_epoch = self.saved_epoch = self.epoch  # fit starts from there
+                self.restored = True
             self.saved_at = time.monotonic()
 
         def on_epoch_end(self, epoch, logs=None):
@@ -212,6 +231,10 @@ def _checkpoints_class():
             if self.best_weights is not None and not self.best_written:
                 _save_model(self.model, self.run.best_checkpoint, self.best_weights)
                 self.best_written = True
+
+        def resume_epoch(self) -> int:
+            """The epochs the run's backup holds (where a resumed run starts), 0 when none."""
+            return backed_up_epoch(self.run.backup) or 0
 
     return Checkpoints
 

@@ -51,6 +51,7 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
     from dlflow.model.choices import model_choices
     from dlflow.train.callbacks import check_monitors
     from dlflow.train.dry_build import keras_failures
+    from dlflow.train.phases import check_phases
     from dlflow.train.runtime import check_backend_supports, configure_runtime, record_jit_compile, strategy_scope
 
     config = loaded.config
@@ -63,10 +64,11 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
         runtime = configure_runtime(config.runtime, config.seed, worker=worker, batch_size=batch_size)
         with strategy_scope(runtime), keras_failures(config, "the model cannot be built"):
             model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
-                                base_dir=loaded.base_dir, choices=choices)
+                                base_dir=loaded.base_dir, choices=choices, log=log)
             check_backend_supports(runtime, model)
             logged = compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
         check_monitors(config.fit, logged, validation=len(validation) > 0)
+        check_phases(model, config)
         record_jit_compile(runtime, model)
         _check_as_is(model, config, log, stage)
         log(f"runtime: {runtime.backend}, {runtime.strategy_name} over {', '.join(runtime.devices)}; "
@@ -95,10 +97,11 @@ def _check_as_is(model: Any, config: Any, log: Log, stage: str | None) -> None:
 
 
 def fit_session(session: Session, config: Any, train: Any, validation: Any, *, epochs: int | None = None,
-                callbacks: Sequence[Any] = (), verbose: Any = 0, batch_size: int | None = None) -> Any:
+                callbacks: Sequence[Any] = (), verbose: Any = 0, batch_size: int | None = None, log: Log = quiet) -> Any:
     """model.fit on in-memory splits with the session's batch size and seeded shuffle; returns the History.
 
     Under a Keras distribution each process feeds its equal share of every batch (`input_pipeline`).
+    With fit.phases, one fit per phase (`dlflow.train.phases`).
 
     Args:
         epochs: fit.epochs unless given.
@@ -107,6 +110,7 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
     from dlflow.data.image_stream import naming_bad_images
     from dlflow.data.pipeline import to_tf_dataset
     from dlflow.data.streaming import streamed_part
+    from dlflow.train.phases import fit_epochs
     from dlflow.train.runtime import input_pipeline, release_distribution
 
     batch = batch_size or session.batch_size
@@ -125,11 +129,13 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
     train_ds, steps = batches(train, True)
     val_ds, val_steps = batches(validation, False) if len(validation) else (None, None)
     with contextlib.redirect_stdout(sys.stderr), naming_bad_images(train, validation):  # progress bar: stderr
-        try:
-            return session.model.fit(train_ds, validation_data=val_ds, epochs=epochs or config.fit.epochs,
+        def fit_range(first: int, end: int) -> Any:
+            return session.model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=end,
                                      steps_per_epoch=steps, validation_steps=val_steps,
                                      callbacks=list(callbacks), class_weight=session.class_weight, verbose=verbose,
                                      shuffle=False)  # tf.data shuffles
+        try:
+            return fit_epochs(session, config, train, fit_range, list(callbacks), epochs or config.fit.epochs, log)
         finally:
             release_distribution(session.runtime)  # what follows (saving, scoring) needs no other device
 

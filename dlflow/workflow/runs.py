@@ -124,6 +124,7 @@ def load_run_model(opened: OpenedRun) -> Any:
     import keras
 
     import dlflow.model.table_layers  # noqa: F401 - registers dlflow's own layers (FillMissing, ...) with Keras
+    import dlflow.model.image_layers  # noqa: F401 - and ApplicationPreprocess (model.backbone)
 
     config = opened.loaded.config
     if config.model.factory:

@@ -206,7 +206,7 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     fit_started = time.time()
     try:
         with sigterm_interrupts():
-            fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose)
+            fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose, log=log)
     except KeyboardInterrupt:
         callbacks[0].save_interrupted()  # the last finished epoch, so that --resume loses none
         raise
