@@ -12,17 +12,33 @@ import keras
 from keras import layers, ops
 
 
-def _generator(latent_dim, shape):
-    """Latent vectors -> images of `shape` (height, width, channels; height and width multiples of 4)."""
+def _generator(latent_dim, shape, batch_norm=False):
+    """Latent vectors -> images of `shape` (height, width, channels; height and width multiples of 4);
+    `batch_norm` after each block, as DCGAN's generator has (momentum 0.8: its moving statistics, used
+    when sampling, follow the few hundred steps of a small run)."""
     height, width, channels = shape
+
+    def block(layer):
+        return [layer, *([layers.BatchNormalization(momentum=0.8)] if batch_norm else []), layers.LeakyReLU(0.2)]
+
     return keras.Sequential([
         keras.Input((latent_dim,)),
-        layers.Dense(height // 4 * width // 4 * 64), layers.LeakyReLU(0.2),
+        *block(layers.Dense(height // 4 * width // 4 * 64)),
         layers.Reshape((height // 4, width // 4, 64)),
-        layers.Conv2DTranspose(64, 4, strides=2, padding="same"), layers.LeakyReLU(0.2),
-        layers.Conv2DTranspose(32, 4, strides=2, padding="same"), layers.LeakyReLU(0.2),
+        *block(layers.Conv2DTranspose(64, 4, strides=2, padding="same")),
+        *block(layers.Conv2DTranspose(32, 4, strides=2, padding="same")),
         layers.Conv2D(channels, 3, padding="same", activation="sigmoid"),
     ], name="generator")
+
+
+@keras.saving.register_keras_serializable(package="generative_models")
+class MinibatchStd(layers.Layer):
+    """Appends the batch's mean standard deviation of the features to each sample's features: the
+    discriminator then sees a batch without variety (mode collapse) and the generator is pushed away."""
+
+    def call(self, features):
+        spread = ops.mean(ops.std(features, axis=0))
+        return ops.concatenate([features, ops.ones_like(features[:, :1]) * spread], axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="generative_models")
@@ -32,12 +48,12 @@ class DCGAN(keras.Model):
     def __init__(self, latent_dim=16, shape=(8, 8, 1), preprocess=None, **kwargs):
         super().__init__(**kwargs)
         self.latent_dim, self.shape, self.preprocess = latent_dim, tuple(shape), preprocess
-        self.generator = _generator(latent_dim, self.shape)
+        self.generator = _generator(latent_dim, self.shape, batch_norm=True)
         self.discriminator = keras.Sequential([
             keras.Input(self.shape),
             layers.Conv2D(32, 3, strides=2, padding="same"), layers.LeakyReLU(0.2),
             layers.Conv2D(64, 3, strides=2, padding="same"), layers.LeakyReLU(0.2),
-            layers.Flatten(), layers.Dropout(0.2), layers.Dense(1),
+            layers.Flatten(), MinibatchStd(), layers.Dropout(0.2), layers.Dense(1),
         ], name="discriminator")
         self.seed_generator = keras.random.SeedGenerator(1337)
 
@@ -51,6 +67,9 @@ class DCGAN(keras.Model):
     def metrics(self):
         return [self.d_loss_metric, self.g_loss_metric]
 
+    def get_compile_config(self):
+        return None  # its compile takes optimizer objects: a reloaded DCGAN samples; compile it again to train
+
     def call(self, noise):
         return self.generator(noise)
 
@@ -60,16 +79,17 @@ class DCGAN(keras.Model):
         real = self.preprocess(images, training=True)
         batch = ops.shape(real)[0]
         noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        mixed = ops.concatenate([self.generator(noise), real], axis=0)
-        labels = ops.concatenate([ops.ones((batch, 1)), ops.zeros((batch, 1))], axis=0)
-        labels += 0.05 * keras.random.uniform(ops.shape(labels), seed=self.seed_generator)  # label noise
-        with tf.GradientTape() as tape:
-            d_loss = self.loss_fn(labels, self.discriminator(mixed, training=True))
+        fake = self.generator(noise, training=True)
+        ones = ops.ones((batch, 1)) + 0.05 * keras.random.uniform((batch, 1), seed=self.seed_generator)  # noisy
+        with tf.GradientTape() as tape:  # fake (1) and real (0) apart: MinibatchStd sees each batch's own spread
+            d_loss = 0.5 * (self.loss_fn(ones, self.discriminator(fake, training=True))
+                            + self.loss_fn(ones - 1, self.discriminator(real, training=True)))
         grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
         self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights, strict=True))
         noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
-            g_loss = self.loss_fn(ops.zeros((batch, 1)), self.discriminator(self.generator(noise), training=True))
+            g_loss = self.loss_fn(ops.zeros((batch, 1)),
+                                  self.discriminator(self.generator(noise, training=True), training=True))
         grads = tape.gradient(g_loss, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights, strict=True))
         self.d_loss_metric.update_state(d_loss)

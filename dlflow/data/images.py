@@ -20,8 +20,8 @@ import numpy as np
 
 from dlflow.data.dataset import Dataset, InputSpec
 from dlflow.data.folders import class_files, target_name
-from dlflow.data.no_target import wants_no_target
 from dlflow.data.image_files import CHANNELS, ImageFiles, bad_files_error, resolve_cache, scan_files, skipped_entries
+from dlflow.data.no_target import wants_no_target
 from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError
 
