@@ -381,7 +381,7 @@ def _class_weight(setting: Any, train: Any) -> dict[int, float] | None:
         weights = compute_class_weight("balanced", classes=present, y=labels)
         return {int(c): float(w) for c, w in zip(present, weights)}
     index = {str(label): i for i, label in enumerate(spec.classes)}
-    out = {}
+    out = {i: 1.0 for i in range(len(spec.classes))}  # a class not listed weighs 1 (Keras's fit needs them all)
     for label, weight in setting.items():
         if str(label) not in index:
             from dlflow.errors import ConfigError
