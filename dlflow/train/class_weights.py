@@ -34,7 +34,7 @@ def class_weights(setting: Any, train: Any) -> dict[int, float] | None:
         weights = compute_class_weight("balanced", classes=present, y=labels)
         return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
     index = {str(label): i for i, label in enumerate(spec.classes)}
-    out = {}
+    out = {i: 1.0 for i in range(len(spec.classes))}  # a class not listed weighs 1 (Keras's fit needs them all)
     for label, weight in setting.items():
         if str(label) not in index:
             raise ConfigError(f"unknown class '{label}'; classes are: {', '.join(map(str, spec.classes))}",

@@ -13,3 +13,16 @@ def test_a_loss_that_does_not_fit_the_output_is_refused_before_the_run_exists(tm
     assert len(errors) == 1 and "compile.loss: the model cannot train on one batch:" in errors[0], done.stderr
     assert "Traceback" not in done.stderr
     assert not list((tmp_path / "runs").glob("digits-mlp/2*")), "no run directory for a refused config"
+
+
+def test_class_weight_for_some_classes_weighs_the_others_1():
+    """Keras's fit indexes a tensor of max(class)+1 weights by label: {0: 2} alone crashed on label 5."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from dlflow.workflow.train import _class_weight
+
+    spec = SimpleNamespace(classes=["a", "b", "c"])
+    train = SimpleNamespace(target_specs={"y": spec}, task="multiclass", targets={"y": np.array([0, 1, 2])})
+    assert _class_weight({"b": 2}, train) == {0: 1.0, 1: 2.0, 2: 1.0}

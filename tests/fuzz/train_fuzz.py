@@ -150,7 +150,7 @@ def _error(text: str) -> str:
     """The first error line, with Keras's automatic layer-name numbers left out (`dense_3` -> `dense`):
     they count up within one process, where the fuzzer runs every command."""
     line = next((line for line in text.splitlines() if line.startswith("error:")), "")
-    return re.sub(r"(?<=[a-z0-9])_\d+\b", "", line)
+    return re.sub(r"(?<=[a-z0-9])(_\d+)+\b", "", line)
 
 
 class TrainCounts:
