@@ -128,3 +128,17 @@ def _sizes() -> tuple[list[str], list[str]]:
 def test_modules_and_functions_stay_small():
     long_modules, long_functions = _sizes()
     assert long_modules == [] and long_functions == []
+
+
+def _files_with(pattern: str) -> set[str]:
+    return {str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py") if pattern in p.read_text(encoding="utf-8")}
+
+
+def test_one_home_per_concept():
+    # task kinds: config/task_kinds.is_classification; did-you-mean: config/problems.did_you_mean
+    assert _files_with('("binary", "multiclass")') == {"config/task_kinds.py"}
+    assert _files_with("difflib") == {"config/problems.py"}
+    # atomic file writes: runs/files.py (export/_files.py swaps whole folders; make_catalogue is a
+    # config-layer generator below runs/), plus one in-flight file (see IN_FLIGHT)
+    assert _files_with("os.replace") - IN_FLIGHT == {"runs/files.py", "export/_files.py", "export/__init__.py",
+                                                     "config/make_catalogue.py"}
