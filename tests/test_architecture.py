@@ -100,7 +100,8 @@ def _batch_size_reads(path: Path) -> list[int]:
 
 
 def test_fit_batch_size_is_read_once_on_its_way_to_fit():
-    files = [p for part in FIT_PATH for p in (ROOT / part).rglob("*.py")] + [ROOT / p for p in FIT_PATH if (ROOT / p).is_file()]
+    files = [p for part in FIT_PATH for p in (ROOT / part).rglob("*.py")]
+    files += [ROOT / part for part in FIT_PATH if (ROOT / part).is_file()]
     reads = {f"{p.relative_to(ROOT)}:{line}" for p in files for line in _batch_size_reads(p)}
     assert len(reads) == 1 and next(iter(reads)).startswith("train/session.py:"), reads
 
@@ -130,3 +131,17 @@ def _sizes() -> tuple[list[str], list[str]]:
 def test_modules_and_functions_stay_small():
     long_modules, long_functions = _sizes()
     assert long_modules == [] and long_functions == []
+
+
+def _files_with(pattern: str) -> set[str]:
+    return {str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py") if pattern in p.read_text(encoding="utf-8")}
+
+
+def test_one_home_per_concept():
+    # task kinds: config/task_kinds.is_classification; did-you-mean: config/problems.did_you_mean
+    assert _files_with('("binary", "multiclass")') == {"config/task_kinds.py"}
+    assert _files_with("difflib") == {"config/problems.py"}
+    # atomic file writes: runs/files.py (export/_files.py swaps whole folders; make_catalogue is a
+    # config-layer generator below runs/), plus one in-flight file (see IN_FLIGHT)
+    assert _files_with("os.replace") - IN_FLIGHT == {"runs/files.py", "export/_files.py", "export/__init__.py",
+                                                     "config/make_catalogue.py"}

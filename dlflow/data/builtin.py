@@ -95,10 +95,9 @@ def load_builtin(name: str, *, task: str | None, target: str | None, data: objec
         return dataset_from_series(BUILTIN_SERIES[name](), data, task, source=f"builtin:{name}",
                                    default_target=default_target, default_ignore=ignore)
     if name not in BUILTINS:
-        import difflib
+        from dlflow.config.problems import did_you_mean
 
         known = sorted(BUILTINS) + sorted(BUILTIN_SERIES)
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise DataError(f"unknown built-in dataset '{name}'{hint}; expected one of: {', '.join(known)}")
+        raise DataError(f"unknown built-in dataset '{name}'{did_you_mean(name, known)}; expected one of: "
+                        f"{', '.join(known)}")
     return BUILTINS[name](task, target)

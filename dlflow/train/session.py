@@ -30,8 +30,8 @@ class Session:
     runtime: Any
     model: Any
     class_weight: dict[int, float] | None
+    batch_size: int  # the global batch: fit.batch_size, read once (in build_session) on its way to model.fit
     choices: Any = None  # dlflow.model.choices.ModelChoices: the data-dependent defaults applied
-    batch_size: int = 32  # the global batch: fit.batch_size, read once (here) on its way to model.fit
 
 
 def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *, worker: Any = None,
@@ -76,7 +76,7 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
         class_weight = class_weights(config.fit.class_weight, train)
     for default in choices.defaults:
         log(default.line())
-    return Session(runtime, model, class_weight, choices, batch_size)
+    return Session(runtime, model, class_weight, batch_size, choices)
 
 
 def _check_as_is(model: Any, config: Any, log: Log, stage: str | None) -> None:

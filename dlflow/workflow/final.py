@@ -112,8 +112,8 @@ def best_epoch_source(experiment_dir: Path) -> tuple[Path | None, int]:
 def _changes_since(source: Path, config: Any) -> list[str]:
     """Config paths that differ from the source run's, beyond what the final run changes itself."""
     from dlflow.config import load_config
+    from dlflow.config.changes import config_changes
     from dlflow.errors import ConfigError
-    from dlflow.workflow.resume import config_changes
 
     try:
         previous = load_config(source / "config.yaml").config

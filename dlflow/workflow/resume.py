@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 from typing import Any, Sequence
 
+from dlflow.config.changes import config_changes
 from dlflow.errors import UsageError
 from dlflow.log import Log, quiet
 from dlflow.runs.files import atomic_path
@@ -85,15 +86,3 @@ def resumable_run(resume: str, runs_root: Path, config: Any, log: Log, held: con
         raise UsageError(f"cannot resume {run.path}: the config changed in ways that invalidate its "
                          f"backed-up state (only fit.epochs, runtime and export may change)", details=lines)
     return run
-
-
-def config_changes(old: Any, new: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
-    """(path, old, new) for every value that differs between two config dicts."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in sorted(set(old) | set(new), key=str):
-            path = f"{prefix}.{key}" if prefix else str(key)
-            out += config_changes(old.get(key), new.get(key), path)
-        return out
-    return [] if old == new else [(prefix, old, new)]
-

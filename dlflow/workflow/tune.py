@@ -339,7 +339,7 @@ class _Search:
 def _resumable_search(resume: str, runs_root: Path, config: Any) -> Path:
     """The tune directory to resume, after checking the config still describes its search."""
     from dlflow.config import load_config
-    from dlflow.workflow.resume import config_changes
+    from dlflow.config.changes import config_changes
 
     candidates = [Path(resume), runs_root / config.name / resume]
     folder = next((c for c in candidates if (c / "manifest.json").is_file()), None)
