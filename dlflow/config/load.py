@@ -123,20 +123,22 @@ def loads_config(
     raw, positions = load_yaml(text, filename)
     raw = apply_overrides(raw, list(overrides), positions)
     base = Path(os.path.abspath(base_dir if base_dir is not None else os.getcwd()))
-    config = validate(raw, positions, default_name=Path(filename).stem)
+    config = validate(raw, positions, default_name=Path(filename).stem, base_dir=base)
     source = config.data.source
     if not source.startswith(BUILTIN_PREFIX):
         config.data.source = resolve_path(source, base)
     return LoadedConfig(config, path or Path(filename), raw, positions, base)
 
 
-def validate(raw: dict, positions: Positions, default_name: Optional[str] = None) -> ExperimentConfig:
+def validate(raw: dict, positions: Positions, default_name: Optional[str] = None,
+             base_dir: Optional[Path] = None) -> ExperimentConfig:
     """Validates a raw config with pydantic and against Keras, reporting all problems at once.
 
     Args:
         raw: the config after overrides.
         positions: where its paths came from, to place each problem.
         default_name: the `name` to use when the config has none (the file's stem).
+        base_dir: the config's folder (where modules of dotted class names are looked up first).
 
     Returns:
         The validated config (paths not yet resolved).
@@ -159,7 +161,7 @@ def validate(raw: dict, positions: Positions, default_name: Optional[str] = None
             if p.path == ("name",) else p
             for p in problems
         ]
-    problems += check_config(raw) + non_finite_problems(raw)
+    problems += check_config(raw, base_dir=base_dir) + non_finite_problems(raw)
     problems += check_safety(raw)
     if problems:
         raise ConfigError(format_problems(problems, positions))
