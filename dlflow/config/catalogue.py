@@ -59,6 +59,7 @@ class ClassInfo:
         any_kwargs: the class also accepts keyword arguments it does not name.
         types: the arguments Keras says are an `int`, a `float` or a `bool`.
         call_required: for a layer whose `call` takes several tensors by name (query, value).
+        call_args: for a layer whose `call` takes several arguments, their names.
     """
 
     name: str
@@ -67,6 +68,7 @@ class ClassInfo:
     any_kwargs: bool = False
     types: tuple[tuple[str, str], ...] = ()
     call_required: tuple[str, ...] = ()
+    call_args: tuple[str, ...] = ()
 
     def type_of(self, arg: str) -> str | None:
         """`int`, `float` or `bool` when Keras says `arg` is one, else None."""
@@ -81,7 +83,8 @@ class Category:
         self.noun = NOUNS.get(name, name)
         self.classes = {
             cls: ClassInfo(cls, tuple(sig["args"]), tuple(sig["required"]), sig.get("any_kwargs", False),
-                           tuple(sig.get("types", {}).items()), tuple(sig.get("call_required", ())))
+                           tuple(sig.get("types", {}).items()), tuple(sig.get("call_required", ())),
+                           tuple(sig.get("call_args", ())))
             for cls, sig in data.get("classes", {}).items()
         }
         self.identifiers = frozenset(data.get("identifiers", ()))
@@ -143,14 +146,14 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data if data.get("format") == FORMAT_VERSION else None
 
 
-def _regenerate(path: Path) -> dict[str, Any] | None:
-    """Runs the generator in a subprocess, so this process never imports Keras."""
+def _regenerate(path: Path, generator: str = "dlflow.config.make_catalogue") -> dict[str, Any] | None:
+    """Runs the generator module in a subprocess, so this process never imports Keras."""
     import subprocess
 
     package_root = str(Path(__file__).resolve().parents[2])
     python_path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=python_path)
-    command = [sys.executable, "-m", "dlflow.config.make_catalogue", "--output", str(path)]
+    command = [sys.executable, "-m", generator, "--output", str(path)]
     try:
         subprocess.run(command, env=env, check=True, capture_output=True, timeout=600)
     except (OSError, subprocess.SubprocessError):

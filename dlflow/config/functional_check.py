@@ -1,10 +1,11 @@
 """Checks a `model.functional` graph without Keras: node classes, edges, outputs, cycles.
 
 A mixin of the config checker (`keras_check._Checker`), which provides `report` and `instance`.
-Each node is `{ClassName: kwargs, inputs: name | [names]}`; its inputs reach the layer as one
-argument (one tensor, or a list of tensors), so a layer whose `call` takes several tensors by
-name (`MultiHeadAttention(query, value)`) cannot be written in the graph yet, and named inputs
-(`inputs: {query: a, value: b}`) are refused here rather than when the model is built.
+Each node is `{ClassName: kwargs, inputs: ...}` or `{reuse: <node>, inputs: ...}` (that node's
+layer called again, the same weights: a siamese pair). `inputs: name | [names]` reach the layer's
+`call` as one argument (one tensor, or a list of tensors); `inputs: {query: a, value: b}` pass
+named call arguments, checked against the names `call` takes (`MultiHeadAttention` needs
+`query` and `value`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from dlflow.config.paths import ConfigPath
-from dlflow.config.problems import did_you_mean
+from dlflow.config.problems import did_you_mean, suggest
+
+NODE_KEYS = ("inputs", "reuse")  # besides the layer's class
 
 
 class FunctionalChecks:
@@ -32,33 +35,15 @@ class FunctionalChecks:
                 self.report(here, f"node {node!r} has the name of a data input; use another name", here)
             if not isinstance(spec, dict):
                 continue  # pydantic reports it
-            classes = [k for k in spec if k != "inputs"]
-            if len(classes) != 1:
-                received = ", ".join(map(str, classes)) or "none"
-                self.report(
-                    here,
-                    "expected one layer class besides 'inputs', e.g. {Dense: {units: 8}, inputs: x}; "
-                    f"received {received}",
-                    here,
-                )
-            else:
-                cls, kwargs = classes[0], spec[classes[0]]
-                if kwargs is None or isinstance(kwargs, dict):
-                    self.instance(str(cls), kwargs or {}, here, ("layers",))
-                else:
-                    self.report(here + (cls,), f"expected a mapping of arguments, received {kwargs!r}", value=True)
+            edges[node] = []
+            cls = self.node_class(spec, layers, here, edges[node])
             if "inputs" not in spec:
                 self.report(here, "missing required key 'inputs': the inputs or nodes it takes", here)
                 continue
-            sources = spec["inputs"]
-            if not self.one_call_argument(classes[0] if len(classes) == 1 else None, sources, here):
-                continue
-            listed = isinstance(sources, list)
-            edges[node] = []
-            for i, source in enumerate(_names(sources)):
-                where = here + ("inputs", i) if listed else here + ("inputs",)
+            for source, where in self.node_sources(cls, spec["inputs"], here):
                 if not isinstance(source, str):
-                    self.report(here + ("inputs",), f"expected names of inputs or nodes, received {source!r}", where, True)
+                    self.report(here + ("inputs",), f"expected names of inputs or nodes, received {source!r}",
+                                where, True)
                 elif source not in known:
                     self.report(
                         here + ("inputs",),
@@ -81,20 +66,86 @@ class FunctionalChecks:
             return None  # per-output names cannot be checked against broken outputs
         return outputs
 
-    def one_call_argument(self, cls: Any, sources: Any, here: ConfigPath) -> bool:
-        """Whether the node's layer can take its inputs as one call argument; reports why not."""
+    def node_class(self, spec: dict, layers: dict, here: ConfigPath, edges: list[str]) -> str | None:
+        """Checks the node's layer: one class with its arguments, or `reuse: <node>` (that node's layer,
+        same weights); returns the class name (followed through reuse), None when unknown."""
+        classes = [k for k in spec if k not in NODE_KEYS]
+        if "reuse" in spec:
+            if classes:
+                self.report(here, f"a node with 'reuse' calls that node's layer; remove {', '.join(map(str, classes))} "
+                            f"(or remove 'reuse' to make a new layer)", here + (classes[0],))
+            return self.reused_class(spec["reuse"], layers, here, edges)
+        if len(classes) != 1:
+            received = ", ".join(map(str, classes)) or "none"
+            self.report(here, "expected one layer class besides 'inputs' (or 'reuse: <node>'), e.g. "
+                        f"{{Dense: {{units: 8}}, inputs: x}}; received {received}", here)
+            return None
+        cls, kwargs = classes[0], spec[classes[0]]
+        if kwargs is None or isinstance(kwargs, dict):
+            self.instance(str(cls), kwargs or {}, here, ("layers",))
+        else:
+            self.report(here + (cls,), f"expected a mapping of arguments, received {kwargs!r}", value=True)
+        return cls if isinstance(cls, str) else None
+
+    def reused_class(self, target: Any, layers: dict, here: ConfigPath, edges: list[str]) -> str | None:
+        """Checks `reuse: <node>`; returns the class of the layer it reuses."""
+        seen = set()
+        while isinstance(target, str) and target in layers and target not in seen:
+            if target not in seen and not seen:
+                edges.append(target)  # the reused layer is made by building that node first
+            seen.add(target)
+            spec = layers[target]
+            if not isinstance(spec, dict):
+                return None
+            if "reuse" not in spec:
+                classes = [k for k in spec if k not in NODE_KEYS]
+                return classes[0] if len(classes) == 1 and isinstance(classes[0], str) else None
+            target = spec["reuse"]
+        if isinstance(target, str) and target in seen:
+            return None  # a cycle: reported by `cycles`
+        hint = did_you_mean(target, [n for n in layers if isinstance(n, str)]) if isinstance(target, str) else ""
+        self.report(here + ("reuse",), f"expected the name of a node whose layer to call again, received "
+                    f"{target!r}{hint}", here + ("reuse",), True)
+        return None
+
+    def layer_info(self, cls: Any) -> Any:
+        """The catalogue's entry for a layer class (Keras's own or a dotted name), None when unknown."""
+        return self._find(cls, ("layers",)) if isinstance(cls, str) else None
+
+    def node_sources(self, cls: str | None, sources: Any, here: ConfigPath) -> list[tuple[Any, ConfigPath]]:
+        """The node's sources with where each is written; checks named inputs against the layer's `call`.
+
+        `inputs: name` or `[names]` reach `call` as its first argument (one tensor or a list);
+        `inputs: {argument: name | [names], ...}` pass each by name (`query`, `value`, `attention_mask`).
+        """
+        info = self.layer_info(cls)
         if isinstance(sources, dict):
-            self.report(here + ("inputs",), "named call arguments (e.g. {query: a, value: b}) are not supported "
-                        "yet: write `inputs: name` or `inputs: [names]` (the layer is called on one tensor or "
-                        "a list of tensors)", here + ("inputs",))
-            return False
-        info = self.catalogue["layers"].classes.get(cls) if isinstance(cls, str) else None
+            found, meant = [], set()
+            accepted = info.call_args if info is not None else ()
+            for argument, value in sources.items():
+                where = here + ("inputs", argument)
+                if accepted and argument not in accepted:
+                    hint = did_you_mean(argument, accepted)
+                    meant.add(suggest(argument, accepted))
+                    self.report(here + ("inputs",), f"{cls} does not take {argument!r}{hint}; its call takes: "
+                                f"{', '.join(accepted)}", where)
+                    continue
+                listed = isinstance(value, list)
+                found += [(v, where + (i,) if listed else where) for i, v in enumerate(_names(value) or [value])]
+            required = info.call_required if info is not None else ()
+            missing = [a for a in required if a not in sources and a not in meant]
+            if missing:
+                self.report(here + ("inputs",), f"{cls} needs the named input(s) {', '.join(missing)}",
+                            here + ("inputs",))
+            return found
         if info is not None and info.call_required:
             named = ", ".join(info.call_required)
-            self.report(here, f"{cls} is called with several named tensors ({named}); a model.functional node "
-                        f"passes its inputs as one argument, so {cls} cannot be used in the graph yet "
-                        f"(use model.factory)", here + ("inputs",))
-        return True
+            example = ", ".join(f"{name}: <node>" for name in info.call_required)
+            self.report(here, f"{cls} is called with several named tensors ({named}): name them, "
+                        f"inputs: {{{example}}}", here + ("inputs",))
+        listed = isinstance(sources, list)
+        return [(s, here + ("inputs", i) if listed else here + ("inputs",)) for i, s in enumerate(_names(sources)
+                                                                                                 or [sources])]
 
     def cycles(self, edges: dict[str, list[str]], path: ConfigPath):
         """Reports each cycle in the graph once, at its first node."""

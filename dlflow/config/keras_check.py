@@ -18,9 +18,11 @@ problems = check_config({"model": {"sequential": [{"Dense": {"unit": 10}}]}, ...
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Optional
 
 from dlflow.config.catalogue import Catalogue, ClassInfo, load_catalogue
+from dlflow.config.external_classes import ExternalClasses, is_dotted_class
 from dlflow.config.functional_check import FunctionalChecks
 from dlflow.config.keras_constraints import (
     base_class_problem,
@@ -69,8 +71,9 @@ def argument_categories(name: str) -> tuple[str, ...]:
 class _Checker(FunctionalChecks):
     """Walks one raw config, collecting problems."""
 
-    def __init__(self, catalogue: Catalogue):
+    def __init__(self, catalogue: Catalogue, base_dir: Optional[Path] = None):
         self.catalogue = catalogue
+        self.external = ExternalClasses(base_dir)
         self.problems: list[Problem] = []
 
     def report(self, path: ConfigPath, message: str, anchor: Optional[ConfigPath] = None, value=False):
@@ -110,6 +113,8 @@ class _Checker(FunctionalChecks):
         self.report(path, f"unknown {category.noun} {text!r}{hint}", value=True)
 
     def _find(self, name: str, categories: tuple[str, ...]):
+        if is_dotted_class(name):
+            return self.external.find(name, categories, self.catalogue[categories[0]].noun)[0]
         for category in categories:
             info = self.catalogue[category].classes.get(name)
             if info is not None:
@@ -127,6 +132,9 @@ class _Checker(FunctionalChecks):
         """Checks `{name: kwargs}` at `path`: the class, its arguments, nested objects."""
         anchor = path if written_as_string else path + (name,)
         info = self._find(name, categories)
+        if info is None and is_dotted_class(name):
+            self.report(path, self.external.find(name, categories, self.catalogue[categories[0]].noun)[1], anchor)
+            return
         if info is None:
             noun = self.catalogue[categories[0]].noun
             names = [c for cat in categories for c in self.catalogue[cat].classes]
@@ -302,7 +310,8 @@ def _items(value: Any) -> list:
 
 
 def check_config(
-    raw: dict, positions: Optional[Positions] = None, catalogue: Optional[Catalogue] = None
+    raw: dict, positions: Optional[Positions] = None, catalogue: Optional[Catalogue] = None,
+    base_dir: Optional[Path] = None,
 ) -> list[Problem]:
     """Checks a raw config's Keras objects and functional graph against the Keras catalogue.
 
@@ -310,11 +319,12 @@ def check_config(
         raw: the config as loaded (after overrides), before pydantic validation.
         positions: when given, problems come back sorted by their place in the file.
         catalogue: the catalogue to check against; by default the installed Keras's.
+        base_dir: the config's folder, where modules of dotted class names are looked up first.
 
     Returns:
         The problems found, an empty list when there are none.
     """
-    checker = _Checker(catalogue or load_catalogue())
+    checker = _Checker(catalogue or load_catalogue(), base_dir)
     checker.check(raw)
     if positions is not None:
         checker.problems.sort(key=lambda p: positions.sort_key(p.where, value=p.value))

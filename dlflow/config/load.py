@@ -125,7 +125,7 @@ def loads_config(
     raw, positions = load_yaml(text, filename)
     raw = apply_overrides(raw, list(overrides), positions)
     base = Path(os.path.abspath(base_dir if base_dir is not None else os.getcwd()))
-    config = validate(raw, positions, default_name=Path(filename).stem)
+    config = validate(raw, positions, default_name=Path(filename).stem, base_dir=base)
     source = config.data.source
     if not source.startswith(BUILTIN_PREFIX):
         config.data.source = resolve_path(source, base)
@@ -144,19 +144,21 @@ def with_overrides(loaded: LoadedConfig, overrides: Iterable[str]) -> LoadedConf
     """
     positions = copy.deepcopy(loaded.positions)
     raw = apply_overrides(loaded.raw, list(overrides), positions)
-    config = validate(raw, positions, default_name=Path(positions.filename).stem)
+    config = validate(raw, positions, default_name=Path(positions.filename).stem, base_dir=loaded.base_dir)
     if not config.data.source.startswith(BUILTIN_PREFIX):
         config.data.source = resolve_path(config.data.source, loaded.base_dir)
     return LoadedConfig(config, loaded.path, raw, positions, loaded.base_dir)
 
 
-def validate(raw: dict, positions: Positions, default_name: Optional[str] = None) -> ExperimentConfig:
+def validate(raw: dict, positions: Positions, default_name: Optional[str] = None,
+             base_dir: Optional[Path] = None) -> ExperimentConfig:
     """Validates a raw config with pydantic and against Keras, reporting all problems at once.
 
     Args:
         raw: the config after overrides.
         positions: where its paths came from, to place each problem.
         default_name: the `name` to use when the config has none (the file's stem).
+        base_dir: the config's folder (where modules of dotted class names are looked up first).
 
     Returns:
         The validated config (paths not yet resolved).
@@ -179,7 +181,7 @@ def validate(raw: dict, positions: Positions, default_name: Optional[str] = None
             if p.path == ("name",) else p
             for p in problems
         ]
-    problems += check_config(raw) + check_backbone(raw) + non_finite_problems(raw)
+    problems += check_config(raw, base_dir=base_dir) + check_backbone(raw) + non_finite_problems(raw)
     problems += check_safety(raw)
     if problems:
         raise ConfigError(format_problems(problems, positions))

@@ -16,7 +16,8 @@ regularizers, initializers, constraints, activations) the catalogue lists:
   `__init__`, plus names popped out of `**kwargs`), the arguments it requires (`required`),
   `any_kwargs: true` for the few classes that swallow arbitrary keyword arguments, `types`
   (the arguments known to be an int, a float or a bool) and, for layers whose `call` takes
-  several tensors by name, `call_required` (see `make_catalogue_types`).
+  several tensors by name, `call_required`, and `call_args`, the names `call` takes (see
+  `make_catalogue_types`).
 - `identifiers`: the strings Keras accepts in place of an object (`adam`, `mse`, `relu`);
   `ci_identifiers` are matched case-insensitively (optimizers, `accuracy`/`acc`, `ce`).
 """
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from dlflow.config.catalogue import CATALOGUE_PATH, FORMAT_VERSION
-from dlflow.config.make_catalogue_types import argument_types, call_required
+from dlflow.config.make_catalogue_types import argument_types, call_arguments, call_required
 
 # category -> (public module, base class path, private module holding ALL_OBJECTS_DICT)
 CATEGORIES: dict[str, tuple[str, str | None, str | None]] = {
@@ -207,6 +208,12 @@ def class_signature(cls: type) -> dict[str, Any]:
     return entry
 
 
+def layer_call(cls: type) -> dict[str, list[str]]:
+    """A layer's `call_required` and `call_args` entries (only those that are not empty)."""
+    entry = {"call_required": call_required(cls), "call_args": call_arguments(cls)}
+    return {key: value for key, value in entry.items() if value}
+
+
 def _category(module_name: str, base_name: str | None, objects_module: str | None) -> dict:
     module = importlib.import_module(module_name)
     base = _resolve(base_name) if base_name else None
@@ -217,9 +224,8 @@ def _category(module_name: str, base_name: str | None, objects_module: str | Non
             if name.startswith("_") or not inspect.isclass(obj) or not issubclass(obj, base):
                 continue
             classes[name] = class_signature(obj)
-            named_tensors = call_required(obj) if module_name == "keras.layers" else []
-            if named_tensors:
-                classes[name]["call_required"] = named_tensors
+            if base_name == "keras.layers.Layer":
+                classes[name].update(layer_call(obj))
     identifiers: list[str] = []
     if objects_module is not None:
         identifiers = sorted(importlib.import_module(objects_module).ALL_OBJECTS_DICT)

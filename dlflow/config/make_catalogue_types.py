@@ -14,8 +14,9 @@ An argument the class's source tests against strings (`isinstance(profile_batch,
 a typed argument, and anything but the type for a typed required argument.
 
 For layers, `call_required` lists `call`'s required arguments when there are several
-(`MultiHeadAttention.call(query, value)`): a functional node's inputs reach `call` as one
-argument, so such a layer cannot be built from `inputs: [a, b]`.
+(`MultiHeadAttention.call(query, value)`): such a layer takes named inputs in a functional node
+(`inputs: {query: a, value: b}`), not `inputs: [a, b]`; `call_args` lists the names `call` takes,
+for checking a node's named inputs.
 """
 
 from __future__ import annotations
@@ -130,4 +131,15 @@ def call_required(cls: type) -> list[str]:
     except (TypeError, ValueError):
         return []
     names = [p.name for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return names if len(names) > 1 else []
+
+
+def call_arguments(cls: type) -> list[str]:
+    """`call`'s named arguments when it has several (`query`, `value`, `key`, `attention_mask`...), else []."""
+    call = getattr(cls, "call", None)
+    try:
+        params = list(inspect.signature(call).parameters.values())[1:]  # drop self
+    except (TypeError, ValueError):
+        return []
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     return names if len(names) > 1 else []

@@ -147,7 +147,11 @@ class DataConfig(Section):
 
 
 class FunctionalConfig(Section):
-    """A named graph of layers: each node is {ClassName: kwargs, inputs: name | [names]}."""
+    """A named graph of layers: each node is {ClassName: kwargs, inputs: ...} or {reuse: <node>, inputs: ...}.
+
+    `inputs`: a name or [names] (the layer's first call argument), or {call_argument: name | [names]}
+    (`{query: a, value: b}`); `reuse` calls that node's layer again, sharing its weights.
+    """
 
     inputs: list[str] = Field(description="The data's inputs (columns, arrays) the graph starts from.")
     layers: dict[str, dict[str, Any]] = Field(description=(

@@ -10,6 +10,7 @@ from dlflow.data.dataset import Dataset, TargetSpec
 from dlflow.data.no_target import require_target
 from dlflow.errors import ConfigError
 from dlflow.model.choices import ModelChoices, model_choices
+from dlflow.model.custom_classes import import_config_modules
 from dlflow.model.inputs import build_inputs
 from dlflow.model.resolve import resolve
 
@@ -22,11 +23,13 @@ def build_model(config: Any, train: Dataset, *, float32_output: bool = False, ba
         config: the ExperimentConfig.
         train: the training split (preprocessing statistics come from it alone).
         float32_output: keep output layers in float32 (under mixed precision).
-        base_dir: the config's folder (where a factory's module is looked up).
+        base_dir: the config's folder (where a factory's module, and those of dotted class names,
+            are looked up first).
         choices: the data-dependent defaults (`model_choices(config, train)` when None): the text
             output mode, and the regression targets that get a last inverse-scaling layer.
         log: receives the lines describing model.backbone when there is one.
     """
+    import_config_modules(config, base_dir)  # KerasHub's and your classes named by dotted path
     choices = choices if choices is not None else model_choices(config, train)
     augment = [resolve("layers", spec, ("data", "augment", i)) for i, spec in enumerate(config.data.augment)]
     spec = config.model

@@ -6,13 +6,18 @@ from typing import Any
 
 from dlflow.errors import ConfigError
 from dlflow.model.choices import ModelChoices, body_name, scale_output
+from dlflow.model.graph_calls import apply_layer, call_arguments
 from dlflow.model.inputs import ModelInputs
 from dlflow.model.resolve import resolve
 
 
 def build_functional(graph: Any, inputs: ModelInputs, *, float32_output: bool,
                      choices: ModelChoices | None = None) -> Any:
-    """Build the graph: each node is {ClassName: kwargs, inputs: name | [names]}.
+    """Build the graph: each node is {ClassName: kwargs, inputs: ...} or {reuse: <node>, inputs: ...}.
+
+    `inputs` is a name or a list of names (the layer's first call argument) or a mapping of call
+    argument names to names (`{query: a, value: b}`); `reuse` calls another node's layer again, so
+    both share one set of weights.
 
     `graph.inputs` name data inputs (columns or arrays); their preprocessed tensors feed the
     nodes. Output nodes keep their names, so losses and targets map to them by name (a regression
@@ -29,29 +34,34 @@ def build_functional(graph: Any, inputs: ModelInputs, *, float32_output: bool,
         tensors[name] = inputs.features[name]
     outputs = set(graph.outputs)
 
+    made: dict[str, Any] = {}  # node -> its layer, for `reuse`
+
     def build(node: str, stack: tuple[str, ...] = ()) -> Any:
         if node in tensors:
             return tensors[node]
         if node not in graph.layers:
             raise ConfigError(f"unknown node '{node}'", config_path=("model", "functional", "layers", *stack[-1:]))
+        here = ("model", "functional", "layers", node)
         if node in stack:
-            raise ConfigError(f"the graph has a cycle through '{node}'", config_path=("model", "functional", "layers", node))
+            raise ConfigError(f"the graph has a cycle through '{node}'", config_path=here)
         spec = dict(graph.layers[node])
         sources = spec.pop("inputs", None)
         if sources is None:
-            raise ConfigError("a node needs 'inputs'", config_path=("model", "functional", "layers", node))
-        sources = [sources] if isinstance(sources, str) else list(sources)
-        parents = [build(s, (*stack, node)) for s in sources]
-        extra = {"name": body_name(node, choices) if node in outputs else node}
-        if node in outputs and float32_output:
-            extra["dtype"] = "float32"
-        layer = resolve("layers", spec, ("model", "functional", "layers", node), **extra)
-        try:
-            tensors[node] = layer(parents[0] if len(parents) == 1 else parents)
-        except (ValueError, TypeError) as exc:
-            shapes = ", ".join(str(tuple(p.shape)) for p in parents)
-            raise ConfigError(f"cannot apply {type(layer).__name__} to inputs of shape {shapes}: "
-                              f"{str(exc).splitlines()[0]}", config_path=("model", "functional", "layers", node)) from exc
+            raise ConfigError("a node needs 'inputs'", config_path=here)
+        args, kwargs = call_arguments(sources, lambda s: build(s, (*stack, node)))
+        if "reuse" in spec:
+            build(spec["reuse"], (*stack, node))
+            layer = made[spec["reuse"]]
+        else:
+            extra = {"name": body_name(node, choices) if node in outputs else node}
+            if node in outputs and float32_output:
+                extra["dtype"] = "float32"
+            layer = resolve("layers", spec, here, **extra)
+        made[node] = layer
+        tensors[node] = apply_layer(layer, args, kwargs, here)
+        if "reuse" in spec and node in outputs:  # name the output after its node, as a new layer would be
+            dtype = "float32" if float32_output else None
+            tensors[node] = keras.layers.Identity(name=body_name(node, choices), dtype=dtype)(tensors[node])
         return tensors[node]
 
     built_outputs = {name: build(name) for name in graph.outputs}

@@ -7,7 +7,9 @@ from typing import Any
 
 from dlflow.config import argument_categories, is_class_mapping
 from dlflow.config.keras_object import split_object
+from dlflow.config.external_classes import is_dotted_class
 from dlflow.errors import ConfigError
+from dlflow.model.custom_classes import external_category, external_class
 
 CATEGORY_MODULES = {
     "layers": "keras.layers",
@@ -44,7 +46,9 @@ def resolve(category: str, spec: Any, path: tuple = (), **extra: Any) -> Any:
     Args:
         category: layers, optimizers, schedules, losses, metrics, callbacks, regularizers,
             initializers, constraints or activations.
-        spec: an identifier string or a one-key mapping {ClassName: {kwargs}}.
+        spec: an identifier string or a one-key mapping {ClassName: {kwargs}}; a class may be
+            named by its dotted path (`keras_hub.layers.TransformerEncoder`, `my_layers.Block`:
+            `dlflow.model.custom_classes`).
         path: the config path of `spec`, for error messages.
         **extra: keyword arguments dlflow adds (they lose to the config's own).
 
@@ -58,7 +62,7 @@ def resolve(category: str, spec: Any, path: tuple = (), **extra: Any) -> Any:
             return module.get(spec)
         return spec
     name, kwargs = split_spec(spec)
-    cls = getattr(module, name, None)
+    cls = external_class(name, category, path) if is_dotted_class(name) else getattr(module, name, None)
     if cls is None:
         raise ConfigError(f"unknown {category[:-1]} '{name}'", config_path=path)
     resolved = {key: resolve_value(key, value, (*path, name, key)) for key, value in kwargs.items()}
@@ -78,7 +82,11 @@ def resolve_value(argument: str, value: Any, path: tuple) -> Any:
     if is_class_mapping(value):
         name = next(iter(value))
         candidates = argument_categories(argument) or FALLBACK_CATEGORIES
-        category = next((c for c in candidates if hasattr(importlib.import_module(CATEGORY_MODULES[c]), name)), None)
+        if is_dotted_class(name):
+            category = external_category(name, candidates)
+        else:
+            category = next((c for c in candidates if hasattr(importlib.import_module(CATEGORY_MODULES[c]), name)),
+                            None)
         if category is not None:
             return resolve(category, value, path)
     if isinstance(value, list):

@@ -51,6 +51,7 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     loaded = load_config(run.config)
     _refuse_fitted_as_is(run, manifest, loaded.config, as_is_needs)
     factory_folder(run, manifest, loaded.config, trust_code)
+    modules_folder(run, manifest, loaded.config, trust_code)
     select_backend("tensorflow")  # exports and evaluation run on TensorFlow whatever trained the model
     if not with_data:
         return OpenedRun(run, loaded, None, manifest, trust_code)
@@ -120,11 +121,13 @@ def run_signature(opened: OpenedRun, log: Log = quiet, *, raw_files: bool = True
 
 
 def load_run_model(opened: OpenedRun) -> Any:
-    """Load the run's model.keras (importing a factory's module first, for its custom classes)."""
+    """Load the run's model.keras (importing a factory's module and the modules of the config's dotted
+    class names first, for their custom classes)."""
     import keras
 
     import dlflow.model.table_layers  # noqa: F401 - registers dlflow's own layers (FillMissing, ...) with Keras
     import dlflow.model.image_layers  # noqa: F401 - and ApplicationPreprocess (model.backbone)
+    from dlflow.model.custom_classes import import_config_modules
 
     config = opened.loaded.config
     if config.model.factory:
@@ -132,6 +135,7 @@ def load_run_model(opened: OpenedRun) -> Any:
 
         folder = factory_folder(opened.run, opened.manifest, config, opened.trust_code)
         import_factory(config.model.factory, folder)
+    import_config_modules(config, modules_folder(opened.run, opened.manifest, config, opened.trust_code))
     return keras.saving.load_model(opened.run.model)
 
 
@@ -157,20 +161,43 @@ def factory_folder(run: RunDir, manifest: dict, config: Any, trust_code: bool) -
         UsageError: the module would come from a folder outside the environment and `trust_code`
             is off, or its file changed since training (its sha256 differs from the manifest's).
     """
-    import hashlib
-
     from dlflow.model.factory import installed_module
 
     reference = config.model.factory
     folder = manifest.get("config_dir")
     if not reference or installed_module(reference, (folder or ".", str(run.path))):
         return None
+    return _trusted_folder(run, manifest, f"model.factory '{reference}'", manifest.get("factory") or {}, trust_code)
+
+
+def modules_folder(run: RunDir, manifest: dict, config: Any, trust_code: bool) -> Path | None:
+    """Where the modules of the config's dotted class names (`my_layers.Block`) may be imported from,
+    under `factory_folder`'s rules: None when all are installed (KerasHub), else the trainer's config
+    folder with `trust_code`, each file unchanged since training (`manifest["modules"]`)."""
+    from dlflow.model.custom_classes import config_modules
+    from dlflow.model.factory import installed_module
+
+    folder = manifest.get("config_dir")
+    own = [m for m in config_modules(config) if not installed_module(m, (folder or ".", str(run.path)))]
+    if not own:
+        return None
+    records = {r.get("reference"): r for r in manifest.get("modules") or [] if isinstance(r, dict)}
+    result = None
+    for module in own:
+        result = _trusted_folder(run, manifest, f"class module '{module}'", records.get(module, {}), trust_code)
+    return result
+
+
+def _trusted_folder(run: RunDir, manifest: dict, what: str, record: dict, trust_code: bool) -> Path | None:
+    """The trainer's config folder for importing `what`, when trusted and unchanged since training."""
+    import hashlib
+
+    folder = manifest.get("config_dir")
     where = folder or "the run's folder"
     if not trust_code:
-        raise UsageError(f"{run.path}: its config names model.factory '{reference}', Python code that would be "
+        raise UsageError(f"{run.path}: its config names {what}, Python code that would be "
                          f"imported from {where}; opening a run never runs its code: pass --trust-code if you "
                          f"trust it")
-    record = manifest.get("factory") or {}
     if folder and record.get("file") and record.get("sha256"):
         file = Path(folder) / record["file"]
         digest = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "(missing)"

@@ -174,15 +174,18 @@ def _fit_marked(loaded: Any, data: Any, session: Session, run: RunDir, *, resumi
 
 
 def _as_is_fields(model: Any, config: Any, base_dir: Any) -> dict[str, Any]:
-    """For a factory's model: its module's file and digest, and `fitted_as_is` when it has its own loop."""
-    from dlflow.model.factory import fitted_as_is
+    """For a factory's model: its module's file and digest, and `fitted_as_is` when it has its own loop; the
+    files and digests of your modules that dotted class names come from (`modules`)."""
+    from dlflow.model.custom_classes import config_modules
+    from dlflow.model.factory import factory_record, fitted_as_is, installed_module
 
+    exclude = (str(base_dir),) if base_dir is not None else ()
+    records = [factory_record(m, base_dir) for m in config_modules(config) if not installed_module(m, exclude)]
     if config.model.api != "factory":
-        return {}
-    from dlflow.model.factory import factory_record
-
+        return {"modules": records} if records else {}
     own = fitted_as_is(model)
-    return {"factory": factory_record(config.model.factory, base_dir), **({"fitted_as_is": own} if own else {})}
+    return {"factory": factory_record(config.model.factory, base_dir), **({"fitted_as_is": own} if own else {}),
+            **({"modules": records} if records else {})}
 
 
 def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,

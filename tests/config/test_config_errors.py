@@ -188,8 +188,8 @@ def test_functional_graph_outputs_cycles_and_class_keys(functional, problems_of)
     ).replace("{Dense: {units: 4}, inputs: joined}", "{Dense: {units: 4}, Dropout: {rate: 0.1}, inputs: joined}")
     assert problems_of(text) == [
         "cfg.yaml:13:7: model.functional.layers.joined: the graph has a cycle: joined <- priority <- joined",
-        "cfg.yaml:15:7: model.functional.layers.department: expected one layer class besides 'inputs', "
-        "e.g. {Dense: {units: 8}, inputs: x}; received Dense, Dropout",
+        "cfg.yaml:15:7: model.functional.layers.department: expected one layer class besides 'inputs' "
+        "(or 'reuse: <node>'), e.g. {Dense: {units: 8}, inputs: x}; received Dense, Dropout",
         "cfg.yaml:16:25: model.functional.outputs: unknown node 'dept' (did you mean 'department'?)",
     ]
 
