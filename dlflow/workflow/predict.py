@@ -143,7 +143,7 @@ def _read_series(path: Path, series: dict[str, Any]) -> tuple[Any, list]:
 
     frame = read_table(path, path.suffix.lower().lstrip("."))
     windows, ends = prediction_windows(frame, series, str(path))
-    return windows, [int(e) for e in ends]
+    return np.asarray(windows), [int(e) for e in ends]
 
 
 def _read_table(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:
