@@ -10,7 +10,7 @@ import typer
 
 from dlflow.cli.app import State, app
 from dlflow.cli.options import JsonOption, SetOption
-from dlflow.cli.output import emit_json, progress
+from dlflow.cli.output import CountProgress, emit_json, progress
 
 
 @app.command()
@@ -24,7 +24,8 @@ def collect(
     """Load and validate the data, freeze the split, and print and write the data card (runs/<name>/collect.json)."""
     from dlflow.workflow.collect import collect as run_collect
 
-    card = run_collect(config, set_ or [], runs_root=State.runs_root, folds=folds, repeats=repeats, log=progress)
+    card = run_collect(config, set_ or [], runs_root=State.runs_root, folds=folds, repeats=repeats, log=progress,
+                       count=None if json_ else CountProgress())
     if json_:
         emit_json(card)
         return
