@@ -13,6 +13,7 @@ from pydantic import (Field, field_validator, model_validator, PositiveInt)
 
 from dlflow.config.schema_base import EXPORT_FORMATS, TASKS, KerasObject, Section  # noqa: F401 (re-exported)
 from dlflow.config.schema_search import SearchConfig, SearchDimension  # noqa: F401 (re-exported)
+from dlflow.config.schema_tfrecord import TFRecordOptions
 
 
 class ImageOptions(Section):
@@ -104,13 +105,14 @@ class DataConfig(Section):
 
     source: str
     format: Literal[
-        "auto", "csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timeseries", "builtin"
+        "auto", "csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timeseries", "builtin", "tfrecord"
     ] = "auto"
     target: str | list[str] | None = None
     features: dict[str, Literal["numeric", "categorical", "text", "ignore"]] | None = None
     image: ImageOptions | None = None
     text: TextOptions | None = None
     window: WindowOptions | None = None
+    tfrecord: TFRecordOptions | None = None  # format tfrecord: the records' feature spec
     split: SplitConfig = SplitConfig()
     missing: MissingConfig = MissingConfig()
     streaming: StreamingConfig = StreamingConfig()

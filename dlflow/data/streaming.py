@@ -61,6 +61,10 @@ def is_sharded(data: Any) -> bool:
 
 def should_stream(data: Any) -> bool:
     """Whether the config's table is read in chunks rather than loaded into memory (shards always are)."""
+    from dlflow.data.tfrecords import is_tfrecord
+
+    if is_tfrecord(data):  # records are always read from their files
+        return True
     setting = data.streaming.enabled
     fmt = table_format(data)
     if setting is True and fmt is None:
@@ -109,7 +113,10 @@ def scan_table(data: Any, task: str | None, *, seed: int, log: Any = None) -> St
         log: receives a progress line per 10 chunks.
     """
     from dlflow.data.missing import MissingPolicy
+    from dlflow.data.tfrecords import is_tfrecord, scan_tfrecords
 
+    if is_tfrecord(data):
+        return scan_tfrecords(data, task, seed=seed, log=log)
     shards = TableShards.open(data.source, table_format(data))
     chunk_rows = data.streaming.chunk_rows
     fractions = (data.split.validation, data.split.test)

@@ -145,10 +145,13 @@ class TablePart:
         return inputs, targets if len(targets) > 1 else next(iter(targets.values()))
 
 
-def streamed_part(data: Dataset) -> TablePart | None:
-    """The stream a Dataset stands for (its in-memory rows being a sample of it), or None."""
+def streamed_part(data: Dataset) -> Any:
+    """The stream a Dataset stands for (its in-memory rows being a sample of it), or None.
+
+    A streamed table's `TablePart`, or any part with its interface (`rows`, `owner`, `tf_dataset`,
+    `load`), e.g. the records of TFRecord files (`dlflow.data.tfrecords.RecordPart`)."""
     part = data.info.get("stream")
-    return part if isinstance(part, TablePart) and part.owner is data.inputs else None
+    return part if hasattr(part, "tf_dataset") and getattr(part, "owner", None) is data.inputs else None
 
 
 @dataclass

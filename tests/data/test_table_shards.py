@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.conftest import cli_json, run_cli
 from tests.data.test_tables import make_table, write_config
@@ -21,6 +22,7 @@ def _shards(folder: Path, suffix: str, parts: int = 3) -> Path:
     return folder
 
 
+@pytest.mark.slow  # trains (about a minute on 2 busy cores)
 def test_a_parquet_folder_of_shards_trains_as_one_streamed_table(tmp_path):
     folder = _shards(tmp_path / "shards", ".parquet")
     config = write_config(tmp_path, str(folder), name="shards", epochs=1, streaming={"chunk_rows": 100},
