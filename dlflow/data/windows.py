@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 GATHER_ROWS = 1 << 22  # rows read at once by the pass over the series for the step moments
+HASH_ROWS = 1 << 18  # rows (or windows) hashed at once by `digests`
 SHUFFLE_BUFFER_MAX = 100_000  # up to this many windows, the in-memory arrays' shuffle (one buffer of every index)
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: invertible modulo 2**64
 
@@ -117,22 +118,38 @@ class SeriesWindows:
 
 
 def _window_sums(sequence: np.ndarray, last: np.ndarray, steps: int) -> np.ndarray:
-    """sum over k < steps of sequence[last - steps + 1 + k] * MIX ** (k + 1), modulo 2**64, for each `last`."""
-    powers = np.full(len(sequence), _MIX, np.uint64)
-    np.cumprod(powers, out=powers)  # MIX ** (q + 1)
+    """sum over k < steps of sequence[last - steps + 1 + k] * MIX ** (k + 1), modulo 2**64, for each `last`.
+
+    Prefix sums of sequence[q] * MIX ** (q + 1), then each window's difference times MIX ** -first;
+    built and read in chunks of HASH_ROWS, so the extra memory is one prefix array."""
     prefix = np.zeros(len(sequence) + 1, np.uint64)
-    np.multiply(sequence, powers, out=powers)
-    np.cumsum(powers, out=prefix[1:])
-    del powers
-    first = last - (steps - 1)
-    out = prefix[last + 1]
-    out -= prefix[first]
-    del prefix
-    unscale = np.full(int(first.max(initial=0)) + 1, np.uint64(pow(int(_MIX), -1, 1 << 64)), np.uint64)
-    unscale[0] = 1
-    np.cumprod(unscale, out=unscale)  # MIX ** -q: the hash no longer depends on where the window starts
-    out *= unscale[first]
+    running = np.uint64(0)
+    for start in range(0, len(sequence), HASH_ROWS):
+        chunk = sequence[start:start + HASH_ROWS] * _powers(np.arange(start + 1, start + 1 + HASH_ROWS)[
+            :len(sequence[start:start + HASH_ROWS])], _MIX)
+        np.cumsum(chunk, out=prefix[start + 1:start + 1 + len(chunk)])
+        prefix[start + 1:start + 1 + len(chunk)] += running
+        running = prefix[start + len(chunk)]
+    inverse = np.uint64(pow(int(_MIX), -1, 1 << 64))
+    out = np.empty(len(last), np.uint64)
+    for start in range(0, len(last), HASH_ROWS):
+        ends = last[start:start + HASH_ROWS]
+        first = ends - (steps - 1)
+        out[start:start + len(ends)] = (prefix[ends + 1] - prefix[first]) * _powers(first, inverse)
     return out
+
+
+def _powers(exponents: np.ndarray, base: np.uint64) -> np.ndarray:
+    """base ** exponents modulo 2**64, elementwise (square and multiply over the exponents' bits)."""
+    result = np.ones(len(exponents), np.uint64)
+    exponents = exponents.astype(np.uint64)
+    square = np.full(len(exponents), base, np.uint64)
+    while exponents.any():
+        odd = (exponents & np.uint64(1)).astype(bool)
+        result[odd] *= square[odd]
+        square *= square
+        exponents = exponents >> np.uint64(1)
+    return result
 
 
 def windows_tf_dataset(windows: SeriesWindows, targets: Any, *, batch_size: int, shuffle: bool, seed: int,
