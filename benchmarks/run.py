@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent / "bench-results"
-BENCHMARKS = ["start_up", "spine", "table_text", "stream_csv", "image_folder", "serve", "distributed"]
+BENCHMARKS = ["start_up", "spine", "table_text", "stream_csv", "image_folder", "series_windows", "serve", "distributed"]
 
 
 def summary_rows() -> list[dict]:
@@ -61,6 +61,10 @@ def summary_rows() -> list[dict]:
             if "ratio" in key and isinstance(value, (int, float)):
                 rows.append({"what": f"stream_csv {key}", "dlflow": None, "reference": None, "ratio": value,
                              "goal": None, "worse_is": "higher"})
+    if series := read("series_windows"):
+        rows.append({"what": f"series_windows {series['rows']:,} steps x {series['length']}: peak RSS (MB)",
+                     "dlflow": series["max_rss_mb"], "reference": None, "ratio": None,
+                     "goal": f"<= {series['goal_rss_mb']}", "worse_is": "higher"})
     if dist := read("distributed"):
         for variant, r in dist.get("ratio_to_single", {}).items():
             if variant != "single":

@@ -7,7 +7,7 @@ import typer
 
 from dlflow.cli.app import State
 from dlflow.cli.options import JsonOption, SetOption
-from dlflow.cli.output import emit_json, progress, stdout_console
+from dlflow.cli.output import CountProgress, emit_json, progress, stdout_console
 
 app = typer.Typer()  # joined to the root app by cli/main.py
 
@@ -25,7 +25,8 @@ def collect(
     """Load and validate the data, freeze the split, and print and write the data card (runs/<name>/collect.json)."""
     from dlflow.workflow.collect import collect as run_collect
 
-    card = run_collect(config, set_ or [], runs_root=State.runs_root, folds=folds, repeats=repeats, log=progress)
+    card = run_collect(config, set_ or [], runs_root=State.runs_root, folds=folds, repeats=repeats, log=progress,
+                       count=None if json_ else CountProgress())
     if json_:
         emit_json(card)
         return

@@ -14,6 +14,7 @@ from pydantic import (Field, field_validator, model_validator, PositiveInt)
 from dlflow.config.schema_base import EXPORT_FORMATS, QUANTIZE_MODES, TASKS, KerasObject, Section  # noqa: F401 (re-exported)
 from dlflow.config.schema_phases import PhaseConfig, settle_phase_epochs
 from dlflow.config.schema_search import SearchConfig, SearchDimension  # noqa: F401 (re-exported)
+from dlflow.config.schema_tfrecord import TFRecordOptions
 
 
 class ImageOptions(Section):
@@ -114,7 +115,7 @@ class DataConfig(Section):
 
     source: str = Field(description="A file or folder path (relative to the config), or builtin:<name>.")
     format: Literal[
-        "auto", "csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timeseries", "builtin"
+        "auto", "csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timeseries", "builtin", "tfrecord"
     ] = Field("auto", description="How the data is stored; auto: from the source's name.")
     target: str | list[str] | None = Field(None, description=(
         "The target column(s) or array key(s); image and text folders take the class sub-folders; "
@@ -124,6 +125,7 @@ class DataConfig(Section):
     image: ImageOptions | None = Field(None, description="How image files become tensors.")
     text: TextOptions | None = Field(None, description="How raw strings become token sequences.")
     window: WindowOptions | None = Field(None, description="Sliding windows over a time series.")
+    tfrecord: TFRecordOptions | None = Field(None, description="format tfrecord: the records' feature spec.")
     split: SplitConfig = Field(SplitConfig(), description="The train / validation / test split.")
     missing: MissingConfig = Field(MissingConfig(), description="What to do with missing values.")
     streaming: StreamingConfig = Field(StreamingConfig(), description="Reading tables too large for memory.")

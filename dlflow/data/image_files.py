@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.data.progress import EVERY, report
 from dlflow.errors import DataError
 
 CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
@@ -108,7 +109,10 @@ class Scanned:
 def scan_files(files: list[Path], labels: list[str]) -> Scanned:
     """Read every file once: digest, header and end marker; bad files are set aside with their reason."""
     out = Scanned([], [], [], [], [], [])
-    for file, label in zip(files, labels):
+    report("image files scanned", 0, len(files))
+    for number, (file, label) in enumerate(zip(files, labels), start=1):
+        if number % EVERY == 0 or number == len(files):
+            report("image files scanned", number, len(files))
         try:
             content = file.read_bytes()
         except OSError as exc:

@@ -34,6 +34,7 @@ def check_options_apply(data: Any, dataset: Any) -> None:
         ("window", data.window is not None and kind != "timeseries", "applies to a time series table"),
         ("features", data.features is not None and kind not in ("tabular", "arrays", "timeseries"),
          "applies to tables, .npz files and time series"),
+        ("tfrecord", data.tfrecord is not None, "applies to TFRecord files (data.format: tfrecord)"),
         ("cache", data.cache is not None and not images_from_files, "applies to a folder of images (image_dir)"),
         ("on_bad_file", data.on_bad_file is not None and not images_from_files,
          "applies to a folder of images (image_dir)"),

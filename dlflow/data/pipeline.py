@@ -5,7 +5,8 @@ indices, batches the indices and gathers each batch's rows in a parallel map (de
 order), so large tables cost one vectorized gather per batch instead of per-row work. A
 streamed table's part (see `dlflow.data.streaming`) is read from disk chunk by chunk instead, and
 an image folder's files are decoded in a parallel map (see `dlflow.data.image_stream`) and a
-text folder's files read in one (see `dlflow.data.text`).
+text folder's files read in one (see `dlflow.data.text`); a time series' windows are gathered
+per batch from the series held once (see `dlflow.data.windows`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ def to_tf_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int, d
         batches = stream(files if files is not None else texts, placeholder, batch_size=batch_size, shuffle=shuffle,
                          seed=seed, drop_remainder=drop_remainder)
         return batches if targets is not None else batches.map(lambda x, y: x)  # no target: the inputs alone
+    windows = series_windows(data)
+    if windows is not None:
+        from dlflow.data.windows import windows_tf_dataset
+
+        return windows_tf_dataset(windows, data.model_targets(), batch_size=batch_size, shuffle=shuffle, seed=seed,
+                                  drop_remainder=drop_remainder)
     features = data.model_inputs()
     features = {k: _tensor(v) for k, v in features.items()} if isinstance(features, dict) else _tensor(features)
     targets = data.model_targets()
@@ -81,6 +88,16 @@ def text_files(data: Dataset) -> Any:
         return None
     only = next(iter(data.inputs.values()))
     return only if isinstance(only, TextFiles) else None
+
+
+def series_windows(data: Dataset) -> Any:
+    """The lazy time series windows a Dataset's single input stands for (see `dlflow.data.windows`), or None."""
+    from dlflow.data.windows import SeriesWindows
+
+    if len(data.inputs) != 1:
+        return None
+    only = next(iter(data.inputs.values()))
+    return only if isinstance(only, SeriesWindows) else None
 
 
 def _tensor(array: np.ndarray) -> Any:

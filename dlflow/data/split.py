@@ -213,8 +213,10 @@ def row_digests(dataset: Dataset) -> np.ndarray:
     n = len(dataset)
     combined = np.zeros(n, dtype=np.uint64)
     for name in sorted(dataset.inputs):
-        if hasattr(dataset.inputs[name], "digests"):  # image files: their content digests
-            combined = (combined * np.uint64(1_000_003)) ^ np.asarray(dataset.inputs[name].digests, np.uint64)
+        if hasattr(dataset.inputs[name], "digests"):  # image files, series windows: their content digests
+            digests = dataset.inputs[name].digests
+            combined = (combined * np.uint64(1_000_003)) ^ np.asarray(digests() if callable(digests) else digests,
+                                                                       np.uint64)
             continue
         array = np.asarray(dataset.inputs[name]).reshape(n, -1)
         if array.shape[1] <= WIDE_ROW:

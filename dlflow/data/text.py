@@ -25,6 +25,7 @@ from dlflow.config.schema import TextOptions
 from dlflow.data.dataset import Dataset, InputSpec
 from dlflow.data.folders import class_files, target_name
 from dlflow.data.no_target import wants_no_target
+from dlflow.data.progress import EVERY, report
 from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError
 
@@ -116,7 +117,10 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
     files, labels = class_files(folder, TEXT_SUFFIXES, what="text files", labeled=not wants_no_target(data))
     limit = data.text.max_file_bytes if data.text is not None else TextOptions().max_file_bytes
     words, digests = np.empty(len(files), dtype=np.int64), np.empty(len(files), dtype=np.uint64)
+    report("text files read", 0, len(files))
     for i, file in enumerate(files):  # every file read once (UTF-8 checked), then let go
+        if (i + 1) % EVERY == 0 or i + 1 == len(files):
+            report("text files read", i + 1, len(files))
         raw = read_text(file, max_bytes=limit)
         words[i] = len(WORD.findall(raw))
         digests[i] = int.from_bytes(hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=8).digest(),

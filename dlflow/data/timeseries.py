@@ -32,14 +32,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from dlflow.config.problems import did_you_mean
 from dlflow.data.dataset import Dataset, InputSpec, safe_name
 from dlflow.data.tasks import encode_target
-from dlflow.config.problems import did_you_mean
+from dlflow.data.windows import SeriesWindows
 from dlflow.errors import DataError
 
 SERIES_INPUT = "series"
 MULTI_TARGET_NAME = "forecast"  # the one output's name when several columns are forecast together
-MAX_WINDOW_BYTES = 2 << 30  # windows are materialized in memory: refuse more than this
 
 
 def load_timeseries(data: Any, task: str | None) -> Dataset:
@@ -76,33 +76,18 @@ def dataset_from_series(frame: Any, data: Any, task: str | None, *, source: str,
         columns are forecast); `info["last_value"]` places the target column inside the window
         for the last-value baseline.
     """
-    window = data.window
-    if window is None:
-        raise DataError(f"{source} is a time series: set data.window, e.g. data.window: {{length: 24, horizon: 1}} "
-                        f"(each sample sees `length` rows and forecasts the target `horizon` rows later)",
-                        config_path=("data", "window"))
-    if task not in (None, "regression"):
-        raise DataError(f"a time series forecasts values: expected task regression (or none), received '{task}'",
-                        config_path=("task",))
+    window = _checked_window(data, task, source)
     targets = _target_columns(frame, data.target, default_target, source)
     used, ignored, time_column = _used_columns(frame, targets, data.features, default_ignore, source)
     values = _numeric_values(frame, used, source)
-    steps = window.length // window.sampling_rate
-    if steps < 1:
-        raise DataError(f"data.window.length ({window.length}) must be at least data.window.sampling_rate "
-                        f"({window.sampling_rate})", config_path=("data", "window", "length"))
     ends, parts = _window_ends(len(values), window, data.split, source)
-    if len(ends) * steps * len(used) * 4 > MAX_WINDOW_BYTES:
-        raise DataError(f"{source}: {len(ends)} windows of {steps} steps x {len(used)} columns need "
-                        f"{len(ends) * steps * len(used) * 4 / 2**30:.1f} GiB in memory; raise data.window.stride "
-                        f"or data.window.sampling_rate", config_path=("data", "window", "stride"))
-    offsets = (np.arange(steps) - (steps - 1)) * window.sampling_rate
-    series = values[ends[:, None] + offsets[None, :]]
+    series = SeriesWindows(values, ends, window_offsets(window.length, window.sampling_rate))
     target_index = [used.index(t) for t in targets]
     raw_targets = values[ends + window.horizon][:, target_index]
     name = safe_name(targets[0]) if len(targets) == 1 else MULTI_TARGET_NAME
     encoded, spec = encode_target(raw_targets[:, 0] if len(targets) == 1 else raw_targets, name, "regression",
                                   source=source)
+    steps = series.shape[1]
     info: dict[str, Any] = {
         "window": {"length": window.length, "horizon": window.horizon, "stride": window.stride,
                    "sampling_rate": window.sampling_rate, "steps": steps},
@@ -125,6 +110,28 @@ def dataset_from_series(frame: Any, data: Any, task: str | None, *, source: str,
     )
 
 
+def window_offsets(length: int, sampling_rate: int) -> np.ndarray:
+    """A window's rows relative to its last row: the `length // sampling_rate` rows ending there."""
+    steps = length // sampling_rate
+    return ((np.arange(steps) - (steps - 1)) * sampling_rate).astype("int64")
+
+
+def _checked_window(data: Any, task: str | None, source: str) -> Any:
+    """The config's window, once it is known to apply (a window is set, the task is regression)."""
+    window = data.window
+    if window is None:
+        raise DataError(f"{source} is a time series: set data.window, e.g. data.window: {{length: 24, horizon: 1}} "
+                        f"(each sample sees `length` rows and forecasts the target `horizon` rows later)",
+                        config_path=("data", "window"))
+    if task not in (None, "regression"):
+        raise DataError(f"a time series forecasts values: expected task regression (or none), received '{task}'",
+                        config_path=("task",))
+    if window.length // window.sampling_rate < 1:
+        raise DataError(f"data.window.length ({window.length}) must be at least data.window.sampling_rate "
+                        f"({window.sampling_rate})", config_path=("data", "window", "length"))
+    return window
+
+
 def prediction_windows(frame: Any, series: dict[str, Any], source: str) -> tuple[np.ndarray, np.ndarray]:
     """Every window of a raw table that a run trained on `series` would take, the latest included.
 
@@ -140,7 +147,7 @@ def prediction_windows(frame: Any, series: dict[str, Any], source: str) -> tuple
         source: the file, for messages.
 
     Returns:
-        (windows of shape (n, steps, n_columns), the row index of each window's last row).
+        (the windows, lazy (`SeriesWindows`, shape (n, steps, n_columns)), the row index of each window's last row).
 
     Raises:
         DataError: a column is missing or not numeric, a value is missing, the table is shorter
@@ -159,10 +166,8 @@ def prediction_windows(frame: Any, series: dict[str, Any], source: str) -> tuple
     if len(values) < length:
         raise DataError(f"{source}: {len(values)} rows, but the run's windows need {length} rows "
                         f"(data.window.length); give at least {length} rows")
-    steps = length // rate
-    ends = np.arange(len(values) - 1, length - 2, -stride)[::-1]
-    offsets = (np.arange(steps) - (steps - 1)) * rate
-    return values[ends[:, None] + offsets[None, :]], ends
+    ends = np.arange(len(values) - 1, length - 2, -stride)[::-1].astype("int64")
+    return SeriesWindows(values, ends, window_offsets(length, rate)), ends
 
 
 def _check_numbers(series: Any, name: str, source: str) -> None:
@@ -183,7 +188,8 @@ def _target_columns(frame: Any, target: Any, default: str | None, source: str) -
                         f"{', '.join(columns)}", config_path=("data", "target"))
     for name in targets:
         if name not in columns:
-            raise DataError(f"{source}: no column '{name}'{did_you_mean(name, columns)}; columns are: {', '.join(columns)}",
+            raise DataError(f"{source}: no column '{name}'{did_you_mean(name, columns)}; columns are: "
+                            f"{', '.join(columns)}",
                             config_path=("data", "target"))
     return targets
 
@@ -205,7 +211,7 @@ def _used_columns(frame: Any, targets: list[str], features: dict[str, str] | Non
         if kind == "ignore" and name in targets:
             raise DataError(f"'{name}' is the target: it cannot be ignored", config_path=("data", "features", name))
     used, ignored, time_column = [], [], None
-    for name, column in zip(columns, frame.columns):
+    for name, column in zip(columns, frame.columns, strict=True):
         kind = given.get(name) or ("ignore" if name in default_ignore and name not in targets else None)
         if kind == "ignore":
             ignored.append(name)
@@ -300,7 +306,7 @@ def _window_ends(n_rows: int, window: Any, split: Any, source: str) -> tuple[np.
                         f"{split.validation:g} and test {split.test:g}; lower data.window.length",
                         config_path=("data", "window", "length"))
     ends, parts, index = [], {}, 0
-    for part, count in zip(("train", "validation", "test"), counts):
+    for part, count in zip(("train", "validation", "test"), counts, strict=True):
         if part != "train" and count:
             index += skip
         chosen = (length - 1) + stride * np.arange(index, index + count)

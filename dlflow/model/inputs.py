@@ -198,8 +198,11 @@ def _normalize_steps(tensor: Any, windows: np.ndarray, name: str) -> Any:
     every time step of the training windows."""
     import keras
 
-    steps = windows.reshape(-1, windows.shape[-1]).astype("float64")
-    mean, variance = np.nanmean(steps, axis=0), np.nanvar(steps, axis=0)
+    if hasattr(windows, "step_moments"):  # lazy windows (dlflow.data.windows): no gathered copy
+        mean, variance = windows.step_moments()
+    else:
+        steps = windows.reshape(-1, windows.shape[-1]).astype("float64")
+        mean, variance = np.nanmean(steps, axis=0), np.nanvar(steps, axis=0)
     variance = np.where(variance > 0, variance, 1.0)
     return keras.layers.Normalization(axis=-1, mean=mean.tolist(), variance=variance.tolist(), name=name)(tensor)
 

@@ -92,9 +92,13 @@ def common_sense_baseline(train: Dataset, holdout: Dataset) -> Baseline:
     metric = primary_metric(spec.task)
     last = train.info.get("last_value")
     if spec.task == "regression" and last:
-        window = np.asarray(holdout.inputs[last["input"]], dtype="float64")
+        windows = holdout.inputs[last["input"]]
         index = last.get("feature_indices", last.get("feature_index", 0))
-        values = window[:, -1, index] if window.ndim == 3 else window[:, -1]
+        if hasattr(windows, "last_step"):  # lazy windows: their last rows, no gathered copy
+            values = windows.last_step().astype("float64")[:, index]
+        else:
+            window = np.asarray(windows, dtype="float64")
+            values = window[:, -1, index] if window.ndim == 3 else window[:, -1]
         shape = values.shape + (1,) * (truth.ndim - values.ndim)
         predicted = np.broadcast_to(values.reshape(shape), truth.shape)
         return Baseline("last value", COMMON_SENSE, metric, score_predictions(spec.task, truth, predicted),

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dlflow.config.located import located_errors
+from dlflow.data.progress import Listener, reporting
 from dlflow.log import Log, quiet
 from dlflow.workflow.prepared_data import prepare_data
 
@@ -13,7 +14,8 @@ CARD_NAME = "collect.json"
 
 
 def collect(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
-            folds: int | None = None, repeats: int = 1, log: Log = quiet) -> dict[str, Any]:
+            folds: int | None = None, repeats: int = 1, log: Log = quiet,
+            count: Listener | None = None) -> dict[str, Any]:
     """Load and validate a config's data, freeze the experiment's split, and write its data card.
 
     Args:
@@ -24,6 +26,8 @@ def collect(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
             show the folds' sizes.
         repeats: K-fold repeats (iterated K-fold), with `folds`.
         log: receives progress lines.
+        count: receives the progress of the passes over the data's files, `(what, done, total)`
+            (see `dlflow.data.progress`); None: not reported.
 
     Returns:
         The data card (see `dlflow.data.card.data_card`), plus `experiment`, `split_created`
@@ -35,7 +39,8 @@ def collect(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
 
     loaded = load_config(config_file, overrides)
     config = loaded.config
-    data = prepare_data(loaded, runs_root, log)
+    with reporting(count):
+        data = prepare_data(loaded, runs_root, log)
     with located_errors(loaded):
         plan = kfold_plan(data.split, data.dataset, folds=folds, repeats=repeats) if folds else None
         card = data_card(data.dataset, data.split, train=data.train, cv=plan)

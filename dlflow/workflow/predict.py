@@ -7,14 +7,12 @@ window) comes from the run's manifest. The input is:
   series with the training table's columns, windowed as in training (one prediction per window,
   the latest window included; the `id` of a row is the row index of its window's last row);
 - an .npz with the model's input arrays (for a time series, the windows themselves);
-- an image or a folder of images (image models);
+- an image or a folder of images (image models), decoded batch by batch as in training;
 - a .txt file or a folder of .txt files (text-folder models): one prediction per file.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
@@ -37,38 +35,52 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
     Returns:
         {"rows": n, "output": path or None, "csv": text when output is '-', "predictions": decoded labels}.
     """
+    from dlflow.workflow.predict_stream import csv_rows, input_batches
+
     opened = open_run(run_ref, runs_root, log, with_data=False, trust_code=trust_code)
     signature = run_signature(opened, log)
-    inputs, ids = read_inputs(Path(input_path), signature)
+    inputs, ids = read_inputs(Path(input_path), signature, stream=True)
     model = load_run_model(opened)
     target_specs = {spec.name: spec for spec in signature.targets}
-    header, rows = ["id"], [[i] for i in ids]
-    decoded: dict[str, list] = {}
-    labelled = predict_labels(model, signature, inputs, opened.loaded.config.fit.batch_size)
+    batch_size = opened.loaded.config.fit.batch_size
+    decoded: dict[str, list] = {name: [] for name in target_specs}
+    target = None if output == "-" else Path(output) if output else opened.run.predictions
+    done = 0
+    with csv_rows(target) as (writer, buffer):
+        for batch in input_batches(inputs, batch_size):
+            labelled = predict_labels(model, signature, batch, batch_size)
+            if done == 0:
+                writer.writerow(_header(target_specs, labelled))
+            rows = _rows(target_specs, labelled, ids[done:done + len(next(iter(labelled.values()))[0])], decoded)
+            writer.writerows(rows)
+            done += len(rows)
+    return {"rows": done, "output": str(target) if target else None,
+            "csv": buffer.getvalue() if buffer is not None else None, "predictions": decoded}
+
+
+def _header(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]]) -> list[str]:
+    header = ["id"]
+    for name, spec in target_specs.items():
+        column = name if len(target_specs) > 1 else "prediction"
+        header.append(column)
+        if labelled[name][1] is not None and is_classification(spec.task):
+            header.append(f"{column}_confidence")
+    return header
+
+
+def _rows(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]], ids: list,
+          decoded: dict[str, list]) -> list[list]:
+    """One CSV row per sample of a batch: its id, then each target's label (and confidence)."""
+    rows = [[i] for i in ids]
     for name, spec in target_specs.items():
         values, confidence = labelled[name]
-        column = name if len(target_specs) > 1 else "prediction"
-        decoded[name] = [_plain(v) for v in values]
-        header.append(column)
-        for row, value in zip(rows, values):
+        decoded[name].extend(_plain(v) for v in values)
+        for row, value in zip(rows, values, strict=True):
             row.append(_plain(value))
         if confidence is not None and is_classification(spec.task):
-            header.append(f"{column}_confidence")
-            for row, c in zip(rows, confidence):
+            for row, c in zip(rows, confidence, strict=True):
                 row.append(round(float(c), 6))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    text = buffer.getvalue()
-    target = None
-    if output != "-":
-        from dlflow.runs.manifest import write_text
-
-        target = Path(output) if output else opened.run.predictions
-        write_text(target, text)
-    return {"rows": len(rows), "output": str(target) if target else None, "csv": text if output == "-" else None,
-            "predictions": decoded}
+    return rows
 
 
 def predict_labels(model: Any, signature: RunSignature, inputs: Any, batch_size: int) -> dict[str, tuple[Any, Any]]:
@@ -98,8 +110,18 @@ def table_inputs(frame: Any, specs: dict[str, Any], where: str) -> dict[str, np.
     return inputs
 
 
-def read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
-    """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row."""
+def read_inputs(path: Path, signature: RunSignature, *, stream: bool = False) -> tuple[Any, list]:
+    """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row.
+
+    Args:
+        stream: an image folder as an `ImageStream` and a series' windows lazy (`predict` feeds them
+            batch by batch); else every input as arrays.
+    """
+    inputs, ids = _read_inputs(path, signature)
+    return (inputs if stream or isinstance(inputs, (dict, np.ndarray)) else np.asarray(inputs)), ids
+
+
+def _read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
     if not path.exists():
         raise UsageError(f"no such file or folder '{path}'")
     from dlflow.data.table_files import check_regular
@@ -185,30 +207,17 @@ def _read_npz(path: Path, specs: dict[str, Any], kind: str) -> tuple[Any, list]:
 
 
 def _read_images(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:
-    import keras
+    """An image or a folder of images (sorted) as a stream decoded batch by batch (`predict_stream`)."""
+    from dlflow.workflow.predict_stream import image_stream
 
     image_specs = [s for s in specs.values() if s.role == "image"]
     if len(specs) != 1 or not image_specs:
         raise UsageError("image input needs a model with one image input")
-    spec = image_specs[0]
-    height, width, channels = spec.shape
     files = sorted(p for p in (path.rglob("*") if path.is_dir() else [path]) if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataError(f"{path}: no images (.png, .jpg, .jpeg, .bmp, .gif)")
-    mode = {1: "grayscale", 3: "rgb", 4: "rgba"}[channels]
-    arrays = []
-    for file in files:
-        try:
-            image = keras.utils.load_img(file, color_mode=mode, target_size=(height, width))
-        except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for unreadable files
-            raise DataError(f"{file}: unreadable image ({exc})") from exc
-        arrays.append(keras.utils.img_to_array(image))
-    images = np.stack(arrays).astype("float32")
-    scale = spec.scale or 1.0 / 255.0
-    # Files hold 0-255 pixels; the model's Rescaling expects the data's own range (e.g. 0-16 for digits).
-    images = images * (1.0 / 255.0) / scale
     ids = [str(f.relative_to(path)) if path.is_dir() else f.name for f in files]
-    return images, ids
+    return image_stream(path, files, image_specs[0]), ids
 
 
 def _string_tensors(inputs: Any) -> Any:

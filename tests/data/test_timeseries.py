@@ -120,10 +120,10 @@ def test_series_normalization_uses_training_windows_only(tmp_path):
     inputs = build_inputs(train)
     layer = inputs.combined._keras_history.operation
     assert layer.name == "normalize_series" and layer.axis == (-1,)
-    steps = train.inputs["series"].reshape(-1, 2).astype("float64")
+    steps = np.asarray(train.inputs["series"]).reshape(-1, 2).astype("float64")
     assert np.allclose(np.asarray(layer.mean).reshape(-1), steps.mean(axis=0), rtol=1e-5)
     assert np.allclose(np.asarray(layer.variance).reshape(-1), steps.var(axis=0), rtol=1e-5)
-    everything = dataset.inputs["series"].reshape(-1, 2).mean(axis=0)
+    everything = np.asarray(dataset.inputs["series"]).reshape(-1, 2).mean(axis=0)
     assert not np.isclose(np.asarray(layer.mean).reshape(-1)[0], everything[0], rtol=1e-2)
 
 
