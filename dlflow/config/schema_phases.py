@@ -27,19 +27,20 @@ from dlflow.config.schema_base import Section
 class TopLayers(Section):
     """The backbone's last N layers learn."""
 
-    top_layers: PositiveInt
+    top_layers: PositiveInt = Field(description="How many of the backbone's last layers learn.")
 
 
 class FromLayer(Section):
     """The backbone's layers from the one named (or whose name starts with `<from_layer>_`) learn."""
 
-    from_layer: str = Field(min_length=1)
+    from_layer: str = Field(min_length=1, description=(
+        "The first backbone layer that learns (its name, or a prefix before `_`), through the last."))
 
 
 class PhaseConfig(Section):
     """One phase of `fit.phases`: how many epochs, which backbone layers learn, at which learning rate."""
 
-    epochs: PositiveInt
+    epochs: PositiveInt = Field(description="Epochs of this phase (the phases' total is fit.epochs).")
     trainable: Union[Literal["none", "all"], TopLayers, FromLayer] = Field(description=(
         "The backbone's layers that learn in this phase: none, all, {top_layers: N} or {from_layer: NAME}; "
         "a pretrained backbone's BatchNormalization layers stay frozen"))
