@@ -35,6 +35,7 @@ __all__ = ["StreamedTable", "TablePart", "encode_with_classes", "estimate_memory
            "streamed_part", "table_format"]
 
 ESTIMATE_ROWS = 5_000  # rows read to estimate the in-memory size
+FOLDER_KINDS = {".txt", ".png", ".jpg", ".jpeg", ".bmp", ".gif"}  # files that make a folder an image or text folder
 
 
 def table_format(data: Any) -> str | None:
@@ -48,6 +49,8 @@ def table_format(data: Any) -> str | None:
     path = Path(data.source)
     if path.is_file():
         return TABLE_FORMATS.get(path.suffix.lower())
+    if path.is_dir() and any(p.suffix.lower() in FOLDER_KINDS for p in path.rglob("*")):
+        return None  # an image or text folder (a stray table inside does not make it a table)
     if is_pattern(data.source) or path.is_dir():
         files = shard_files(data.source)
         return shards_format(files) if files else None
