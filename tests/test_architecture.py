@@ -108,7 +108,7 @@ def test_fit_batch_size_is_read_once_on_its_way_to_fit():
 
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
 # Files other helpers are changing in this round; the lead removes this list after merging their branches.
-IN_FLIGHT = {"data/streaming.py", "data/timeseries.py", "train/checkpoints.py"}
+IN_FLIGHT: set[str] = set()  # files another branch was rewriting when the limits came in (none now)
 
 
 def _sizes() -> tuple[list[str], list[str]]:

@@ -146,7 +146,8 @@ class _Checker(FunctionalChecks):
             self.report(path, f"unknown {noun} {name!r}{hint}", anchor)
             return
         here = path + (name,)
-        category = next(c for c in categories if name in self.catalogue[c].classes)
+        # a KerasHub or registered class (found by `_find` outside Keras's catalogue) takes the first category
+        category = next((c for c in categories if name in self.catalogue[c].classes), categories[0])
         if base_class_problem(category, name):
             self.report(path, base_class_problem(category, name), anchor)
             return

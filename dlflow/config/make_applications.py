@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=APPLICATIONS_PATH)
     args = parser.parse_args(argv)
-    args.output.write_text(json.dumps(generate(), indent=1, sort_keys=True) + "\n")
+    from dlflow.config.make_catalogue import write_generated
+
+    write_generated(args.output, json.dumps(generate(), indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

@@ -276,7 +276,11 @@ def render(catalogue: dict[str, Any]) -> str:
 
 def write_catalogue(path: Path) -> Path:
     """Generates the catalogue from the installed Keras and writes it to `path` atomically."""
-    text = render(build_catalogue())
+    return write_generated(path, render(build_catalogue()))
+
+
+def write_generated(path: Path, text: str) -> Path:
+    """Writes a generated catalogue to `path` atomically (config/ cannot use runs/files.py: the layer rule)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -54,12 +54,9 @@ def build_hub_catalogue() -> dict[str, Any]:
 
 def write_hub_catalogue(path: Path) -> Path:
     """Generates the catalogue from the installed KerasHub and writes it to `path` atomically."""
-    text = render(build_hub_catalogue())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    from dlflow.config.make_catalogue import write_generated
+
+    return write_generated(path, render(build_hub_catalogue()))
 
 
 def main(argv: list[str] | None = None) -> int:

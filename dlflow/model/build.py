@@ -209,46 +209,61 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
         optimizer = resolve("optimizers", section.optimizer, ("compile", "optimizer"))
     multi = len(targets) > 1
 
-    def losses_for(value: Any, path: tuple) -> Any:
-        return resolve("losses", value, path)
-
     units = {} if own_loop else {n: o.shape[-1] for n, o in model_outputs(model, targets).items()}
     if not targets:  # data without a target (a model fitted as it is): its own steps compute the loss
-        loss = None if section.loss is None else losses_for(section.loss, ("compile", "loss"))
+        loss = None if section.loss is None else _loss_object(section.loss, ("compile", "loss"))
         metrics = [resolve("metrics", m, ("compile", "metrics", i)) for i, m in enumerate(section.metrics or [])]
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile,
                       steps_per_execution=steps_per_execution)
         return None
-    if section.loss is None:
-        loss = {n: binary_loss(t, units.get(n)) or default_loss(t) for n, t in targets.items()}
-        loss = loss if multi else next(iter(loss.values()))
-    elif isinstance(section.loss, dict) and not _is_object(section.loss):
-        _check_output_keys(section.loss, targets, ("compile", "loss"))
-        for n, v in section.loss.items():
-            _check_binary_loss(v, targets[n], units.get(n), ("compile", "loss", n))
-        loss = {n: losses_for(v, ("compile", "loss", n)) for n, v in section.loss.items()}
-    else:
-        for n, t in targets.items():
-            _check_binary_loss(section.loss, t, units.get(n), ("compile", "loss"))
-        loss = losses_for(section.loss, ("compile", "loss"))
-        if multi:
-            loss = {n: loss for n in targets}
-    if section.metrics is None:
-        metrics = {n: default_metrics(t) for n, t in targets.items()} if multi else default_metrics(next(iter(targets.values())))
-    elif isinstance(section.metrics, dict):
-        _check_output_keys(section.metrics, targets, ("compile", "metrics"))
-        metrics = {n: [resolve("metrics", m, ("compile", "metrics", n, i)) for i, m in enumerate(v)]
-                   for n, v in section.metrics.items()}
-    else:
-        metrics = [resolve("metrics", m, ("compile", "metrics", i)) for i, m in enumerate(section.metrics)]
-        if multi:
-            metrics = {n: list(metrics) for n in targets}
+    loss = _losses(section.loss, targets, units)
+    metrics = _metrics(section.metrics, targets)
     loss_weights = section.loss_weights
     if isinstance(loss_weights, dict):
         _check_output_keys(loss_weights, targets, ("compile", "loss_weights"))
     model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
                   jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     return None if own_loop else logged_names(loss, metrics, multi)
+
+def _loss_object(value: Any, path: tuple) -> Any:
+    return resolve("losses", value, path)
+
+
+def _losses(spec: Any, targets: dict[str, TargetSpec], units: dict[str, Any]) -> Any:
+    """compile.loss as model.compile takes it: the task's default, one for every output, or one per output."""
+    multi = len(targets) > 1
+    if spec is None:
+        loss = {n: binary_loss(t, units.get(n)) or default_loss(t) for n, t in targets.items()}
+        loss = loss if multi else next(iter(loss.values()))
+    elif isinstance(spec, dict) and not _is_object(spec):
+        _check_output_keys(spec, targets, ("compile", "loss"))
+        for n, v in spec.items():
+            _check_binary_loss(v, targets[n], units.get(n), ("compile", "loss", n))
+        loss = {n: _loss_object(v, ("compile", "loss", n)) for n, v in spec.items()}
+    else:
+        for n, t in targets.items():
+            _check_binary_loss(spec, t, units.get(n), ("compile", "loss"))
+        loss = _loss_object(spec, ("compile", "loss"))
+        if multi:
+            loss = {n: loss for n in targets}
+    return loss
+
+
+def _metrics(spec: Any, targets: dict[str, TargetSpec]) -> Any:
+    """compile.metrics as model.compile takes it: the task's defaults, a list for every output, or per output."""
+    multi = len(targets) > 1
+    if spec is None:
+        metrics = {n: default_metrics(t) for n, t in targets.items()} if multi else default_metrics(next(iter(targets.values())))
+    elif isinstance(spec, dict):
+        _check_output_keys(spec, targets, ("compile", "metrics"))
+        metrics = {n: [resolve("metrics", m, ("compile", "metrics", n, i)) for i, m in enumerate(v)]
+                   for n, v in spec.items()}
+    else:
+        metrics = [resolve("metrics", m, ("compile", "metrics", i)) for i, m in enumerate(spec)]
+        if multi:
+            metrics = {n: list(metrics) for n in targets}
+    return metrics
+
 
 
 def logged_names(loss: Any, metrics: Any, multi: bool) -> list[str]:

@@ -11,6 +11,18 @@ from dlflow.model.inputs import ModelInputs
 from dlflow.model.resolve import resolve
 
 
+def _input_tensors(graph: Any, inputs: ModelInputs) -> dict[str, Any]:
+    """The preprocessed tensors of the data inputs `graph.inputs` names."""
+    tensors: dict[str, Any] = {}
+    for name in graph.inputs:
+        if name not in inputs.features:
+            known = ", ".join(inputs.features)
+            raise ConfigError(f"'{name}' is not an input of this data; inputs are: {known}",
+                              config_path=("model", "functional", "inputs"))
+        tensors[name] = inputs.features[name]
+    return tensors
+
+
 def build_functional(graph: Any, inputs: ModelInputs, *, float32_output: bool,
                      choices: ModelChoices | None = None) -> Any:
     """Build the graph: each node is {ClassName: kwargs, inputs: ...} or {reuse: <node>, inputs: ...}.
@@ -25,13 +37,7 @@ def build_functional(graph: Any, inputs: ModelInputs, *, float32_output: bool,
     """
     import keras
 
-    tensors: dict[str, Any] = {}
-    for name in graph.inputs:
-        if name not in inputs.features:
-            known = ", ".join(inputs.features)
-            raise ConfigError(f"'{name}' is not an input of this data; inputs are: {known}",
-                              config_path=("model", "functional", "inputs"))
-        tensors[name] = inputs.features[name]
+    tensors = _input_tensors(graph, inputs)
     outputs = set(graph.outputs)
 
     made: dict[str, Any] = {}  # node -> its layer, for `reuse`

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
 from typing import Any
+
+from dlflow.runs.files import atomic_path, write_text
 
 STATE = "state.npz"
 METADATA = "training_metadata.json"  # the backed-up epoch, as Keras's BackupAndRestore writes it
@@ -75,9 +76,7 @@ def _build_optimizers(model: Any, built_on: list[list[int] | None] | None) -> No
 
 
 def _atomic_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data))
 
 
 def backed_up_epoch(backup: Path) -> int | None:
@@ -106,10 +105,8 @@ def write_state(folder: Path, model: Any, epoch: int, arrays: list[Any] | None, 
     extra.update({f"b{i}": a for i, a in enumerate(best[1] or [])})
     meta = {"epoch": epoch, "paths": [v.path for v in variables], "best_value": best[0],
             "best_count": len(best[1] or []), "optimizers_built_on": _built_on(model)}
-    tmp = folder / f".tmp.{STATE}"
-    with open(tmp, "wb") as handle:
+    with atomic_path(folder / STATE) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **extra)
-    os.replace(tmp, folder / STATE)
     _atomic_json(folder / METADATA, {"epoch": epoch, "batch": 0})
 
 
@@ -154,87 +151,93 @@ def _save_model(model: Any, path: Path, weights: list[Any] | None = None) -> Non
     current = model.get_weights() if weights is not None else None
     if weights is not None:
         model.set_weights(weights)
-    tmp = Path(path).with_name(f".{Path(path).stem}.tmp.keras")
     try:
-        model.save(tmp)
-        os.replace(tmp, path)
+        with atomic_path(Path(path), suffix=".keras") as tmp:
+            model.save(tmp)
     finally:
         if current is not None:
             model.set_weights(current)
 
 
 def _copy(source: Path, path: Path) -> None:
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, path)
+    with atomic_path(Path(path)) as tmp:
+        shutil.copyfile(source, tmp)
+
+
+class _CheckpointEvents:
+    """Backup on an interval, best kept in memory, last and best written at the end.
+
+    The events of a Keras callback; `_checkpoints_class` joins them to `keras.callbacks.Callback`
+    (Keras imported lazily).
+    """
+
+    def __init__(self, run: Any, monitor: str, every: tuple[str, float], *, best_value: float | None):
+        from dlflow.train.monitoring import monitor_mode
+
+        super().__init__()
+        self.run, self.monitor, self.every, self.maximize = run, monitor, every, monitor_mode(monitor) == "max"
+        self.best_value, self.best_weights, self.best_written, self.best_epoch = best_value, None, True, None
+        self.epoch, self.saved_epoch, self.saved_at, self.snapshot = 0, 0, time.monotonic(), None
+        self.restored = False  # the backup is restored by the first fit only (fit.phases fits several times)
+        self.phase_start = None  # where the current phase of fit.phases starts (its optimizer is new there)
+
+    def on_train_begin(self, logs=None):
+        if not self.restored:  # the first fit only (fit.phases fits once per phase)
+            self.epoch, best_value, best_weights = read_state(Path(self.run.backup), self.model,
+                                                              phase_start=self.phase_start)
+            if best_weights is not None:
+                self.best_value, self.best_weights = best_value, best_weights
+            self.model._initial_epoch = self.saved_epoch = self.epoch  # fit starts from there
+            self.restored = True
+        self.saved_at = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch, value = epoch + 1, (logs or {}).get(self.monitor)
+        if isinstance(value, (int, float)) and not math.isnan(value) and (self.best_value is None or (
+                value > self.best_value if self.maximize else value < self.best_value)):
+            self.best_value, self.best_weights, self.best_written = float(value), self.model.get_weights(), False
+            self.best_epoch = self.epoch
+        unit, amount = self.every
+        if (self.epoch - self.saved_epoch if unit == "epochs" else time.monotonic() - self.saved_at) >= amount:
+            self.save()
+        else:  # in memory, for Ctrl-C/SIGTERM before the next backup
+            self.snapshot = (self.epoch, _arrays(_variables(self.model)))
+
+    def on_train_end(self, logs=None):
+        if self.saved_epoch != self.epoch:
+            self.save()
+        _save_model(self.model, self.run.last_checkpoint)
+        if not self.best_written and self.best_epoch == self.epoch:  # best is last: a copy
+            _copy(self.run.last_checkpoint, self.run.best_checkpoint)
+            self.best_written = True
+        self.write_best()
+
+    def save(self, arrays: list[Any] | None = None) -> None:
+        """Back up the state after `self.epoch` epochs (the model's variables, or `arrays`)."""
+        write_state(Path(self.run.backup), self.model, self.epoch, arrays, (self.best_value, self.best_weights))
+        self.saved_epoch, self.saved_at = self.epoch, time.monotonic()
+
+    def save_interrupted(self) -> None:
+        """On Ctrl-C/SIGTERM: back up the last finished epoch (its state was copied in memory)."""
+        if self.snapshot is not None and self.snapshot[0] == self.epoch and self.saved_epoch != self.epoch:
+            self.save(self.snapshot[1])
+        self.write_best()
+
+    def write_best(self) -> None:
+        if self.best_weights is not None and not self.best_written:
+            _save_model(self.model, self.run.best_checkpoint, self.best_weights)
+            self.best_written = True
+
+    def resume_epoch(self) -> int:
+        """The epochs the run's backup holds (where a resumed run starts), 0 when none."""
+        return backed_up_epoch(self.run.backup) or 0
 
 
 def _checkpoints_class():
     import keras
 
-    from dlflow.train.monitoring import monitor_mode
-
-    class Checkpoints(keras.callbacks.Callback):
+    class Checkpoints(_CheckpointEvents, keras.callbacks.Callback):
         """Backup on an interval, best kept in memory, last and best written at the end."""
-
-        def __init__(self, run: Any, monitor: str, every: tuple[str, float], *, best_value: float | None):
-            super().__init__()
-            self.run, self.monitor, self.every, self.maximize = run, monitor, every, monitor_mode(monitor) == "max"
-            self.best_value, self.best_weights, self.best_written, self.best_epoch = best_value, None, True, None
-            self.epoch, self.saved_epoch, self.saved_at, self.snapshot = 0, 0, time.monotonic(), None
-            self.restored = False  # the backup is restored by the first fit only (fit.phases fits several times)
-            self.phase_start = None  # where the current phase of fit.phases starts (its optimizer is new there)
-
-        def on_train_begin(self, logs=None):
-            if not self.restored:  # the first fit only (fit.phases fits once per phase)
-                self.epoch, best_value, best_weights = read_state(Path(self.run.backup), self.model,
-                                                                  phase_start=self.phase_start)
-                if best_weights is not None:
-                    self.best_value, self.best_weights = best_value, best_weights
-                self.model._initial_epoch = self.saved_epoch = self.epoch  # fit starts from there
-                self.restored = True
-            self.saved_at = time.monotonic()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.epoch, value = epoch + 1, (logs or {}).get(self.monitor)
-            if isinstance(value, (int, float)) and not math.isnan(value) and (self.best_value is None or (
-                    value > self.best_value if self.maximize else value < self.best_value)):
-                self.best_value, self.best_weights, self.best_written = float(value), self.model.get_weights(), False
-                self.best_epoch = self.epoch
-            unit, amount = self.every
-            if (self.epoch - self.saved_epoch if unit == "epochs" else time.monotonic() - self.saved_at) >= amount:
-                self.save()
-            else:  # in memory, for Ctrl-C/SIGTERM before the next backup
-                self.snapshot = (self.epoch, _arrays(_variables(self.model)))
-
-        def on_train_end(self, logs=None):
-            if self.saved_epoch != self.epoch:
-                self.save()
-            _save_model(self.model, self.run.last_checkpoint)
-            if not self.best_written and self.best_epoch == self.epoch:  # best is last: a copy
-                _copy(self.run.last_checkpoint, self.run.best_checkpoint)
-                self.best_written = True
-            self.write_best()
-
-        def save(self, arrays: list[Any] | None = None) -> None:
-            """Back up the state after `self.epoch` epochs (the model's variables, or `arrays`)."""
-            write_state(Path(self.run.backup), self.model, self.epoch, arrays, (self.best_value, self.best_weights))
-            self.saved_epoch, self.saved_at = self.epoch, time.monotonic()
-
-        def save_interrupted(self) -> None:
-            """On Ctrl-C/SIGTERM: back up the last finished epoch (its state was copied in memory)."""
-            if self.snapshot is not None and self.snapshot[0] == self.epoch and self.saved_epoch != self.epoch:
-                self.save(self.snapshot[1])
-            self.write_best()
-
-        def write_best(self) -> None:
-            if self.best_weights is not None and not self.best_written:
-                _save_model(self.model, self.run.best_checkpoint, self.best_weights)
-                self.best_written = True
-
-        def resume_epoch(self) -> int:
-            """The epochs the run's backup holds (where a resumed run starts), 0 when none."""
-            return backed_up_epoch(self.run.backup) or 0
 
     return Checkpoints
 

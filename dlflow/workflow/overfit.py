@@ -282,65 +282,70 @@ def _first_output(outputs: Any, name: str) -> np.ndarray:
     return np.asarray(outputs[name] if isinstance(outputs, dict) else outputs)
 
 
+class _WatchEvents:
+    """Stops training once the subset is fitted, the loss is not finite, or the budget is spent."""
+
+    def __init__(self, data: Any, score: Any, *, metric: str, goal: float, max_seconds: float,
+                 max_epochs: int = MAX_EPOCHS, log: Log = quiet):
+        super().__init__()
+        self.data, self.score, self.metric, self.goal = data, score, metric, goal
+        self.max_seconds, self.max_epochs, self.log = max_seconds, max_epochs, log
+        self.last: float | None = None  # the latest inference-mode score
+        self.losses: list[float] = []
+        self.best: float | None = None
+        self.epochs = 0
+        self.stopped = "the epoch budget ran out"
+        self._best_loss = math.inf
+        self._since_better = 0
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        loss = float((logs or {}).get("loss", math.nan))
+        self.losses.append(loss)
+        self.epochs = epoch + 1
+        if not math.isfinite(loss):
+            return self._stop(f"the loss became {loss} at epoch {epoch + 1}")
+        if loss < 0.99 * self._best_loss:
+            self._best_loss, self._since_better = loss, 0
+        else:
+            self._since_better += 1
+        if epoch % CHECK_EVERY == CHECK_EVERY - 1:
+            reached = self._scored()
+            self._progress(loss)
+            if reached:
+                return self._stop("reached the goal")
+        if self._since_better >= PATIENCE:
+            return self._stop(f"the training loss stopped improving ({PATIENCE} epochs without a 1% gain)")
+        if time.perf_counter() - self._started > self.max_seconds:
+            return self._stop(f"the time budget ({self.max_seconds:g} s) ran out")
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.epochs % CHECK_EVERY and self.losses and math.isfinite(self.losses[-1]) and self._scored():
+            self.stopped = "reached the goal"  # on the last epoch, between two checks
+
+    def _scored(self) -> bool:
+        """Score the subset in inference mode; True when the goal is reached."""
+        score = self.last = self.score(self.model.predict(self.data, verbose=0))
+        if self.best is None or (score < self.best if self.metric == "mae" else score > self.best):
+            self.best = score
+        return (score <= self.goal) if self.metric == "mae" else (score >= self.goal)
+
+    def _progress(self, loss: float) -> None:
+        """A line per check: the epoch, the training loss and the subset's score against the goal."""
+        elapsed = time.perf_counter() - self._started
+        self.log(f"overfit check: epoch {self.epochs}/{self.max_epochs}: loss {loss:.4g}, {self.metric} "
+                 f"{self.last:.4g} (goal {self.goal:.4g}); {elapsed:.0f} s")
+
+    def _stop(self, why: str) -> None:
+        self.stopped = why
+        self.model.stop_training = True
+
+
 def _watcher() -> type:
+    """The overfit check's Keras callback: `_WatchEvents` on `keras.callbacks.Callback` (Keras imported lazily)."""
     import keras
 
-    class Watch(keras.callbacks.Callback):
+    class Watch(_WatchEvents, keras.callbacks.Callback):
         """Stops training once the subset is fitted, the loss is not finite, or the budget is spent."""
-
-        def __init__(self, data: Any, score: Any, *, metric: str, goal: float, max_seconds: float,
-                     max_epochs: int = MAX_EPOCHS, log: Log = quiet):
-            super().__init__()
-            self.data, self.score, self.metric, self.goal = data, score, metric, goal
-            self.max_seconds, self.max_epochs, self.log = max_seconds, max_epochs, log
-            self.last: float | None = None  # the latest inference-mode score
-            self.losses: list[float] = []
-            self.best: float | None = None
-            self.epochs = 0
-            self.stopped = "the epoch budget ran out"
-            self._best_loss = math.inf
-            self._since_better = 0
-            self._started = time.perf_counter()
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            loss = float((logs or {}).get("loss", math.nan))
-            self.losses.append(loss)
-            self.epochs = epoch + 1
-            if not math.isfinite(loss):
-                return self._stop(f"the loss became {loss} at epoch {epoch + 1}")
-            if loss < 0.99 * self._best_loss:
-                self._best_loss, self._since_better = loss, 0
-            else:
-                self._since_better += 1
-            if epoch % CHECK_EVERY == CHECK_EVERY - 1:
-                reached = self._scored()
-                self._progress(loss)
-                if reached:
-                    return self._stop("reached the goal")
-            if self._since_better >= PATIENCE:
-                return self._stop(f"the training loss stopped improving ({PATIENCE} epochs without a 1% gain)")
-            if time.perf_counter() - self._started > self.max_seconds:
-                return self._stop(f"the time budget ({self.max_seconds:g} s) ran out")
-
-        def on_train_end(self, logs: dict | None = None) -> None:
-            if self.epochs % CHECK_EVERY and self.losses and math.isfinite(self.losses[-1]) and self._scored():
-                self.stopped = "reached the goal"  # on the last epoch, between two checks
-
-        def _scored(self) -> bool:
-            """Score the subset in inference mode; True when the goal is reached."""
-            score = self.last = self.score(self.model.predict(self.data, verbose=0))
-            if self.best is None or (score < self.best if self.metric == "mae" else score > self.best):
-                self.best = score
-            return (score <= self.goal) if self.metric == "mae" else (score >= self.goal)
-
-        def _progress(self, loss: float) -> None:
-            """A line per check: the epoch, the training loss and the subset's score against the goal."""
-            elapsed = time.perf_counter() - self._started
-            self.log(f"overfit check: epoch {self.epochs}/{self.max_epochs}: loss {loss:.4g}, {self.metric} "
-                     f"{self.last:.4g} (goal {self.goal:.4g}); {elapsed:.0f} s")
-
-        def _stop(self, why: str) -> None:
-            self.stopped = why
-            self.model.stop_training = True
 
     return Watch

@@ -58,11 +58,8 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         quiet_tf: load TensorFlow with its start-up noise silenced (the CLI, unless --verbose).
         summary: log the model's summary (`model.summary()`: layers, shapes, parameters) before fit.
     """
-    from dlflow.config import dump_config
-    from dlflow.runs.layout import split_store
     from dlflow.runs.mlflow_tracking import open_tracking, start_tracking
-    from dlflow.train.distributed import ClusterOptions, agree, chief_first, follow_chief_run, join_cluster, share_text
-    from dlflow.train.dry_build import dry_batch
+    from dlflow.train.distributed import ClusterOptions, follow_chief_run, join_cluster, share_text
 
     started = time.time()
     if resume and not isinstance(config_file, LoadedConfig):
@@ -77,16 +74,7 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         run = resumable_run(resume, runs_root, config, log, held) if resume and worker.is_chief else None
         run = follow_chief_run(worker, run, runs_root)  # the others resume from a copy of the chief's state
         resuming = run is not None
-        with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
-            data = prepare_data(loaded, runs_root, log)
-        agree(worker, "the config, the data and its split",
-              dump_config(config) + repr(sorted(data.split.describe().items())))
-        if plan is not None:
-            data = train_and_validation(data)
-        # Everything a config can get wrong is found before the run directory exists.
-        session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
-        with located_errors(loaded):  # one batch, then every variable put back (dlflow.train.dry_build)
-            dry_batch(session, config, data.train)
+        data, session = _data_and_session(loaded, runs_root, worker, plan, log)
         tracker = open_tracking(config, runs_root) if worker.is_chief else None  # a bad store: before the run exists
         if run is None:
             run = _new_run(runs_root, loaded, data, session, plan, held, stage=stage, argv=argv, overrides=overrides)
@@ -105,6 +93,27 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         metrics = _fit_marked(loaded, data, session, run, resuming=resuming, log=log, started=started,
                               tracker=tracker, resume_hint=again)
         return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
+
+
+def _data_and_session(loaded: Any, runs_root: Path, worker: Any, plan: Any, log: Log) -> tuple[Any, Any]:
+    """The prepared data (every worker on the chief's split) and the built model, dry-run on one batch:
+    everything a config can get wrong is found here, before the run directory exists."""
+    from dlflow.config import dump_config
+    from dlflow.runs.layout import split_store
+    from dlflow.train.distributed import agree, chief_first
+    from dlflow.train.dry_build import dry_batch
+
+    config = loaded.config
+    with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
+        data = prepare_data(loaded, runs_root, log)
+    agree(worker, "the config, the data and its split",
+          dump_config(config) + repr(sorted(data.split.describe().items())))
+    if plan is not None:
+        data = train_and_validation(data)
+    session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
+    with located_errors(loaded):  # one batch, then every variable put back (dlflow.train.dry_build)
+        dry_batch(session, config, data.train)
+    return data, session
 
 
 def _begin_train(config_file: ConfigSource, overrides: Sequence[str], *, runs_root: Path, final: bool,

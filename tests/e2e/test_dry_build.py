@@ -21,7 +21,7 @@ def test_class_weight_for_some_classes_weighs_the_others_1():
 
     import numpy as np
 
-    from dlflow.workflow.train import _class_weight
+    from dlflow.train.class_weights import class_weights as _class_weight
 
     spec = SimpleNamespace(classes=["a", "b", "c"])
     train = SimpleNamespace(target_specs={"y": spec}, task="multiclass", targets={"y": np.array([0, 1, 2])})
