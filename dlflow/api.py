@@ -91,7 +91,7 @@ def train(config: str | os.PathLike, set: Mapping[str, Any] | Sequence[str] | No
         final: retrain on train + validation for the best epoch count of the latest run.
         log: receives progress lines.
     """
-    from dlflow.workflow.train import train as run_train
+    from dlflow.workflow.training import train as run_train
 
     overrides = _overrides(set)
     result = run_train(config, overrides, runs_root=Path(runs_root), resume=_ref(resume) if resume else None,
@@ -188,7 +188,7 @@ class _Columns(dict):
 
 def load(run: RunRef, *, runs_root: str | os.PathLike = "runs", log: Log | None = None) -> Loaded:
     """Load a run's model and its decoding, for `predict` in-process (as `dlflow predict` and `serve` do)."""
-    from dlflow.workflow.runs import load_run_model, open_run, run_signature
+    from dlflow.workflow.opened_run import load_run_model, open_run, run_signature
 
     opened = open_run(_ref(run), Path(runs_root), log or _quiet, with_data=False)
     signature = run_signature(opened, log or _quiet)

@@ -88,7 +88,7 @@ def test_no_import_circles():
 
 
 # On its way to model.fit, fit.batch_size is read from the parsed config in one place (Session.batch_size).
-FIT_PATH = ["cli", "train", "data", "model", "workflow/train.py", "workflow/begin.py", "workflow/final.py",
+FIT_PATH = ["cli", "train", "data", "model", "workflow/training.py", "workflow/begin.py", "workflow/final.py",
             "workflow/cv.py", "workflow/tune.py", "workflow/overfit.py", "workflow/prepared_data.py"]
 
 

@@ -43,7 +43,7 @@ def serve(
     trust_code: TrustCodeOption = False,
 ) -> None:
     """Serve the run's model over TensorFlow Serving's REST API (predict, status, metadata) and /metrics."""
-    from dlflow.workflow.serve import serve as run_serve
+    from dlflow.workflow.serving import serve as run_serve
 
     quiet_tensorflow(State.verbose)
 

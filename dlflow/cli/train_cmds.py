@@ -36,7 +36,7 @@ def train(
     json_: JsonOption = False,
 ) -> None:
     """Train one run: a new run directory with checkpoints, TensorBoard logs, history and metrics."""
-    from dlflow.workflow.train import train as run_train
+    from dlflow.workflow.training import train as run_train
 
     set_ = [*(set_ or []), *(mlflow_override(mlflow) if mlflow is not None else [])]
     cluster = {"coordinator": coordinator, "num_workers": num_workers, "worker_index": worker_index}

@@ -5,7 +5,7 @@ name does. The module is imported when the model is built (your modules from the
 first, as `model.factory` is: naming it in your config is what allows it to run); the class must
 be of the kind the place takes (a layer where a layer goes) and registered with
 `@keras.saving.register_keras_serializable()`, so model.keras reloads. Opening a run imports the
-same modules again under `model.factory`'s trust rules (`dlflow.workflow.runs`). Validation
+same modules again under `model.factory`'s trust rules (`dlflow.workflow.opened_run`). Validation
 checks these names without importing anything (`dlflow.config.external_classes`).
 """
 

@@ -8,6 +8,6 @@
 - `metrics`: counters and histograms in Prometheus' text format;
 - `app`: the FastAPI app tying them together; `server`: running it with uvicorn.
 
-The workflow (`dlflow.workflow.serve`) loads the run and builds the `ServedModel`; nothing here
+The workflow (`dlflow.workflow.serving`) loads the run and builds the `ServedModel`; nothing here
 reads run directories, and TensorFlow is imported only inside `predictor`'s functions.
 """

@@ -47,7 +47,7 @@ class PredictionLog:
         sample: the share of requests logged, 0..1.
         max_bytes: the most the folder's log files may weigh; the oldest are deleted past it.
         metrics: a `ServerMetrics` for the row counters and drift gauges (optional).
-        drift: `{feature: 1-D array} -> {feature: PSI}` for the gauges (optional, see workflow.serve).
+        drift: `{feature: 1-D array} -> {feature: PSI}` for the gauges (optional, see workflow.serving).
         warn: where the one-time messages go (stderr).
     """
 

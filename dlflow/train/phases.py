@@ -135,7 +135,7 @@ def fit_epochs(session: Any, config: Any, train: Any, fit_range: Callable[[int, 
     `resume_epoch()`).
 
     Args:
-        session: the built and compiled model and its runtime (`dlflow.workflow.train.Session`).
+        session: the built and compiled model and its runtime (`dlflow.train.session.Session`).
         train: the training split (its targets, for compiling).
         fit_range: fits epochs [first, end) (`model.fit(initial_epoch=first, epochs=end)`).
         callbacks: the callbacks `fit_range` passes (a CSV log appends after the first phase; the

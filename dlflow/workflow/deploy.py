@@ -9,7 +9,7 @@ from dlflow.errors import WorkFailed
 from dlflow.log import Log, quiet
 from dlflow.runs.lock import run_lock
 from dlflow.runs.manifest import update_manifest
-from dlflow.workflow.runs import load_run_model, open_run
+from dlflow.workflow.opened_run import load_run_model, open_run
 
 PARITY_SAMPLES = 64
 

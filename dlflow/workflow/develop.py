@@ -115,7 +115,7 @@ def _full_run(overrides: Sequence[str], runs_root: Path, log: Log, argv: Any,
               report: dict[str, Any], data: Any, loaded: Any) -> Path | None:
     """Train through the train stage; fill the report's run, model score and curves."""
     from dlflow.runs.lookup import latest_run
-    from dlflow.workflow.train import train
+    from dlflow.workflow.training import train
 
     log("develop: the full run")
     started = time.time()
@@ -142,7 +142,7 @@ def _model_score(run: Any, loaded: Any, data: Any) -> float:
     import sys
 
     from dlflow.data.pipeline import to_tf_dataset
-    from dlflow.workflow.runs import OpenedRun, load_run_model
+    from dlflow.workflow.opened_run import OpenedRun, load_run_model
 
     config = loaded.config
     model = load_run_model(OpenedRun(run, loaded, data, read_json(run.manifest), trust_code=True))  # its own run

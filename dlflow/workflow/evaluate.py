@@ -12,7 +12,7 @@ from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
 from dlflow.runs.lock import run_lock
 from dlflow.runs.manifest import now_iso, read_json, update_manifest, write_json
-from dlflow.workflow.runs import load_run_model, open_run
+from dlflow.workflow.opened_run import load_run_model, open_run
 
 SLICE_BINS = 4  # a numeric slice column is cut into this many quantile bins
 

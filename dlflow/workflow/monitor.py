@@ -22,7 +22,7 @@ from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
 from dlflow.monitor.drift import Thresholds, feature_drift, label_drift
 from dlflow.serve.logcolumns import drift_features, log_columns
-from dlflow.workflow.runs import load_run_model, open_run, run_signature
+from dlflow.workflow.opened_run import load_run_model, open_run, run_signature
 
 LOG_FOLDER = "serving"
 

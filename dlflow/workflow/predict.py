@@ -21,7 +21,7 @@ import numpy as np
 from dlflow.config.task_kinds import is_classification
 from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
-from dlflow.workflow.runs import RunSignature, load_run_model, open_run, run_signature
+from dlflow.workflow.opened_run import RunSignature, load_run_model, open_run, run_signature
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 TEXT_SUFFIXES = (".txt",)

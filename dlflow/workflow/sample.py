@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from dlflow.log import Log, quiet
-from dlflow.workflow.runs import load_run_model, open_run
+from dlflow.workflow.opened_run import load_run_model, open_run
 
 
 def sample(run_ref: str, *, count: int = 64, output: Path | None = None, seed: int = 0,

@@ -104,7 +104,7 @@ def test_damaged_model_is_refused_by_every_command_saying_how_to_restore_it(work
     from dlflow.workflow.deploy import export
     from dlflow.workflow.evaluate import evaluate
     from dlflow.workflow.predict import predict
-    from dlflow.workflow.serve import load_served_model
+    from dlflow.workflow.serving import load_served_model
 
     run, runs = str(_run(work)), work / "runs"
     model = _run(work) / "model.keras"
@@ -180,7 +180,7 @@ def test_a_busy_run_is_refused_naming_its_holder_and_freed_by_sigkill(work):
     from dlflow.runs.layout import RunDir
     from dlflow.runs.lock import run_lock
     from dlflow.workflow.evaluate import evaluate
-    from dlflow.workflow.train import train
+    from dlflow.workflow.training import train
 
     run = _run(work)
     holder = subprocess.Popen(

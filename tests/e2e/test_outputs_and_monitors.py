@@ -37,7 +37,7 @@ def _config(table: Path, units: int = 1, activation: str = "sigmoid", **sections
 
 
 def _train(path: Path, overrides=()):
-    from dlflow.workflow.train import train
+    from dlflow.workflow.training import train
 
     return train(path, list(overrides), runs_root=path.parent / "runs")
 

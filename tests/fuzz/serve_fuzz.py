@@ -79,7 +79,7 @@ def serve_app(run: Path) -> Any:
     """The app `dlflow serve RUN` would serve (default limits, Host checked as when bound to loopback)."""
     from dlflow.serve.app import create_app
     from dlflow.serve.guard import allowed_hosts
-    from dlflow.workflow.serve import load_served_model
+    from dlflow.workflow.serving import load_served_model
 
     served = load_served_model(str(run), runs_root=run.parents[1])
     from schemathesis.python import asgi

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from dlflow.errors import UsageError, WorkFailed
 from dlflow.log import Log, quiet
-from dlflow.workflow.runs import load_run_model, open_run, run_signature
+from dlflow.workflow.opened_run import load_run_model, open_run, run_signature
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
