@@ -100,7 +100,7 @@ def _split_table(card: dict[str, Any]) -> Any:
         parts.add_column(f"{target}: class balance")
     for part, size in split["sizes"].items():
         shares = []
-        for target, by_part in balance.items():
+        for _target, by_part in balance.items():
             counts = by_part.get(part, {})
             total = sum(counts.values()) or 1
             shares.append(", ".join(f"{label} {n / total:.0%}" for label, n in counts.items()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import (Field, field_validator, model_validator, PositiveInt)
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from dlflow.config.schema_base import EXPORT_FORMATS, QUANTIZE_MODES, TASKS, KerasObject, Section  # noqa: F401 (re-exported)
 from dlflow.config.schema_phases import PhaseConfig, settle_phase_epochs

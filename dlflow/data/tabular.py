@@ -22,10 +22,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from dlflow.config.problems import did_you_mean
 from dlflow.data.dataset import Dataset, InputSpec, TargetSpec, input_names, safe_name
 from dlflow.data.missing import MISSING_STRING, MissingPolicy, check_no_missing, missing_mask
 from dlflow.data.tasks import encode_target
-from dlflow.config.problems import did_you_mean
 from dlflow.errors import DataError
 
 CATEGORICAL_MAX_INT_VALUES = 10  # an integer column with at most this many values is categorical

@@ -6,8 +6,8 @@ import importlib
 from typing import Any
 
 from dlflow.config import argument_categories, is_class_mapping
-from dlflow.config.keras_object import split_object
 from dlflow.config.external_classes import is_dotted_class
+from dlflow.config.keras_object import split_object
 from dlflow.errors import ConfigError
 from dlflow.model.custom_classes import external_category, external_class
 

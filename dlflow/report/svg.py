@@ -53,10 +53,10 @@ def line_chart(title: str, xlabel: str, ylabel: str, xs: list[float], lines: lis
     out.append(f'<text x="{LEFT + width / 2}" y="{TOP + height + 30}" text-anchor="middle">{html.escape(xlabel)}</text>'
                f'<text transform="translate(14 {TOP + height / 2}) rotate(-90)" text-anchor="middle">'
                f'{html.escape(ylabel)}</text>')
-    for x, label, colour in marks:
+    for x, _label, colour in marks:
         out.append(f'<line x1="{px(x):.1f}" x2="{px(x):.1f}" y1="{TOP}" y2="{TOP + height}" stroke="{colour}" '
                    f'stroke-dasharray="5 3"/>')
-    for label, values, colour in lines:
+    for _label, values, colour in lines:
         points = " ".join(f"{px(x):.1f},{py(v):.1f}" for x, v in zip(xs, values) if math.isfinite(v))
         out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"/>')
     legend = [(label, colour) for label, _, colour in lines] + [(label, colour) for _, label, colour in marks]

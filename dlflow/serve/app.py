@@ -34,11 +34,11 @@ from starlette.exceptions import HTTPException
 from dlflow.serve.batching import MicroBatcher
 from dlflow.serve.guard import RequestGuard
 from dlflow.serve.metrics import CONTENT_TYPE, ServerMetrics
-from dlflow.serve.openapi import predict_openapi
 from dlflow.serve.model import ServedModel
-from dlflow.serve.raw import OUTPUT_FORMATS, raw_metadata, raw_predictions
-from dlflow.serve.predlog import PredictionLog
+from dlflow.serve.openapi import predict_openapi
 from dlflow.serve.predictor import PREDICT_PATH
+from dlflow.serve.predlog import PredictionLog
+from dlflow.serve.raw import OUTPUT_FORMATS, raw_metadata, raw_predictions
 from dlflow.serve.request import RequestError, parse_predict_request
 from dlflow.serve.response import model_metadata, model_status, predictions
 

@@ -138,7 +138,7 @@ class _Parser:
                                f"model with {len(self.specs)} {self.noun}s ({self._names()}), received {_describe(inputs)}")
         arrays = {}
         for spec in self.specs:
-            where = f'"inputs"' + (f'.{self._label(spec)}' if isinstance(inputs, dict) else "")
+            where = '"inputs"' + (f'.{self._label(spec)}' if isinstance(inputs, dict) else "")
             batch = named[spec.name]
             if not isinstance(batch, list) or not batch:
                 raise RequestError(f"{where}: expected a non-empty list with one value per example, "

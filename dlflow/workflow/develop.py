@@ -22,8 +22,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from dlflow.errors import WorkFailed
 from dlflow.config.located import located_errors
+from dlflow.errors import WorkFailed
 from dlflow.log import Log, quiet
 from dlflow.runs.manifest import now_iso, read_json, write_json
 from dlflow.workflow.baselines import COMMON_SENSE, SHALLOW, evaluate_baselines

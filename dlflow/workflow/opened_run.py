@@ -125,8 +125,8 @@ def load_run_model(opened: OpenedRun) -> Any:
     class names first, for their custom classes)."""
     import keras
 
-    import dlflow.model.table_layers  # noqa: F401 - registers dlflow's own layers (FillMissing, ...) with Keras
     import dlflow.model.image_layers  # noqa: F401 - and ApplicationPreprocess (model.backbone)
+    import dlflow.model.table_layers  # noqa: F401 - registers dlflow's own layers (FillMissing, ...) with Keras
     from dlflow.model.custom_classes import import_config_modules
 
     config = opened.loaded.config

@@ -225,7 +225,7 @@ def _string_tensors(inputs: Any) -> Any:
     import tensorflow as tf
 
     def convert(array: Any) -> Any:
-        return tf.constant(array, dtype=tf.string) if getattr(array, "dtype", None) == object else array
+        return tf.constant(array, dtype=tf.string) if getattr(array, "dtype", None) is not None and array.dtype == object else array
 
     return {k: convert(v) for k, v in inputs.items()} if isinstance(inputs, dict) else convert(inputs)
 

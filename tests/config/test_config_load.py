@@ -59,7 +59,7 @@ def test_relative_data_source_resolves_against_the_config_folder(write, tmp_path
 
 
 def test_relative_source_does_not_depend_on_the_working_folder(write, tmp_path, monkeypatch):
-    path = write("data: {source: train.csv}\nmodel: {factory: 'm:build'}\n", "configs/exp.yaml")
+    write("data: {source: train.csv}\nmodel: {factory: 'm:build'}\n", "configs/exp.yaml")
     monkeypatch.chdir(tmp_path)
     assert load_config("configs/exp.yaml").config.data.source == str(tmp_path / "configs" / "train.csv")
 

@@ -80,7 +80,7 @@ def test_duplicates_across_parts_are_reported_with_where(card):
     duplicates = card["json"]["duplicates"]
     across = duplicates["train_validation"] + duplicates["train_test"] + duplicates["validation_test"]
     assert across > 0 and duplicates["repeated_rows"] == 30
-    for pair, examples in duplicates["examples"].items():
+    for _pair, examples in duplicates["examples"].items():
         assert all(len(example) == 2 for example in examples)
     (warning,) = _warnings(card, "duplicates")
     assert "deduplicate" in warning["advice"]

@@ -24,10 +24,10 @@ def table(tmp_path) -> dict:
 
 def test_streamed_statistics_equal_in_memory_statistics_of_the_same_training_rows(table):
     from dlflow.data.missing import MissingPolicy
-    from dlflow.data.table_files import read_table
     from dlflow.data.split import hash_parts
     from dlflow.data.stats import preprocessing_stats, summarize
     from dlflow.data.streaming import scan_table
+    from dlflow.data.table_files import read_table
     from dlflow.data.tabular import dataset_from_frame
 
     config = table["loaded"].config

@@ -40,7 +40,7 @@ def finish(process: subprocess.Popen, timeout: float = WORKER_TIMEOUT + 20) -> i
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        raise AssertionError(f"{process.args} did not finish in {timeout}s")
+        raise AssertionError(f"{process.args} did not finish in {timeout}s") from None
 
 
 def kill(process: subprocess.Popen) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -43,7 +42,7 @@ def test_bad_config_exits_2_with_location_and_no_traceback(case, tmp_path):
     done = run_cli(command, str(config), cwd=tmp_path)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
-    first = next(l for l in done.stderr.splitlines() if l.startswith("error:"))
+    first = next(line for line in done.stderr.splitlines() if line.startswith("error:"))
     assert first.startswith(f"error: {config}:"), first
     assert re.search(pattern, first), first
     assert not (tmp_path / "runs" / "tiny").exists() or not any((tmp_path / "runs" / "tiny").glob("*/model.keras"))
@@ -54,7 +53,7 @@ def test_all_problems_are_reported_at_once(tmp_path):
     config.write_text(GOOD.replace("- Flatten", "- Flaten").replace("epochs: 1", "epochs: ten"))
     done = run_cli("validate", str(config), cwd=tmp_path)
     assert done.returncode == 2
-    lines = [l for l in done.stderr.splitlines() if l.startswith("error:")]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 2 and "Flaten" in lines[0] and "epochs" in lines[1]
 
 
@@ -72,7 +71,7 @@ def test_validate_and_help_never_import_tensorflow(tmp_path):
 
     config = tmp_path / "ok.yaml"
     config.write_text(GOOD)
-    probe = textwrap.dedent(f"""
+    probe = textwrap.dedent("""
         import sys, atexit
         atexit.register(lambda: print("TF" if "tensorflow" in sys.modules else "NO_TF"))
         sys.argv = ["dlflow", *sys.argv[1:]]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 import csv
 import json
 import os
@@ -12,6 +10,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import CONFIGS, run_cli
 

@@ -69,7 +69,7 @@ def running_server(run: Path | str, cwd: Path, *args: str) -> Iterator[dict]:
         except subprocess.TimeoutExpired:
             process.kill()
             _, stderr = process.communicate()
-            raise AssertionError(f"dlflow serve did not stop within {STOP_TIMEOUT_S}s of SIGTERM")
+            raise AssertionError(f"dlflow serve did not stop within {STOP_TIMEOUT_S}s of SIGTERM") from None
     info["stderr"] = stderr
     assert process.returncode == 0, stderr[-3000:]
     assert "server stopped" in stderr

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import run_cli
-from tests.serve.conftest import cancer_table, running_server
+from tests.serve.conftest import cancer_table
 
 ROWS = 20
 

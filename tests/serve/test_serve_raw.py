@@ -110,8 +110,8 @@ def test_raw_table_equals_saved_model_signature(serve_runs):
 
 
 def test_b64_refused_for_other_inputs_and_for_bad_bytes():
-    from dlflow.serve.request import RequestError, parse_predict_request
     from dlflow.data.dataset import InputSpec
+    from dlflow.serve.request import RequestError, parse_predict_request
 
     image = InputSpec("image", (8, 8, 1), "float32", "image", scale=1.0 / 16.0)
     with pytest.raises(RequestError, match="not a base64-encoded image"):
