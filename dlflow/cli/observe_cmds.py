@@ -84,10 +84,13 @@ def tensorboard(
 
     folder = logdir or State.runs_root
     running = start_tensorboard(folder, host=host, port=port, verbose=State.verbose, log=progress)
-    typer.echo(running.url)
-    sys.stdout.flush()
-    progress(f"TensorBoard serves {folder} at {running.url} (Ctrl-C stops it)")
-    status = running.wait()
+    try:  # a Ctrl-C before wait() sets its handler must stop TensorBoard too (it holds our stdout/stderr)
+        typer.echo(running.url)
+        sys.stdout.flush()
+        progress(f"TensorBoard serves {folder} at {running.url} (Ctrl-C stops it)")
+        status = running.wait()
+    finally:
+        running.stop()
     if status > 0:
         from dlflow.errors import WorkFailed
 
