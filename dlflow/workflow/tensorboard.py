@@ -46,14 +46,22 @@ class RunningTensorBoard:
             signal.signal(signal.SIGTERM, previous)
 
     def stop(self) -> None:
-        """Stop TensorBoard (terminate, then kill after 10 s)."""
-        if self.process.poll() is None:
-            self.process.terminate()
+        """Stop TensorBoard and its process group (SIGTERM, then SIGKILL after 10 s)."""
+        import os
+        import signal
+
+        def signal_group(signum: int) -> None:
             try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                os.killpg(self.process.pid, signum)  # its own session: the group id is its pid
+            except ProcessLookupError:
+                pass
+
+        signal_group(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            signal_group(signal.SIGKILL)
+            self.process.wait()
 
 
 def start_tensorboard(folder: Path, *, host: str = "127.0.0.1", port: int = 6006, verbose: bool = False,
@@ -77,7 +85,9 @@ def start_tensorboard(folder: Path, *, host: str = "127.0.0.1", port: int = 6006
         log(f"starting TensorBoard over {folder} on {host}:{port}")
     log = tempfile.TemporaryFile(mode="w+")
     command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(folder), "--host", host, "--port", str(port)]
-    process = subprocess.Popen(command, stdout=None if verbose else log, stderr=None if verbose else log)
+    # Its own process group: stopping it stops its data server too (a child that holds our pipes otherwise).
+    process = subprocess.Popen(command, stdout=None if verbose else log, stderr=None if verbose else log,
+                               start_new_session=True)
     running = RunningTensorBoard(process, url)
     deadline = time.monotonic() + timeout
     try:

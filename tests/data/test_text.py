@@ -100,6 +100,7 @@ def test_predictions_decode_to_topic_names(short_run, tmp_path):
     assert len(rows) == 5 and {r["prediction"] for r in rows} <= set(TOPICS)
 
 
+@pytest.mark.slow  # a longer duplicate of faster checks: make test-all runs it
 def test_saved_model_answers_raw_strings_like_dlflow_predict(short_run, tmp_path):
     import numpy as np
     import tensorflow as tf

@@ -45,6 +45,7 @@ def test_a_factory_train_step_that_raises_makes_train_fail(tmp_path):
     assert json.loads((run / "manifest.json").read_text())["status"] == "failed"
 
 
+@pytest.mark.slow  # the generative tests (test_generative.py) train a GAN in make test; make test-all runs this
 def test_a_factory_gan_trains_with_its_own_train_step_and_compile(gan_run):
     run = gan_run["run"]
     with open(run / "history.csv") as handle:
@@ -58,6 +59,7 @@ def test_a_factory_gan_trains_with_its_own_train_step_and_compile(gan_run):
         assert (run / path).is_file(), path
 
 
+@pytest.mark.slow  # the generative tests (test_generative.py) train a GAN in make test; make test-all runs this
 def test_a_gan_run_reloads_and_evaluate_refuses_it_with_one_line(gan_run):
     done = run_cli("evaluate", str(gan_run["run"]), cwd=gan_run["work"])
     assert done.returncode == 2
@@ -73,8 +75,8 @@ def test_a_gan_run_reloads_and_evaluate_refuses_it_with_one_line(gan_run):
     assert out.stdout.split() == ["GAN", "(3,", "64)"], out.stderr[-2000:]
 
 
-def test_a_compile_block_for_a_self_compiled_factory_model_is_an_error(gan_run):
-    done = run_cli("train", str(CONFIGS / "digits_gan.yaml"), "--set", "compile.optimizer=sgd", cwd=gan_run["work"])
+def test_a_compile_block_for_a_self_compiled_factory_model_is_an_error(tmp_path):
+    done = run_cli("train", str(CONFIGS / "digits_gan.yaml"), "--set", "compile.optimizer=sgd", cwd=tmp_path)
     assert done.returncode == 2
     assert "compile: my_models:build_gan compiled its GAN itself, so the config's compile: block cannot take effect" in done.stderr
     assert "Traceback" not in done.stderr

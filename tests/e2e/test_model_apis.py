@@ -30,6 +30,7 @@ def test_factory_subclassed_model_trains_and_reloads(tmp_path):
     assert evaluation["metrics"]["accuracy"] > 0.5
 
 
+@pytest.mark.slow  # a longer duplicate of faster checks: make test-all runs it
 def test_tabular_binary_keeps_labels_slices_and_second_look_warning(tmp_path):
     result = cli_json("train", str(CONFIGS / "breast_cancer.yaml"), "--set", "fit.epochs=5", cwd=tmp_path)
     evaluation = cli_json("evaluate", result["run"], "--slice-by", "mean radius", cwd=tmp_path)

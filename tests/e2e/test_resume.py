@@ -58,6 +58,7 @@ def test_sigkill_then_resume_completes_with_the_right_epoch_count(tmp_path):
     assert "Epoch 1/" not in done.stderr  # finished epochs were not trained again
 
 
+@pytest.mark.slow  # a longer duplicate of faster checks: make test-all runs it
 def test_resume_refuses_a_changed_config_and_shows_the_difference(tmp_path):
     base = ["train", str(CONFIGS / "digits_mlp.yaml"), "--set", "fit.epochs=1", "--set", "fit.callbacks=[]"]
     first = run_cli(*base, "--json", cwd=tmp_path)

@@ -24,6 +24,7 @@ def _trial_completed(folder: Path, trial: str) -> bool:
     return state.exists() and json.loads(state.read_text() or "{}").get("status") == "COMPLETED"
 
 
+@pytest.mark.slow  # a longer duplicate of faster checks: make test-all runs it
 def test_tune_writes_a_leaderboard_and_a_best_config_that_trains(tmp_path):
     result = cli_json(*TUNE, "--set", "search.max_trials=3", "--set", "fit.epochs=1", cwd=tmp_path)
     folder = Path(result["tune_dir"])
