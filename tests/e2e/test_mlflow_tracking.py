@@ -27,6 +27,7 @@ def tracked(tmp_path_factory) -> dict:
     return {"work": work, "uri": uri, "run": run, "stderr": done.stderr, "evaluation": evaluation}
 
 
+@pytest.mark.slow  # a full MLflow round trip (~40 s): make test-all runs it
 def test_params_epoch_metrics_model_and_evaluation_read_back(tracked):
     from mlflow.tracking import MlflowClient
 

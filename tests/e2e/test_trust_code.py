@@ -42,6 +42,7 @@ def test_a_copied_run_with_a_factory_refuses_without_trust_code(copied_run, comm
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow  # the refusal without --trust-code stays in make test; make test-all runs this
 def test_trust_code_opens_it_and_a_changed_file_is_refused(copied_run):
     done = run_cli("evaluate", str(copied_run), "--trust-code", "--json", cwd=copied_run.parent.parent, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -86,6 +86,7 @@ def test_a_class_with_fewer_samples_than_folds_exits_2(tmp_path):
     assert not list((tmp_path / "runs" / "wine").glob("cv-*"))  # refused before any fold ran
 
 
+@pytest.mark.slow  # the other cv tests stay in make test; make test-all runs this
 def test_iterated_folds_come_from_train_and_validation_never_the_test_split(tmp_path):
     config, test = poisoned_experiment(tmp_path)
     result = cli_json("cv", str(config), "--folds", "2", "--repeats", "2", "--set", "fit.epochs=1", cwd=tmp_path)
