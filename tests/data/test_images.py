@@ -120,6 +120,7 @@ def test_short_run_trains_and_evaluates(short_run):
     assert result["targets"]["label"]["classes"] == [str(d) for d in range(10)]
 
 
+@pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_predictions_decode_to_folder_names(short_run):
     done = run_cli("predict", "digits-images", str(DIGITS / "7"), "-o", "-", cwd=short_run["work"])
     assert done.returncode == 0, done.stderr[-2000:]

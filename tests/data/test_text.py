@@ -92,6 +92,7 @@ def _articles_csv(folder: Path, nth: int) -> tuple[Path, list[str]]:
     return table, articles
 
 
+@pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_predictions_decode_to_topic_names(short_run, tmp_path):
     table, _ = _articles_csv(tmp_path, 0)
     done = run_cli("predict", "bbc-text", str(table), "-o", "-", cwd=short_run["work"])

@@ -156,6 +156,7 @@ def test_sunspots_config_beats_the_last_value_baseline(tmp_path):
     assert evaluation["metrics"]["mae"] < baseline, (evaluation["metrics"], baseline)
 
 
+@pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_whole_sequence_classification_from_npz_trains_conv1d_and_lstm_layers(tmp_path):
     """Each digit's 8 pixel rows as a sequence of 8 steps x 8 features (kind arrays)."""
     from sklearn.datasets import load_digits

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import CONFIGS, cli_json, run_cli
 
 
+@pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_functional_two_inputs_two_outputs_train_evaluate_predict(tmp_path):
     result = cli_json("train", str(CONFIGS / "multi_io.yaml"), "--set", "fit.epochs=4", cwd=tmp_path)
     best = result["best"]

@@ -53,6 +53,7 @@ def test_regression_trains_on_standardized_targets_recorded_with_training_moment
     assert isinstance(model.get_layer("progression_standardized"), keras.layers.Dense)
 
 
+@pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_saved_model_and_evaluate_answer_in_the_targets_units(diabetes_run):
     from dlflow.export.saved_model import predict
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 import signal
 import socket
 import subprocess
 import urllib.request
+
+import pytest
 
 from tests.conftest import DLFLOW, run_cli
 

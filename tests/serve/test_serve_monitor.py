@@ -114,6 +114,7 @@ def test_metrics_parse_with_prometheus_client_and_carry_drift_gauges(served_logs
     assert shifted["dlflow_serve_model_info"].samples[0].labels["version"] == "1"
 
 
+@pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_an_unwritable_log_folder_fails_no_request(serve_runs):
     work = serve_runs["work"]
     blocker = work / "not-a-folder"

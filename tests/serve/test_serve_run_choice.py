@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_cli
 from tests.serve.conftest import running_server
 
@@ -42,6 +44,7 @@ def test_serve_name_serves_the_latest_completed_train_run_and_says_so(serve_runs
     assert chosen in info["stderr"]
 
 
+@pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_a_name_with_no_completed_train_run_exits_2_listing_its_runs(serve_runs, tmp_path):
     experiment = experiment_with_stage_runs(serve_runs, tmp_path)
     shutil.rmtree(experiment / TRAIN)

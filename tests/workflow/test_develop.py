@@ -66,6 +66,7 @@ def test_overfit_check_passes_for_the_digits_convnet(tmp_path):
     assert sorted(p.name for p in (tmp_path / "runs" / "digits-convnet").iterdir()) == ["develop.json", "split.npz"]
 
 
+@pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_overfit_check_fails_with_advice_for_a_learning_rate_of_10(tmp_path):
     code, report, stderr = develop_json(str(CONFIGS / "digits_convnet.yaml"), "--skip-train", "--no-shallow",
                                         "--set", "compile.optimizer.Adam.learning_rate=10.0", cwd=tmp_path)

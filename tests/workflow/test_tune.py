@@ -52,6 +52,7 @@ def test_tune_writes_a_leaderboard_and_a_best_config_that_trains(tmp_path):
     assert Path(trained["run"]).parent == tmp_path / "runs" / "digits-tune"
 
 
+@pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_the_human_leaderboard_is_a_table_on_stdout(tmp_path):
     done = run_cli(*TUNE, "--set", "search.max_trials=2", "--set", "fit.epochs=1",
                    "--set", "search.tuner=grid", cwd=tmp_path)
