@@ -22,12 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from peak_rss import measured  # noqa: E402  (benchmarks run as scripts: their folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 128
@@ -35,15 +36,6 @@ CLASSES = 10
 BATCH = 64
 RSS_GOAL_MB = 2048
 WALL_GOAL = 1.15
-
-MEASURE = """
-import json, resource, subprocess, sys, time
-started = time.perf_counter()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.perf_counter() - started
-print(json.dumps({"rc": done.returncode, "wall_s": wall, "stdout": done.stdout, "stderr": done.stderr[-4000:],
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
-"""
 
 HANDWRITTEN = """
 import json, os, sys, time
@@ -99,17 +91,6 @@ def config(work: Path, folder: Path, cache: str | None) -> Path:
     path = work / "images.yaml"
     path.write_text(yaml.safe_dump(body, sort_keys=False))
     return path
-
-
-def measured(command: list[str], cwd: Path) -> dict:
-    """Run `command` in a child of a fresh process; its wall time, output and peak RSS."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, *command], cwd=cwd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"measuring failed: {done.stderr[-3000:]}")
-    result = json.loads(done.stdout)
-    if result["rc"] != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{result['stderr']}")
-    return result
 
 
 def dlflow_train(work: Path, config_path: Path) -> dict:

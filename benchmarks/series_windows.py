@@ -18,24 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from peak_rss import run_measured  # noqa: E402  (benchmarks run as scripts: their folder is on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 RSS_GOAL_MB = 2048
-
-MEASURE = """
-import json, resource, subprocess, sys, time
-started = time.perf_counter()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.perf_counter() - started
-print(json.dumps({"rc": done.returncode, "wall_s": wall, "stderr": done.stderr[-4000:],
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
-"""
-
 
 def write_series(path: Path, rows: int) -> None:
     """One noisy wave of `rows` steps, as parquet."""
@@ -78,10 +69,9 @@ def main() -> int:
         generated = time.perf_counter() - started
         write_config(work / "series.yaml", work / "series.parquet", args.length, args.batch)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        command = [sys.executable, "-c", MEASURE, sys.executable, "-m", "dlflow.cli", "--runs-dir", str(work / "runs"),
+        command = [sys.executable, "-m", "dlflow.cli", "--runs-dir", str(work / "runs"),
                    "train", str(work / "series.yaml"), "--json"]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=work, env=env)
-        measured = json.loads(done.stdout)
+        measured = run_measured(command, work, env)
         manifest = next((work / "runs" / "series-bench").glob("*/manifest.json"), None)
         timings = json.loads(manifest.read_text()).get("timings", {}) if manifest else {}
         data = json.loads(manifest.read_text()).get("data", {}) if manifest else {}

@@ -23,26 +23,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from peak_rss import measured  # noqa: E402  (benchmarks run as scripts: their folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMERIC = 17
 CATEGORIES = {"region": 12, "device": 5, "plan": 40}
 BATCH = 1024
 RSS_GOAL_MB = 2048
-
-MEASURE = """
-import json, resource, subprocess, sys, time
-started = time.perf_counter()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.perf_counter() - started
-print(json.dumps({"rc": done.returncode, "wall_s": wall, "stdout": done.stdout, "stderr": done.stderr[-4000:],
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
-"""
 
 HANDWRITTEN = """
 import json, os, sys, time
@@ -108,17 +100,6 @@ def config(folder: Path, name: str, source: Path, *, streaming: bool, validation
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(body, sort_keys=False))
     return path
-
-
-def measured(command: list[str], cwd: Path) -> dict:
-    """Run `command` in a child of a fresh process; its wall time, output and peak RSS."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, *command], cwd=cwd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"measuring failed: {done.stderr[-3000:]}")
-    result = json.loads(done.stdout)
-    if result["rc"] != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{result['stderr']}")
-    return result
 
 
 def dlflow_train(work: Path, config_path: Path) -> dict:
