@@ -10,10 +10,7 @@ nesting). Every outcome must be exit 0 or exit 2 with a located line; never a tr
 
 from __future__ import annotations
 
-import argparse
 import copy
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.harness import Counts, cap_memory, report, run_dlflow
+from tests.fuzz.harness import Counts, fuzz_main, run_dlflow
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SEEDS = [yaml.safe_load(p.read_text()) for p in sorted(CONFIGS.glob("*.yaml"))]
@@ -141,14 +138,7 @@ def fuzz(examples: int, folder: Path) -> Counts:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--examples", type=int, default=500)
-    parser.add_argument("--memory-gib", type=float, default=4.0)
-    args = parser.parse_args()
-    cap_memory(args.memory_gib)
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)
-        report(fuzz(args.examples, Path(tmp)))
+    fuzz_main(fuzz, examples=500, memory_gib=4.0)
 
 
 if __name__ == "__main__":

@@ -112,3 +112,20 @@ def run_dlflow(args: list[str], counts: Counts, *, label: str, timeout: int = 20
 def report(counts: Counts) -> None:
     print(json.dumps(counts.summary()))
     sys.stdout.flush()
+
+
+def fuzz_main(fuzz: Any, *, examples: int, memory_gib: float) -> None:
+    """A fuzzer's command line: `--examples N --memory-gib G`, run in a temporary folder, counts printed."""
+    import argparse
+    import os
+    import tempfile
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--examples", type=int, default=examples)
+    parser.add_argument("--memory-gib", type=float, default=memory_gib)
+    args = parser.parse_args()
+    cap_memory(args.memory_gib)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        report(fuzz(args.examples, Path(tmp)))

@@ -16,13 +16,10 @@ the task. Then it checks:
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +27,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.harness import Counts, cap_memory, report, run_dlflow
+from tests.fuzz.harness import Counts, fuzz_main, run_dlflow
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SEEDS = {name: yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
@@ -243,14 +240,7 @@ def fuzz(examples: int, root: Path) -> TrainCounts:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--examples", type=int, default=60)
-    parser.add_argument("--memory-gib", type=float, default=24.0)
-    args = parser.parse_args()
-    cap_memory(args.memory_gib)
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chdir(tmp)
-        report(fuzz(args.examples, Path(tmp)))
+    fuzz_main(fuzz, examples=60, memory_gib=24.0)
 
 
 if __name__ == "__main__":
