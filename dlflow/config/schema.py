@@ -11,6 +11,7 @@ from typing import Any, Literal, Optional, Union
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
+from dlflow.choices import DATA_FORMATS
 from dlflow.config.schema_base import EXPORT_FORMATS, QUANTIZE_MODES, TASKS, KerasObject, Section  # noqa: F401 (re-exported)
 from dlflow.config.schema_phases import PhaseConfig, settle_phase_epochs
 from dlflow.config.schema_search import SearchConfig, SearchDimension  # noqa: F401 (re-exported)
@@ -114,9 +115,7 @@ class DataConfig(Section):
     """Where the data comes from and how it is split."""
 
     source: str = Field(description="A file or folder path (relative to the config), or builtin:<name>.")
-    format: Literal[
-        "auto", "csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timeseries", "builtin", "tfrecord"
-    ] = Field("auto", description="How the data is stored; auto: from the source's name.")
+    format: Literal[("auto", *DATA_FORMATS)] = Field("auto", description="How the data is stored; auto: from the source's name.")
     target: str | list[str] | None = Field(None, description=(
         "The target column(s) or array key(s); image and text folders take the class sub-folders; "
         "none: no target (images, text or arrays for a generative factory model with its own train_step)."))
@@ -359,7 +358,7 @@ class ExperimentConfig(Section):
         "The experiment's name: its runs go to runs/<name>/<run-id>/."))
     seed: int = Field(1337, ge=0, lt=2**32, description=(
         "Seeds Python, NumPy, Keras, the split and the shuffles (0 <= seed < 2**32)."))
-    task: Literal["binary", "multiclass", "multilabel", "regression"] | None = Field(None, description=(
+    task: Literal[TASKS] | None = Field(None, description=(
         "The kind of prediction; left out: inferred from the target."))
     data: DataConfig = Field(description="Where the data comes from and how it is split.")
     model: ModelConfig = Field(description="The model: exactly one of sequential, functional or factory.")
