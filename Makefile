@@ -4,7 +4,7 @@
 #   make test-all  also runs the slow tests (full trainings to target accuracy, 8-trial tuning, ...)
 #   make fuzz  runs the fuzzers in full (500 configs through validate, 150 bad data files through collect,
 #              60 configs through validate --build and train, schemathesis against serve's API)
-#   make lint  ruff check (the rules are in pyproject.toml; ruff format is not adopted, see CONTRIBUTING.md)
+#   make lint  ruff check and ruff format --check (the settings are in pyproject.toml)
 #   make docs  regenerates docs/config.md from the config schema (a test fails when it is stale)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -44,6 +44,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check dlflow tests benchmarks
+	$(BIN)/ruff format --check dlflow tests benchmarks
 
 docs: install
 	$(BIN)/python -m dlflow.config.reference docs/config.md

@@ -9,7 +9,11 @@ root is the exception: `dlflow/__init__.py` lends the Python API its names, lazi
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "dlflow"
 LAYER = {"api": 4, "cli": 4, "workflow": 3, "data": 2, "model": 2, "train": 2, "runs": 2, "export": 2, "serve": 2,
@@ -131,6 +135,15 @@ def _sizes() -> tuple[list[str], list[str]]:
 def test_modules_and_functions_stay_small():
     long_modules, long_functions = _sizes()
     assert long_modules == [] and long_functions == []
+
+
+# the lead enables this after formatting the tree
+@pytest.mark.skip(reason="the tree is not formatted yet: the lead runs `ruff format` after merging the splits")
+def test_the_tree_is_formatted():
+    # `make lint` runs the same check; the size limits above are counted on this formatted text
+    done = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "dlflow", "tests", "benchmarks"],
+                          cwd=ROOT.parent, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _files_with(pattern: str) -> set[str]:
