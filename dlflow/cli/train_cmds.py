@@ -13,25 +13,35 @@ from dlflow.cli.output import emit_json, progress, quiet_tensorflow, stdout_cons
 app = typer.Typer()  # joined to the root app by cli/main.py
 
 
+CLUSTER = "Several machines (runtime.strategy multi_worker)"
+ConfigArgument = Annotated[Path, typer.Argument(help="The experiment config (YAML).")]
+ResumeOption = Annotated[
+    Optional[str], typer.Option("--resume", metavar="RUN", help="Continue an interrupted run in its own directory.")
+]
+FinalOption = Annotated[bool, typer.Option("--final", help="Retrain on train+validation for the best epoch count "
+                                                           "of the experiment's latest completed run.")]
+CoordinatorOption = Annotated[Optional[str], typer.Option(
+    "--coordinator", metavar="HOST:PORT", rich_help_panel=CLUSTER,
+    help="Worker 0's address, the same on every worker.")]
+NumWorkersOption = Annotated[Optional[int], typer.Option(
+    "--num-workers", metavar="N", rich_help_panel=CLUSTER, help="How many workers train together.")]
+WorkerIndexOption = Annotated[Optional[int], typer.Option(
+    "--worker-index", metavar="I", rich_help_panel=CLUSTER,
+    help="This worker's index, 0 to N-1; worker 0 writes the run directory.")]
+MlflowOption = Annotated[Optional[str], typer.Option(
+    "--mlflow", metavar="URI", help="Track the run in MLflow at URI (sets tracking.mlflow.uri; "
+                                    "e.g. sqlite:///mlruns.db or http://host:5000).")]
+
+
 @app.command()
 def train(
-    config: Annotated[Path, typer.Argument(help="The experiment config (YAML).")],
-    resume: Annotated[Optional[str], typer.Option("--resume", metavar="RUN",
-                                                  help="Continue an interrupted run in its own directory.")] = None,
-    final: Annotated[bool, typer.Option("--final", help="Retrain on train+validation for the best epoch count "
-                                                        "of the experiment's latest completed run.")] = False,
-    coordinator: Annotated[Optional[str], typer.Option(
-        "--coordinator", metavar="HOST:PORT", rich_help_panel="Several machines (runtime.strategy multi_worker)",
-        help="Worker 0's address, the same on every worker.")] = None,
-    num_workers: Annotated[Optional[int], typer.Option(
-        "--num-workers", metavar="N", rich_help_panel="Several machines (runtime.strategy multi_worker)",
-        help="How many workers train together.")] = None,
-    worker_index: Annotated[Optional[int], typer.Option(
-        "--worker-index", metavar="I", rich_help_panel="Several machines (runtime.strategy multi_worker)",
-        help="This worker's index, 0 to N-1; worker 0 writes the run directory.")] = None,
-    mlflow: Annotated[Optional[str], typer.Option(
-        "--mlflow", metavar="URI", help="Track the run in MLflow at URI (sets tracking.mlflow.uri; "
-                                        "e.g. sqlite:///mlruns.db or http://host:5000).")] = None,
+    config: ConfigArgument,
+    resume: ResumeOption = None,
+    final: FinalOption = False,
+    coordinator: CoordinatorOption = None,
+    num_workers: NumWorkersOption = None,
+    worker_index: WorkerIndexOption = None,
+    mlflow: MlflowOption = None,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
@@ -50,6 +60,11 @@ def train(
             extra["final"] = read_json(result.run.manifest).get("final")
         emit_json({"run": str(result.run.path), **result.metrics, **extra})
         return
+    _print_trained(result)
+
+
+def _print_trained(result) -> None:
+    """The run directory and its best epoch's metrics."""
     metrics = result.metrics
     typer.echo(f"run: {result.run.path}")
     if metrics.get("best_value") is not None:
