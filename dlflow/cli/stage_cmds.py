@@ -14,24 +14,32 @@ from dlflow.cli.output import emit_json, progress, stdout_console
 app = typer.Typer()  # joined to the root app by cli/main.py
 
 
+DataArgument = Annotated[Optional[str], typer.Argument(
+    help="A .csv/.tsv/.parquet table, an .npz, a folder of class sub-folders, or builtin:<name> "
+         "(asked for at a terminal when omitted).")]
+TargetOption = Annotated[Optional[list[str]], typer.Option(
+    "--target", "-t", metavar="COL",
+    help="The column or array to predict (repeat for several; asked for at a terminal).")]
+TaskOption = Annotated[Optional[Task], typer.Option(
+    "--task", help="The kind of prediction (inferred from the target).")]
+FormatOption = Annotated[Optional[DataFormat], typer.Option(
+    "--format", help="The data format when the file name does not tell, e.g. timeseries.")]
+OutputOption = Annotated[Optional[str], typer.Option(
+    "--output", "-o", metavar="FILE", help="Where to write the config ('-': stdout; default: <name>.yaml here).")]
+NameOption = Annotated[Optional[str], typer.Option(
+    "--name", help="The experiment name (default: from the data's name).")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")]
+
+
 @app.command()
 def define(
-    data: Annotated[Optional[str], typer.Argument(
-        help="A .csv/.tsv/.parquet table, an .npz, a folder of class sub-folders, or builtin:<name> "
-             "(asked for at a terminal when omitted).")] = None,
-    target: Annotated[Optional[list[str]], typer.Option(
-        "--target", "-t", metavar="COL",
-        help="The column or array to predict (repeat for several; asked for at a terminal).")] = None,
-    task: Annotated[Optional[Task], typer.Option(
-        "--task", help="The kind of prediction (inferred from the target).")] = None,
-    format_: Annotated[Optional[DataFormat], typer.Option(
-        "--format", help="The data format when the file name does not tell, e.g. timeseries.")] = None,
-    output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", metavar="FILE",
-        help="Where to write the config ('-': stdout; default: <name>.yaml here).")] = None,
-    name: Annotated[Optional[str], typer.Option(
-        "--name", help="The experiment name (default: from the data's name).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False,
+    data: DataArgument = None,
+    target: TargetOption = None,
+    task: TaskOption = None,
+    format_: FormatOption = None,
+    output: OutputOption = None,
+    name: NameOption = None,
+    force: ForceOption = False,
     json_: JsonOption = False,
 ) -> None:
     """Frame the task: inspect the data, pick the task, metric and baseline, write a runnable config.
@@ -40,7 +48,7 @@ def define(
 
     At a terminal, missing answers (data, target, task) are asked for; elsewhere they are usage errors.
     """
-    from dlflow.workflow.define import check_definition, check_writable, default_config_path, write_definition
+    from dlflow.workflow.define import check_writable, default_config_path, write_definition
     from dlflow.workflow.define import define as run_define
 
     task, format_ = (choice.value if choice is not None else None for choice in (task, format_))
@@ -52,20 +60,28 @@ def define(
     definition = run_define(data, target=targets, task=task, fmt=format_, name=name,
                             config_dir=explicit.parent if explicit is not None else Path("."),
                             ask=_ask if sys.stdin.isatty() else None, log=progress)
-    summary = definition.describe()
     if to_stdout:
-        check_definition(definition, Path(f"{definition.name}.yaml"))
-        if json_:
-            emit_json({"config": None, "yaml": definition.text, **summary})
-            return
-        typer.echo(definition.text, nl=False)
-        _print_summary(summary, None, echo=progress)
+        _define_to_stdout(definition, json_)
         return
+    summary = definition.describe()
     path = write_definition(definition, explicit or Path(f"{definition.name}.yaml"), force=force)
     if json_:
         emit_json({"config": str(path.resolve()), **summary})
         return
     _print_summary(summary, path, echo=typer.echo)
+
+
+def _define_to_stdout(definition: Any, json_: bool) -> None:
+    """`define -o -`: the checked config on stdout (the summary on stderr), or in the JSON object."""
+    from dlflow.workflow.define import check_definition
+
+    summary = definition.describe()
+    check_definition(definition, Path(f"{definition.name}.yaml"))
+    if json_:
+        emit_json({"config": None, "yaml": definition.text, **summary})
+        return
+    typer.echo(definition.text, nl=False)
+    _print_summary(summary, None, echo=progress)
 
 
 @app.command()
@@ -156,11 +172,31 @@ def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) 
 
 def _print_verdict(report: dict[str, Any], path: Path) -> None:
     from rich.markup import escape
+
+    console = stdout_console(highlight=False)
+    console.print(_verdict_table(report))
+    _print_check_and_curves(console, report)
+    if report.get("run"):
+        console.print(f"run: {escape(report['run'])} ({report['run_status']})")
+    elif report.get("run_skipped"):
+        console.print(f"run: skipped ({escape(report['run_skipped'])})")
+    verdict = report["verdict"]
+    if verdict.get("advice"):
+        console.print("advice:")
+    for advice in verdict.get("advice", []):
+        console.print(f"  - {escape(advice)}")
+    state = "[bold green]PASS[/bold green]" if verdict["passed"] else "[bold red]FAIL[/bold red]"
+    console.print(f"verdict: {state}: {escape(verdict['summary'])}")
+    console.print(f"written: {escape(str(path))}")
+
+
+def _verdict_table(report: dict[str, Any]) -> Any:
+    """The model and the baselines, best first, on the validation split."""
+    from rich.markup import escape
     from rich.table import Table
 
     from dlflow.workflow.scores import format_score
 
-    console = stdout_console(highlight=False)
     metric, higher = report["metric"], report["higher_is_better"]
     table = Table(title=f"{report['experiment']}: {metric} on the validation split ({report['data']['validation']} "
                         f"samples; {'higher' if higher else 'lower'} is better)")
@@ -178,7 +214,15 @@ def _print_verdict(report: dict[str, Any], path: Path) -> None:
     for b in scored + [b for b in report["baselines"] if b["score"] is None]:
         table.add_row(escape(b["name"]), b["kind"], format_score(metric, b["score"]),
                       _seconds(b["fit_seconds"]) if b["score"] is not None else "", escape(b.get("note") or ""))
-    console.print(table)
+    return table
+
+
+def _print_check_and_curves(console: Any, report: dict[str, Any]) -> None:
+    """The overfit check's outcome and what the learning curves say."""
+    from rich.markup import escape
+
+    from dlflow.workflow.scores import format_score
+
     check = report["overfit_check"]
     reached = f"{check['metric']} {format_score(check['metric'], check.get('reached'))}"
     console.print(f"overfit check: {'passed' if check['passed'] else '[bold red]FAILED[/bold red]'}: {reached} "
@@ -191,18 +235,6 @@ def _print_verdict(report: dict[str, Any], path: Path) -> None:
                           f"of {curve['epochs_completed']}")
         elif curve.get("still_improving"):
             console.print(f"curves: validation loss was still falling at the last epoch ({curve['epochs_completed']})")
-    if report.get("run"):
-        console.print(f"run: {escape(report['run'])} ({report['run_status']})")
-    elif report.get("run_skipped"):
-        console.print(f"run: skipped ({escape(report['run_skipped'])})")
-    verdict = report["verdict"]
-    if verdict.get("advice"):
-        console.print("advice:")
-    for advice in verdict.get("advice", []):
-        console.print(f"  - {escape(advice)}")
-    state = "[bold green]PASS[/bold green]" if verdict["passed"] else "[bold red]FAIL[/bold red]"
-    console.print(f"verdict: {state}: {escape(verdict['summary'])}")
-    console.print(f"written: {escape(str(path))}")
 
 
 def _seconds(value: Any) -> str:
