@@ -34,12 +34,31 @@ def collect(
 
 
 def _print_card(card: dict[str, Any]) -> None:
-    from rich.table import Table
-
     console = stdout_console()
     streamed = ", streamed from disk" if card["streamed"] else ""
     console.print(f"[bold]data card[/bold] of {card['experiment']}: {card['source']} ({card['kind']}, "
                   f"{card['task']}{streamed}), {card['rows']:,} rows, fingerprint {card['fingerprint']}")
+
+    console.print(_inputs_table(card))
+    ignored = [c for c, t in card.get("column_types", {}).items() if t["type"] == "ignore"]
+    if ignored:
+        console.print("ignored columns: " + ", ".join(
+            f"{c}{' (inferred)' if card['column_types'][c]['inferred'] else ''}" for c in ignored))
+    missing = card.get("missing", {})
+    for target in card["targets"]:
+        classes = f", {len(target['classes'])} classes" if target.get("classes") else ""
+        missing_target = missing.get(target["name"], {}).get("count", 0)
+        console.print(f"target {target['name']}: {target['task']}{classes}"
+                      + (f", {missing_target} missing" if missing_target else ""))
+
+    console.print(_split_table(card))
+    _print_checks(console, card)
+    console.print(f"written: {card['card']}")
+
+
+def _inputs_table(card: dict[str, Any]) -> Any:
+    """The data card's inputs: column type, rank, shape, dtype and missing values of each."""
+    from rich.table import Table
 
     inputs = Table(title="inputs")
     for column in ("input", "column type", "rank", "shape", "dtype", "missing"):
@@ -51,19 +70,11 @@ def _print_card(card: dict[str, Any]) -> None:
         gap = missing.get(column, {}).get("count", 0)
         inputs.add_row(entry["name"] if column == entry["name"] else f"{entry['name']} ({column})", kind,
                        str(entry["rank"]), str(tuple(entry["shape"])), entry["dtype"], f"{gap:,}" if gap else "-")
-    console.print(inputs)
-    ignored = [c for c, t in card.get("column_types", {}).items() if t["type"] == "ignore"]
-    if ignored:
-        console.print("ignored columns: " + ", ".join(
-            f"{c}{' (inferred)' if card['column_types'][c]['inferred'] else ''}" for c in ignored))
-    for target in card["targets"]:
-        classes = f", {len(target['classes'])} classes" if target.get("classes") else ""
-        missing_target = missing.get(target["name"], {}).get("count", 0)
-        console.print(f"target {target['name']}: {target['task']}{classes}"
-                      + (f", {missing_target} missing" if missing_target else ""))
+    return inputs
 
-    console.print(_split_table(card))
 
+def _print_checks(console: Any, card: dict[str, Any]) -> None:
+    """The data card's duplicates across parts, K-fold sizes and warnings."""
     duplicates = card.get("duplicates", {})
     if duplicates.get("checked") is False:
         console.print("duplicates across parts: not checked (streamed table)")
@@ -83,7 +94,6 @@ def _print_card(card: dict[str, Any]) -> None:
             console.print(f"    advice: {warning['advice']}")
     else:
         console.print("warnings: none")
-    console.print(f"written: {card['card']}")
 
 
 def _split_table(card: dict[str, Any]) -> Any:
