@@ -24,12 +24,7 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 def line_chart(title: str, xlabel: str, ylabel: str, xs: list[float], lines: list[tuple[str, list[float], str]],
                marks: list[tuple[float, str, str]] = ()) -> str:
     """An SVG chart of `lines` (label, values, colour) over `xs`, with vertical `marks` (x, label, colour)."""
-    finite = [v for _, values, _ in lines for v in values if math.isfinite(v)]
-    low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
-    if high - low < 1e-12:
-        low, high = low - 0.5, high + 0.5
-    pad = 0.05 * (high - low)
-    low, high = low - pad, high + pad
+    low, high = _y_range(lines)
     x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
     x1 = x1 if x1 > x0 else x0 + 1
     width, height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -59,10 +54,27 @@ def line_chart(title: str, xlabel: str, ylabel: str, xs: list[float], lines: lis
     for _label, values, colour in lines:
         points = " ".join(f"{px(x):.1f},{py(v):.1f}" for x, v in zip(xs, values) if math.isfinite(v))
         out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.6"/>')
+    out.extend(_legend(lines, marks, height))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _y_range(lines: list[tuple[str, list[float], str]]) -> tuple[float, float]:
+    """The y axis's span: the finite values, padded by 5% (a flat line gets a unit span)."""
+    finite = [v for _, values, _ in lines for v in values if math.isfinite(v)]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    if high - low < 1e-12:
+        low, high = low - 0.5, high + 0.5
+    pad = 0.05 * (high - low)
+    return low - pad, high + pad
+
+
+def _legend(lines: list[tuple[str, list[float], str]], marks: list[tuple[float, str, str]], height: float) -> list[str]:
+    """The legend under the x axis, three entries a row: the lines, then the marks."""
     legend = [(label, colour) for label, _, colour in lines] + [(label, colour) for _, label, colour in marks]
+    out = []
     for i, (label, colour) in enumerate(legend):
         x, y = LEFT + (i % 3) * 180, TOP + height + 46 + (i // 3) * 14
         out.append(f'<rect x="{x}" y="{y - 8}" width="12" height="3" fill="{colour}"/>'
                    f'<text x="{x + 16}" y="{y - 4}">{html.escape(label)}</text>')
-    out.append("</svg>")
-    return "".join(out)
+    return out
