@@ -154,7 +154,7 @@ def join_cluster(runtime: Any, options: ClusterOptions | None = None) -> Worker:
 
     Args:
         runtime: the config's runtime section (its strategy; the backend is jax, see
-            `dlflow.train.runtime.check_strategy`).
+            `dlflow.train.backend.check_strategy`).
         options: `dlflow train`'s --coordinator, --num-workers and --worker-index.
 
     Returns:

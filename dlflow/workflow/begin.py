@@ -59,8 +59,8 @@ def prepare_runtime(loaded: Any, cluster: dict[str, Any] | None = None) -> None:
     Args:
         cluster: `dlflow train`'s --coordinator, --num-workers and --worker-index values.
     """
+    from dlflow.train.backend import select_backend
     from dlflow.train.distributed import ClusterOptions, check_cluster
-    from dlflow.train.runtime import select_backend
 
     with located_errors(loaded):
         select_backend(loaded.config.runtime.backend, loaded.config.runtime)

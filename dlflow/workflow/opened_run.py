@@ -43,7 +43,7 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     """
     from dlflow.config import load_config
     from dlflow.runs.lookup import find_run
-    from dlflow.train.runtime import select_backend
+    from dlflow.train.backend import select_backend
 
     run = find_run(run_ref, runs_root, log)
     manifest = read_json(run.manifest, advice="the run directory is damaged: restore manifest.json, or train again")

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from dlflow.errors import DataError, UsageError
-from dlflow.train import distributed, runtime
+from dlflow.train import backend, distributed, runtime
 from dlflow.train.distributed import ClusterOptions, Worker
 
 
@@ -28,12 +28,12 @@ def test_jax_device_count_is_set_before_jax_starts(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
     monkeypatch.delenv("JAX_PLATFORMS", raising=False)
     config = SimpleNamespace(device="cpu", strategy="data_parallel", logical_cpus=3)
-    runtime._jax_devices_before_start(config)
+    backend._jax_devices_before_start(config)
     import os
 
     assert os.environ["XLA_FLAGS"] == "--xla_cpu_enable_fast_math=false --xla_force_host_platform_device_count=3"
     assert os.environ["JAX_PLATFORMS"] == "cpu"
-    runtime._jax_devices_before_start(config)  # once only
+    backend._jax_devices_before_start(config)  # once only
     assert os.environ["XLA_FLAGS"].count("device_count") == 1
 
 
