@@ -108,26 +108,13 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
         batch_size: the session's (fit.batch_size) unless given (develop's overfit check: a smaller one).
     """
     from dlflow.data.image_stream import naming_bad_images
-    from dlflow.data.pipeline import to_tf_dataset
-    from dlflow.data.streaming import streamed_part
     from dlflow.train.phases import fit_epochs
-    from dlflow.train.runtime import input_pipeline, release_distribution
+    from dlflow.train.runtime import release_distribution
 
     batch = batch_size or session.batch_size
-
-    def batches(part: Any, shuffle: bool) -> tuple[Any, int | None]:
-        samples = None if streamed_part(part) is not None else len(part)
-        dataset = input_pipeline(session.runtime, to_tf_dataset(part, batch_size=batch, shuffle=shuffle,
-                                                                seed=config.seed), batch_size=batch, samples=samples)
-        if samples is None or session.runtime.distribution is not None:
-            return dataset, None
-        # Repeated, with the steps of one pass given: Keras keeps one iterator for the whole fit
-        # instead of starting the pipeline again every epoch (0.1-0.4 s an epoch on 2 busy cores);
-        # `shuffle` reshuffles on every pass, as before.
-        return dataset.repeat(), -(-samples // batch)
-
-    train_ds, steps = batches(train, True)
-    val_ds, val_steps = batches(validation, False) if len(validation) else (None, None)
+    train_ds, steps = _batches(session, train, batch, shuffle=True, seed=config.seed)
+    val_ds, val_steps = (_batches(session, validation, batch, shuffle=False, seed=config.seed) if len(validation)
+                         else (None, None))
     with contextlib.redirect_stdout(sys.stderr), naming_bad_images(train, validation):  # progress bar: stderr
         def fit_range(first: int, end: int) -> Any:
             return session.model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=end,
@@ -138,6 +125,23 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
             return fit_epochs(session, config, train, fit_range, list(callbacks), epochs or config.fit.epochs, log)
         finally:
             release_distribution(session.runtime)  # what follows (saving, scoring) needs no other device
+
+
+def _batches(session: Session, part: Any, batch: int, *, shuffle: bool, seed: int) -> tuple[Any, int | None]:
+    """A split as the batches this process feeds to fit, and the steps of one pass (None: not given)."""
+    from dlflow.data.pipeline import to_tf_dataset
+    from dlflow.data.streaming import streamed_part
+    from dlflow.train.runtime import input_pipeline
+
+    samples = None if streamed_part(part) is not None else len(part)
+    dataset = input_pipeline(session.runtime, to_tf_dataset(part, batch_size=batch, shuffle=shuffle, seed=seed),
+                             batch_size=batch, samples=samples)
+    if samples is None or session.runtime.distribution is not None:
+        return dataset, None
+    # Repeated, with the steps of one pass given: Keras keeps one iterator for the whole fit
+    # instead of starting the pipeline again every epoch (0.1-0.4 s an epoch on 2 busy cores);
+    # `shuffle` reshuffles on every pass, as before.
+    return dataset.repeat(), -(-samples // batch)
 
 
 def fit_in_folder(session: Any, loaded: Any, train: Any, validation: Any, folder: Path, *,
