@@ -88,18 +88,14 @@ def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5
     with located_errors(loaded):
         plan = fold_indices(data.dataset, data.split, folds=folds, repeats=repeats, seed=config.seed)
     folder = _start_folder(runs_root, loaded, data, folds=folds, repeats=repeats, argv=argv, log=log)
-    results: list[dict[str, Any]] = []
-    try:
-        for fold in plan:
-            results.append(_run_fold(fold, loaded, data, folder / "folds" / fold.name))
-            log(f"fold {fold.name}: " + _describe_fold(results[-1], config.fit.monitor))
-    except KeyboardInterrupt as exc:
-        update_manifest(folder / "manifest.json", status="interrupted", ended=now_iso())
-        raise Interrupted(f"interrupted after {len(results)} of {len(plan)} folds ({folder})") from exc
-    except BaseException as exc:
-        update_manifest(folder / "manifest.json", status="failed", ended=now_iso(),
-                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise
+    results = _run_folds(plan, loaded, data, folder, log)
+    summary = _finish(folder, config, results, folds=folds, repeats=repeats, started=started)
+    return CvResult(folder, results, summary, config.fit.monitor)
+
+
+def _finish(folder: Path, config: Any, results: list[dict[str, Any]], *, folds: int, repeats: int,
+            started: float) -> dict[str, dict[str, Any]]:
+    """Write cv.json and mark the manifest completed; the summary over folds (WorkFailed: every fold diverged)."""
     summary = summarize_folds(results)
     if all(r.get("diverged_epoch") for r in results):
         update_manifest(folder / "manifest.json", status="failed", ended=now_iso(), error="every fold diverged")
@@ -110,7 +106,24 @@ def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5
                                     "summary": summary, "per_fold": results})
     update_manifest(folder / "manifest.json", status="completed", ended=now_iso(),
                     timings={"total_s": round(time.time() - started, 3)})
-    return CvResult(folder, results, summary, config.fit.monitor)
+    return summary
+
+
+def _run_folds(plan: list[Fold], loaded: Any, data: Any, folder: Path, log: Log) -> list[dict[str, Any]]:
+    """Each fold in turn, its cv.json rows; the manifest says interrupted or failed when one stops."""
+    results: list[dict[str, Any]] = []
+    try:
+        for fold in plan:
+            results.append(_run_fold(fold, loaded, data, folder / "folds" / fold.name))
+            log(f"fold {fold.name}: " + _describe_fold(results[-1], loaded.config.fit.monitor))
+    except KeyboardInterrupt as exc:
+        update_manifest(folder / "manifest.json", status="interrupted", ended=now_iso())
+        raise Interrupted(f"interrupted after {len(results)} of {len(plan)} folds ({folder})") from exc
+    except BaseException as exc:
+        update_manifest(folder / "manifest.json", status="failed", ended=now_iso(),
+                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+    return results
 
 
 def _start_folder(runs_root: Path, loaded: Any, data: Any, *, folds: int, repeats: int,
