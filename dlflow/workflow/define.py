@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -25,6 +24,14 @@ from dlflow.config.task_kinds import TASKS, is_classification
 from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
 from dlflow.workflow.baselines import Baseline, common_sense_baseline
+from dlflow.workflow.define_data import (
+    TABLE_FORMATS,
+    data_options,
+    find_time_column,
+    is_builtin_series,
+    npz_arrays,
+    read_frame,
+)
 from dlflow.workflow.define_text import TEST, VALIDATION, config_text, describe_data
 from dlflow.workflow.scores import primary_metric
 from dlflow.workflow.starter import loss_for, starter_model
@@ -32,11 +39,7 @@ from dlflow.workflow.starter import loss_for, starter_model
 # ask(question, choices, default) -> answer: the CLI's prompt at a terminal, None elsewhere.
 Ask = Callable[[str, Sequence[str], Optional[str]], str]
 
-TABLE_FORMATS = ("csv", "tsv", "parquet")
 TARGET_NAMES = ("target", "label", "labels", "y", "class")  # an .npz array named so is the default target
-MAX_IMAGE_SIDE = 192  # images larger (or of mixed sizes) are resized to fit this on their long side
-TIME_COLUMN_NAMES = {"date", "time", "timestamp", "datetime", "year", "month", "week", "day", "period", "ds"}
-MIN_WINDOW, MAX_WINDOW = 8, 120  # time series window length, in steps
 MAX_PARENT_STEPS = 1  # a data path relative to the config climbs at most this many folders, else absolute
 DATA_HELP = "a .csv/.tsv/.parquet table, an .npz, a folder of class sub-folders, or builtin:<name>"
 
@@ -101,21 +104,26 @@ def define(data: str | None, *, target: str | list[str] | None = None, task: str
         seed: the config's seed (it also fixes the split the baseline is scored on).
         log: receives progress lines.
     """
-    from dlflow.data.sources import detect_format
-
     source = _source(data, ask)
     data = data or source
     fmt, frame, time_column = _format(source, fmt, log)
-    if target is None and frame is not None and not _is_builtin_series(source):
-        target = _ask_target([str(c) for c in frame.columns], "column", ask)
-    elif target is None and fmt == "npz":
-        target = _ask_target(_npz_arrays(source), "array", ask)
-    options = _data_options(source, fmt, frame, time_column)
+    if target is None:
+        target = _missing_target(source, fmt, frame, ask)
+    options = data_options(source, fmt, frame, time_column)
     log(f"define: loading {data} ({fmt})")
     dataset, task_given = _load(source, fmt, target, task, options, ask)
     if target is None and fmt not in ("image_dir", "text_dir"):  # a built-in's own target, written out
         target = dataset.info["targets"][0] if dataset.kind == "timeseries" else next(iter(dataset.target_specs))
     name = _experiment_name(name or _data_name(data))
+    return _definition(dataset, name=name, source=source, fmt=fmt, target=target, task_given=task_given,
+                       options=options, config_dir=config_dir, seed=seed)
+
+
+def _definition(dataset: Any, *, name: str, source: str, fmt: str, target: Any, task_given: bool,
+                options: dict[str, Any], config_dir: Path, seed: int) -> Definition:
+    """The loaded data's baseline, starter model and config text, as a Definition."""
+    from dlflow.data.sources import detect_format
+
     train, validation = _parts(dataset, seed)
     baseline = common_sense_baseline(train, validation) if train is not None and len(validation) else None
     written = _written_source(source, config_dir)
@@ -123,10 +131,23 @@ def define(data: str | None, *, target: str | list[str] | None = None, task: str
     text = config_text(dataset, starter, name=name, source=written, fmt=fmt,
                        given_format=fmt != detect_format(source), target=target, task_given=task_given,
                        seed=seed, baseline=baseline, extra=_plain(options))
-    spec = next(iter(dataset.target_specs.values()))
-    classes = [str(c) for c in spec.classes] if spec.classes is not None and spec.task != "multilabel" else None
     return Definition(name, text, written, fmt, dataset.kind, dataset.task, target, primary_metric(dataset.task),
-                      len(dataset), describe_data(dataset), baseline, starter.description, classes)
+                      len(dataset), describe_data(dataset), baseline, starter.description, _classes(dataset))
+
+
+def _missing_target(source: str, fmt: str, frame: Any, ask: Ask | None) -> str | None:
+    """The target column of a table or array of an .npz, asked for; None where the data names its own."""
+    if frame is not None and not is_builtin_series(source):
+        return _ask_target([str(c) for c in frame.columns], "column", ask)
+    if fmt == "npz":
+        return _ask_target(npz_arrays(source), "array", ask)
+    return None
+
+
+def _classes(dataset: Any) -> list[str] | None:
+    """The classes of a single-label classification target (None otherwise)."""
+    spec = next(iter(dataset.target_specs.values()))
+    return [str(c) for c in spec.classes] if spec.classes is not None and spec.task != "multilabel" else None
 
 
 def _source(data: str | None, ask: Ask | None) -> str:
@@ -153,28 +174,13 @@ def _format(source: str, given: str | None, log: Log) -> tuple[str, Any, str | N
     fmt = given or detect_format(source)
     if fmt == "unknown":
         raise UsageError(f"cannot tell the format of '{source}': expected {DATA_HELP}; or give --format")
-    frame = _table(source, fmt)
-    time_column = _time_column(frame) if frame is not None else None
+    frame = read_frame(source, fmt)
+    time_column = find_time_column(frame) if frame is not None else None
     if fmt in TABLE_FORMATS and given is None and time_column is not None:
         log(f"define: column '{time_column}' orders the rows: framed as a time series to forecast "
             f"(give --format {fmt} to treat it as a plain table)")
         fmt = "timeseries"
     return fmt, frame, time_column
-
-
-def _data_options(source: str, fmt: str, frame: Any, time_column: str | None) -> dict[str, Any]:
-    """The `data:` options define chooses: image size and colours, or a time series' window."""
-    if fmt == "image_dir":
-        return _image_options(Path(source))
-    if fmt != "timeseries" and not _is_builtin_series(source):
-        return {}
-    from dlflow.config import WindowOptions
-
-    rows = len(frame) if frame is not None else _series_rows(source)
-    options: dict[str, Any] = {"window": WindowOptions(length=_window_length(rows), horizon=1)}
-    if time_column and frame is not None and _is_numeric(frame[time_column]):
-        options["features"] = {time_column: "ignore"}  # a numeric time axis would pass for a feature
-    return options
 
 
 def _load(source: str, fmt: str, target: Any, task: str | None, options: dict[str, Any],
@@ -252,101 +258,6 @@ def _ask_target(columns: list[str], what: str, ask: Ask | None) -> str:
     if answer not in columns:
         raise UsageError(f"--target {answer!r}: no such {what}; {what}s are: {', '.join(columns)}")
     return answer
-
-
-def _table(source: str, fmt: str) -> Any:
-    """The DataFrame of a table, a time series file or a built-in series (None for other data)."""
-    from dlflow.data.builtin import BUILTIN_SERIES
-    from dlflow.data.table_files import read_table
-
-    if fmt in TABLE_FORMATS or fmt == "timeseries":
-        suffix = Path(source).suffix.lower()
-        return read_table(Path(source), fmt if fmt in TABLE_FORMATS else {".tsv": "tsv", ".parquet": "parquet",
-                                                                            ".pq": "parquet"}.get(suffix, "csv"))
-    if source.startswith("builtin:") and source.removeprefix("builtin:") in BUILTIN_SERIES:
-        return BUILTIN_SERIES[source.removeprefix("builtin:")]()
-    return None
-
-
-def _is_builtin_series(source: str) -> bool:
-    from dlflow.data.builtin import BUILTIN_SERIES
-
-    return source.startswith("builtin:") and source.removeprefix("builtin:") in BUILTIN_SERIES
-
-
-def _series_rows(source: str) -> int:
-    return len(_table(source, "builtin"))
-
-
-def _time_column(frame: Any) -> str | None:
-    """A column that orders the rows in time: a datetime column, or one named like time that only rises."""
-    import pandas as pd
-
-    for column in frame.columns:
-        values = frame[column]
-        named = str(column).strip().lower() in TIME_COLUMN_NAMES
-        if pd.api.types.is_datetime64_any_dtype(values):
-            return str(column)
-        if not named or len(values) < 3:
-            continue
-        if _is_numeric(values):
-            ordered = values
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ordered = pd.to_datetime(values, errors="coerce", format="mixed")
-            if ordered.isna().any():
-                continue
-        if ordered.is_monotonic_increasing:
-            return str(column)
-    return None
-
-
-def _is_numeric(values: Any) -> bool:
-    import pandas as pd
-
-    return bool(pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values))
-
-
-def _window_length(rows: int) -> int:
-    """A window a twentieth of the series (between MIN_WINDOW and MAX_WINDOW steps)."""
-    return int(min(MAX_WINDOW, max(MIN_WINDOW, rows // 20)))
-
-
-def _npz_arrays(source: str) -> list[str]:
-    import numpy as np
-
-    try:
-        with np.load(source, allow_pickle=False) as archive:
-            return list(archive.files)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{source}: not a readable .npz file ({exc})") from exc
-
-
-def _image_options(folder: Path) -> dict[str, Any]:
-    """data.image for an image folder: its images' size (resized to fit MAX_IMAGE_SIDE) and colours."""
-    from statistics import median
-
-    from PIL import Image
-
-    from dlflow.config import ImageOptions
-    from dlflow.data.folders import class_files
-    from dlflow.data.images import GRAY_PIL_MODES, IMAGE_SUFFIXES
-
-    files, _ = class_files(folder, IMAGE_SUFFIXES, what="images")
-    sizes, gray = [], True
-    for file in files:
-        try:
-            with Image.open(file) as image:
-                sizes.append((image.size[1], image.size[0]))
-                gray = gray and image.mode in GRAY_PIL_MODES
-        except (OSError, ValueError, SyntaxError) as exc:
-            raise DataError(f"{file}: unreadable image ({exc})") from exc
-    height, width = int(median(h for h, _ in sizes)), int(median(w for _, w in sizes))
-    scale = min(1.0, MAX_IMAGE_SIDE / max(height, width))
-    size = [max(1, round(height * scale)), max(1, round(width * scale))]
-    mode = "grayscale" if gray else "rgb"
-    return {"image": ImageOptions(size=tuple(size), color_mode=mode)}
 
 
 def _data_name(data: str) -> str:
