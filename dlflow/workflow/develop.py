@@ -79,24 +79,8 @@ def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
     loaded = begin(config_file, overrides, quiet_tf=quiet_tf)
     config = loaded.config
     data = prepare_data(loaded, runs_root, log)
-    with located_errors(loaded):
-        from dlflow.data.no_target import require_target
-
-        require_target(data.train, "develop (its baselines and verdict score predictions of it)")
-    _, spec = primary_target(data.train)
-    metric = primary_metric(spec.task)
-    log(f"baselines: scored on the validation split ({len(data.validation)} samples) by {metric}")
-    baselines = evaluate_baselines(data.train, data.validation, seed=config.seed, shallow=shallow, log=log)
-    overfit = overfit_check(loaded, data.train, data.validation, max_epochs=overfit_epochs, log=log)
-    _release_models()
-
-    report: dict[str, Any] = {
-        "config": str(loaded.path), "experiment": config.name, "created": now_iso(),
-        "task": spec.task, "target": spec.name, "metric": metric, "higher_is_better": higher_is_better(metric),
-        "data": {"source": data.dataset.source, "kind": data.dataset.kind, **data.split.sizes()},
-        "baselines": [b.describe() for b in baselines], "overfit_check": overfit.describe(),
-        "run": None, "run_status": "skipped", "model": None, "curves": None,
-    }
+    report, baselines, overfit = _before_training(loaded, data, shallow=shallow, overfit_epochs=overfit_epochs,
+                                                  log=log)
     run_path = None
     if skip_train:
         report["run_skipped"] = "--skip-train"
@@ -109,6 +93,35 @@ def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
     write_json(path, report)
     log(f"develop: {path}")
     return DevelopResult(report, path, passed)
+
+
+def _before_training(loaded: Any, data: Any, *, shallow: bool, overfit_epochs: int,
+                     log: Log) -> tuple[dict[str, Any], list[Any], Any]:
+    """The baselines and the overfit check; develop.json as it stands before the full run, and the two."""
+    with located_errors(loaded):
+        from dlflow.data.no_target import require_target
+
+        require_target(data.train, "develop (its baselines and verdict score predictions of it)")
+    _, spec = primary_target(data.train)
+    metric = primary_metric(spec.task)
+    log(f"baselines: scored on the validation split ({len(data.validation)} samples) by {metric}")
+    baselines = evaluate_baselines(data.train, data.validation, seed=loaded.config.seed, shallow=shallow, log=log)
+    overfit = overfit_check(loaded, data.train, data.validation, max_epochs=overfit_epochs, log=log)
+    _release_models()
+    return _start_report(loaded, data, spec, metric, baselines, overfit), baselines, overfit
+
+
+def _start_report(loaded: Any, data: Any, spec: Any, metric: str, baselines: list[Any],
+                  overfit: Any) -> dict[str, Any]:
+    """develop.json before the full run: the data, the baselines and the overfit check."""
+    config = loaded.config
+    return {
+        "config": str(loaded.path), "experiment": config.name, "created": now_iso(),
+        "task": spec.task, "target": spec.name, "metric": metric, "higher_is_better": higher_is_better(metric),
+        "data": {"source": data.dataset.source, "kind": data.dataset.kind, **data.split.sizes()},
+        "baselines": [b.describe() for b in baselines], "overfit_check": overfit.describe(),
+        "run": None, "run_status": "skipped", "model": None, "curves": None,
+    }
 
 
 def _full_run(overrides: Sequence[str], runs_root: Path, log: Log, argv: Any,
@@ -187,15 +200,7 @@ def verdict(report: dict[str, Any], baselines: list[Any], overfit: Any, config: 
     if not overfit.passed:
         advice += overfit.advice
     if model is None:
-        if report["run_status"] == "diverged":
-            out["passed"] = False
-            out["summary"] = f"the full run diverged: {report.get('run_error', '')}"
-            advice.append("lower the learning rate, or check the inputs for NaN or huge values")
-        else:
-            out["passed"] = bool(overfit.passed)
-            out["summary"] = ("the overfit check passed; run without --skip-train for the full run and the verdict"
-                              if overfit.passed else "the overfit check failed: the model cannot fit a few batches")
-        return out
+        return _verdict_without_model(out, report, overfit)
     score = model["score"]
     out["beats_common_sense"] = is_better(metric, score, common.score) if common and common.score is not None else True
     out["beats_best_shallow"] = is_better(metric, score, best_shallow.score) if best_shallow else None
@@ -219,6 +224,19 @@ def verdict(report: dict[str, Any], baselines: list[Any], overfit: Any, config: 
     advice += curve_advice
     if not overfit.passed:
         out["summary"] += "; the overfit check failed (see the advice)"
+    return out
+
+
+def _verdict_without_model(out: dict[str, Any], report: dict[str, Any], overfit: Any) -> dict[str, Any]:
+    """The verdict when no model was scored: the full run diverged, or was skipped (the overfit check decides)."""
+    if report["run_status"] == "diverged":
+        out["passed"] = False
+        out["summary"] = f"the full run diverged: {report.get('run_error', '')}"
+        out["advice"].append("lower the learning rate, or check the inputs for NaN or huge values")
+    else:
+        out["passed"] = bool(overfit.passed)
+        out["summary"] = ("the overfit check passed; run without --skip-train for the full run and the verdict"
+                          if overfit.passed else "the overfit check failed: the model cannot fit a few batches")
     return out
 
 
