@@ -31,8 +31,6 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
         per-class precision/recall/F1, for regression the error distribution, and per-slice
         metrics when asked.
     """
-    from dlflow.data.pipeline import to_tf_dataset
-
     opened = open_run(run_ref, runs_root, log, trust_code=trust_code, as_is_needs="test_step")
     as_is = bool(opened.manifest.get("fitted_as_is"))  # its own test_step: its own losses, no predictions
     if slice_by and as_is:
@@ -43,16 +41,7 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
         test = data.test()
         if len(test) == 0:
             raise UsageError(f"{run.path}: the experiment has no test split (data.split.test is 0)")
-        model = load_run_model(opened)
-        dataset = to_tf_dataset(test, batch_size=config.fit.batch_size, shuffle=False, seed=config.seed)
-        import contextlib
-        import sys
-
-        from dlflow.data.image_stream import naming_bad_images
-
-        with contextlib.redirect_stdout(sys.stderr), naming_bad_images(test):
-            scores = model.evaluate(dataset, verbose=0, return_dict=True)
-            predictions = None if as_is else model.predict(dataset, verbose=0)
+        scores, predictions = _score(load_run_model(opened), test, config, predict=not as_is)
         result: dict[str, Any] = {"run": str(run.path), "split": "test", "samples": len(test),
                                   "metrics": {k: float(v) for k, v in scores.items()}, "evaluated": now_iso()}
         if predictions is not None:
@@ -61,17 +50,37 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
                                  for name, spec in test.target_specs.items() if name in outputs}
         if slice_by:
             result["slices"] = {column: _slices(test, column, outputs) for column in slice_by}
-        manifest = read_json(run.manifest)
-        looks = int(manifest.get("test_evaluations", 0)) + 1
-        result["test_evaluations"] = looks
-        if looks > 1:
-            result["warning"] = (f"the test split has now been evaluated {looks} times for this run: it is no "
-                                 f"longer an unbiased estimate if those results guided any change")
-        write_json(run.evaluation, result)
-        update_manifest(run.manifest, test_evaluations=looks, last_evaluated=result["evaluated"])
-        if (manifest.get("mlflow") or {}).get("run_id"):
-            _track_evaluation(manifest["mlflow"], result, run.evaluation, log)
+        _record(run, result, log)
     return result
+
+
+def _score(model: Any, test: Any, config: Any, *, predict: bool) -> tuple[dict[str, Any], Any]:
+    """The model's own metrics on the test split, and its predictions (None when not `predict`)."""
+    import contextlib
+    import sys
+
+    from dlflow.data.image_stream import naming_bad_images
+    from dlflow.data.pipeline import to_tf_dataset
+
+    dataset = to_tf_dataset(test, batch_size=config.fit.batch_size, shuffle=False, seed=config.seed)
+    with contextlib.redirect_stdout(sys.stderr), naming_bad_images(test):
+        scores = model.evaluate(dataset, verbose=0, return_dict=True)
+        predictions = model.predict(dataset, verbose=0) if predict else None
+    return scores, predictions
+
+
+def _record(run: Any, result: dict[str, Any], log: Log) -> None:
+    """Count this look at the test split (a warning from the second), write evaluation.json, track it."""
+    manifest = read_json(run.manifest)
+    looks = int(manifest.get("test_evaluations", 0)) + 1
+    result["test_evaluations"] = looks
+    if looks > 1:
+        result["warning"] = (f"the test split has now been evaluated {looks} times for this run: it is no "
+                             f"longer an unbiased estimate if those results guided any change")
+    write_json(run.evaluation, result)
+    update_manifest(run.manifest, test_evaluations=looks, last_evaluated=result["evaluated"])
+    if (manifest.get("mlflow") or {}).get("run_id"):
+        _track_evaluation(manifest["mlflow"], result, run.evaluation, log)
 
 
 def _track_evaluation(recorded: dict[str, Any], result: dict[str, Any], path: Path, log: Log) -> None:
