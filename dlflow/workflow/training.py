@@ -16,14 +16,15 @@ from dlflow.config.located import located_errors
 from dlflow.errors import Interrupted, WorkFailed
 from dlflow.log import Log, quiet
 from dlflow.runs.files import atomic_path
-from dlflow.runs.layout import RunDir, create_run
-from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
+from dlflow.runs.layout import RunDir
+from dlflow.runs.manifest import now_iso, update_manifest, write_json
 from dlflow.train.history import summarize_history
 from dlflow.train.session import Session, build_session, fit_session, sigterm_interrupts
 from dlflow.workflow.begin import ConfigSource, begin, prepare_runtime, shown_name
 from dlflow.workflow.final import final_config, train_and_validation
 from dlflow.workflow.prepared_data import prepare_data
 from dlflow.workflow.resume import resumable_run, resume_command, resumed_overrides, trim_history
+from dlflow.workflow.train_run import new_run, reopen_run
 
 # The training mechanics live in dlflow.train (session, history, class weights); their old names here stay.
 __all__ = ["Session", "TrainResult", "build_session", "fit_session", "prepare_runtime", "summarize_history", "train"]
@@ -58,8 +59,8 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         quiet_tf: load TensorFlow with its start-up noise silenced (the CLI, unless --verbose).
         summary: log the model's summary (`model.summary()`: layers, shapes, parameters) before fit.
     """
-    from dlflow.runs.mlflow_tracking import open_tracking, start_tracking
-    from dlflow.train.distributed import ClusterOptions, follow_chief_run, join_cluster, share_text
+    from dlflow.runs.mlflow_tracking import open_tracking
+    from dlflow.train.distributed import follow_chief_run
 
     started = time.time()
     if resume and not isinstance(config_file, LoadedConfig):
@@ -67,8 +68,7 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
     loaded, plan = _begin_train(config_file, overrides, runs_root=runs_root, final=final, cluster=cluster,
                                 quiet_tf=quiet_tf, log=log)
     config = loaded.config
-    with located_errors(loaded):
-        worker = join_cluster(config.runtime, ClusterOptions.from_options(cluster))
+    worker = _join(loaded, cluster)
     runs_root = worker.runs_root(runs_root)  # only the chief writes the real run directory
     with contextlib.ExitStack() as held:  # the run directory's lock (see dlflow.runs.lock)
         run = resumable_run(resume, runs_root, config, log, held) if resume and worker.is_chief else None
@@ -77,22 +77,40 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         data, session = _data_and_session(loaded, runs_root, worker, plan, log)
         tracker = open_tracking(config, runs_root) if worker.is_chief else None  # a bad store: before the run exists
         if run is None:
-            run = _new_run(runs_root, loaded, data, session, plan, held, stage=stage, argv=argv, overrides=overrides)
+            run = new_run(runs_root, loaded, data, session, plan, held, stage=stage, argv=argv, overrides=overrides)
         else:
-            _reopen_run(run, config, argv=argv, overrides=overrides)
-        if tracker is not None:
-            start_tracking(tracker, run, config, log)
-        chief_run = share_text(worker, str(run.path))
-        log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
-                                                       f"{worker.index} of {worker.count})")
-        if summary and worker.is_chief:
-            from dlflow.model.summary import summary_text
-
-            log(summary_text(session.model))
+            reopen_run(run, config, argv=argv, overrides=overrides)
+        chief_run = _announce_run(run, config, worker, session, tracker, summary=summary, log=log)
         again = resume_command(shown_name(config_file), overrides, run, final)
         metrics = _fit_marked(loaded, data, session, run, resuming=resuming, log=log, started=started,
                               tracker=tracker, resume_hint=again)
         return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
+
+
+def _join(loaded: Any, cluster: dict[str, Any] | None) -> Any:
+    """This process's place among the workers (one worker unless runtime.strategy is multi_worker)."""
+    from dlflow.train.distributed import ClusterOptions, join_cluster
+
+    with located_errors(loaded):
+        return join_cluster(loaded.config.runtime, ClusterOptions.from_options(cluster))
+
+
+def _announce_run(run: RunDir, config: Any, worker: Any, session: Session, tracker: Any, *, summary: bool,
+                  log: Log) -> str:
+    """Start tracking, say where the run is (and show the model's summary); the chief's run directory."""
+    from dlflow.runs.mlflow_tracking import start_tracking
+    from dlflow.train.distributed import share_text
+
+    if tracker is not None:
+        start_tracking(tracker, run, config, log)
+    chief_run = share_text(worker, str(run.path))
+    log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
+                                                   f"{worker.index} of {worker.count})")
+    if summary and worker.is_chief:
+        from dlflow.model.summary import summary_text
+
+        log(summary_text(session.model))
+    return chief_run
 
 
 def _data_and_session(loaded: Any, runs_root: Path, worker: Any, plan: Any, log: Log) -> tuple[Any, Any]:
@@ -130,40 +148,6 @@ def _begin_train(config_file: ConfigSource, overrides: Sequence[str], *, runs_ro
     return loaded, plan
 
 
-def _new_run(runs_root: Path, loaded: Any, data: Any, session: Session, plan: Any, held: contextlib.ExitStack, *,
-             stage: str, argv: Sequence[str] | None, overrides: Sequence[str]) -> RunDir:
-    """A new run directory, locked into `held`, with its config.yaml and its manifest (status running)."""
-    from dlflow.config import dump_config
-    from dlflow.runs.lock import run_lock
-
-    config = loaded.config
-    run = create_run(runs_root.resolve(), config.name)
-    held.enter_context(run_lock(run))
-    write_text(run.config, dump_config(config))
-    info = data.dataset.info
-    update_manifest(run.manifest, experiment=config.name, run_id=run.run_id, status="running",
-                    created=now_iso(), stage=stage, command=list(argv or sys.argv), overrides=list(overrides),
-                    versions=versions(), seed=config.seed,
-                    model_api=config.model.api, monitor=config.fit.monitor, config_dir=str(loaded.base_dir),
-                    data={"source": data.dataset.source, "kind": data.dataset.kind, "task": data.dataset.task,
-                          **data.split.describe(), **data.dataset.signature(),
-                          **{k: info[k] for k in ("cache", "skipped_files", "files_keyed") if k in info}},
-                    resumes=0, runtime=session.runtime.describe(), **session.choices.describe(),
-                    **({"final": plan.describe()} if plan else {}),
-                    **_as_is_fields(session.model, config, loaded.base_dir))
-    return run
-
-
-def _reopen_run(run: RunDir, config: Any, *, argv: Sequence[str] | None, overrides: Sequence[str]) -> None:
-    """A resumed run: status running again, one more resume counted, the config as it is now."""
-    from dlflow.config import dump_config
-
-    manifest = update_manifest(run.manifest, status="running")
-    update_manifest(run.manifest, resumes=int(manifest.get("resumes", 0)) + 1,
-                    command=list(argv or sys.argv), overrides=list(overrides), resumed=now_iso())
-    write_text(run.config, dump_config(config))
-
-
 def _fit_marked(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log, started: float,
                 tracker: Any, resume_hint: str) -> dict[str, Any]:
     """`_fit`, with the manifest (and the tracker) marked interrupted or failed when it does not finish."""
@@ -182,23 +166,31 @@ def _fit_marked(loaded: Any, data: Any, session: Session, run: RunDir, *, resumi
         raise
 
 
-def _as_is_fields(model: Any, config: Any, base_dir: Any) -> dict[str, Any]:
-    """For a factory's model: its module's file and digest, and `fitted_as_is` when it has its own loop; the
-    files and digests of your modules that dotted class names come from (`modules`)."""
-    from dlflow.model.custom_classes import config_modules
-    from dlflow.model.factory import factory_record, fitted_as_is, installed_module
-
-    exclude = (str(base_dir),) if base_dir is not None else ()
-    records = [factory_record(m, base_dir) for m in config_modules(config) if not installed_module(m, exclude)]
-    if config.model.api != "factory":
-        return {"modules": records} if records else {}
-    own = fitted_as_is(model)
-    return {"factory": factory_record(config.model.factory, base_dir), **({"fitted_as_is": own} if own else {}),
-            **({"modules": records} if records else {})}
-
-
 def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,
          started: float, tracker: Any = None) -> dict[str, Any]:
+    config = loaded.config
+    callbacks = _callbacks(loaded, data, session, run, resuming=resuming, tracker=tracker, log=log)
+    verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
+    fit_started = time.time()
+    try:
+        with sigterm_interrupts():
+            fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose, log=log)
+    except KeyboardInterrupt:
+        callbacks[0].save_interrupted()  # the last finished epoch, so that --resume loses none
+        raise
+    fit_seconds = time.time() - fit_started
+    metrics = summarize_history(run.history, config.fit.monitor)
+    if metrics.get("diverged_epoch") is not None:
+        update_manifest(run.manifest, status="failed", ended=now_iso(), error="diverged")
+        raise WorkFailed(f"training diverged: the loss became NaN or infinite at epoch {metrics['diverged_epoch']}; "
+                         f"lower the learning rate or check the inputs for NaN")
+    _complete(run, session, metrics, fit_seconds=fit_seconds, started=started, tracker=tracker, log=log)
+    return metrics
+
+
+def _callbacks(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, tracker: Any,
+               log: Log) -> list[Any]:
+    """The fit's callbacks (checkpoints first); a new run's HParams written, a resumed run's history trimmed."""
     from dlflow.config.load import flat_config
     from dlflow.runs.leaderboard import write_hparams
     from dlflow.train.callbacks import build_callbacks
@@ -214,20 +206,12 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
         write_hparams(run.logs, f"{run.experiment}/{run.run_id}", flat_config(config))
     if resuming:
         trim_history(run, log)
-    verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
-    fit_started = time.time()
-    try:
-        with sigterm_interrupts():
-            fit_session(session, config, data.train, data.validation, callbacks=callbacks, verbose=verbose, log=log)
-    except KeyboardInterrupt:
-        callbacks[0].save_interrupted()  # the last finished epoch, so that --resume loses none
-        raise
-    fit_seconds = time.time() - fit_started
-    metrics = summarize_history(run.history, config.fit.monitor)
-    if metrics.get("diverged_epoch") is not None:
-        update_manifest(run.manifest, status="failed", ended=now_iso(), error="diverged")
-        raise WorkFailed(f"training diverged: the loss became NaN or infinite at epoch {metrics['diverged_epoch']}; "
-                         f"lower the learning rate or check the inputs for NaN")
+    return callbacks
+
+
+def _complete(run: RunDir, session: Session, metrics: dict[str, Any], *, fit_seconds: float, started: float,
+              tracker: Any, log: Log) -> None:
+    """The best (or last) checkpoint as the run's model, its metrics and report; the manifest marked completed."""
     source = run.best_checkpoint if run.best_checkpoint.exists() else run.last_checkpoint
     with atomic_path(run.model) as tmp:
         shutil.copyfile(source, tmp)
@@ -241,7 +225,6 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     best = metrics.get("best_value")
     log(f"done: {metrics['epochs_completed']} epochs; best {metrics['monitor']} "
         f"{best:.4f} at epoch {metrics['best_epoch']}" if best is not None else "done")
-    return metrics
 
 
 def _write_report(run: RunDir, log: Log) -> None:
