@@ -20,42 +20,24 @@ runs/<name>/tune-<UTC id>/
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from dlflow.config.search_space import (
-    check_search_config,
-    encoded_choices,
-    from_text,
-    one_line_yaml,
-    short_names,
-    trial_config,
-)
-from dlflow.errors import ConfigError, DlflowError, Interrupted, UsageError, WorkFailed
+from dlflow.config.search_space import check_search_config
+from dlflow.errors import ConfigError, Interrupted, UsageError, WorkFailed
 from dlflow.log import Log, quiet
-from dlflow.runs.leaderboard import write_best_config, write_hparams, write_hparams_config, write_leaderboard
-from dlflow.runs.manifest import now_iso, read_json, update_manifest, versions, write_json, write_text
+from dlflow.runs.leaderboard import write_best_config, write_hparams_config, write_leaderboard
+from dlflow.runs.manifest import now_iso, read_json, update_manifest, versions, write_text
 from dlflow.train.monitoring import monitor_mode
-from dlflow.train.tuner import (
-    TUNE_DIR_KEY,
-    completed_trials,
-    fatal_error,
-    first_line,
-    make_tuner,
-    mean_best,
-    ranked_trials,
-    run_search,
-)
+from dlflow.train.tuner import completed_trials, make_tuner, ranked_trials, run_search
 from dlflow.workflow.prepared_data import prepare_data
+from dlflow.workflow.tune_trials import Search
 
 # Config entries a resumed search may change: more trials, where it runs, how it prints.
 RESUMABLE_CHANGES = ("search.max_trials", "fit.verbose", "runtime.", "export.")
-HYPERBAND_KEYS = "tuner/"  # KerasTuner's own values in a Hyperband trial (epochs, initial epoch, parent)
-WEIGHTS = "model.weights.h5"  # a Hyperband trial's weights, continued by the trials of later rounds
 
 
 @dataclass
@@ -101,11 +83,24 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
 
     started = time.time()
     loaded = begin(config_file, overrides, quiet_tf=quiet_tf, check=check_search_config)
-    config = loaded.config
     role = TuningRole.from_options(tuning)
     role.activate()
     if role.is_worker:
         return _tune_worker(loaded, role, runs_root, log)
+    state = _start_search(loaded, config_file, role, runs_root=runs_root, resume=resume, argv=argv,
+                          overrides=overrides, log=log)
+    manifest_path = state.folder / "manifest.json"
+    hint = f"dlflow tune {config_file}{''.join(f' --set {o}' for o in overrides)} --resume {state.folder}"
+    tuner = _run_marked(state, manifest_path, resumed=bool(resume), resume_hint=hint)
+    ranked = _rank(tuner, state, manifest_path, started)
+    return TuneResult(state.folder, state.search.objective, state.direction, *ranked, resumed=resume is not None,
+                      tuner_id=role.tuner_id)
+
+
+def _start_search(loaded: Any, config_file: str | Path, role: Any, *, runs_root: Path, resume: str | None,
+                  argv: Sequence[str] | None, overrides: Sequence[str], log: Log) -> Search:
+    """The chief's (or a lone process's) search: the data, the tune directory (new or resumed), said in the log."""
+    config = loaded.config
     folder = _resumable_search(resume, runs_root, config) if resume else None
     data = prepare_data(loaded, runs_root, log)
     if len(data.validation) == 0:
@@ -119,14 +114,7 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
     if role.is_chief:
         log(f"tune: serving the oracle at {role.oracle}; trials run on the workers: dlflow tune {config_file} "
             f"--oracle {role.oracle} --tuner-id tuner0 (tuner1, ...)")
-    state = _Search(loaded, data, folder, direction, log, role=role)
-    manifest_path = folder / "manifest.json"
-    sets = "".join(f" --set {o}" for o in overrides)
-    tuner = _run_marked(state, manifest_path, resumed=bool(resume),
-                        resume_hint=f"dlflow tune {config_file}{sets} --resume {folder}")
-    leaderboard, best, best_config = _rank(tuner, state, manifest_path, started)
-    return TuneResult(folder, search.objective, direction, leaderboard, best, best_config, resumed=resume is not None,
-                      tuner_id=role.tuner_id)
+    return Search(loaded, data, folder, direction, log, role=role)
 
 
 def _rank(tuner: Any, state: Any, manifest_path: Path, started: float) -> tuple[list, dict, Path]:
@@ -212,127 +200,13 @@ def _tune_worker(loaded: Any, role: Any, runs_root: Path, log: Log) -> TuneResul
     direction = search.direction or monitor_mode(search.objective)
     log(f"tune: tuner {role.tuner_id}: running the trials of the oracle at {role.oracle}")
     until_told = runs_root.resolve() / config.name / f"tune-{role.tuner_id}"  # each trial names the chief's folder
-    state = _Search(loaded, data, until_told, direction, log, role=role)
+    state = Search(loaded, data, until_told, direction, log, role=role)
     with tempfile.TemporaryDirectory(prefix=f"dlflow-{role.tuner_id}-") as scratch:  # KerasTuner's own files
         with contextlib.redirect_stdout(sys.stderr):
             state.tuner = make_tuner(state, directory=Path(scratch))
             run_search(state.tuner, state)
     ran = [{"trial": trial_id, **entry} for trial_id, entry in state.ran.items()]
     return TuneResult(state.folder, search.objective, direction, ran, None, None, tuner_id=role.tuner_id)
-
-
-
-@dataclass
-class _Search:
-    """What the trials share: the base config, the data, the tune directory, what failed."""
-
-    loaded: Any  # the base config, the user's overrides applied
-    data: Any
-    folder: Path
-    direction: str
-    log: Log
-    tuner: Any = None
-    fatal: DlflowError | None = None
-    failures: dict[str, BaseException] = field(default_factory=dict)
-    role: Any = None  # dlflow.train.tuning_role.TuningRole
-    ran: dict[str, dict[str, Any]] = field(default_factory=dict)  # trial id -> status, score (a worker's report)
-
-    @property
-    def search(self) -> Any:
-        return self.loaded.config.search
-
-    def values(self, trial: Any) -> dict[str, Any]:
-        """The trial's config values by path (KerasTuner's Hyperband bookkeeping left out)."""
-        encoded = encoded_choices(self.search)
-        out = {}
-        for key, value in trial.hyperparameters.values.items():
-            if key.startswith(HYPERBAND_KEYS) or key == TUNE_DIR_KEY:
-                continue
-            if key in encoded:
-                value = from_text(value)
-            elif isinstance(value, float):
-                value = float(f"{value:.6g}")  # 0.30000000000000004 -> 0.3; learning rates keep 6 digits
-            out[key] = value
-        return out
-
-    def _execute(self, trial: Any, values: dict[str, Any], execution: int, folder: Path, *, epochs: int) -> Any:
-        """One execution of a trial (another seed after the first) in its folder; returns its History."""
-        from dlflow.config import dump_config
-        from dlflow.train.session import build_session, fit_in_folder, release_session
-
-        hp = trial.hyperparameters.values
-        seed = None if execution == 0 else self.loaded.config.seed + execution
-        try:
-            loaded = trial_config(self.loaded, values, seed)
-        except ConfigError as error:
-            self.fatal = error
-            raise fatal_error(error) from error
-        if execution == 0:
-            write_text(folder / "config.yaml", dump_config(loaded.config))
-            write_hparams(folder / "logs", trial.trial_id, values, self.search)
-        where = folder if self.search.executions_per_trial == 1 else folder / f"execution-{execution + 1}"
-        where.mkdir(parents=True, exist_ok=True)
-        session = build_session(loaded, self.data.train, self.data.validation, quiet)
-        if "tuner/trial_id" in hp:  # Hyperband continues an earlier round's trial: weights and optimizer
-            session.model.optimizer.build(session.model.trainable_variables)
-            session.model.load_weights(self.folder / "trials" / hp["tuner/trial_id"] / WEIGHTS)
-        history = fit_in_folder(session, loaded, self.data.train, self.data.validation, where, epochs=epochs,
-                                tensorboard=folder / "logs" if execution == 0 else None)
-        if self.search.objective not in history.history:
-            logged = ", ".join(sorted(history.history))
-            self.fatal = ConfigError(f"{self.loaded.where(('search', 'objective'))}: '{self.search.objective}' "
-                                     f"is not a metric the trials log; they log: {logged}")
-            raise fatal_error(self.fatal)
-        if self.search.tuner == "hyperband" and execution == 0:
-            session.model.save_weights(folder / WEIGHTS)
-        release_session(session)
-        return history
-
-    def run_trial(self, trial: Any) -> Any:
-        """Build, fit and score one trial; returns the Keras History (a list with several executions)."""
-        from dlflow.train.history import summarize_history
-
-        if self.role is not None and self.role.is_worker and TUNE_DIR_KEY in trial.hyperparameters.values:
-            self.folder = self.folder.parent / trial.hyperparameters.values[TUNE_DIR_KEY]  # the chief's tune directory
-        folder = self.folder / "trials" / trial.trial_id
-        if folder.exists():
-            shutil.rmtree(folder)  # an interrupted trial runs again from scratch
-        folder.mkdir(parents=True)
-        values = self.values(trial)
-        hp = trial.hyperparameters.values
-        epochs = int(hp.get("tuner/epochs", self.loaded.config.fit.epochs))
-        initial = int(hp.get("tuner/initial_epoch", 0))
-        number = len(self.tuner.oracle.trials) if hasattr(self.tuner.oracle, "trials") else "?"  # a worker's: remote
-        short = short_names(list(values))
-        self.log(f"trial {trial.trial_id} ({number}/{self.search.max_trials}): "
-                 + ", ".join(f"{short[k]}={one_line_yaml(v)}" for k, v in values.items())
-                 + (f" (epochs {initial + 1}-{epochs})" if "tuner/epochs" in hp else ""))
-        started = time.time()
-        histories = []
-        try:
-            for execution in range(self.search.executions_per_trial):
-                histories.append(self._execute(trial, values, execution, folder, epochs=max(epochs - initial, 1)))
-        except KeyboardInterrupt:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failed trial is recorded, the search goes on
-            if self.fatal is not None:
-                raise
-            message = first_line(exc)
-            self.failures[trial.trial_id] = exc
-            write_json(folder / "metrics.json", {"status": "failed", "error": message, "values": values})
-            self.log(f"trial {trial.trial_id} failed: {message}")
-            self.ran[trial.trial_id] = {"status": "failed", "error": message, "values": values}
-            raise
-        metrics = summarize_history(folder / "history.csv" if len(histories) == 1
-                                    else folder / "execution-1" / "history.csv", self.search.objective)
-        score = mean_best(histories, self.search.objective, self.direction)
-        metrics.update(status="completed", values=values, score=score, seconds=round(time.time() - started, 3),
-                       executions=len(histories), epochs=epochs, initial_epoch=initial)
-        write_json(folder / "metrics.json", metrics)
-        self.ran[trial.trial_id] = {"status": "completed", "score": score, "values": values}
-        self.log(f"trial {trial.trial_id}: {self.search.objective} {score:.4f} "
-                 f"({metrics.get('epochs_completed')} epochs, {metrics['seconds']:.1f}s)")
-        return histories if len(histories) > 1 else histories[0]
 
 
 
