@@ -68,8 +68,7 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
     loaded, plan = _begin_train(config_file, overrides, runs_root=runs_root, final=final, cluster=cluster,
                                 quiet_tf=quiet_tf, log=log)
     config = loaded.config
-    worker = _join(loaded, cluster)
-    runs_root = worker.runs_root(runs_root)  # only the chief writes the real run directory
+    worker, runs_root = _join(loaded, cluster, runs_root)
     with contextlib.ExitStack() as held:  # the run directory's lock (see dlflow.runs.lock)
         run = resumable_run(resume, runs_root, config, log, held) if resume and worker.is_chief else None
         run = follow_chief_run(worker, run, runs_root)  # the others resume from a copy of the chief's state
@@ -87,12 +86,13 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
         return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
 
 
-def _join(loaded: Any, cluster: dict[str, Any] | None) -> Any:
-    """This process's place among the workers (one worker unless runtime.strategy is multi_worker)."""
+def _join(loaded: Any, cluster: dict[str, Any] | None, runs_root: Path) -> tuple[Any, Path]:
+    """This process's place among the workers (one unless runtime.strategy is multi_worker), and its runs root."""
     from dlflow.train.distributed import ClusterOptions, join_cluster
 
     with located_errors(loaded):
-        return join_cluster(loaded.config.runtime, ClusterOptions.from_options(cluster))
+        worker = join_cluster(loaded.config.runtime, ClusterOptions.from_options(cluster))
+    return worker, worker.runs_root(runs_root)  # only the chief writes the real run directory
 
 
 def _announce_run(run: RunDir, config: Any, worker: Any, session: Session, tracker: Any, *, summary: bool,

@@ -116,13 +116,8 @@ class Search:
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed trial is recorded, the search goes on
-            if self.fatal is not None:
-                raise
-            message = first_line(exc)
-            self.failures[trial.trial_id] = exc
-            write_json(folder / "metrics.json", {"status": "failed", "error": message, "values": values})
-            self.log(f"trial {trial.trial_id} failed: {message}")
-            self.ran[trial.trial_id] = {"status": "failed", "error": message, "values": values}
+            if self.fatal is None:
+                self._record_failure(trial.trial_id, folder, values, exc)
             raise
         metrics = summarize_history(folder / "history.csv" if len(histories) == 1
                                     else folder / "execution-1" / "history.csv", self.search.objective)
@@ -134,3 +129,11 @@ class Search:
         self.log(f"trial {trial.trial_id}: {self.search.objective} {score:.4f} "
                  f"({metrics.get('epochs_completed')} epochs, {metrics['seconds']:.1f}s)")
         return histories if len(histories) > 1 else histories[0]
+
+    def _record_failure(self, trial_id: str, folder: Path, values: dict[str, Any], exc: BaseException) -> None:
+        """A failed trial: its metrics.json says why, the search goes on (KerasTuner marks it failed)."""
+        message = first_line(exc)
+        self.failures[trial_id] = exc
+        write_json(folder / "metrics.json", {"status": "failed", "error": message, "values": values})
+        self.log(f"trial {trial_id} failed: {message}")
+        self.ran[trial_id] = {"status": "failed", "error": message, "values": values}
