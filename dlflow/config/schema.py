@@ -5,8 +5,6 @@ Wherever Keras takes an object the config takes a `KerasObject`: an identifier s
 class names and keyword arguments are checked against Keras by `dlflow.config.keras_check`.
 """
 
-from __future__ import annotations
-
 from typing import Literal, Optional
 
 from pydantic import Field

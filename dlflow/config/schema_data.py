@@ -1,7 +1,5 @@
 """The `data:` section of the experiment config: source, format, split, missing values, per-kind options."""
 
-from __future__ import annotations
-
 from typing import Literal, Union
 
 from pydantic import Field, PositiveInt, model_validator

@@ -1,7 +1,5 @@
 """The `fit:` and `runtime:` sections of the experiment config: training arguments, devices, precision."""
 
-from __future__ import annotations
-
 from typing import Any, Literal, Union
 
 from pydantic import Field, field_validator, model_validator

@@ -1,7 +1,5 @@
 """The `model:` and `compile:` sections of the experiment config (Keras objects checked by keras_check)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
