@@ -66,3 +66,18 @@ def test_validate_reads_a_tables_input_names_without_numpy(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "functional model" in done.stdout
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_keras_versions_are_read_beside_the_packages(monkeypatch):
+    # importlib.metadata searches every sys.path folder (milliseconds); the dist-info beside the package is enough.
+    from importlib import metadata
+
+    from dlflow.config.catalogue import installed_keras_version, installed_version
+
+    expected = metadata.version("keras"), metadata.version("keras-hub")
+
+    def searched(name):
+        raise AssertionError(f"searched sys.path for {name}")
+
+    monkeypatch.setattr(metadata, "version", searched)
+    assert (installed_keras_version(), installed_version("keras_hub")) == expected
