@@ -14,8 +14,11 @@ import typer  # noqa: E402
 
 from dlflow import __version__
 from dlflow.cli.app import State, app
+from dlflow.cli.pydantic_plugins import skip_plugin_search
 from dlflow.cli.registry import register
 from dlflow.errors import DlflowError
+
+skip_plugin_search()  # and not import importlib.metadata for it
 
 
 def main(argv: list[str] | None = None) -> None:
