@@ -14,29 +14,11 @@ import typer  # noqa: E402
 
 from dlflow import __version__
 from dlflow.cli.app import State, app
+from dlflow.cli.pydantic_plugins import skip_plugin_search
+from dlflow.cli.registry import register
 from dlflow.errors import DlflowError
 
-
-def _register() -> None:
-    """Join each command module's Typer app to the root app, once (the order they are added is help order)."""
-    if app.registered_groups:
-        return
-    from dlflow.cli import (
-        config_cmds,
-        data_cmds,
-        deploy_cmds,
-        generate_cmds,
-        monitor_cmds,
-        observe_cmds,
-        regularize_cmds,
-        serve_cmds,
-        stage_cmds,
-        train_cmds,
-    )
-
-    for module in (stage_cmds, data_cmds, train_cmds, regularize_cmds, deploy_cmds, serve_cmds, monitor_cmds,
-                   generate_cmds, observe_cmds, config_cmds):
-        app.add_typer(module.app)
+skip_plugin_search()  # and not import importlib.metadata for it
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -68,7 +50,7 @@ def _run(args: list[str]) -> None:
     """Run the app; a failure is printed on stderr and raised as `_Failed`; success exits."""
     from dlflow.cli.output import print_error
 
-    _register()
+    register(app, args)
     try:
         # without standalone mode, click returns a `typer.Exit(code)` raised by a command as the result
         code = app(args=args, prog_name="dlflow", standalone_mode=False)

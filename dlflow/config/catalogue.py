@@ -124,12 +124,39 @@ class Catalogue:
 
 def installed_keras_version() -> str | None:
     """The installed Keras version, read from package metadata (Keras is not imported)."""
+    return installed_version("keras")
+
+
+def installed_version(package: str) -> str | None:
+    """The version of the installed distribution of import package `package` (`keras`, `keras_hub`), or None.
+
+    Read from the one `<package>-<version>.dist-info` beside the package (a few directory entries);
+    otherwise from `importlib.metadata`, whose search of every sys.path folder takes milliseconds.
+    """
+    version = _version_beside(package)
+    if version is not None:
+        return version
     from importlib import metadata
 
     try:
-        return metadata.version("keras")
+        return metadata.version(package.replace("_", "-"))
     except metadata.PackageNotFoundError:
         return None
+
+
+def _version_beside(package: str) -> str | None:
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)  # locates the package, imports nothing
+        folder = os.path.dirname(next(iter(spec.submodule_search_locations)))  # type: ignore[union-attr]
+        infos = [n for n in os.listdir(folder) if n.startswith(f"{package}-") and n.endswith(".dist-info")]
+        if len(infos) != 1:
+            return None
+        lines = Path(folder, infos[0], "METADATA").read_text(encoding="utf-8").splitlines()
+    except (ImportError, ValueError, AttributeError, TypeError, StopIteration, OSError, UnicodeDecodeError):
+        return None
+    return next((line[len("Version:"):].strip() or None for line in lines if line.startswith("Version:")), None)
 
 
 def cache_dir() -> Path:

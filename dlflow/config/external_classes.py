@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from dlflow.config.catalogue import Catalogue, ClassInfo, _read, _regenerate, cache_dir
+from dlflow.config.catalogue import Catalogue, ClassInfo, _read, _regenerate, cache_dir, installed_version
 from dlflow.config.problems import did_you_mean
 
 HUB_CATALOGUE_PATH = Path(__file__).with_name("keras_hub_catalogue.json")
@@ -47,11 +47,8 @@ def split_dotted(name: str) -> tuple[str, str]:
 @functools.lru_cache(maxsize=None)
 def load_hub_catalogue() -> Catalogue | None:
     """The KerasHub catalogue for the installed keras-hub (None when keras-hub is not installed)."""
-    from importlib import metadata
-
-    try:
-        version = metadata.version("keras-hub")
-    except metadata.PackageNotFoundError:
+    version = installed_version("keras_hub")
+    if version is None:
         return None
     committed = _read(HUB_CATALOGUE_PATH)
     if committed is not None and committed["keras_version"] == version:

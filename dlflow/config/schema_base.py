@@ -22,6 +22,13 @@ KerasObject = Union[str, Annotated[dict[str, Union[dict[str, Any], None]], Befor
 
 
 class Section(BaseModel):
-    """Base for every config section: unknown keys are errors."""
+    """Base for every config section: unknown keys are errors.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    For start-up time (`dlflow validate`): validators are built when a section is first used
+    (defer_build), and no field is checked against pydantic's `model_` names (none has one).
+    The schema modules leave out `from __future__ import annotations`: pydantic would compile
+    and evaluate every annotation string.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, defer_build=True,
+                              protected_namespaces=())

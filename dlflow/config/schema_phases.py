@@ -15,8 +15,6 @@ phase; with weights: null they learn with their phase's layers. `learning_rate` 
 compile.optimizer's learning rate for the phase; each phase starts a fresh optimizer.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal, Optional, Union
 
 from pydantic import Field, PositiveInt

@@ -1,7 +1,5 @@
 """The search-space part of the experiment config (`search:`, used by `dlflow tune`). Imports no TensorFlow."""
 
-from __future__ import annotations
-
 from typing import Any, Literal, Optional, Union
 
 from pydantic import Field, model_serializer, model_validator

@@ -1,7 +1,5 @@
 """The `data.tfrecord` section: the feature spec of TFRecord files of `tf.train.Example` records."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field, field_validator

@@ -187,20 +187,56 @@ def _syntax_error(filename: str, error: yaml.YAMLError, text: str = "") -> Confi
     return ConfigError(f"{where}: YAML syntax error: {problem}")
 
 
-def _too_deep(text: str) -> Optional[Mark]:
-    """Where the nesting first passes MAX_DEPTH, from the token scanner (iterative, and it stops
-    there: PyYAML's parser and composer are slow and recursive on deep nesting); None if it does not."""
+class _Scanned(ConfigLoader):
+    """ConfigLoader whose parser reads the tokens of an earlier scan instead of scanning again.
+
+    Scanning is half of PyYAML's time; the depth check scans first, so the parse reuses its
+    tokens. The parser meets the scanner's error (if any) where it would have: after the last
+    token the scanner gave.
+    """
+
+    def __init__(self, text: str, tokens: list[yaml.Token], error: Optional[yaml.YAMLError]):
+        super().__init__(text)
+        self.scanned, self.scan_error, self.next_token = tokens, error, 0
+
+    def peek_token(self) -> Optional[yaml.Token]:
+        if self.next_token < len(self.scanned):
+            return self.scanned[self.next_token]
+        if self.scan_error is not None:
+            raise self.scan_error
+        return None
+
+    def check_token(self, *choices: type) -> bool:
+        token = self.peek_token()
+        return token is not None and (not choices or isinstance(token, choices))
+
+    def get_token(self) -> Optional[yaml.Token]:
+        token = self.peek_token()
+        self.next_token += token is not None
+        return token
+
+
+def _scan(text: str) -> tuple[list[yaml.Token], Optional[yaml.YAMLError], Optional[Mark]]:
+    """One scan of the text: its tokens, the scanner's error, and where the nesting first passes
+    MAX_DEPTH (the scan stops there: PyYAML's parser and composer are slow and recursive on deep
+    nesting), or None."""
+    tokens: list[yaml.Token] = []
     depth = 0
+    scanner = ConfigLoader(text)
     try:
-        for token in yaml.scan(text, Loader=ConfigLoader):
+        while scanner.check_token():
+            token = scanner.get_token()
+            tokens.append(token)
             name = type(token).__name__
             depth += name.endswith("StartToken") and name != "StreamStartToken" and name != "DocumentStartToken"
             depth -= name in ("BlockEndToken", "FlowSequenceEndToken", "FlowMappingEndToken")
             if depth > MAX_DEPTH:
-                return (token.start_mark.line + 1, token.start_mark.column + 1)
-    except yaml.YAMLError:
-        pass  # the parser reports it, located
-    return None
+                return tokens, None, (token.start_mark.line + 1, token.start_mark.column + 1)
+    except yaml.YAMLError as error:
+        return tokens, error, None  # the parser reports it, located, unless it finds a problem first
+    finally:
+        scanner.dispose()
+    return tokens, None, None
 
 
 def load_yaml(text: str, filename: str) -> tuple[dict[str, Any], Positions]:
@@ -219,11 +255,11 @@ def load_yaml(text: str, filename: str) -> tuple[dict[str, Any], Positions]:
     """
     positions = Positions(filename)
     try:
-        loader = ConfigLoader(text)
+        tokens, scan_error, deep = _scan(text)
+        loader = _Scanned(text, tokens, scan_error)
     except yaml.YAMLError as error:  # unacceptable characters (NUL, control characters)
         raise _syntax_error(filename, error, text) from None
     try:
-        deep = _too_deep(text)
         if deep is not None:
             raise _TooBig(deep, f"nested more than {MAX_DEPTH} levels deep")
         root = loader.get_single_node()

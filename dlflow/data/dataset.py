@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.data.names import safe_name  # its home: NumPy-free, for `dlflow validate`
+
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -180,20 +182,6 @@ class Dataset:
                 else:
                     digest.update(array.tobytes())
         return digest.hexdigest()[:16]
-
-
-def safe_name(name: str, fallback: str = "input") -> str:
-    """A Keras name from any column or array name: ASCII letters, digits and underscores only.
-
-    Accented letters are transliterated (`Länge` -> `Lange`); a name with nothing left
-    (`长度`) becomes `fallback`. Use `input_names` for a table's columns, which stay distinct.
-    """
-    import re
-    import unicodedata
-
-    ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
-    cleaned = re.sub(r"[^A-Za-z0-9_]+", "_", ascii_name).strip("_") or fallback
-    return cleaned if not cleaned[0].isdigit() else f"c_{cleaned}"
 
 
 def input_names(columns: list[str]) -> dict[str, str]:

@@ -16,7 +16,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from dlflow.data.dataset import safe_name
+from dlflow.data.names import safe_name
 
 
 def input_names(data: Any) -> list[str] | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from dlflow.data.dataset import Dataset
 from dlflow.data.table_files import check_regular, read_table
 from dlflow.errors import DataError
+
+if TYPE_CHECKING:  # NumPy: not for `dlflow validate`, which only detects the format
+    from dlflow.data.dataset import Dataset
 
 SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".npz": "npz"}
 
