@@ -85,7 +85,8 @@ def test_status_and_metadata_have_tf_servings_shapes(digits_server):
     assert [d["size"] for d in signature["outputs"]["label"]["tensor_shape"]["dim"]] == ["-1", "10"]
     assert metadata["metadata"]["dlflow"]["outputs"] == [{"name": "label", "task": "multiclass", "classes": list(range(10))}]
     serving = metadata["metadata"]["dlflow"]["serving"]  # how the model is served, recorded
-    assert serving["predict"].startswith("tf.function concrete function") and serving["json"] == "python json"
+    assert serving["runtime"] == "onnxruntime" and serving["predict"].startswith("onnxruntime")  # --runtime auto
+    assert serving["parity"]["ok"] and serving["parity"]["max_rel_diff"] <= 1e-5 and serving["json"] == "python json"
     assert serving["max_batch_size"] >= 1
     assert httpx.get(f"{url}/versions/1/metadata").json() == metadata
 
@@ -99,6 +100,29 @@ def test_image_rows_match_dlflow_predict(digits_server, serve_runs, tmp_path):
     served = response.json()["predictions"]
     assert set(served[0]["probabilities"]) == {str(i) for i in range(10)}
     assert_same_predictions(served, predicted)
+
+
+def test_predictions_under_concurrent_load_equal_dlflow_predict(digits_server, serve_runs, tmp_path):
+    """8 clients x 50 one-row requests at once, each a different image: every answer is `dlflow predict`'s
+    for that image (the label, and the confidence within 1e-6 of predict's 6 printed decimals), whatever
+    the batch it was served in and whichever runtime serves it."""
+    clients, each = 8, 50
+    images = digits_images(clients * each)
+    np.savez(tmp_path / "digits.npz", image=images)
+    predicted = dlflow_predict(serve_runs["digits"], tmp_path / "digits.npz", serve_runs["work"])
+    url = f"{digits_server['url']}:predict"
+
+    def client(k: int) -> list[tuple[int, dict]]:
+        with httpx.Client(timeout=30) as session:
+            return [(i, session.post(url, json={"instances": [images[i].tolist()]}).json()["predictions"][0])
+                    for i in range(k, len(images), clients)]
+
+    with ThreadPoolExecutor(clients) as pool:
+        answers = dict(pair for part in pool.map(client, range(clients)) for pair in part)
+    assert len(answers) == len(images)
+    for i, row in enumerate(predicted):
+        assert str(answers[i]["label"]) == row["prediction"], i
+        assert answers[i]["confidence"] == pytest.approx(float(row["prediction_confidence"]), abs=1e-6), i
 
 
 def test_columnar_format_and_version_path_give_the_same_predictions(digits_server):
