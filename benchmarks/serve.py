@@ -1,27 +1,34 @@
 """Serve benchmark: `dlflow serve` on a trained digits MLP under 8 concurrent HTTP clients.
 
 Trains configs/digits_mlp.yaml for 2 epochs in a scratch folder, starts the servers on
-127.0.0.1 and sends single-image `:predict` requests (row format) from asyncio httpx clients,
-after a warm-up, in these scenarios:
+127.0.0.1 and sends single-image `:predict` requests (row format), after a warm-up, in these
+scenarios:
 
 - `batched`: 8 clients, the default micro-batching (up to 64 examples; a batch is what queued
   while the model was busy), with the default prediction log (every request recorded);
 - `batched_no_log`: the same with `--log-sample 0` (no prediction log); `log_keeps` is the
   median over rounds of `batched` / `batched_no_log` throughput (the log's cost);
-- `batched_wait_2ms`: 8 clients, `--batch-timeout-ms 2` (a batch also waits up to 2 ms for
-  requests already arriving);
 - `unbatched`: 8 clients, `--max-batch-size 1` (one model call per request);
 - `bare_fastapi`: 8 clients against benchmarks/bare_app.py, a FastAPI endpoint on uvicorn that
   reads the body and returns a fixed answer: the HTTP stack's limit on this machine;
-- `single_client`, `batched_wait_2ms` (with --all): 1 client; `--batch-timeout-ms 2`.
+- `single_client`, `batched_wait_2ms`: 1 client; `--batch-timeout-ms 2`.
 
-The scenarios alternate over a few rounds, so drift in the machine's load hits all alike.
-Reports requests/s, errors, p50/p99 client-side latency, the servers' mean batch size (from
-/metrics) and dlflow's requests/s as a fraction of the bare endpoint's; writes
-bench-results/serve.json. The clients share the machine with the servers, so on a small
-machine the figures are a lower bound.
+The client (default `light`, benchmarks/load.py): one thread per client, each with one
+keep-alive blocking socket, requests encoded once as bytes, responses read by Content-Length;
+it costs the machine tens of microseconds per request, so the servers get the CPU. `--client
+httpx` is the earlier load generator (asyncio httpx in one process), which spent about as much
+CPU per request as the server and so measured mostly itself.
 
-Usage: python benchmarks/serve.py [--seconds 12] [--rounds 3] [--clients 8] [--scenarios batched,batched_no_log,bare_fastapi]
+Each round runs every scenario once, in turn, so drift in the machine's load hits all alike;
+a scenario sends `--requests` requests per round (every one counted; an error is any answer
+but 200, or none), or runs `--seconds` / rounds seconds. Reports the median over rounds of
+requests/s, p50 and p99 client-side latency, the errors summed, the servers' mean batch size
+(from /metrics), dlflow's requests/s as a fraction of the bare endpoint's (per round, then
+the median); writes bench-results/serve.json. The clients share the machine with the servers,
+so on a small machine the figures are a lower bound.
+
+Usage: python benchmarks/serve.py [--requests 10000 | --seconds 30] [--rounds 3] [--clients 8]
+       [--client light|httpx] [--run RUN] [--scenarios batched,batched_no_log,unbatched,bare_fastapi]
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from load import LoadResult, run_load  # noqa: E402  (benchmarks run as scripts: their folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 DLFLOW = [sys.executable, "-m", "dlflow.cli"]
@@ -100,38 +109,39 @@ def stop_server(process: subprocess.Popen) -> None:
 
 
 def warm_up(url: str, bodies: list[bytes]) -> None:
+    result = run_load(url, bodies, clients=1, requests=WARMUP_REQUESTS)
+    if result.errors:
+        raise SystemExit(f"{url}: {result.errors} of {WARMUP_REQUESTS} warm-up requests failed")
+
+
+async def httpx_load(url: str, bodies: list[bytes], clients: int, seconds: float | None,
+                     requests: int | None) -> LoadResult:
+    """The earlier client: `clients` asyncio httpx loops in this process (heavier than the light one)."""
     import httpx
 
-    with httpx.Client(timeout=30) as client:
-        for i in range(WARMUP_REQUESTS):
-            client.post(url, content=bodies[i % len(bodies)], headers={"content-type": "application/json"}
-                        ).raise_for_status()
-
-
-async def load(url: str, bodies: list[bytes], clients: int, seconds: float) -> tuple[list[float], float, int]:
-    """`clients` concurrent request loops for `seconds`; returns the latencies, the elapsed time, the errors."""
-    import httpx
-
-    latencies: list[float] = []
-    errors = 0
+    result = LoadResult()
+    numbers = iter(range(requests if requests is not None else MAX_REQUESTS))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"content-type": "application/json"}
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
         started = time.perf_counter()
-        end = started + seconds
+        end = started + seconds if seconds is not None else float("inf")
 
-        async def worker(offset: int) -> None:
-            nonlocal errors
-            i = offset
-            while time.perf_counter() < end and len(latencies) < MAX_REQUESTS:
+        async def worker() -> None:
+            for i in numbers:
+                if time.perf_counter() >= end:
+                    break
                 sent = time.perf_counter()
-                response = await client.post(url, content=bodies[i % len(bodies)], headers=headers)
-                latencies.append(time.perf_counter() - sent)
-                errors += response.status_code != 200
-                i += clients
+                try:
+                    status = (await client.post(url, content=bodies[i % len(bodies)], headers=headers)).status_code
+                except httpx.HTTPError:
+                    status = 0
+                result.latencies.append(time.perf_counter() - sent)
+                result.errors += status != 200
 
-        await asyncio.gather(*(worker(k) for k in range(clients)))
-        return latencies, time.perf_counter() - started, errors
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        result.seconds = time.perf_counter() - started
+    return result
 
 
 def batch_totals(metrics_url: str | None) -> tuple[float, float]:
@@ -148,92 +158,139 @@ def batch_totals(metrics_url: str | None) -> tuple[float, float]:
     return values.get("dlflow_serve_batch_size_sum", 0.0), values.get("dlflow_serve_batch_size_count", 0.0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=30.0, help="Measured seconds per scenario, over all rounds.")
-    parser.add_argument("--rounds", type=int, default=3, help="Scenarios alternate this many times (drift hits all alike).")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--scenarios", default="", help="Comma-separated scenarios to run (default: all).")
-    args = parser.parse_args()
-    from sklearn.datasets import load_digits
+def measure(info: dict, bodies: list[bytes], clients: int, args: argparse.Namespace) -> dict:
+    """One scenario's round: warm up, load, and what it measured."""
+    url = f"{info['url']}:predict"
+    warm_up(url, bodies)
+    before = batch_totals(info["metrics"])
+    seconds = None if args.requests else args.seconds / args.rounds
+    if args.client == "httpx":
+        result = asyncio.run(httpx_load(url, bodies, clients, seconds, args.requests))
+    else:
+        result = run_load(url, bodies, clients=clients, seconds=seconds, requests=args.requests)
+    after = batch_totals(info["metrics"])
+    ordered = sorted(result.latencies)
+    return {"requests": result.requests, "errors": result.errors, "seconds": result.seconds,
+            "requests_per_s": result.requests / result.seconds, "p50_ms": 1000 * statistics.median(ordered),
+            "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+            "mean_ms": 1000 * statistics.fmean(ordered), "examples": after[0] - before[0],
+            "calls": after[1] - before[1]}
 
-    images = load_digits().images[:, :, :, None].tolist()
-    bodies = [json.dumps({"instances": [image]}).encode() for image in images[:256]]
-    plans = {"batched": ("batched", args.clients), "batched_no_log": ("no_log", args.clients),
-             "batched_wait_2ms": ("wait", args.clients), "unbatched": ("unbatched", args.clients),
-             "single_client": ("batched", 1), "bare_fastapi": ("bare", args.clients)}
-    if args.scenarios:
-        plans = {name: plans[name] for name in args.scenarios.split(",")}
-    server_args = {"batched": (), "no_log": ("--log-sample", "0"), "wait": ("--batch-timeout-ms", "2"),
-                   "unbatched": ("--max-batch-size", "1")}
-    server_args = {key: value for key, value in server_args.items() if key in {p[0] for p in plans.values()}}
-    totals = {name: {"latencies": [], "seconds": 0.0, "examples": 0.0, "calls": 0.0, "errors": 0, "rounds_rps": []}
-              for name in plans}
+
+def summarize(name: str, rounds: list[dict], clients: int, server_args: tuple[str, ...]) -> dict:
+    """A scenario's rounds: medians of req/s, p50, p99; errors and requests summed."""
+    calls = sum(r["calls"] for r in rounds)
+    return {
+        "clients": clients, "server_args": list(server_args),
+        "requests": sum(r["requests"] for r in rounds), "errors": sum(r["errors"] for r in rounds),
+        "seconds": sum(r["seconds"] for r in rounds),
+        "requests_per_s": statistics.median(r["requests_per_s"] for r in rounds),
+        "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+        "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
+        "mean_ms": statistics.median(r["mean_ms"] for r in rounds),
+        "model_calls": int(calls), "mean_batch_size": sum(r["examples"] for r in rounds) / calls if calls else 0.0,
+        "by_round": [{key: r[key] for key in ("requests_per_s", "p50_ms", "p99_ms", "errors")} for r in rounds],
+    }
+
+
+PLANS = {"batched": ("batched", None), "batched_no_log": ("no_log", None), "batched_wait_2ms": ("wait", None),
+         "unbatched": ("unbatched", None), "single_client": ("batched", 1), "bare_fastapi": ("bare", None)}
+SERVER_ARGS = {"batched": (), "no_log": ("--log-sample", "0"), "wait": ("--batch-timeout-ms", "2"),
+               "unbatched": ("--max-batch-size", "1")}
+DEFAULT_SCENARIOS = "batched,batched_no_log,unbatched,bare_fastapi"
+
+
+def run_rounds(args: argparse.Namespace, bodies: list[bytes]) -> dict:
+    """Every scenario once per round, `args.rounds` times; {scenario: summary}."""
+    plans = {name: PLANS[name] for name in args.scenarios.split(",")}
+    servers_needed = {server for server, _ in plans.values()}
+    rounds: dict[str, list[dict]] = {name: [] for name in plans}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        run = train(work)
-        servers = {key: start_server(run, work, *extra) for key, extra in server_args.items()}
+        run = Path(args.run).resolve() if args.run else train(work)
+        servers = {key: start_server(run, work, *extra) for key, extra in SERVER_ARGS.items() if key in servers_needed}
         servers["bare"] = start_bare(work)
         try:
             for round_ in range(args.rounds):
                 for name, (server, clients) in plans.items():
-                    info = servers[server][1]
-                    warm_up(f"{info['url']}:predict", bodies)
-                    before = batch_totals(info["metrics"])
-                    latencies, elapsed, errors = asyncio.run(load(f"{info['url']}:predict", bodies, clients,
-                                                                  args.seconds / args.rounds))
-                    after = batch_totals(info["metrics"])
-                    total = totals[name]
-                    total["latencies"] += latencies
-                    total["seconds"] += elapsed
-                    total["errors"] += errors
-                    total["examples"] += after[0] - before[0]
-                    total["calls"] += after[1] - before[1]
-                    total["rounds_rps"].append(len(latencies) / elapsed)
-                    print(f"round {round_ + 1} {name:14s} {len(latencies) / elapsed:8.1f} req/s", file=sys.stderr)
+                    measured = measure(servers[server][1], bodies, clients or args.clients, args)
+                    rounds[name].append(measured)
+                    print(f"round {round_ + 1} {name:16s} {measured['requests_per_s']:8.1f} req/s  p50 "
+                          f"{measured['p50_ms']:6.2f} ms  p99 {measured['p99_ms']:6.2f} ms  errors "
+                          f"{measured['errors']}", file=sys.stderr)
         finally:
             for process, _ in servers.values():
                 stop_server(process)
-    results = {}
-    for name, total in totals.items():
-        ordered = sorted(total["latencies"])
-        results[name] = {
-            "clients": plans[name][1], "server_args": list(server_args.get(plans[name][0], ())),
-            "requests": len(ordered), "errors": total["errors"], "seconds": total["seconds"],
-            "requests_per_s": len(ordered) / total["seconds"],
-            "requests_per_s_by_round": total["rounds_rps"],
-            "p50_ms": 1000 * statistics.median(ordered),
-            "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
-            "mean_ms": 1000 * statistics.fmean(ordered),
-            "model_calls": int(total["calls"]),
-            "mean_batch_size": total["examples"] / total["calls"] if total["calls"] else 0.0,
-        }
-    bare = results["bare_fastapi"]["requests_per_s_by_round"]
-    for name in ("batched", "unbatched"):  # per round, then the median: each round's pair ran back to back
-        ratios = [d / b for d, b in zip(results[name]["requests_per_s_by_round"], bare)]
-        results[name]["vs_bare_by_round"] = ratios
-        results[name]["vs_bare"] = statistics.median(ratios)
-    report = {"benchmark": "serve", "config": "configs/digits_mlp.yaml", "payload": "1 image (8x8x1) per request",
-              "client": "httpx.AsyncClient in one process on the same machine", "cpu_count": os.cpu_count(),
-              "load_average_at_end": os.getloadavg(), "seconds_per_scenario": args.seconds,
-              "rounds": args.rounds, "goals": {"vs_bare": 0.6, "p99_ms": 25}, "scenarios": results}
-    if "batched" in totals and "batched_no_log" in totals:
-        ratios = [a / b for a, b in zip(totals["batched"]["rounds_rps"], totals["batched_no_log"]["rounds_rps"])]
+    return {name: summarize(name, rounds[name], plans[name][1] or args.clients, SERVER_ARGS.get(plans[name][0], ()))
+            for name in plans}
+
+
+def add_ratios(report: dict) -> None:
+    """dlflow vs bare per round (each round's pair ran back to back), then the median; the log's cost."""
+    results = report["scenarios"]
+    bare = [r["requests_per_s"] for r in results["bare_fastapi"]["by_round"]]
+    for name in ("batched", "batched_no_log", "unbatched"):
+        if name in results:
+            ratios = [r["requests_per_s"] / b for r, b in zip(results[name]["by_round"], bare, strict=True)]
+            results[name]["vs_bare_by_round"] = ratios
+            results[name]["vs_bare"] = statistics.median(ratios)
+    if "batched" in results and "batched_no_log" in results:
+        ratios = [a["requests_per_s"] / b["requests_per_s"]
+                  for a, b in zip(results["batched"]["by_round"], results["batched_no_log"]["by_round"], strict=True)]
         report["log_keeps"] = statistics.median(ratios)
         report["log_keeps_by_round"] = ratios
+
+
+def print_table(report: dict, out: Path) -> None:
+    print(f"{'scenario':16s}{'clients':>8s}{'req/s':>10s}{'errors':>7s}{'of':>8s}{'p50 ms':>9s}{'p99 ms':>9s}"
+          f"{'batch':>7s}{'vs bare':>9s}")
+    for name, r in report["scenarios"].items():
+        ratio = f"{r['vs_bare']:9.3f}" if "vs_bare" in r else f"{'':9s}"
+        print(f"{name:16s}{r['clients']:8d}{r['requests_per_s']:10.1f}{r['errors']:7d}{r['requests']:8d}"
+              f"{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}{r['mean_batch_size']:7.2f}{ratio}")
+    if "log_keeps" in report:
+        print(f"with the prediction log: {report['log_keeps']:.1%} of the throughput without it (median of rounds)")
+    print(f"medians of {report['rounds']} alternated rounds; client: {report['client']}")
+    print(f"load average (1, 5, 15 min) at the start: {', '.join(f'{v:.1f}' for v in report['load_average_at_start'])}"
+          f"; at the end: {', '.join(f'{v:.1f}' for v in report['load_average_at_end'])}")
+    print(f"written: {out}")
+
+
+CLIENTS = {"light": "benchmarks/load.py: one thread per client, one keep-alive blocking socket each, "
+                    "requests pre-encoded as bytes, responses read by Content-Length",
+           "httpx": "httpx.AsyncClient in one process on the same machine"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=10_000,
+                        help="Requests per scenario per round, every one counted (0: run --seconds instead).")
+    parser.add_argument("--seconds", type=float, default=30.0,
+                        help="With --requests 0: measured seconds per scenario, over all rounds.")
+    parser.add_argument("--rounds", type=int, default=3, help="Scenarios alternate this many times.")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="light", help="The load generator (see above).")
+    parser.add_argument("--run", help="Serve this trained digits-MLP run instead of training one.")
+    parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS, help="Comma-separated scenarios to run.")
+    args = parser.parse_args()
+    args.requests = args.requests or None
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images[:, :, :, None].tolist()
+    bodies = [json.dumps({"instances": [image]}).encode() for image in images[:256]]
+    load_at_start = os.getloadavg()
+    report = {"benchmark": "serve", "config": "configs/digits_mlp.yaml", "payload": "1 image (8x8x1) per request",
+              "client": args.client, "client_is": CLIENTS[args.client], "cpu_count": os.cpu_count(),
+              "load_average_at_start": load_at_start, "requests_per_round": args.requests,
+              "seconds_per_scenario": None if args.requests else args.seconds, "rounds": args.rounds,
+              "figures": "medians over rounds (errors and requests: sums)",
+              "goals": {"vs_bare": 0.6, "p99_ms": 25, "errors": 0}, "scenarios": run_rounds(args, bodies)}
+    report["load_average_at_end"] = os.getloadavg()
+    add_ratios(report)
     out = ROOT / "bench-results" / "serve.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    print(f"{'scenario':14s}{'clients':>8s}{'req/s':>10s}{'errors':>7s}{'p50 ms':>9s}{'p99 ms':>9s}{'batch':>7s}"
-          f"{'vs bare':>9s}")
-    for name, r in results.items():
-        ratio = f"{r['vs_bare']:9.3f}" if "vs_bare" in r else f"{'':9s}"
-        print(f"{name:14s}{r['clients']:8d}{r['requests_per_s']:10.1f}{r['errors']:7d}{r['p50_ms']:9.2f}"
-              f"{r['p99_ms']:9.2f}{r['mean_batch_size']:7.2f}{ratio}")
-    if "log_keeps" in report:
-        print(f"with the prediction log: {report['log_keeps']:.1%} of the throughput without it (median of rounds)")
-    print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    print(f"written: {out}")
+    print_table(report, out)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ DATA_FORMATS = ("csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timese
 EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")  # export.formats, `dlflow export --format`
 QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")  # export.tflite.quantize
 SERVE_OUTPUTS = ("decoded", "raw")
+SERVE_RUNTIMES = ("auto", "onnx", "tensorflow")  # serve --runtime (dlflow.workflow.serving_runtime)
 
 
 def _choice(name: str, values: tuple[str, ...], doc: str) -> type[Enum]:
@@ -35,3 +36,4 @@ Task = _choice("Task", TASKS, "The kind of prediction: binary, multiclass, multi
 DataFormat = _choice("DataFormat", DATA_FORMATS, "How the data is stored, when its name does not tell.")
 ExportFormat = _choice("ExportFormat", EXPORT_FORMATS, "An artifact `dlflow export` writes.")
 ServeOutput = _choice("ServeOutput", SERVE_OUTPUTS, "What `dlflow serve` answers: decoded labels or raw tensors.")
+ServeRuntime = _choice("ServeRuntime", SERVE_RUNTIMES, "What runs the model in `dlflow serve`.")

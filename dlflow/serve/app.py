@@ -57,6 +57,7 @@ MAX_ROWS = 10_000
 # Bodies up to this size are parsed on the event loop (a one-row request: ~0.1 ms, less than the
 # hop to a worker thread and back); larger ones in a worker thread, so the loop keeps serving.
 INLINE_PARSE_BYTES = 16 * 1024
+JSON_CODEC = "python json"  # what /metadata says decodes and encodes the bodies
 
 
 def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: float = 0.0,
@@ -81,9 +82,7 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
     """
     if output not in OUTPUT_FORMATS:
         raise ValueError(f"output must be one of {OUTPUT_FORMATS}, received {output!r}")
-    metrics = metrics or ServerMetrics()
-    metrics.load_seconds.labels(model=served.name).set(served.load_seconds)
-    metrics.model_info.labels(model=served.name, version=served.version, run=served.run).set(1)
+    metrics = _model_metrics(served, metrics or ServerMetrics())
     batcher = _batcher(served, metrics, max_batch_size=max_batch_size, batch_timeout=batch_timeout)
     app = FastAPI(title=f"dlflow serve: {served.name}", lifespan=_lifespan(batcher, prediction_log), docs_url=None,
                   redoc_url=None, openapi_url=None)
@@ -92,12 +91,29 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
     _add_error_handlers(app)
     _add_predict_route(app, served, batcher, answer=raw_predictions if output == "raw" else predictions,
                        max_rows=max_rows, prediction_log=prediction_log)
-    serving = {"predict": PREDICT_PATH, "json": "python json", "max_batch_size": max_batch_size,
-               "batch_timeout_ms": batch_timeout * 1000, "parse_in_thread_above_bytes": INLINE_PARSE_BYTES}
-    _add_info_routes(app, served, metrics, serving=serving, output=output)
+    _add_info_routes(app, served, metrics, serving=_serving_info(served, batcher), output=output)
     app.state.served = served
     app.state.metrics = metrics
     return app
+
+
+def _model_metrics(served: ServedModel, metrics: ServerMetrics) -> ServerMetrics:
+    """`metrics` with the model's load time and identity set."""
+    metrics.load_seconds.labels(model=served.name).set(served.load_seconds)
+    metrics.model_info.labels(model=served.name, version=served.version, run=served.run).set(1)
+    return metrics
+
+
+def _serving_info(served: ServedModel, batcher: MicroBatcher) -> dict[str, Any]:
+    """How the server runs the model, for /metadata's `dlflow.serving`."""
+    info = {"runtime": served.runtime, "predict": served.predict_path or PREDICT_PATH, "json": JSON_CODEC,
+            "max_batch_size": batcher.max_batch_size, "batch_timeout_ms": batcher.timeout * 1000,
+            "parse_in_thread_above_bytes": INLINE_PARSE_BYTES,
+            "model_call": f"on the event loop while calls average under {batcher.inline_below * 1000:g} ms, "
+                          f"else in a worker thread"}
+    if served.parity:
+        info["parity"] = served.parity
+    return info
 
 
 def _batcher(served: ServedModel, metrics: ServerMetrics, *, max_batch_size: int,
@@ -234,6 +250,7 @@ class _Instrumented:
     def __init__(self, app: Any, metrics: ServerMetrics):
         self.app = app
         self.metrics = metrics
+        self._series: dict[tuple[str, int], tuple[Any, Any]] = {}  # labelled children, looked up once
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -252,6 +269,14 @@ class _Instrumented:
             await self.app(scope, receive, send_and_note)
         finally:
             route = scope.get("route")  # set by the router on the scope it was given
-            endpoint = getattr(route, "name", None) or "other"
-            self.metrics.requests.labels(endpoint=endpoint, code=str(status)).inc()
-            self.metrics.latency.labels(endpoint=endpoint).observe(time.perf_counter() - started)
+            requests, latency = self._children(getattr(route, "name", None) or "other", status)
+            requests.inc()
+            latency.observe(time.perf_counter() - started)
+
+    def _children(self, endpoint: str, status: int) -> tuple[Any, Any]:
+        """The request counter and latency histogram of one endpoint and status."""
+        key = (endpoint, status)
+        if key not in self._series:
+            self._series[key] = (self.metrics.requests.labels(endpoint=endpoint, code=str(status)),
+                                 self.metrics.latency.labels(endpoint=endpoint))
+        return self._series[key]

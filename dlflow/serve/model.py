@@ -35,6 +35,9 @@ class ServedModel:
         raw_names: each output's name in the exported SavedModel's signature (`output_0`, ...),
             for `--output raw` (`dlflow.serve.raw`); an output not listed keeps its name.
         run_dir: the run directory itself (where the prediction log goes by default).
+        runtime: what runs `predict`: "tensorflow" or "onnxruntime" (`dlflow.workflow.serving_runtime`).
+        predict_path: how `predict` runs, in words (shown in /metadata).
+        parity: for onnxruntime, how far its outputs were from TensorFlow's on a probe batch.
     """
 
     name: str
@@ -49,6 +52,9 @@ class ServedModel:
     load_seconds: float = 0.0
     raw_names: dict[str, str] = field(default_factory=dict)
     run_dir: str = ""
+    runtime: str = "tensorflow"
+    predict_path: str = ""
+    parity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input_noun(self) -> str:

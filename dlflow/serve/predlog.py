@@ -1,10 +1,13 @@
 """The prediction log: a sample of what the server saw and answered, written off the request path.
 
-`record()` is all a request pays: a coin toss (`sample`) and a `put_nowait` on a bounded queue;
-when the queue is full the examples are dropped and counted (`dlflow_serve_log_dropped_rows`).
-A background thread turns queued requests into columns (`dlflow.serve.logcolumns`: inputs,
-`_pred.<target>` and `_conf.<target>`, `_request_id`, `_row`, `_time`, `_latency_ms`,
-`_version`) and, every `flush_seconds`, writes them as one parquet file
+`record()` is all a request pays: a coin toss (`sample`) and an append to a bounded deque;
+when it is full the examples are dropped and counted (`dlflow_serve_log_dropped_rows`). No
+request wakes the log's thread (a `queue.Queue` did, on every put: a thread switch per request,
+a quarter of the server's CPU); the thread wakes by itself every `COLLECT_SECONDS`, turns what
+queued into columns (`dlflow.serve.logcolumns`: inputs, `_pred.<target>` and `_conf.<target>`,
+`_request_id`, `_row`, `_time`, `_latency_ms`, `_version`) in small steps (it holds the GIL
+meanwhile, so one big step would stall requests), and every `flush_seconds` writes them as one
+parquet file
 `predictions-<UTC time>-<n>.parquet` (written to a temporary name, then renamed: a reader
 never sees half a file). The folder is kept under `max_bytes` by deleting its oldest files.
 After each file, the drift gauges are recomputed over the last `drift_rows` logged rows.
@@ -15,9 +18,9 @@ stderr; requests never fail for it, their rows are counted as dropped ("write_er
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
-import queue
 import random
 import sys
 import threading
@@ -33,6 +36,7 @@ from dlflow.serve.logcolumns import log_columns
 
 FILE_GLOB = "predictions-*.parquet"
 QUEUE_REQUESTS = 2048
+COLLECT_SECONDS = 0.25  # how often the thread turns queued requests into columns
 DRIFT_ROWS = 1000
 
 
@@ -63,7 +67,9 @@ class PredictionLog:
         self.warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
         self.flush_seconds = flush_seconds
         self.dropped = 0
-        self._queue: queue.Queue = queue.Queue(maxsize=queue_requests)
+        self.queue_requests = queue_requests
+        self._queue: collections.deque = collections.deque()  # append and popleft are atomic: no lock
+        self._stopping = threading.Event()
         self._ids = itertools.count()
         self._prefix = uuid.uuid4().hex[:8]
         self._files = itertools.count()
@@ -78,21 +84,21 @@ class PredictionLog:
     def stop(self, timeout: float = 10.0) -> None:
         """Write what is queued and end the thread."""
         if self._thread is not None:
-            self._queue.put(None)
+            self._stopping.set()
             self._thread.join(timeout)
             self._thread = None
+            self._stopping.clear()
 
     def record(self, inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray], rows: int,
                latency: float) -> str | None:
         """Queue one answered request; its request id, or None when not sampled or dropped."""
         if self.sample < 1.0 and random.random() >= self.sample:
             return None
-        request_id = f"{self._prefix}-{next(self._ids)}"
-        try:
-            self._queue.put_nowait((request_id, time.time(), latency, inputs, outputs, rows))
-        except queue.Full:
+        if len(self._queue) >= self.queue_requests:
             self._drop(rows, "queue_full")
             return None
+        request_id = f"{self._prefix}-{next(self._ids)}"
+        self._queue.append((request_id, time.time(), latency, inputs, outputs, rows))
         return request_id
 
     def _drop(self, rows: int, reason: str) -> None:
@@ -101,31 +107,38 @@ class PredictionLog:
             self.metrics.dropped_rows.labels(reason=reason).inc(rows)
 
     def _run(self) -> None:
-        pending: list[tuple] = []
+        pending: list[tuple[dict[str, np.ndarray], int]] = []  # (columns, rows) collected since the last file
         deadline = time.monotonic() + self.flush_seconds
         while True:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                item = ()
-            if item:
-                pending.append(item)
-            if item is None or time.monotonic() >= deadline:
-                if pending:
-                    self._flush(pending)
-                    pending = []
+            stopping = self._stopping.wait(min(COLLECT_SECONDS, self.flush_seconds))
+            self._collect(pending)
+            if pending and (stopping or time.monotonic() >= deadline):
+                self._flush(pending)
+                pending = []
+            if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_seconds
-            if item is None:
+            if stopping:
                 return
 
-    def _flush(self, items: list[tuple]) -> None:
+    def _collect(self, pending: list[tuple[dict[str, np.ndarray], int]]) -> None:
+        """Turn the requests queued so far into columns, appended to `pending`."""
+        items = []
+        while self._queue:
+            items.append(self._queue.popleft())
+        if not items:
+            return
         rows = sum(item[5] for item in items)
         try:
-            columns = self._columns(items)
+            pending.append((self._columns(items), rows))
         except Exception as error:  # noqa: BLE001 - a log never takes the server down
             self._warn_once("columns", f"prediction log: cannot record requests ({type(error).__name__}: {error})")
             self._drop(rows, "encode_error")
-            return
+
+    def _flush(self, pending: list[tuple[dict[str, np.ndarray], int]]) -> None:
+        """Write the collected columns as one file, then update the drift gauges and counters."""
+        rows = sum(part[1] for part in pending)
+        names = list(pending[0][0])
+        columns = {name: np.concatenate([part[0][name] for part in pending]) for name in names}
         try:
             self._write(columns)
         except OSError as error:

@@ -10,101 +10,82 @@ from typing import Any, Callable
 from dlflow.errors import UsageError, WorkFailed
 from dlflow.log import Log, quiet
 from dlflow.workflow.opened_run import load_run_model, open_run, run_signature
+from dlflow.workflow.serve_options import ServeOptions
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def serve(run_ref: str, *, host: str = "127.0.0.1", port: int = 8501, name: str | None = None,
-          max_batch_size: int = 64, batch_timeout_ms: float = 0.0, max_body_mb: float = 10.0,
-          max_rows: int = 10_000, token: str | None = None, output: str = "decoded", log_sample: float = 1.0,
-          log_max_mb: float = 100.0, log_dir: str | Path | None = None, runs_root: Path = Path("runs"),
-          log: Log = quiet, on_ready: Callable[[dict[str, Any]], None] | None = None,
-          trust_code: bool = False) -> None:
+def serve(run_ref: str, options: ServeOptions | None = None, *, runs_root: Path = Path("runs"), log: Log = quiet,
+          on_ready: Callable[[dict[str, Any]], None] | None = None, trust_code: bool = False) -> None:
     """Load a run's model once and serve it until SIGINT or SIGTERM.
 
     Args:
         run_ref: a run directory or experiment name (its latest completed train run).
-        host: the address to listen on (127.0.0.1: this machine only).
-        port: the TCP port (0: any free port; `on_ready` says which).
-        name: the model name in URLs; default: the experiment name.
-        max_batch_size: the most examples one model call gathers from concurrent requests.
-        batch_timeout_ms: how long a batch waits for requests already arriving (0: it takes what
-            queued while the model was busy; see `dlflow.serve.batching`).
-        max_body_mb: the largest request body in MiB (larger: 413 before it is parsed).
-        max_rows: the most examples one request may send (more: 413).
-        token: when set, every request needs `Authorization: Bearer <token>` (else 401).
-        output: "decoded" (labels and confidences) or "raw" (the output tensors by their SavedModel
-            names, exactly as TF Serving answers for the exported model; see `dlflow.serve.raw`).
-        log_sample: the share of requests written to the prediction log (0: no log).
-        log_max_mb: the most the prediction log's files may weigh (the oldest are deleted past it).
-        log_dir: the prediction log's folder; default `<run>/serving`.
+        options: the server's settings (`dlflow.workflow.serve_options.ServeOptions`; its defaults when None).
+        runs_root: where experiment names are looked up.
+        log: where progress goes (stderr).
         on_ready: called once the server listens, with {"url", "server", "metrics", "model",
             "version", "run"}.
+        trust_code: load a run whose model runs code from its own config (`model.factory`).
 
     Raises:
-        UsageError: no such run, a bad name or batching setting, the port cannot be listened on.
+        UsageError: no such run, a bad name or setting, the port cannot be listened on.
     """
-    from dlflow.serve.app import create_app
-    from dlflow.serve.guard import allowed_hosts
     from dlflow.serve.server import listen, run_server
 
-    _check_options(max_batch_size=max_batch_size, batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb,
-                   max_rows=max_rows, output=output, log_sample=log_sample, log_max_mb=log_max_mb, token=token)
-    sock = listen(host, port)  # a busy port fails now, not after loading the model
+    options = options or ServeOptions()
+    options.check()
+    sock = listen(options.host, options.port)  # a busy port fails now, not after loading the model
     try:
-        served = load_served_model(run_ref, runs_root=runs_root, name=name, log=log, trust_code=trust_code)
+        served = load_served_model(run_ref, runs_root=runs_root, name=options.name, log=log, trust_code=trust_code,
+                                   runtime=options.runtime)
     except BaseException:
         sock.close()
         raise
+    run_server(_serving_app(served, options, runs_root, log), sock, on_ready=_announce(served, on_ready))
+
+
+def _serving_app(served: Any, options: ServeOptions, runs_root: Path, log: Log) -> Any:
+    """The REST app over `served`, with its metrics and (unless `log_sample` is 0) its prediction log."""
+    from dlflow.serve.app import create_app
+    from dlflow.serve.guard import allowed_hosts
     from dlflow.serve.metrics import ServerMetrics
 
     metrics = ServerMetrics()
     prediction_log = None
-    if log_sample > 0:
-        prediction_log = _prediction_log(served, metrics, log_sample, log_max_mb, log_dir, runs_root, log)
-    app = create_app(served, max_batch_size=max_batch_size, batch_timeout=batch_timeout_ms / 1000.0,
-                     max_body_bytes=int(max_body_mb * 1024 * 1024), max_rows=max_rows, token=token,
-                     hosts=allowed_hosts(host), output=output, metrics=metrics, prediction_log=prediction_log)
+    if options.log_sample > 0:
+        prediction_log = _prediction_log(served, metrics, options.log_sample, options.log_max_mb, options.log_dir,
+                                         runs_root, log)
+    return create_app(served, max_batch_size=options.max_batch_size, batch_timeout=options.batch_timeout_ms / 1000.0,
+                      max_body_bytes=int(options.max_body_mb * 1024 * 1024), max_rows=options.max_rows,
+                      token=options.token, hosts=allowed_hosts(options.host), output=options.output, metrics=metrics,
+                      prediction_log=prediction_log)
 
+
+def _announce(served: Any, on_ready: Callable[[dict[str, Any]], None] | None) -> Callable[[str], None]:
+    """What the server calls once it listens: `on_ready` with the URLs."""
     def ready(base_url: str) -> None:
         if on_ready is not None:
             on_ready({"url": f"{base_url}/v1/models/{served.name}", "server": base_url,
                       "metrics": f"{base_url}/metrics", "model": served.name, "version": served.version,
                       "run": served.run})
 
-    run_server(app, sock, on_ready=ready)
-
-
-def _check_options(*, max_batch_size: int, batch_timeout_ms: float, max_body_mb: float, max_rows: int, output: str,
-                   log_sample: float, log_max_mb: float, token: str | None) -> None:
-    """UsageError for a serving option out of its range (before the port is taken or the model loads)."""
-    if max_batch_size < 1:
-        raise UsageError(f"--max-batch-size must be at least 1, received {max_batch_size}")
-    if batch_timeout_ms < 0:
-        raise UsageError(f"--batch-timeout-ms must be 0 or more, received {batch_timeout_ms}")
-    if not max_body_mb > 0 or max_rows < 1:
-        raise UsageError(f"--max-body-mb must be above 0 and --max-rows at least 1, received {max_body_mb} "
-                         f"and {max_rows}")
-    if output not in ("decoded", "raw"):
-        raise UsageError(f"--output must be decoded or raw, received '{output}'")
-    if not 0.0 <= log_sample <= 1.0 or not log_max_mb > 0:
-        raise UsageError(f"--log-sample must be within 0..1 and --log-max-mb above 0, received {log_sample} "
-                         f"and {log_max_mb}")
-    if token is not None and not token.strip():
-        raise UsageError("--token (or DLFLOW_SERVE_TOKEN) is empty; give a secret or leave it unset")
+    return ready
 
 
 def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str | None = None,
-                      log: Log = quiet, trust_code: bool = False) -> Any:
+                      log: Log = quiet, trust_code: bool = False, runtime: str = "tensorflow") -> Any:
     """A run's model, loaded and traced once, with its signature: a `dlflow.serve.model.ServedModel`.
 
     The input and target specs come from the run's manifest (what training saw), so serving
     needs neither the training data nor its split; a run whose manifest lacks them loads its data.
+    `runtime` ("auto", "onnx", "tensorflow") chooses what runs it (`dlflow.workflow.serving_runtime`).
     """
     from dlflow.data.tasks import decode_predictions
     from dlflow.serve.model import ServedModel
-    from dlflow.serve.predictor import compile_predict, example_batch
+    from dlflow.serve.predictor import PREDICT_PATH, compile_predict, example_batch
     from dlflow.serve.raw import signature_output_names
+    from dlflow.workflow.serving_runtime import choose_runtime
 
     started = time.perf_counter()
     opened = open_run(run_ref, runs_root, log, with_data=False, trust_code=trust_code)
@@ -112,21 +93,22 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     if not MODEL_NAME.match(name):
         raise UsageError(f"model name '{name}': expected letters, digits, '.', '_' or '-' (it goes in URLs)")
     signature = run_signature(opened, log, raw_files=False)
-    inputs, targets, kind = signature.inputs, signature.targets, signature.kind
+    inputs, names = signature.inputs, [target.name for target in signature.targets]
     model = load_run_model(opened)
-    predict = compile_predict(model, [target.name for target in targets])
+    predict = compile_predict(model, names)
     warm = predict(example_batch(inputs))  # traces the function once, for every batch size
-    absent = [target.name for target in targets if target.name not in warm]
-    if absent:
+    if absent := [output for output in names if output not in warm]:
         raise WorkFailed(f"{opened.run.path}: the model has no output named {', '.join(absent)} "
                          f"(its outputs: {', '.join(warm)})")
+    raw_names = signature_output_names(model, names)
+    chosen = choose_runtime(runtime, model, predict, PREDICT_PATH, inputs, raw_names, names, log)
     seconds = time.perf_counter() - started
-    log(f"model: {opened.run.path} loaded and traced in {seconds:.2f}s")
+    log(f"model: {opened.run.path} loaded and made ready in {seconds:.2f}s")
     return ServedModel(
-        name=name, inputs=inputs, outputs=targets, predict=predict, decode=decode_predictions,
-        output_shapes={key: (-1, *value.shape[1:]) for key, value in warm.items()}, kind=kind,
-        run=_shown_path(opened.run.path), load_seconds=seconds, run_dir=str(opened.run.path),
-        raw_names=signature_output_names(model, [target.name for target in targets]),
+        name=name, inputs=inputs, outputs=signature.targets, predict=chosen.predict, decode=decode_predictions,
+        output_shapes={key: (-1, *value.shape[1:]) for key, value in warm.items()}, kind=signature.kind,
+        run=_shown_path(opened.run.path), load_seconds=seconds, run_dir=str(opened.run.path), raw_names=raw_names,
+        runtime=chosen.runtime, predict_path=chosen.path, parity=chosen.parity,
     )
 
 

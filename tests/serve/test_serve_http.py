@@ -14,6 +14,7 @@ from tests.conftest import run_cli
 from tests.serve.conftest import cancer_table
 
 ROWS = 20
+LOAD_ROWS = 400  # 8 clients x 50 requests, one different image each
 
 
 def digits_images(n: int = ROWS) -> np.ndarray:
@@ -85,20 +86,47 @@ def test_status_and_metadata_have_tf_servings_shapes(digits_server):
     assert [d["size"] for d in signature["outputs"]["label"]["tensor_shape"]["dim"]] == ["-1", "10"]
     assert metadata["metadata"]["dlflow"]["outputs"] == [{"name": "label", "task": "multiclass", "classes": list(range(10))}]
     serving = metadata["metadata"]["dlflow"]["serving"]  # how the model is served, recorded
-    assert serving["predict"].startswith("tf.function concrete function") and serving["json"] == "python json"
+    assert serving["runtime"] == "onnxruntime" and serving["predict"].startswith("onnxruntime")  # --runtime auto
+    assert serving["parity"]["ok"] and serving["parity"]["max_rel_diff"] <= 1e-5 and serving["json"] == "python json"
     assert serving["max_batch_size"] >= 1
     assert httpx.get(f"{url}/versions/1/metadata").json() == metadata
 
 
-def test_image_rows_match_dlflow_predict(digits_server, serve_runs, tmp_path):
+@pytest.fixture(scope="module")
+def digits_predicted(serve_runs, tmp_path_factory) -> list[dict]:
+    """`dlflow predict` on the first LOAD_ROWS digits images (once for the tests below)."""
+    path = tmp_path_factory.mktemp("digits-rows") / "digits.npz"
+    np.savez(path, image=digits_images(LOAD_ROWS))
+    return dlflow_predict(serve_runs["digits"], path, serve_runs["work"])
+
+
+def test_image_rows_match_dlflow_predict(digits_server, digits_predicted):
     images = digits_images()
-    np.savez(tmp_path / "digits.npz", image=images)
-    predicted = dlflow_predict(serve_runs["digits"], tmp_path / "digits.npz", serve_runs["work"])
     response = post(f"{digits_server['url']}:predict", {"instances": images.tolist()})
     assert response.status_code == 200, response.text
     served = response.json()["predictions"]
     assert set(served[0]["probabilities"]) == {str(i) for i in range(10)}
-    assert_same_predictions(served, predicted)
+    assert_same_predictions(served, digits_predicted[:ROWS])
+
+
+def test_predictions_under_concurrent_load_equal_dlflow_predict(digits_server, digits_predicted):
+    """8 clients x 50 one-row requests at once, each a different image: every answer is `dlflow predict`'s
+    for that image (the label, and the confidence within 1e-6 of predict's 6 printed decimals), whatever
+    the batch it was served in and whichever runtime serves it."""
+    clients, images, predicted = 8, digits_images(LOAD_ROWS), digits_predicted
+    url = f"{digits_server['url']}:predict"
+
+    def client(k: int) -> list[tuple[int, dict]]:
+        with httpx.Client(timeout=30) as session:
+            return [(i, session.post(url, json={"instances": [images[i].tolist()]}).json()["predictions"][0])
+                    for i in range(k, len(images), clients)]
+
+    with ThreadPoolExecutor(clients) as pool:
+        answers = dict(pair for part in pool.map(client, range(clients)) for pair in part)
+    assert len(answers) == len(images)
+    for i, row in enumerate(predicted):
+        assert str(answers[i]["label"]) == row["prediction"], i
+        assert answers[i]["confidence"] == pytest.approx(float(row["prediction_confidence"]), abs=1e-6), i
 
 
 def test_columnar_format_and_version_path_give_the_same_predictions(digits_server):
