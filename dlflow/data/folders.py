@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dlflow.errors import DataError
@@ -69,9 +70,27 @@ def _class_dirs(folder: Path, suffixes: tuple[str, ...], what: str) -> list[Path
 
 
 def _files_under(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """The sorted wanted files under `folder`, at any depth, outside hidden files and folders."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and _wanted(p, suffixes)
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    """The wanted files under `folder`, at any depth, outside hidden files and folders, sorted as paths.
+
+    One `os.scandir` per folder (no stat per file: a large image folder lists in a fraction of
+    `Path.rglob`'s time); as `rglob`, folder symlinks are not followed, unreadable folders skipped.
+    """
+    found: list[tuple[str, ...]] = []
+    pending: list[tuple[str, ...]] = [()]
+    while pending:
+        parts = pending.pop()
+        try:
+            with os.scandir(folder.joinpath(*parts)) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir() and not entry.is_symlink():
+                        pending.append((*parts, entry.name))
+                    elif os.path.splitext(entry.name)[1].lower() in suffixes and entry.is_file():
+                        found.append((*parts, entry.name))
+        except PermissionError:
+            continue
+    return [folder.joinpath(*parts) for parts in sorted(found)]
 
 
 def target_name(target: str | list[str] | None) -> str:
