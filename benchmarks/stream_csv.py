@@ -23,8 +23,8 @@ Measured (2026-12-01, 2 CPU cores shared with other jobs, load average 15-18): s
 13,389 / 11,561 / 20,648 rows/s against dlflow in memory 9,917 / 25,316 / 12,626, per-round
 ratios 1.35 / 0.46 / 1.64, median 1.35 (goal >= 0.8; hand-written Keras: median 1.59);
 streamed peak RSS 1,459-1,487 MB (< 2 GB; 1,136 MB on the first 200,000 rows only). The spread
-comes from the machine's load; the in-memory fit is 7-18 s long, so its first-step tracing
-weighs more on its rows/s than on the streamed epoch's.
+comes from the machine's load; the in-memory fit is 7-18 s long, so its fixed costs (pipeline
+set-up, checkpoints at the epoch's end) weigh more on its rows/s than on the streamed epoch's.
 
 Usage: python benchmarks/stream_csv.py [--rows 2000000] [--baseline-rows 200000] [--rounds 3] [--data-dir DIR]
 """
