@@ -21,6 +21,13 @@ CPU time (user + system: the work done, which a busy shared machine stretches le
 time), the epoch's fit time, peak RSS, and the median ratios dlflow / hand-written.
 Writes bench-results/image_folder.json.
 
+Measured (2026-12-01, 30,000 images, 2 CPU cores shared with other jobs; dlflow's default cache:
+none): at load average 4-6, 3 repeats: wall 68 / 54 / 45 s against 95 / 99 / 100 s, median
+ratio 0.55; CPU 59-63 s against 52-58 s, median ratio 1.10 (the hand-written script kept about
+one core busy, dlflow about 1.3); at load 15-18, 5 pairs over two runs: wall ratios 0.64-1.28,
+median 0.99, CPU ratio 1.08. Peak RSS: dlflow 1,190-1,231 MB, hand-written 1,108-1,154 MB.
+Goals: wall ratio <= 1.15, dlflow's peak RSS <= 2 GB.
+
 Usage: python benchmarks/image_folder.py [--images 30000] [--repeats 3] [--cache memory|disk|none]
        [--data-dir DIR]
 """
