@@ -15,13 +15,18 @@ import json, resource, subprocess, sys, time
 started = time.perf_counter()
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 wall = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"rc": done.returncode, "wall_s": wall, "stdout": done.stdout, "stderr": done.stderr[-4000:],
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                  "max_rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime}))
 """
 
 
 def run_measured(command: list[str], cwd: Path, env: dict | None = None) -> dict:
-    """{"rc", "wall_s", "stdout", "stderr", "max_rss_mb"} of `command`, whatever its exit status."""
+    """{"rc", "wall_s", "stdout", "stderr", "max_rss_mb", "cpu_s"} of `command`, whatever its exit status.
+
+    cpu_s is the command's user + system CPU time: the work done, which a busy shared machine
+    stretches less than the wall time.
+    """
     done = subprocess.run([sys.executable, "-c", MEASURE, *command], cwd=cwd, capture_output=True, text=True,
                           env=env)
     if done.returncode != 0:

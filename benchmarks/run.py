@@ -59,8 +59,24 @@ def summary_rows() -> list[dict]:
     if stream := read("stream_csv"):
         for key, value in stream.items():
             if "ratio" in key and isinstance(value, (int, float)):
-                rows.append({"what": f"stream_csv {key}", "dlflow": None, "reference": None, "ratio": value,
-                             "goal": None, "worse_is": "higher"})
+                goal = f">= {stream['rows_per_s_goal']}" if key == "median_streamed_vs_in_memory_ratio" else None
+                rows.append({"what": f"stream_csv {key} (rows/s)", "dlflow": None, "reference": None, "ratio": value,
+                             "goal": goal, "worse_is": "lower"})
+        if "streamed_max_rss_mb" in stream:
+            rows.append({"what": f"stream_csv {stream['rows']:,} rows streamed: peak RSS (MB)",
+                         "dlflow": stream["streamed_max_rss_mb"], "reference": None, "ratio": None,
+                         "goal": f"< {stream['rss_goal_mb']}", "worse_is": "higher"})
+    if image := read("image_folder"):
+        ratio, rss = image["summary"]["median_wall_ratio"], image["summary"]["peak_rss_mb"]
+        rows.append({"what": f"image_folder {image['images']:,} JPEGs, 1 epoch: wall vs hand-written", "dlflow": None,
+                     "reference": None, "ratio": ratio, "goal": "<= 1.15", "worse_is": "higher"})
+        if "median_cpu_ratio" in image["summary"]:
+            rows.append({"what": f"image_folder {image['images']:,} JPEGs, 1 epoch: CPU time vs hand-written",
+                         "dlflow": None, "reference": None, "ratio": image["summary"]["median_cpu_ratio"],
+                         "goal": None, "worse_is": "higher"})
+        rows.append({"what": f"image_folder {image['images']:,} JPEGs: peak RSS (MB)", "dlflow": rss["dlflow"],
+                     "reference": rss["handwritten"], "ratio": rss["dlflow"] / rss["handwritten"],
+                     "goal": "<= 2048", "worse_is": "higher"})
     if series := read("series_windows"):
         rows.append({"what": f"series_windows {series['rows']:,} steps x {series['length']}: peak RSS (MB)",
                      "dlflow": series["max_rss_mb"], "reference": None, "ratio": None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dlflow.errors import DataError
@@ -34,24 +35,15 @@ def class_files(folder: Path, suffixes: tuple[str, ...], *, what: str,
         raise DataError(f"{folder}: expected a folder with one sub-folder per class", config_path=("data", "source"))
     expected = ", ".join(suffixes)
     if not labeled:
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and _wanted(p, suffixes)
-                       and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+        files = _files_under(folder, suffixes)
         if not files:
             raise DataError(f"{folder}: found no {what} ({expected})", config_path=("data", "source"))
         return files, [""] * len(files)
-    loose = sorted(p for p in folder.iterdir() if p.is_file() and _wanted(p, suffixes))
-    if loose:
-        raise DataError(f"{loose[0]}: {what} must sit in a sub-folder named after their class "
-                        f"(e.g. {folder / 'CLASS' / loose[0].name})", config_path=("data", "source"))
-    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
-        raise DataError(f"{folder}: expected one sub-folder of {what} ({expected}) per class, found no sub-folders",
-                        config_path=("data", "source"))
+    classes = _class_dirs(folder, suffixes, what)
     files: list[Path] = []
     labels: list[str] = []
     for class_dir in classes:
-        found = sorted(p for p in class_dir.rglob("*") if p.is_file() and _wanted(p, suffixes)
-                       and not any(part.startswith(".") for part in p.relative_to(class_dir).parts))
+        found = _files_under(class_dir, suffixes)
         if not found:
             raise DataError(f"{class_dir}: the class folder '{class_dir.name}' holds no {what} ({expected}); "
                             f"add some or remove the folder", config_path=("data", "source"))
@@ -61,6 +53,44 @@ def class_files(folder: Path, suffixes: tuple[str, ...], *, what: str,
         raise DataError(f"{folder}: found one class folder ('{classes[0].name}'); classification needs at least "
                         f"2 sub-folders, one per class", config_path=("data", "source"))
     return files, labels
+
+
+def _class_dirs(folder: Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
+    """The sorted class sub-folders of `folder`; a DataError for loose files or no sub-folder."""
+    expected = ", ".join(suffixes)
+    loose = sorted(p for p in folder.iterdir() if p.is_file() and _wanted(p, suffixes))
+    if loose:
+        raise DataError(f"{loose[0]}: {what} must sit in a sub-folder named after their class "
+                        f"(e.g. {folder / 'CLASS' / loose[0].name})", config_path=("data", "source"))
+    classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DataError(f"{folder}: expected one sub-folder of {what} ({expected}) per class, found no sub-folders",
+                        config_path=("data", "source"))
+    return classes
+
+
+def _files_under(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    """The wanted files under `folder`, at any depth, outside hidden files and folders, sorted as paths.
+
+    One `os.scandir` per folder (no stat per file: a large image folder lists in a fraction of
+    `Path.rglob`'s time); as `rglob`, folder symlinks are not followed, unreadable folders skipped.
+    """
+    found: list[tuple[str, ...]] = []
+    pending: list[tuple[str, ...]] = [()]
+    while pending:
+        parts = pending.pop()
+        try:
+            with os.scandir(folder.joinpath(*parts)) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir() and not entry.is_symlink():
+                        pending.append((*parts, entry.name))
+                    elif os.path.splitext(entry.name)[1].lower() in suffixes and entry.is_file():
+                        found.append((*parts, entry.name))
+        except PermissionError:
+            continue
+    return [folder.joinpath(*parts) for parts in sorted(found)]
 
 
 def target_name(target: str | list[str] | None) -> str:

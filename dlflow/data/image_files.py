@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dlflow.data.image_headers import jpeg_header
 from dlflow.data.progress import EVERY, report
 from dlflow.errors import DataError
 
@@ -90,7 +91,7 @@ class ImageFiles:
     def fingerprint_into(self, digest: Any) -> None:
         """Feed the relative paths and content digests to a hashlib digest (the data's fingerprint)."""
         digest.update(f"images {self.size} {self.color_mode}".encode())
-        for rel, content in zip(self.relpaths, self.digests):
+        for rel, content in zip(self.relpaths, self.digests, strict=True):
             digest.update(str(rel).encode("utf-8", "surrogatepass") + b"\0" + int(content).to_bytes(8, "little"))
 
 
@@ -110,7 +111,7 @@ def scan_files(files: list[Path], labels: list[str]) -> Scanned:
     """Read every file once: digest, header and end marker; bad files are set aside with their reason."""
     out = Scanned([], [], [], [], [], [])
     report("image files scanned", 0, len(files))
-    for number, (file, label) in enumerate(zip(files, labels), start=1):
+    for number, (file, label) in enumerate(zip(files, labels, strict=True), start=1):
         if number % EVERY == 0 or number == len(files):
             report("image files scanned", number, len(files))
         try:
@@ -142,8 +143,12 @@ def check_image_bytes(content: bytes) -> tuple[str, tuple[int, int]] | str:
     if not content:
         return "empty file"
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            fmt, mode, size = image.format, image.mode, image.size
+        fast = jpeg_header(content, Image.MAX_IMAGE_PIXELS)  # most folders: JPEGs, read without PIL
+        if fast is not None:
+            fmt, (mode, size) = "JPEG", fast
+        else:
+            with Image.open(io.BytesIO(content)) as image:
+                fmt, mode, size = image.format, image.mode, image.size
     except Image.DecompressionBombError:
         return f"more than {Image.MAX_IMAGE_PIXELS:,} pixels (PIL's decompression-bomb limit); refusing to decode it"
     except (OSError, ValueError, SyntaxError) as exc:  # PIL's ways of saying "not an image"

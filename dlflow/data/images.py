@@ -20,7 +20,15 @@ import numpy as np
 
 from dlflow.data.dataset import Dataset, InputSpec
 from dlflow.data.folders import class_files, target_name
-from dlflow.data.image_files import CHANNELS, ImageFiles, bad_files_error, resolve_cache, scan_files, skipped_entries
+from dlflow.data.image_files import (
+    CHANNELS,
+    ImageFiles,
+    Scanned,
+    bad_files_error,
+    resolve_cache,
+    scan_files,
+    skipped_entries,
+)
 from dlflow.data.no_target import wants_no_target
 from dlflow.data.tasks import encode_target
 from dlflow.errors import DataError
@@ -50,14 +58,8 @@ def load_image_dir(data: Any, task: str | None) -> Dataset:
         (default "label").
     """
     folder = Path(data.source)
-    listed, listed_labels = class_files(folder, IMAGE_SUFFIXES, what="images", labeled=not wants_no_target(data))
-    scanned = scan_files(listed, listed_labels)
-    if scanned.bad and getattr(data, "on_bad_file", "error") != "skip":
-        raise bad_files_error(folder, scanned.bad)
+    scanned = _scanned(data, folder)
     files, labels = scanned.files, scanned.labels
-    if not files:
-        raise DataError(f"{folder}: no readable images left after skipping {len(scanned.bad)} bad files",
-                        config_path=("data", "source"))
     options = data.image
     size = tuple(options.size) if options is not None and options.size else None
     color_mode = _given_color_mode(options) or _infer_color_mode(scanned.modes)
@@ -71,11 +73,6 @@ def load_image_dir(data: Any, task: str | None) -> Dataset:
     else:
         encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
                                      source=str(folder))
-    info = {"classes": sorted(set(labels)), "files": len(files), "image_size": list(size),
-            "color_mode": color_mode, "per_class": {c: labels.count(c) for c in sorted(set(labels))},
-            "cache": images.cache, "cache_reason": cache_reason, "files_keyed": "relative path + content digest"}
-    if scanned.bad:
-        info["skipped_files"] = skipped_entries(folder, scanned.bad)
     return Dataset(
         kind="image",
         inputs={"image": images},
@@ -83,8 +80,31 @@ def load_image_dir(data: Any, task: str | None) -> Dataset:
         input_specs={"image": InputSpec("image", images.shape[1:], "float32", "image", scale=1.0 / 255.0)},
         target_specs={spec.name: spec} if spec else {},
         source=str(folder),
-        info=info,
+        info=_info(images, labels, cache_reason, scanned.bad),
     )
+
+
+def _scanned(data: Any, folder: Path) -> Scanned:
+    """The folder's image files, each checked once; bad ones an error, or set aside with on_bad_file: skip."""
+    listed, listed_labels = class_files(folder, IMAGE_SUFFIXES, what="images", labeled=not wants_no_target(data))
+    scanned = scan_files(listed, listed_labels)
+    if scanned.bad and getattr(data, "on_bad_file", "error") != "skip":
+        raise bad_files_error(folder, scanned.bad)
+    if not scanned.files:
+        raise DataError(f"{folder}: no readable images left after skipping {len(scanned.bad)} bad files",
+                        config_path=("data", "source"))
+    return scanned
+
+
+def _info(images: ImageFiles, labels: list[str], cache_reason: str, bad: list[tuple[Path, str]]) -> dict:
+    """The image folder's facts for the data card and the manifest."""
+    classes = sorted(set(labels))
+    info = {"classes": classes, "files": len(images), "image_size": list(images.size),
+            "color_mode": images.color_mode, "per_class": {c: labels.count(c) for c in classes},
+            "cache": images.cache, "cache_reason": cache_reason, "files_keyed": "relative path + content digest"}
+    if bad:
+        info["skipped_files"] = skipped_entries(images.root, bad)
+    return info
 
 
 def read_image(path: Path, *, color_mode: str, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -155,7 +175,7 @@ def _infer_color_mode(modes: list[str]) -> str:
 def _common_size(files: list[Path], sizes: list[tuple[int, int]], folder: Path) -> tuple[int, int]:
     """The images' shared (height, width), or a DataError asking for data.image.size."""
     seen: dict[tuple[int, int], Path] = {}
-    for file, size in zip(files, sizes):
+    for file, size in zip(files, sizes, strict=True):
         seen.setdefault(size, file)
         if len(seen) > 1:
             (a, first), (b, second) = list(seen.items())[:2]
