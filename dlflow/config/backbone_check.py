@@ -18,6 +18,7 @@ import functools
 import json
 from typing import Any
 
+from dlflow.config.hub_backbone_check import HUB_BACKBONE, check_hub_backbone, resolve_hub_preset
 from dlflow.config.make_applications import APPLICATIONS_PATH
 from dlflow.config.problems import Problem, describe_value, did_you_mean
 
@@ -44,6 +45,8 @@ def backbone_parts(spec: Any) -> tuple[str, dict[str, Any]]:
     if isinstance(spec, str):
         return spec, {}
     name, kwargs = next(iter(spec.items()))
+    if name == HUB_BACKBONE and not isinstance(kwargs, dict):  # {keras_hub: <preset>}
+        return name, {"preset": kwargs}
     return name, dict(kwargs or {})
 
 
@@ -58,12 +61,25 @@ def check_backbone(raw: dict) -> list[Problem]:
     if model.get("sequential") is None:
         problems.append(Problem(path, "a backbone's head is model.sequential (the layers stacked on its features); "
                                       "model.functional and model.factory take no backbone"))
+    if isinstance(spec, dict) and HUB_BACKBONE in spec:  # a KerasHub preset: dlflow.config.hub_backbone_check
+        return problems + check_hub_backbone(spec[HUB_BACKBONE])
+    if isinstance(spec, dict) and not isinstance(next(iter(spec.values())), (dict, type(None))):
+        name, value = next(iter(spec.items()))
+        return [*problems, Problem((*path, name), f"expected the arguments of {name} as a mapping, received "
+                                                  f"{describe_value(value)}", value=True)]
+    return problems + _application_problems(raw, spec)
+
+
+def _application_problems(raw: dict, spec: Any) -> list[Problem]:
+    """The problems of a keras.applications backbone: its name, arguments, weights and image size."""
+    path = ("model", "backbone")
+    problems: list[Problem] = []
     name, kwargs = backbone_parts(spec)
     known = applications()
     if name not in known:
         anchor = path if isinstance(spec, str) else (*path, name)
-        return [*problems, Problem(path, f"unknown keras.applications model {name!r}{did_you_mean(name, known)}",
-                                   anchor=anchor, value=isinstance(spec, str))]
+        return [Problem(path, f"unknown keras.applications model {name!r}{did_you_mean(name, known)}",
+                              anchor=anchor, value=isinstance(spec, str))]
     info = known[name]
     for argument, value in kwargs.items():
         where = (*path, name, argument)
@@ -104,7 +120,7 @@ def _size_problems(raw: dict, name: str, info: dict[str, Any], weights: Any) -> 
 
 def weights_path(spec: Any) -> str | None:
     """The weights file a `model.backbone` value names, if any (None for imagenet or null)."""
-    if spec is None:
+    if spec is None or (isinstance(spec, dict) and HUB_BACKBONE in spec):
         return None
     _, kwargs = backbone_parts(spec)
     weights = kwargs.get("weights")
@@ -113,7 +129,20 @@ def weights_path(spec: Any) -> str | None:
 
 def resolve_weights_path(model: Any, resolve: Any) -> None:
     """Make the weights file of a validated `model` section's backbone absolute with `resolve(path)`."""
+    if isinstance(model.backbone, dict) and HUB_BACKBONE in model.backbone:  # a preset directory
+        model.backbone = {HUB_BACKBONE: resolve_hub_preset(model.backbone[HUB_BACKBONE], resolve)}
+        return
     path = weights_path(model.backbone)
     if path is not None:
         name, kwargs = backbone_parts(model.backbone)
         model.backbone = {name: {**kwargs, "weights": resolve(path)}}
+
+
+def backbone_pretrained(spec: Any) -> bool:
+    """Whether a `model.backbone` value loads trained weights (imagenet, a file, a KerasHub preset's)."""
+    if spec is None:
+        return False
+    name, kwargs = backbone_parts(spec)
+    if name == HUB_BACKBONE:
+        return kwargs.get("load_weights", True) is not False
+    return kwargs.get("weights", "imagenet") is not None

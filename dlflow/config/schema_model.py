@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from dlflow.config.schema_backbone import BackboneObject
 from dlflow.config.schema_base import KerasObject, Section
 
 
@@ -34,9 +35,10 @@ class ModelConfig(Section):
     factory: str | None = Field(None, description=(
         "'module:callable' returning a keras.Model (subclassing); runs your code."))
     args: dict[str, Any] = Field({}, description="Keyword arguments of the factory.")
-    backbone: KerasObject | None = Field(None, description=(
+    backbone: BackboneObject | None = Field(None, description=(
         "A keras.applications model under the sequential head: MobileNetV2 or {MobileNetV2: {weights: null}} "
-        "(weights: imagenet, null or a .weights.h5 file; include_top is always false)."))
+        "(weights: imagenet, null or a .weights.h5 file; include_top is always false), or a KerasHub image "
+        "preset: {keras_hub: <preset name or directory>} or {keras_hub: {preset: ..., load_weights: false}}."))
 
     @field_validator("factory")
     @classmethod

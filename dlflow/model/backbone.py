@@ -1,5 +1,7 @@
 """`model.backbone`: a `keras.applications` model between the raw image and the sequential head.
 
+(A KerasHub image preset, `{keras_hub: <preset>}`, is built by `dlflow.model.hub_backbone`.)
+
 The model is raw pixels -> data.augment (training only) -> 0-255 range -> the application's own
 `preprocess_input` (`dlflow.model.image_layers.ApplicationPreprocess`) -> the application
 (include_top false, named `backbone`) -> model.sequential. Its weights are the config's:
@@ -32,7 +34,7 @@ def apply_backbone(spec: Any, train: Any, raw: dict[str, Any], augment: list[Any
     """The backbone's features of the data's image input, and lines describing what was built.
 
     Args:
-        spec: `model.backbone` (`MobileNetV2` or `{MobileNetV2: {kwargs}}`).
+        spec: `model.backbone` (`MobileNetV2`, `{MobileNetV2: {kwargs}}` or `{keras_hub: ...}`).
         train: the training split (its single image input decides the input shape and pixel range).
         raw: the model's keras.Input tensors by name.
         augment: data.augment's layers, applied to the raw pixels while training.
@@ -40,30 +42,42 @@ def apply_backbone(spec: Any, train: Any, raw: dict[str, Any], augment: list[Any
     import keras
 
     from dlflow.config.backbone_check import applications, backbone_parts
+    from dlflow.config.hub_backbone_check import HUB_BACKBONE
     from dlflow.model.image_layers import ApplicationPreprocess
 
     name, kwargs = backbone_parts(spec)
-    images = [s for s in train.input_specs.values() if s.role == "image"]
-    if len(images) != 1 or len(train.input_specs) != 1:
-        raise ConfigError(f"a backbone takes one image input; this data ({train.kind}) has "
-                          f"{', '.join(train.input_specs)}", config_path=PATH)
-    image = images[0]
-    info = applications()[name]
-    _check_image(name, info, image.shape, kwargs.get("weights", "imagenet"))
+    image = _image_input(train)
     x = raw[image.name]
     for layer in augment:
         x = layer(x)
     factor = 255.0 * image.scale if image.scale else 1.0
-    if abs(factor - 1.0) > 1e-9:  # e.g. builtin:digits' 0-16 pixels
+    scaled = f" after scaling the data's pixels by {factor:g} to 0-255" if abs(factor - 1.0) > 1e-9 else ""
+    if scaled:  # e.g. builtin:digits' 0-16 pixels
         x = keras.layers.Rescaling(factor, name="pixels_0_255")(x)
+    if name == HUB_BACKBONE:
+        from dlflow.model.hub_backbone import apply_hub_backbone
+
+        features, described = apply_hub_backbone(kwargs, x, tuple(image.shape), BACKBONE)
+        return features, [described + scaled]
+    info = applications()[name]
+    _check_image(name, info, image.shape, kwargs.get("weights", "imagenet"))
     x = ApplicationPreprocess(info["module"], name=f"preprocess_{info['module']}")(x)
     backbone, notices = _instantiate(name, kwargs, tuple(image.shape))
     weights = kwargs.get("weights", "imagenet")
     described = (f"backbone: {name} ({len(backbone.layers)} layers, {backbone.count_params():,} parameters, "
                  f"weights {weights if weights in ('imagenet', None) else Path(weights).name}) on "
                  f"{'x'.join(map(str, image.shape))} images, with keras.applications.{info['module']}.preprocess_input"
-                 + (f" after scaling the data's pixels by {factor:g} to 0-255" if abs(factor - 1.0) > 1e-9 else ""))
+                 + scaled)
     return backbone(x), [described, *notices]
+
+
+def _image_input(train: Any) -> Any:
+    """The data's single image input (a backbone takes one)."""
+    images = [s for s in train.input_specs.values() if s.role == "image"]
+    if len(images) != 1 or len(train.input_specs) != 1:
+        raise ConfigError(f"a backbone takes one image input; this data ({train.kind}) has "
+                          f"{', '.join(train.input_specs)}", config_path=PATH)
+    return images[0]
 
 
 def _check_image(name: str, info: dict[str, Any], shape: tuple, weights: Any) -> None:

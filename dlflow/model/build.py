@@ -36,39 +36,51 @@ def build_model(config: Any, train: Dataset, *, float32_output: bool = False, ba
     inputs = build_inputs(train, augment=None if spec.backbone else augment, text_options=config.data.text,
                           text_mode=choices.text_mode)
     if spec.backbone is not None:  # the raw image -> augment -> the application's preprocessing -> backbone
-        from dlflow.model.backbone import apply_backbone
-
-        features, described = apply_backbone(spec.backbone, train, inputs.raw, augment)
-        inputs = replace(inputs, combined=features)
-        for line in described if log is not None else []:
-            log(line)
-    targets = train.target_specs
+        inputs = _with_backbone(spec.backbone, train, inputs, augment, log)
     if spec.api != "factory":
         require_target(train, f"a {spec.api} model (its outputs are fitted to the target)")
+    model, as_is = _build_api(config, train, inputs, float32_output=float32_output, choices=choices,
+                              augment=bool(augment), base_dir=base_dir)
+    if as_is:
+        _ensure_built(model, train)
+        return model  # fitted as it is: its own steps decide what is learned, it has no dlflow outputs
+    require_target(train, "a model body that dlflow wraps and fits to the target")
+    check_outputs(model, train.target_specs, config)
+    return model
+
+
+def _with_backbone(backbone: Any, train: Dataset, inputs: Any, augment: list[Any], log: Any) -> Any:
+    """The inputs with the backbone's features as the combined tensor the head takes; logs what was built."""
+    from dlflow.model.backbone import apply_backbone
+
+    features, described = apply_backbone(backbone, train, inputs.raw, augment)
+    for line in described if log is not None else []:
+        log(line)
+    return replace(inputs, combined=features)
+
+
+def _build_api(config: Any, train: Dataset, inputs: Any, *, float32_output: bool, choices: ModelChoices,
+               augment: bool, base_dir: Path | None) -> tuple[Any, bool]:
+    """(the model of model.sequential, .functional or .factory, whether it is fitted as it is)."""
+    spec, targets = config.model, train.target_specs
     if spec.api == "sequential":
         from dlflow.model.sequential import build_sequential
 
         if len(targets) > 1:
             raise ConfigError(f"a Sequential model has one output, but the data has {len(targets)} targets "
                               f"({', '.join(targets)}); use model.functional", config_path=("model", "sequential"))
-        model = build_sequential(spec.sequential, inputs, kind=train.kind, output_name=next(iter(targets)),
-                                 float32_output=float32_output, choices=choices)
-    elif spec.api == "functional":
+        return build_sequential(spec.sequential, inputs, kind=train.kind, output_name=next(iter(targets)),
+                                float32_output=float32_output, choices=choices), False
+    if spec.api == "functional":
         from dlflow.model.functional import build_functional
 
-        model = build_functional(spec.functional, inputs, float32_output=float32_output, choices=choices)
-    else:
-        from dlflow.model.factory import build_factory, own_loop_methods
+        return build_functional(spec.functional, inputs, float32_output=float32_output, choices=choices), False
+    from dlflow.model.factory import build_factory, own_loop_methods
 
-        model = build_factory(spec.factory, spec.args, inputs, kind=train.kind, augment=bool(augment),
-                              outputs={n: t.units for n, t in targets.items()}, task=train.task, base_dir=base_dir,
-                              choices=choices)
-        if own_loop_methods(model):
-            _ensure_built(model, train)
-            return model  # fitted as it is: its own steps decide what is learned, it has no dlflow outputs
-    require_target(train, "a model body that dlflow wraps and fits to the target")
-    check_outputs(model, targets, config)
-    return model
+    model = build_factory(spec.factory, spec.args, inputs, kind=train.kind, augment=augment,
+                          outputs={n: t.units for n, t in targets.items()}, task=train.task, base_dir=base_dir,
+                          choices=choices)
+    return model, bool(own_loop_methods(model))
 
 
 def _ensure_built(model: Any, train: Dataset) -> None:

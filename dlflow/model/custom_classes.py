@@ -109,6 +109,9 @@ def config_modules(config: Any) -> list[str]:
         for key in section:
             value = value.get(key) if isinstance(value, dict) else None
         names += [split_dotted(n)[0] for n in _dotted(value)]
+    backbone = (data.get("model") or {}).get("backbone")
+    if isinstance(backbone, dict) and "keras_hub" in backbone:  # a KerasHub preset's backbone and converter classes
+        names.append("keras_hub")
     return list(dict.fromkeys(names))
 
 

@@ -83,14 +83,32 @@ def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, 
         augment: whether data.augment is set (it must reach a model fitted as is via `preprocess`).
         choices: the settled data-dependent defaults (target scaling per regression output).
     """
-    import keras
-
     factory = import_factory(reference, base_dir)
     params = inspect.signature(factory).parameters
     features = inputs.combined if inputs.combined is not None else dict(inputs.features)
+    body = _call_factory(factory, reference, args, inputs, kind=kind, outputs=outputs, task=task)
+    if own_loop_methods(body):
+        if augment and "preprocess" not in params:
+            raise ConfigError(f"{reference} returned {type(body).__name__}, which has its own "
+                              f"{', '.join(own_loop_methods(body))}: dlflow fits it as it is, so data.augment "
+                              f"reaches it only through `preprocess`; declare a `preprocess` argument in the "
+                              f"factory and apply it in the model, or remove data.augment", config_path=("data", "augment"))
+        return body
+    _check_body(body, reference, params)
+    return _wrap_body(body, features, inputs.model_inputs(kind), outputs,
+                      choices.scaled if choices is not None else {})
+
+
+def _call_factory(factory: Any, reference: str, args: dict[str, Any], inputs: ModelInputs, *, kind: str,
+                  outputs: dict[str, int], task: str) -> Any:
+    """`factory(**args, **what it declares of input_shape, outputs, task, preprocess)`: a Keras model or layer."""
+    import keras
+
+    params = inspect.signature(factory).parameters
     offered = {"input_shape": tuple(inputs.combined.shape[1:]) if inputs.combined is not None else None,
                "outputs": dict(outputs), "task": task}
     if "preprocess" in params:
+        features = inputs.combined if inputs.combined is not None else dict(inputs.features)
         offered["preprocess"] = keras.Model(inputs.model_inputs(kind), features, name="preprocess")
     kwargs = {k: v for k, v in offered.items() if k in params}
     try:
@@ -100,16 +118,15 @@ def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, 
     if not isinstance(body, (keras.Model, keras.layers.Layer)):
         raise ConfigError(f"{reference} returned {type(body).__name__}; expected a keras.Model or keras.Layer",
                           config_path=("model", "factory"))
-    if own_loop_methods(body):
-        if augment and "preprocess" not in params:
-            raise ConfigError(f"{reference} returned {type(body).__name__}, which has its own "
-                              f"{', '.join(own_loop_methods(body))}: dlflow fits it as it is, so data.augment "
-                              f"reaches it only through `preprocess`; declare a `preprocess` argument in the "
-                              f"factory and apply it in the model, or remove data.augment", config_path=("data", "augment"))
-        return body
-    _check_body(body, reference, params)
+    return body
+
+
+def _wrap_body(body: Any, features: Any, model_inputs: Any, outputs: dict[str, int], scaled: dict) -> Any:
+    """The data's inputs -> preprocessing -> the body -> outputs named after the targets (inverse-scaled
+    where a regression target is scaled)."""
+    import keras
+
     result = body(features)
-    scaled = choices.scaled if choices is not None else {}
 
     def named(name: str, tensor: Any) -> Any:
         if name in scaled:
@@ -120,7 +137,7 @@ def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, 
         result = {name: named(name, t) for name, t in result.items()}
     elif len(outputs) == 1:
         result = named(next(iter(outputs)), result)
-    return keras.Model(inputs.model_inputs(kind), result, name="factory_model")
+    return keras.Model(model_inputs, result, name="factory_model")
 
 
 def _check_body(body: Any, reference: str, params: Any) -> None:

