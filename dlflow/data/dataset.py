@@ -178,8 +178,13 @@ class Dataset:
                     for item in array.reshape(-1):
                         digest.update(str(item).encode("utf-8", "surrogatepass") + b"\0")
                 else:
-                    digest.update(array.tobytes())
+                    digest.update(as_bytes(array))
         return digest.hexdigest()[:16]
+
+
+def as_bytes(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous array's bytes as a uint8 view, for hashlib: `tobytes()` without its copy."""
+    return array.reshape(-1).view(np.uint8)
 
 
 def safe_name(name: str, fallback: str = "input") -> str:

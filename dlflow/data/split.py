@@ -4,7 +4,8 @@ Every run, `tune` and `cv` of an experiment reads the same stored split, so the 
 the same and untouched; only `dlflow evaluate` reads its samples.
 
 - `frozen_split`: the holdout split (stratified for classification, chronological for ordered
-  data), stored in runs/<name>/split.npz with exact duplicate inputs across parts counted;
+  data), stored in runs/<name>/split.npz with exact duplicate inputs across parts counted
+  (`dlflow.data.duplicates`);
 - `kfold_splits`: K-fold and iterated K-fold over train + validation only (never test);
 - `hash_parts` / `HashSplit`: the split of a streamed table, by a seeded hash of the row index,
   so no index arrays are needed to read a part.
@@ -21,14 +22,12 @@ from typing import Any, Iterator
 import numpy as np
 
 from dlflow.config.task_kinds import is_classification
-from dlflow.data.dataset import Dataset
+from dlflow.data.dataset import Dataset, as_bytes
+from dlflow.data.duplicates import find_duplicates, row_digests  # noqa: F401  (their old home)
 from dlflow.errors import DataError
 from dlflow.runs.files import atomic_path
 
 PARTS = ("train", "validation", "test")
-PAIRS = (("train", "validation"), ("train", "test"), ("validation", "test"))
-DUPLICATE_EXAMPLES = 5  # duplicate pairs listed per pair of parts
-WIDE_ROW = 256  # values per sample above which rows are hashed as bytes, one by one
 
 
 @dataclass
@@ -179,57 +178,6 @@ def check_same_split(split: "Split | HashSplit", trained_on: dict, store: Path) 
                         f"on (digests {digests} -> {split.digests()}); restore {store.name} from a backup")
 
 
-def find_duplicates(split: Split, dataset: Dataset) -> dict[str, Any]:
-    """Samples whose inputs exactly repeat a sample of another part (leakage), counted and located.
-
-    Returns:
-        `{"train_validation": n, "train_test": n, "validation_test": n, "repeated_rows": n,
-        "examples": {"train_test": [[i, j], ...], ...}}`: for each pair of parts, how many samples
-        of the second part have the inputs of a sample in the first; `repeated_rows`: samples
-        repeating an earlier sample anywhere; `examples`: up to 5 (first part, second part)
-        sample index pairs per pair of parts (indices into the data set, 0-based).
-    """
-    digests = row_digests(dataset)
-    out: dict[str, Any] = {"repeated_rows": int(len(digests) - len(np.unique(digests)))}
-    examples: dict[str, list[list[int]]] = {}
-    for first, second in PAIRS:
-        a, b = getattr(split, first), getattr(split, second)
-        shared = np.isin(digests[b], digests[a])
-        key = f"{first}_{second}"
-        out[key] = int(shared.sum())
-        if shared.any():
-            where = {d: int(i) for i, d in zip(a[::-1], digests[a][::-1])}  # first occurrence wins
-            examples[key] = [[where[digests[j]], int(j)] for j in b[shared][:DUPLICATE_EXAMPLES]]
-    out["examples"] = examples
-    return out
-
-
-def row_digests(dataset: Dataset) -> np.ndarray:
-    """One 64-bit hash per sample over all its inputs (vectorized; for finding exact duplicates).
-
-    Image files hash by content (identical files are duplicates; the same picture re-encoded is not)."""
-    import pandas as pd
-
-    n = len(dataset)
-    combined = np.zeros(n, dtype=np.uint64)
-    for name in sorted(dataset.inputs):
-        if hasattr(dataset.inputs[name], "digests"):  # image files, series windows: their content digests
-            digests = dataset.inputs[name].digests
-            combined = (combined * np.uint64(1_000_003)) ^ np.asarray(digests() if callable(digests) else digests,
-                                                                       np.uint64)
-            continue
-        array = np.asarray(dataset.inputs[name]).reshape(n, -1)
-        if array.shape[1] <= WIDE_ROW:
-            frame = pd.DataFrame(array.astype(str) if array.dtype == object else array)
-            hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-        else:
-            hashed = np.fromiter((int.from_bytes(hashlib.blake2b(np.ascontiguousarray(row).tobytes(),
-                                                                 digest_size=8).digest(), "little")
-                                  for row in array), dtype=np.uint64, count=n)
-        combined = (combined * np.uint64(1_000_003)) ^ hashed
-    return combined
-
-
 def kfold_splits(split: Split, dataset: Dataset, *, folds: int = 5, repeats: int = 1,
                  seed: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """K-fold (or iterated K-fold) over the train + validation samples of a frozen split; never test.
@@ -360,7 +308,7 @@ class HashSplit:
 
 
 def _digest(indices: np.ndarray) -> str:
-    return hashlib.sha256(np.asarray(indices, dtype=np.int64).tobytes()).hexdigest()[:12]
+    return hashlib.sha256(as_bytes(np.ascontiguousarray(indices, dtype=np.int64))).hexdigest()[:12]
 
 
 def _stratify_labels(dataset: Dataset) -> np.ndarray | None:

@@ -82,25 +82,24 @@ class SeriesWindows:
         """One 64-bit hash per window over its steps' values (equal windows, equal digests).
 
         A polynomial hash in O(rows): per residue of the sampling rate, prefix sums of each row's
-        hash times powers of an odd constant, so no window is gathered."""
-        row_hash = np.zeros(len(self.values), np.uint64)
-        for column in range(self.values.shape[1]):
-            bits = np.ascontiguousarray(self.values[:, column]).view(np.uint32)
-            row_hash *= _MIX
-            row_hash ^= bits + np.uint64(column + 1)
+        hash times powers of an odd constant, so no window is gathered; rows and windows are
+        hashed HASH_ROWS at a time, so the extra memory is one prefix array."""
         rate = self._rate()
         out = np.zeros(len(self.ends), np.uint64)
         for residue in range(rate):
             chosen = slice(None) if rate == 1 else np.flatnonzero(self.ends % rate == residue)
-            out[chosen] = _window_sums(row_hash[residue::rate], self.ends[chosen] // rate, len(self.offsets))
+            prefix = _prefix_sums(self.values[residue::rate])
+            out[chosen] = _window_sums(prefix, self.ends[chosen], rate, len(self.offsets))
         return out
 
     def fingerprint_into(self, digest: Any) -> None:
         """Feed the series and the window layout to a hashlib digest (the data's fingerprint)."""
+        from dlflow.data.dataset import as_bytes
+
         digest.update(f"windows {self.values.shape} {len(self.offsets)}".encode())
-        digest.update(np.ascontiguousarray(self.values).tobytes())
-        digest.update(np.ascontiguousarray(self.ends, dtype=np.int64).tobytes())
-        digest.update(np.ascontiguousarray(self.offsets, dtype=np.int64).tobytes())
+        digest.update(as_bytes(np.ascontiguousarray(self.values)))
+        digest.update(as_bytes(np.ascontiguousarray(self.ends, dtype=np.int64)))
+        digest.update(as_bytes(np.ascontiguousarray(self.offsets, dtype=np.int64)))
 
     def _row_weights(self) -> np.ndarray:
         """How many windows hold each row (a difference array per residue of the sampling rate)."""
@@ -117,25 +116,38 @@ class SeriesWindows:
         return int(self.offsets[1] - self.offsets[0]) if len(self.offsets) > 1 else 1
 
 
-def _window_sums(sequence: np.ndarray, last: np.ndarray, steps: int) -> np.ndarray:
-    """sum over k < steps of sequence[last - steps + 1 + k] * MIX ** (k + 1), modulo 2**64, for each `last`.
+def _row_hashes(rows: np.ndarray) -> np.ndarray:
+    """One 64-bit hash per row of (rows, features) float32 values, over their bits."""
+    out = np.zeros(len(rows), np.uint64)
+    for column in range(rows.shape[1]):
+        out *= _MIX
+        out ^= np.ascontiguousarray(rows[:, column]).view(np.uint32) + np.uint64(column + 1)
+    return out
 
-    Prefix sums of sequence[q] * MIX ** (q + 1), then each window's difference times MIX ** -first;
-    built and read in chunks of HASH_ROWS, so the extra memory is one prefix array."""
+
+def _prefix_sums(sequence: np.ndarray) -> np.ndarray:
+    """prefix[q] = sum over p < q of row_hash(sequence[p]) * MIX ** (p + 1), modulo 2**64; built HASH_ROWS
+    rows at a time."""
     prefix = np.zeros(len(sequence) + 1, np.uint64)
     running = np.uint64(0)
     for start in range(0, len(sequence), HASH_ROWS):
-        chunk = sequence[start:start + HASH_ROWS] * _powers(np.arange(start + 1, start + 1 + HASH_ROWS)[
-            :len(sequence[start:start + HASH_ROWS])], _MIX)
+        chunk = _row_hashes(sequence[start:start + HASH_ROWS])
+        chunk *= _powers(np.arange(start + 1, start + 1 + len(chunk)), _MIX)
         np.cumsum(chunk, out=prefix[start + 1:start + 1 + len(chunk)])
         prefix[start + 1:start + 1 + len(chunk)] += running
         running = prefix[start + len(chunk)]
+    return prefix
+
+
+def _window_sums(prefix: np.ndarray, ends: np.ndarray, rate: int, steps: int) -> np.ndarray:
+    """sum over k < steps of row_hash(row q) * MIX ** (k + 1) for the window's rows q (every `rate`-th one
+    ending at each of `ends`): its prefix difference times MIX ** -first, HASH_ROWS windows at a time."""
     inverse = np.uint64(pow(int(_MIX), -1, 1 << 64))
-    out = np.empty(len(last), np.uint64)
-    for start in range(0, len(last), HASH_ROWS):
-        ends = last[start:start + HASH_ROWS]
-        first = ends - (steps - 1)
-        out[start:start + len(ends)] = (prefix[ends + 1] - prefix[first]) * _powers(first, inverse)
+    out = np.empty(len(ends), np.uint64)
+    for start in range(0, len(ends), HASH_ROWS):
+        last = ends[start:start + HASH_ROWS] // rate
+        first = last - (steps - 1)
+        out[start:start + len(last)] = (prefix[last + 1] - prefix[first]) * _powers(first, inverse)
     return out
 
 
