@@ -12,8 +12,8 @@ to windows x length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class SeriesWindows:
     values: np.ndarray
     ends: np.ndarray
     offsets: np.ndarray
+    tensors: dict = field(default_factory=dict, repr=False, compare=False)  # shared by every subset (`values`)
 
     dtype = np.dtype("float32")
 
@@ -68,14 +69,15 @@ class SeriesWindows:
 
     def step_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance per feature over every step of every window (a row counts once per window
-        holding it), as over the gathered array, without gathering it."""
-        weights = self._row_weights().astype("float64")
-        total = weights.sum()
-        mean = weights @ self.values.astype("float64") / total
+        holding it), as over the gathered array, without gathering it (GATHER_ROWS rows at a time)."""
+        weights = self._row_weights()
+        total = float(weights.sum())
+        mean = sum(weights[rows].astype("float64") @ self.values[rows].astype("float64")
+                   for rows in _chunks(len(self.values), GATHER_ROWS)) / total
         variance = np.zeros_like(mean)
-        for start in range(0, len(self.values), GATHER_ROWS):
-            rows = self.values[start:start + GATHER_ROWS].astype("float64") - mean
-            variance += weights[start:start + GATHER_ROWS] @ (rows * rows)
+        for rows in _chunks(len(self.values), GATHER_ROWS):
+            centred = self.values[rows].astype("float64") - mean
+            variance += weights[rows].astype("float64") @ (centred * centred)
         return mean, variance / total
 
     def digests(self) -> np.ndarray:
@@ -104,12 +106,13 @@ class SeriesWindows:
     def _row_weights(self) -> np.ndarray:
         """How many windows hold each row (a difference array per residue of the sampling rate)."""
         rate = self._rate()
-        first = self.ends + self.offsets[0]
         change = np.zeros(len(self.values) + rate, np.int64)
-        np.add.at(change, first, 1)
-        np.add.at(change, self.ends + rate, -1)
+        for at in _chunks(len(self.ends), HASH_ROWS):
+            ends = self.ends[at]
+            np.add.at(change, ends + self.offsets[0], 1)
+            np.add.at(change, ends + rate, -1)
         for residue in range(rate):
-            change[residue::rate] = np.cumsum(change[residue::rate])
+            np.cumsum(change[residue::rate], out=change[residue::rate])
         return change[:len(self.values)]
 
     def _rate(self) -> int:
@@ -171,11 +174,12 @@ def windows_tf_dataset(windows: SeriesWindows, targets: Any, *, batch_size: int,
     Up to SHUFFLE_BUFFER_MAX windows, batches are those of an in-memory array (the same seeded
     shuffle of the sample indices, so earlier runs are reproduced); beyond, where a shuffle buffer
     of every index would cost about 1 KB per window, each epoch draws a seeded permutation of the
-    indices as one tensor."""
+    indices as one tensor (int32 below 2**31 windows: half the memory, the same permutation)."""
     import tensorflow as tf
 
-    values, ends = tf.constant(windows.values), tf.constant(windows.ends)
-    offsets = tf.constant(windows.offsets)
+    if "values" not in windows.tensors:  # one tensor of the series for every part (train, validation, test)
+        windows.tensors["values"] = tf.constant(windows.values)
+    values, ends, offsets = windows.tensors["values"], tf.constant(windows.ends), tf.constant(windows.offsets)
     targets = tf.nest.map_structure(tf.convert_to_tensor, targets)
     indices = _index_batches(len(windows), batch_size=batch_size, shuffle=shuffle, seed=seed,
                              drop_remainder=drop_remainder)
@@ -199,11 +203,17 @@ def _index_batches(n: int, *, batch_size: int, shuffle: bool, seed: int, drop_re
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
 
     def permuted(draw: Any) -> Any:
-        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([draw, seed]))
+        dtype = tf.int32 if n < 2**31 else tf.int64
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=dtype), seed=tf.stack([draw, seed]))
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
 
     batches = n // batch_size if drop_remainder else -(-n // batch_size)
     return seeds.flat_map(permuted).apply(tf.data.experimental.assert_cardinality(batches))
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    """Slices of `size` over range(n) (at least one, possibly empty)."""
+    return (slice(start, start + size) for start in range(0, max(n, 1), size))
 
 
 def _is_scalar(index: Any) -> bool:
