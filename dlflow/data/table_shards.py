@@ -111,6 +111,13 @@ class TableShards:
                     offset += len(frame)
                     yield blank_missing_strings(frame)
 
+    def column_names(self) -> list[str]:
+        """The first file's column names, from its header (CSV, TSV) or schema (parquet)."""
+        from dlflow.data.table_files import table_errors
+
+        with table_errors(self.files[0], self.fmt):
+            return _column_names(self.files[0], self.fmt)
+
     def fingerprint(self) -> str:
         """A hash of the files' names (relative to the first one's folder, for shards) and bytes."""
         digest = hashlib.blake2b(digest_size=16)

@@ -3,7 +3,8 @@
 What the model takes and answers (its inputs, the class names, a time series' columns and
 window) comes from the run's manifest. The input is:
 
-- a table (.csv, .tsv, .parquet) with the model's input columns; for a time series run, the raw
+- a table (.csv, .tsv, .parquet) with the model's input columns, read in chunks (`predict_stream`)
+  and never held whole by `dlflow predict`; for a time series run, the raw
   series with the training table's columns, windowed as in training (one prediction per window,
   the latest window included; the `id` of a row is the row index of its window's last row);
 - an .npz with the model's input arrays (for a time series, the windows themselves);
@@ -47,11 +48,11 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
     target = None if output == "-" else Path(output) if output else opened.run.predictions
     done = 0
     with csv_rows(target) as (writer, buffer):
-        for batch in input_batches(inputs, batch_size):
+        for batch, batch_ids in input_batches(inputs, ids, batch_size):
             labelled = predict_labels(model, signature, batch, batch_size)
             if done == 0:
                 writer.writerow(_header(target_specs, labelled))
-            rows = _rows(target_specs, labelled, ids[done:done + len(next(iter(labelled.values()))[0])], decoded)
+            rows = _rows(target_specs, labelled, batch_ids, decoded)
             writer.writerows(rows)
             done += len(rows)
     return {"rows": done, "output": str(target) if target else None,
@@ -114,14 +115,15 @@ def read_inputs(path: Path, signature: RunSignature, *, stream: bool = False) ->
     """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row.
 
     Args:
-        stream: an image folder as an `ImageStream` and a series' windows lazy (`predict` feeds them
-            batch by batch); else every input as arrays.
+        stream: an image folder as an `ImageStream`, a table as a `TableStream` (its ids None: the
+            stream gives them) and a series' windows lazy (`predict` feeds them batch by batch); else
+            every input as arrays.
     """
-    inputs, ids = _read_inputs(path, signature)
+    inputs, ids = _read_inputs(path, signature, stream)
     return (inputs if stream or isinstance(inputs, (dict, np.ndarray)) else np.asarray(inputs)), ids
 
 
-def _read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
+def _read_inputs(path: Path, signature: RunSignature, stream: bool) -> tuple[Any, list | None]:
     if not path.exists():
         raise UsageError(f"no such file or folder '{path}'")
     from dlflow.data.table_files import check_regular
@@ -137,6 +139,10 @@ def _read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
         return _read_npz(path, specs, signature.kind)
     if suffix in TABLE_SUFFIXES and signature.kind == "timeseries" and signature.series:
         return _read_series(path, signature.series)
+    if suffix in TABLE_SUFFIXES and stream:
+        from dlflow.workflow.predict_stream import TableStream
+
+        return TableStream(path, specs), None
     if suffix in TABLE_SUFFIXES:
         return _read_table(path, specs)
     text = ", a .txt file or a folder of .txt files" if signature.kind == "text" else ""
