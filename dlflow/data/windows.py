@@ -13,7 +13,7 @@ to windows x length.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -179,16 +179,31 @@ def windows_tf_dataset(windows: SeriesWindows, targets: Any, *, batch_size: int,
 
     if "values" not in windows.tensors:  # one tensor of the series for every part (train, validation, test)
         windows.tensors["values"] = tf.constant(windows.values)
-    values, ends, offsets = windows.tensors["values"], tf.constant(windows.ends), tf.constant(windows.offsets)
+    values, ends, offsets = windows.tensors["values"], _last_rows(windows.ends), tf.constant(windows.offsets)
     targets = tf.nest.map_structure(tf.convert_to_tensor, targets)
     indices = _index_batches(len(windows), batch_size=batch_size, shuffle=shuffle, seed=seed,
                              drop_remainder=drop_remainder)
 
     def gather(batch: Any) -> Any:
-        rows = tf.gather(ends, batch)[:, None] + offsets[None, :]
+        rows = ends(batch)[:, None] + offsets[None, :]
         return tf.gather(values, rows), tf.nest.map_structure(lambda t: tf.gather(t, batch), targets)
 
     return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _last_rows(ends: np.ndarray) -> Callable[[Any], Any]:
+    """Sample indices -> their windows' last rows: `first + step * i` when the ends are evenly spaced (a
+    part of the chronological split), else gathered from a tensor of them."""
+    import tensorflow as tf
+
+    from dlflow.data.dataset import evenly_spaced
+
+    spaced = evenly_spaced(ends)
+    if spaced is not None:
+        first, step = spaced
+        return lambda batch: first + step * tf.cast(batch, tf.int64)
+    held = tf.constant(ends, dtype=tf.int64)
+    return lambda batch: tf.gather(held, batch)
 
 
 def _index_batches(n: int, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool) -> Any:
