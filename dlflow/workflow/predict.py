@@ -23,6 +23,7 @@ from dlflow.config.task_kinds import is_classification
 from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
 from dlflow.workflow.opened_run import RunSignature, load_run_model, open_run, run_signature
+from dlflow.workflow.table_inputs import as_input, table_inputs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 TEXT_SUFFIXES = (".txt",)
@@ -98,19 +99,6 @@ def predict_labels(model: Any, signature: RunSignature, inputs: Any, batch_size:
     return {name: decode_predictions(spec, np.asarray(outputs[name])) for name, spec in target_specs.items()}
 
 
-def table_inputs(frame: Any, specs: dict[str, Any], where: str) -> dict[str, np.ndarray]:
-    """A table's (DataFrame's) columns as the model's inputs, by input name (columns by original or input name)."""
-    inputs = {}
-    for name, spec in specs.items():
-        column = spec.column or name
-        if column not in frame.columns and name not in frame.columns:
-            raise DataError(f"{where}: missing column '{column}' (the model takes: "
-                            f"{', '.join(s.column or n for n, s in specs.items())})")
-        values = frame[column if column in frame.columns else name]
-        inputs[name] = _as_input(np.asarray(values), spec, where, column)
-    return inputs
-
-
 def read_inputs(path: Path, signature: RunSignature, *, stream: bool = False) -> tuple[Any, list]:
     """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row.
 
@@ -184,15 +172,6 @@ def _read_table(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:
     return inputs, ids
 
 
-def _as_input(values: np.ndarray, spec: Any, path: Path | str, column: str) -> np.ndarray:
-    if spec.dtype == "string":
-        return np.asarray([("" if v is None else str(v)) for v in values], dtype=object).reshape(-1, *spec.shape)
-    try:
-        return np.asarray(values, dtype=spec.dtype).reshape(-1, *spec.shape)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{path}: column '{column}': expected {spec.dtype} values of shape {spec.shape}: {exc}") from exc
-
-
 def _read_npz(path: Path, specs: dict[str, Any], kind: str) -> tuple[Any, list]:
     from dlflow.data.npzfile import read_npz
 
@@ -205,7 +184,7 @@ def _read_npz(path: Path, specs: dict[str, Any], kind: str) -> tuple[Any, list]:
                 key = next(iter(arrays))
             else:
                 raise DataError(f"{path}: no array '{spec.column or name}'; arrays are: {', '.join(arrays)}")
-        inputs[name] = _as_input(arrays[key], spec, path, key)
+        inputs[name] = as_input(arrays[key], spec, path, key)
     n = len(next(iter(inputs.values())))
     if len(inputs) == 1 and kind != "tabular":
         return next(iter(inputs.values())), list(range(n))

@@ -105,7 +105,7 @@ class TableStream:
         return [c for c in dict.fromkeys([*wanted, "id"]) if c in have]
 
     def _convert(self, frame: Any, first_row: int) -> tuple[dict[str, np.ndarray], list]:
-        from dlflow.workflow.predict import table_inputs
+        from dlflow.workflow.table_inputs import table_inputs
 
         ids = frame["id"].tolist() if "id" in frame.columns else list(range(first_row, first_row + len(frame)))
         return table_inputs(frame, self.specs, str(self.path)), ids
