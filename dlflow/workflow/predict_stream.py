@@ -100,8 +100,7 @@ class TableStream:
     def _columns(self, have: list[str]) -> list[str]:
         """The columns to read: each input's (its column, else its input name, as `table_inputs` looks
         them up; a missing one is named by `table_inputs`) and `id`."""
-        wanted = [name if (spec.column or name) not in have and name in have else spec.column or name
-                  for name, spec in self.specs.items()]
+        wanted = [spec.column or name if (spec.column or name) in have else name for name, spec in self.specs.items()]
         return [c for c in dict.fromkeys([*wanted, "id"]) if c in have]
 
     def _convert(self, frame: Any, first_row: int) -> tuple[dict[str, np.ndarray], list]:
