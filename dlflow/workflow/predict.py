@@ -31,11 +31,16 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 
 
 def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("runs"), output: str | None = None,
-            log: Log = quiet, trust_code: bool = False) -> dict[str, Any]:
+            log: Log = quiet, trust_code: bool = False, keep_predictions: bool = True) -> dict[str, Any]:
     """Predict for every sample of `input_path`; write a CSV (to `output`, '-' for the text itself).
 
+    Args:
+        keep_predictions: also return every decoded label (a list as long as the input); False keeps
+            memory flat however many rows there are (`dlflow predict` without --json).
+
     Returns:
-        {"rows": n, "output": path or None, "csv": text when output is '-', "predictions": decoded labels}.
+        {"rows": n, "output": path or None, "csv": text when output is '-', "predictions": decoded labels
+        (None when not kept)}.
     """
     from dlflow.workflow.predict_stream import csv_rows, input_batches
 
@@ -53,11 +58,12 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
             labelled = predict_labels(model, signature, batch, batch_size)
             if done == 0:
                 writer.writerow(_header(target_specs, labelled))
-            rows = _rows(target_specs, labelled, batch_ids, decoded)
+            rows = _rows(target_specs, labelled, batch_ids, decoded if keep_predictions else None)
             writer.writerows(rows)
             done += len(rows)
     return {"rows": done, "output": str(target) if target else None,
-            "csv": buffer.getvalue() if buffer is not None else None, "predictions": decoded}
+            "csv": buffer.getvalue() if buffer is not None else None,
+            "predictions": decoded if keep_predictions else None}
 
 
 def _header(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]]) -> list[str]:
@@ -71,12 +77,13 @@ def _header(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]]) 
 
 
 def _rows(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]], ids: list,
-          decoded: dict[str, list]) -> list[list]:
+          decoded: dict[str, list] | None) -> list[list]:
     """One CSV row per sample of a batch: its id, then each target's label (and confidence)."""
     rows = [[i] for i in ids]
     for name, spec in target_specs.items():
         values, confidence = labelled[name]
-        decoded[name].extend(_plain(v) for v in values)
+        if decoded is not None:
+            decoded[name].extend(_plain(v) for v in values)
         for row, value in zip(rows, values, strict=True):
             row.append(_plain(value))
         if confidence is not None and is_classification(spec.task):
