@@ -23,6 +23,7 @@ import numpy as np
 from dlflow.errors import DataError
 
 TABLE_CHUNK_ROWS = 65_536  # rows of a table read at a time (rounded down to whole batches)
+TABLE_BLOCK_BYTES = 1 << 20  # a CSV's bytes parsed together: the reader's read-ahead holds 32 of them
 
 
 @dataclass
@@ -82,7 +83,8 @@ class TableStream:
         """(inputs, ids) of `batch_size` rows each (the last one fewer)."""
         from dlflow.data.table_shards import TABLE_FORMATS, TableShards
 
-        shards = TableShards(str(self.path), [self.path], TABLE_FORMATS.get(self.path.suffix.lower(), "csv"))
+        shards = TableShards(str(self.path), [self.path], TABLE_FORMATS.get(self.path.suffix.lower(), "csv"),
+                             block_bytes=TABLE_BLOCK_BYTES)
         columns = self._columns(shards.column_names())
         rows, kept_inputs, kept_ids = 0, None, []
         for frame in shards.chunks(batch_size * max(1, self.chunk_rows // batch_size), columns=columns):
