@@ -51,7 +51,8 @@ def predict(
     from dlflow.workflow.predict import predict as run_predict
 
     quiet_tensorflow(State.verbose)
-    result = run_predict(run, input_, runs_root=State.runs_root, output=output, log=progress, trust_code=trust_code)
+    result = run_predict(run, input_, runs_root=State.runs_root, output=output, log=progress, trust_code=trust_code,
+                         keep_predictions=json_)  # without --json, memory stays flat however long the input
     if json_:
         emit_json({k: v for k, v in result.items() if k != "csv"})
     elif result["csv"] is not None:

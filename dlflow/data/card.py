@@ -92,7 +92,7 @@ def class_balance(dataset: Dataset, split: Any) -> dict[str, dict[str, dict[str,
 
 def kfold_plan(split: Any, dataset: Dataset, *, folds: int, repeats: int = 1) -> dict[str, Any]:
     """The folds `kfold_splits` would draw: sizes per fold, after checking K-fold is possible."""
-    from dlflow.data.split import kfold_splits
+    from dlflow.data.kfold import kfold_splits
 
     sizes = [{"train": int(len(t)), "validation": int(len(v))}
              for t, v in kfold_splits(split, dataset, folds=folds, repeats=repeats)]

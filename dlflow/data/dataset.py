@@ -125,11 +125,16 @@ class Dataset:
         return next(iter(self.target_specs.values())).task if self.target_specs else "none"
 
     def take(self, indices: np.ndarray) -> "Dataset":
-        """The samples at `indices`, as a new Dataset with the same specs."""
+        """The samples at `indices`, as a new Dataset with the same specs.
+
+        Ordered data (a time series) takes a contiguous run of samples as views, not copies: the
+        parts of its chronological split cost no memory."""
+        at = contiguous_run(indices) if self.ordered else None
+        at = indices if at is None else at
         return replace(
             self,
-            inputs={k: v[indices] for k, v in self.inputs.items()},
-            targets={k: v[indices] for k, v in self.targets.items()},
+            inputs={k: v[at] for k, v in self.inputs.items()},
+            targets={k: v[at] for k, v in self.targets.items()},
         )
 
     def model_inputs(self) -> np.ndarray | dict[str, np.ndarray]:
@@ -180,8 +185,37 @@ class Dataset:
                     for item in array.reshape(-1):
                         digest.update(str(item).encode("utf-8", "surrogatepass") + b"\0")
                 else:
-                    digest.update(array.tobytes())
+                    digest.update(as_bytes(array))
         return digest.hexdigest()[:16]
+
+
+def contiguous_run(indices: Any) -> slice | None:
+    """`indices` as a slice when they are consecutive ascending integers (i, i + 1, ...), else None."""
+    spaced = evenly_spaced(indices)
+    if spaced is None or spaced[1] != 1 or spaced[0] < 0:
+        return None
+    return slice(spaced[0], spaced[0] + len(indices))
+
+
+def evenly_spaced(values: Any, block: int = 1 << 20) -> tuple[int, int] | None:
+    """(first, step) when integer `values` are first, first + step, first + 2 * step, ... (step >= 1),
+    else None; checked in blocks, without a temporary the size of `values`."""
+    values = np.asarray(values)
+    if values.ndim != 1 or values.dtype.kind not in "iu" or not len(values):
+        return None
+    first = int(values[0])
+    step = int(values[1]) - first if len(values) > 1 else 1
+    if step < 1 or int(values[-1]) - first != step * (len(values) - 1):
+        return None
+    for start in range(0, len(values) - 1, block):
+        if not np.all(np.diff(values[start:start + block + 1]) == step):
+            return None
+    return first, step
+
+
+def as_bytes(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous array's bytes as a uint8 view, for hashlib: `tobytes()` without its copy."""
+    return array.reshape(-1).view(np.uint8)
 
 
 def input_names(columns: list[str]) -> dict[str, str]:

@@ -28,30 +28,39 @@ def to_tf_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int, d
         seed: the shuffle's seed.
         drop_remainder: drop a last, smaller batch.
     """
-    import tensorflow as tf
-
     from dlflow.data.streaming import streamed_part
 
+    options = {"batch_size": batch_size, "shuffle": shuffle, "seed": seed, "drop_remainder": drop_remainder}
     stream = streamed_part(data)
     if stream is not None:
-        return stream.tf_dataset(batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder)
-    files, texts = image_files(data), text_files(data)
-    if files is not None or texts is not None:
-        from dlflow.data.image_stream import image_tf_dataset
-        from dlflow.data.text import text_tf_dataset
-
-        stream = image_tf_dataset if files is not None else text_tf_dataset
-        targets = data.model_targets()
-        placeholder = targets if targets is not None else np.zeros(len(data), "int8")
-        batches = stream(files if files is not None else texts, placeholder, batch_size=batch_size, shuffle=shuffle,
-                         seed=seed, drop_remainder=drop_remainder)
-        return batches if targets is not None else batches.map(lambda x, y: x)  # no target: the inputs alone
+        return stream.tf_dataset(**options)
+    if image_files(data) is not None or text_files(data) is not None:
+        return _files_dataset(data, **options)
     windows = series_windows(data)
     if windows is not None:
         from dlflow.data.windows import windows_tf_dataset
 
-        return windows_tf_dataset(windows, data.model_targets(), batch_size=batch_size, shuffle=shuffle, seed=seed,
-                                  drop_remainder=drop_remainder)
+        return windows_tf_dataset(windows, data.model_targets(), **options)
+    return _arrays_dataset(data, **options)
+
+
+def _files_dataset(data: Dataset, **options: Any) -> Any:
+    """An image or text folder's files, decoded (read) in a parallel map."""
+    from dlflow.data.image_stream import image_tf_dataset
+    from dlflow.data.text import text_tf_dataset
+
+    files, texts = image_files(data), text_files(data)
+    stream = image_tf_dataset if files is not None else text_tf_dataset
+    targets = data.model_targets()
+    placeholder = targets if targets is not None else np.zeros(len(data), "int8")
+    batches = stream(files if files is not None else texts, placeholder, **options)
+    return batches if targets is not None else batches.map(lambda x, y: x)  # no target: the inputs alone
+
+
+def _arrays_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool) -> Any:
+    """In-memory arrays held once as tensors; each batch gathered by its sample indices."""
+    import tensorflow as tf
+
     features = data.model_inputs()
     features = {k: _tensor(v) for k, v in features.items()} if isinstance(features, dict) else _tensor(features)
     targets = data.model_targets()

@@ -4,8 +4,9 @@ Every run, `tune` and `cv` of an experiment reads the same stored split, so the 
 the same and untouched; only `dlflow evaluate` reads its samples.
 
 - `frozen_split`: the holdout split (stratified for classification, chronological for ordered
-  data), stored in runs/<name>/split.npz with exact duplicate inputs across parts counted;
-- `kfold_splits`: K-fold and iterated K-fold over train + validation only (never test);
+  data), stored in runs/<name>/split.npz with exact duplicate inputs across parts counted
+  (`dlflow.data.duplicates`);
+- `kfold_splits` (`dlflow.data.kfold`): K-fold and iterated K-fold over train + validation only (never test);
 - `hash_parts` / `HashSplit`: the split of a streamed table, by a seeded hash of the row index,
   so no index arrays are needed to read a part.
 """
@@ -16,19 +17,17 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from dlflow.config.task_kinds import is_classification
-from dlflow.data.dataset import Dataset
+from dlflow.data.dataset import Dataset, as_bytes
+from dlflow.data.duplicates import find_duplicates, row_digests  # noqa: F401  (their old home)
 from dlflow.errors import DataError
 from dlflow.runs.files import atomic_path
 
 PARTS = ("train", "validation", "test")
-PAIRS = (("train", "validation"), ("train", "test"), ("validation", "test"))
-DUPLICATE_EXAMPLES = 5  # duplicate pairs listed per pair of parts
-WIDE_ROW = 256  # values per sample above which rows are hashed as bytes, one by one
 
 
 @dataclass
@@ -86,7 +85,7 @@ def make_split(dataset: Dataset, *, validation: float, test: float, stratify: bo
         idx = np.arange(n)
         return Split(idx[: n - n_val - n_test], idx[n - n_val - n_test: n - n_test], idx[n - n_test:],
                      dataset.fingerprint(), seed, fractions, False, True)
-    labels = _stratify_labels(dataset) if stratify else None
+    labels = stratify_labels(dataset) if stratify else None
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(n)
@@ -179,129 +178,6 @@ def check_same_split(split: "Split | HashSplit", trained_on: dict, store: Path) 
                         f"on (digests {digests} -> {split.digests()}); restore {store.name} from a backup")
 
 
-def find_duplicates(split: Split, dataset: Dataset) -> dict[str, Any]:
-    """Samples whose inputs exactly repeat a sample of another part (leakage), counted and located.
-
-    Returns:
-        `{"train_validation": n, "train_test": n, "validation_test": n, "repeated_rows": n,
-        "examples": {"train_test": [[i, j], ...], ...}}`: for each pair of parts, how many samples
-        of the second part have the inputs of a sample in the first; `repeated_rows`: samples
-        repeating an earlier sample anywhere; `examples`: up to 5 (first part, second part)
-        sample index pairs per pair of parts (indices into the data set, 0-based).
-    """
-    digests = row_digests(dataset)
-    out: dict[str, Any] = {"repeated_rows": int(len(digests) - len(np.unique(digests)))}
-    examples: dict[str, list[list[int]]] = {}
-    for first, second in PAIRS:
-        a, b = getattr(split, first), getattr(split, second)
-        shared = np.isin(digests[b], digests[a])
-        key = f"{first}_{second}"
-        out[key] = int(shared.sum())
-        if shared.any():
-            where = {d: int(i) for i, d in zip(a[::-1], digests[a][::-1])}  # first occurrence wins
-            examples[key] = [[where[digests[j]], int(j)] for j in b[shared][:DUPLICATE_EXAMPLES]]
-    out["examples"] = examples
-    return out
-
-
-def row_digests(dataset: Dataset) -> np.ndarray:
-    """One 64-bit hash per sample over all its inputs (vectorized; for finding exact duplicates).
-
-    Image files hash by content (identical files are duplicates; the same picture re-encoded is not)."""
-    import pandas as pd
-
-    n = len(dataset)
-    combined = np.zeros(n, dtype=np.uint64)
-    for name in sorted(dataset.inputs):
-        if hasattr(dataset.inputs[name], "digests"):  # image files, series windows: their content digests
-            digests = dataset.inputs[name].digests
-            combined = (combined * np.uint64(1_000_003)) ^ np.asarray(digests() if callable(digests) else digests,
-                                                                       np.uint64)
-            continue
-        array = np.asarray(dataset.inputs[name]).reshape(n, -1)
-        if array.shape[1] <= WIDE_ROW:
-            frame = pd.DataFrame(array.astype(str) if array.dtype == object else array)
-            hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-        else:
-            hashed = np.fromiter((int.from_bytes(hashlib.blake2b(np.ascontiguousarray(row).tobytes(),
-                                                                 digest_size=8).digest(), "little")
-                                  for row in array), dtype=np.uint64, count=n)
-        combined = (combined * np.uint64(1_000_003)) ^ hashed
-    return combined
-
-
-def kfold_splits(split: Split, dataset: Dataset, *, folds: int = 5, repeats: int = 1,
-                 seed: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """K-fold (or iterated K-fold) over the train + validation samples of a frozen split; never test.
-
-    Each repeat reshuffles with its own seed (`seed + repeat`); folds are stratified by class for
-    single-target classification. Ordered data (time series) gets expanding-window folds instead
-    (each fold validates on the samples right after its training samples), and only one repeat.
-
-    Args:
-        split: the experiment's frozen split.
-        dataset: the data set the split indexes.
-        folds: K, at least 2.
-        repeats: how many times to repeat K-fold with a fresh shuffle.
-        seed: the shuffles' seed; the split's seed when None.
-
-    Yields:
-        (train_indices, validation_indices): indices into `dataset`, repeat by repeat, fold by fold.
-
-    Raises:
-        DataError: fewer samples than folds, or a class with fewer samples than folds.
-    """
-    pool = check_kfold(split, dataset, folds=folds, repeats=repeats)
-    seed = split.seed if seed is None else seed
-    if dataset.ordered:
-        from sklearn.model_selection import TimeSeriesSplit
-
-        for train_at, val_at in TimeSeriesSplit(n_splits=folds).split(pool):
-            yield pool[train_at], pool[val_at]
-        return
-    labels = _stratify_labels(dataset)
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    for repeat in range(repeats):
-        if labels is not None:
-            folds_of = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + repeat).split(pool, labels[pool])
-        else:
-            folds_of = KFold(n_splits=folds, shuffle=True, random_state=seed + repeat).split(pool)
-        for train_at, val_at in folds_of:
-            yield np.sort(pool[train_at]), np.sort(pool[val_at])
-
-
-def check_kfold(split: Any, dataset: Dataset, *, folds: int, repeats: int = 1) -> np.ndarray:
-    """The train + validation indices K-fold draws from, after checking K folds are possible."""
-    if isinstance(split, HashSplit):
-        raise DataError(f"{dataset.source}: K-fold needs the table in memory, but it is streamed; "
-                        f"set data.streaming.enabled: false", config_path=("data", "streaming"))
-    if folds < 2:
-        raise DataError(f"K-fold needs at least 2 folds, received {folds}")
-    if repeats < 1:
-        raise DataError(f"K-fold needs at least 1 repeat, received {repeats}")
-    if dataset.ordered and repeats > 1:
-        raise DataError(f"{dataset.source}: repeated K-fold reshuffles, which time-ordered data forbids; "
-                        f"use one repeat")
-    pool = np.sort(np.concatenate([split.train, split.validation]))
-    if len(pool) < folds:
-        raise DataError(f"{dataset.source}: {len(pool)} samples in train + validation, fewer than the "
-                        f"{folds} folds")
-    labels = None if dataset.ordered else _stratify_labels(dataset)
-    if labels is not None:
-        values, counts = np.unique(labels[pool], return_counts=True)
-        spec = next(iter(dataset.target_specs.values()))
-        rare = [(spec.classes[int(v)] if spec.classes else v, int(c)) for v, c in zip(values, counts) if c < folds]
-        if rare:
-            named = ", ".join(f"'{label}' has {count}" for label, count in rare)
-            fewest = min(count for _, count in rare)
-            advice = f"use at most {fewest} folds" if fewest >= 2 else "drop that class"
-            raise DataError(f"{dataset.source}: {folds}-fold cross-validation needs at least {folds} samples "
-                            f"of each class in train + validation, but {named}; {advice} "
-                            f"or collect more samples")
-    return pool
-
-
 # -- streamed tables: a split by a seeded hash of the row index ---------------------------------
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -360,10 +236,11 @@ class HashSplit:
 
 
 def _digest(indices: np.ndarray) -> str:
-    return hashlib.sha256(np.asarray(indices, dtype=np.int64).tobytes()).hexdigest()[:12]
+    return hashlib.sha256(as_bytes(np.ascontiguousarray(indices, dtype=np.int64))).hexdigest()[:12]
 
 
-def _stratify_labels(dataset: Dataset) -> np.ndarray | None:
+def stratify_labels(dataset: Dataset) -> np.ndarray | None:
+    """The class of each sample, for a single-target classification data set; else None."""
     if len(dataset.target_specs) != 1 or not is_classification(dataset.task):
         return None
     return np.asarray(next(iter(dataset.targets.values()))).reshape(-1).astype(np.int64)

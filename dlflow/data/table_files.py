@@ -41,10 +41,21 @@ def read_table(path: Path, fmt: str) -> Any:
     with table_errors(path, fmt):
         check_unique_columns(path, fmt)
         if fmt == "parquet":
-            frame = pd.read_parquet(path)
+            frame = read_parquet_lean(path)
         else:
             frame = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",")
     return blank_missing_strings(frame)
+
+
+def read_parquet_lean(path: Path) -> Any:
+    """`pd.read_parquet` holding one copy of the data: pyarrow frees each column once converted
+    (`self_destruct`, one block per column), and its pool gives the freed memory back afterwards."""
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = pd.read_parquet(path, to_pandas_kwargs={"split_blocks": True, "self_destruct": True})
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 def check_unique_columns(path: Path, fmt: str) -> None:

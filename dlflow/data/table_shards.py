@@ -24,6 +24,8 @@ from dlflow.errors import DataError
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 GLOB_CHARS = set("*?[")
 BLOCK_BYTES = 8 << 20  # pyarrow's CSV block size: rows parsed together, in parallel
+# pyarrow's CSV reader reads up to 32 blocks ahead of the consumer: a slow one (`dlflow predict`)
+# holds 32 x block_bytes of the file, so it asks for smaller blocks
 PANDAS_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
                 "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]  # what pandas.read_csv reads as missing
 
@@ -67,6 +69,7 @@ class TableShards:
     files: list[Path]
     fmt: str
     _starts: list[int] = field(default_factory=list, repr=False)  # each shard's first row, as read
+    block_bytes: int = BLOCK_BYTES  # a CSV's bytes parsed together (see BLOCK_BYTES)
 
     @classmethod
     def open(cls, source: str, fmt: str) -> "TableShards":
@@ -107,9 +110,16 @@ class TableShards:
                                     f"columns", config_path=("data", "source"))
                 self._starts.append(offset)
                 reader = _parquet_chunks if self.fmt == "parquet" else _csv_chunks
-                for frame in reader(file, self.fmt, chunk_rows, columns, strings or []):
+                for frame in reader(file, self.fmt, chunk_rows, columns, strings or [], self.block_bytes):
                     offset += len(frame)
                     yield blank_missing_strings(frame)
+
+    def column_names(self) -> list[str]:
+        """The first file's column names, from its header (CSV, TSV) or schema (parquet)."""
+        from dlflow.data.table_files import table_errors
+
+        with table_errors(self.files[0], self.fmt):
+            return _column_names(self.files[0], self.fmt)
 
     def fingerprint(self) -> str:
         """A hash of the files' names (relative to the first one's folder, for shards) and bytes."""
@@ -153,7 +163,7 @@ def _column_names(file: Path, fmt: str) -> list[str]:
 
 
 def _parquet_chunks(file: Path, fmt: str, chunk_rows: int, columns: list[str] | None,
-                    strings: list[str]) -> Iterator[Any]:
+                    strings: list[str], block_bytes: int = BLOCK_BYTES) -> Iterator[Any]:
     import pyarrow.parquet as pq
 
     for batch in pq.ParquetFile(file).iter_batches(batch_size=chunk_rows, columns=columns):
@@ -161,7 +171,7 @@ def _parquet_chunks(file: Path, fmt: str, chunk_rows: int, columns: list[str] | 
 
 
 def _csv_chunks(file: Path, fmt: str, chunk_rows: int, columns: list[str] | None,
-                strings: list[str]) -> Iterator[Any]:
+                strings: list[str], block_bytes: int = BLOCK_BYTES) -> Iterator[Any]:
     """A CSV's rows in chunks: pyarrow with each column's type from pandas' reading of the first
     rows; from a block pyarrow cannot convert on, pandas (whose values reach the usual checks)."""
     import pandas as pd
@@ -174,7 +184,7 @@ def _csv_chunks(file: Path, fmt: str, chunk_rows: int, columns: list[str] | None
         return
     done = 0
     try:
-        for table in _arrow_tables(file, fmt, chunk_rows, _arrow_types(head)):
+        for table in _arrow_tables(file, fmt, chunk_rows, _arrow_types(head), block_bytes):
             frame = table.to_pandas()
             done += len(frame)
             yield frame
@@ -186,13 +196,14 @@ def _csv_chunks(file: Path, fmt: str, chunk_rows: int, columns: list[str] | None
                 yield frame.reset_index(drop=True)
 
 
-def _arrow_tables(file: Path, fmt: str, chunk_rows: int, types: dict[str, Any]) -> Iterator[Any]:
+def _arrow_tables(file: Path, fmt: str, chunk_rows: int, types: dict[str, Any],
+                  block_bytes: int = BLOCK_BYTES) -> Iterator[Any]:
     """pyarrow Tables of exactly `chunk_rows` rows (the last one shorter) from a CSV's blocks."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     reader = pcsv.open_csv(
-        file, read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES),
+        file, read_options=pcsv.ReadOptions(block_size=block_bytes),
         parse_options=pcsv.ParseOptions(delimiter=separator(fmt), newlines_in_values=True),
         convert_options=pcsv.ConvertOptions(column_types=types, include_columns=list(types),
                                             null_values=PANDAS_NULLS, strings_can_be_null=True))

@@ -28,12 +28,22 @@ from dlflow.data.split import PARTS, hash_parts, hash_unit
 from dlflow.data.table_scan import _check_sizes
 from dlflow.data.table_shards import TableShards
 from dlflow.data.tasks import encode_target
+from dlflow.data.tfrecord_parse import (
+    SCAN_BATCH,
+    as_model_input,
+    as_numpy_input,
+    class_counts,
+    decoded,
+    numpy_values,
+    parse_spec,
+    parsed_batches,
+    target_encoder,
+)
 from dlflow.errors import ConfigError, DataError
 
 SUFFIXES = (".tfrecord", ".tfrecords", ".tfr")
 SAMPLE_RECORDS = 20_000  # training records kept in memory (building the model, its preprocessing)
 VALIDATION_SAMPLE_RECORDS = 1_000
-SCAN_BATCH = 1_024  # records parsed together while scanning
 
 
 def is_tfrecord(data: Any) -> bool:
@@ -77,13 +87,13 @@ class RecordLayout:
         """A tf function: a batch of serialized examples -> (inputs by name, encoded targets)."""
         import tensorflow as tf
 
-        spec = _parse_spec(self.features)
-        encode = _target_encoder(self.target_spec)
+        spec = parse_spec(self.features)
+        encode = target_encoder(self.target_spec)
         names = {s.column: n for n, s in self.specs.items()}
 
         def parse(serialized: Any) -> Any:
             example = tf.io.parse_example(serialized, spec)
-            inputs = {name: _as_input(example[column]) for column, name in names.items()}
+            inputs = {name: as_model_input(example[column]) for column, name in names.items()}
             return inputs, encode(example[self.target])
 
         return parse
@@ -120,7 +130,7 @@ class RecordPart:
         targets: list[np.ndarray] = []
         for x, y in self.tf_dataset(batch_size=SCAN_BATCH, shuffle=False, seed=0):
             for name in inputs:
-                inputs[name].append(_numpy(x[name]))
+                inputs[name].append(numpy_values(x[name]))
             targets.append(y.numpy())
         spec = self.layout.target_spec
         return Dataset("arrays", {n: np.concatenate(v) for n, v in inputs.items()},
@@ -165,7 +175,7 @@ def scan_tfrecords(data: Any, task: str | None, *, seed: int, log: Any = None) -
     info = {"rows": rows, "streamed": True, "files": len(files), "records_per_file": read.per_file,
             "features": {n: {"dtype": f.dtype, "shape": list(f.shape)} for n, f in options.features.items()}}
     if target_spec.task != "regression":
-        info["class_counts"] = {target_spec.name: {p: _class_counts(read.targets[parts == code], target_spec)
+        info["class_counts"] = {target_spec.name: {p: class_counts(read.targets[parts == code], target_spec)
                                                    for code, p in enumerate(PARTS)}}
     table = RecordTable(layout, TableShards(source, files, "tfrecord").fingerprint(), rows, counts, {}, info)
     for part in ("train", "validation"):
@@ -187,7 +197,7 @@ class _Read:
         from dlflow.data.table_stream import encode_with_classes
 
         index, _, raw = self.kept[part]
-        inputs = {name: _as_numpy_input(raw[spec.column], spec) for name, spec in layout.specs.items()}
+        inputs = {name: as_numpy_input(raw[spec.column], spec) for name, spec in layout.specs.items()}
         spec = layout.target_spec
         return Dataset("arrays", inputs, {spec.name: encode_with_classes(targets[index], spec)},
                        dict(layout.specs), {spec.name: spec}, layout.source, info=dict(info))
@@ -199,17 +209,17 @@ def _read(files: list[Path], options: Any, target: str, seed: int, fractions: tu
     ones) kept as the samples."""
     from dlflow.data.progress import report
 
-    spec = _parse_spec(options.features)
+    spec = parse_spec(options.features)
     targets, per_file, offset = [], [], 0
     kept: dict[str, Any] = {}
     for number, file in enumerate(files, start=1):
         count = 0
-        for batch in _parsed_batches(file, spec, options.compression):
+        for batch in parsed_batches(file, spec, options.compression):
             n = len(batch[target])
             index = np.arange(offset + count, offset + count + n)
             _keep(kept, batch, index, hash_parts(index, seed, *fractions), hash_unit(index, seed, 1), target)
-            targets.append(_decoded(batch[target]).reshape(n, -1)[:, 0] if batch[target].ndim > 1
-                           else _decoded(batch[target]))
+            targets.append(decoded(batch[target]).reshape(n, -1)[:, 0] if batch[target].ndim > 1
+                           else decoded(batch[target]))
             count += n
         per_file.append(count)
         offset += count
@@ -241,100 +251,6 @@ def _keep(kept: dict[str, Any], batch: dict[str, np.ndarray], index: np.ndarray,
             order = np.sort(np.argsort(draw_all, kind="stable")[:limit]) if part == "train" else np.arange(limit)
             index_all, draw_all, rows = index_all[order], draw_all[order], {n: v[order] for n, v in rows.items()}
         kept[part] = (index_all, draw_all, rows)
-
-
-def _parsed_batches(file: Path, spec: dict[str, Any], compression: str) -> Any:
-    """A file's records parsed in batches (numpy dicts); a corrupt or non-conforming record is a DataError."""
-    import tensorflow as tf
-
-    kind = "" if compression == "none" else compression.upper()
-    batches = tf.data.TFRecordDataset(str(file), compression_type=kind).batch(SCAN_BATCH)
-    parsed = batches.map(lambda b: tf.io.parse_example(b, spec))
-    done = 0
-    iterator = iter(parsed)
-    while True:
-        try:
-            batch = next(iterator)
-        except StopIteration:
-            return
-        except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as exc:
-            raise _record_error(file, spec, kind, done, exc) from None
-        batch = {n: v.numpy() for n, v in batch.items()}
-        done += len(next(iter(batch.values())))
-        yield batch
-
-
-def _record_error(file: Path, spec: dict[str, Any], kind: str, done: int, exc: Exception) -> DataError:
-    """The first bad record at or after record `done` of a file, named with what is wrong."""
-    import tensorflow as tf
-
-    reason = str(exc).splitlines()[0][:300]
-    if isinstance(exc, tf.errors.DataLossError):
-        return DataError(f"{file}: corrupt TFRecord data after record {done} ({reason})",
-                         config_path=("data", "source"))
-    for number, record in enumerate(tf.data.TFRecordDataset(str(file), compression_type=kind).skip(done), done):
-        try:
-            tf.io.parse_single_example(record, spec)
-        except tf.errors.InvalidArgumentError as bad:
-            reason = str(bad).splitlines()[0][:300]
-            return DataError(f"{file}: record {number + 1} does not match data.tfrecord.features: {reason}",
-                             config_path=("data", "tfrecord", "features"))
-    return DataError(f"{file}: records do not match data.tfrecord.features: {reason}",
-                     config_path=("data", "tfrecord", "features"))
-
-
-def _parse_spec(features: dict[str, Any]) -> dict[str, Any]:
-    import tensorflow as tf
-
-    return {name: tf.io.FixedLenFeature(f.shape, {"string": tf.string, "float32": tf.float32}.get(f.dtype, tf.int64))
-            for name, f in features.items()}
-
-
-def _decoded(values: np.ndarray) -> np.ndarray:
-    """Bytes as Python strings (an object array); numbers as they are."""
-    if values.dtype.kind in "OS":
-        return np.asarray([v.decode("utf-8", "replace") for v in values.reshape(-1)], dtype=object).reshape(
-            values.shape)
-    return values
-
-
-def _as_numpy_input(values: np.ndarray, spec: InputSpec) -> np.ndarray:
-    return _decoded(values).reshape(-1, *spec.shape)
-
-
-def _as_input(tensor: Any) -> Any:
-    """A parsed feature as a model input: a scalar feature becomes shape (batch, 1)."""
-    import tensorflow as tf
-
-    return tf.reshape(tensor, [-1, 1]) if tensor.shape.rank == 1 else tensor
-
-
-def _numpy(tensor: Any) -> np.ndarray:
-    return _decoded(tensor.numpy())
-
-
-def _target_encoder(spec: TargetSpec) -> Any:
-    """A tf function: raw target values -> encoded as `dlflow.data.tasks.encode_target` does (class index)."""
-    import tensorflow as tf
-
-    if spec.task == "regression":
-        return lambda values: tf.cast(values, tf.float32)
-    classes = list(spec.classes or ())
-    strings = any(isinstance(c, str) for c in classes)
-    keys = tf.constant([str(c) for c in classes] if strings else [int(c) for c in classes],
-                       dtype=tf.string if strings else tf.int64)
-    codes = tf.range(len(classes), dtype=tf.int64)
-    table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, codes), default_value=-1)
-    dtype = tf.float32 if spec.task == "binary" else tf.int64
-    return lambda values: tf.cast(table.lookup(tf.reshape(values, [-1])), dtype)
-
-
-def _class_counts(values: np.ndarray, spec: TargetSpec) -> dict[str, int]:
-    from dlflow.data.table_stream import encode_with_classes
-
-    codes = encode_with_classes(values, spec).astype("int64")
-    counts = np.bincount(codes[codes >= 0], minlength=len(spec.classes or ()))
-    return {str(label): int(n) for label, n in zip(spec.classes or (), counts, strict=False)}
 
 
 def _options(data: Any) -> Any:

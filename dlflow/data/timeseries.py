@@ -26,7 +26,6 @@ how many windows the boundaries cost.
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,6 +33,7 @@ import numpy as np
 
 from dlflow.config.problems import did_you_mean
 from dlflow.data.dataset import Dataset, InputSpec, safe_name
+from dlflow.data.series_columns import check_numbers, numeric_values, target_columns, used_columns
 from dlflow.data.tasks import encode_target
 from dlflow.data.windows import SeriesWindows
 from dlflow.errors import DataError
@@ -77,37 +77,47 @@ def dataset_from_series(frame: Any, data: Any, task: str | None, *, source: str,
         for the last-value baseline.
     """
     window = _checked_window(data, task, source)
-    targets = _target_columns(frame, data.target, default_target, source)
-    used, ignored, time_column = _used_columns(frame, targets, data.features, default_ignore, source)
-    values = _numeric_values(frame, used, source)
+    targets = target_columns(frame, data.target, default_target, source)
+    used, ignored, time_column = used_columns(frame, targets, data.features, default_ignore, source)
+    values = numeric_values(frame, used, source)
     ends, parts = _window_ends(len(values), window, data.split, source)
     series = SeriesWindows(values, ends, window_offsets(window.length, window.sampling_rate))
     target_index = [used.index(t) for t in targets]
-    raw_targets = values[ends + window.horizon][:, target_index]
-    name = safe_name(targets[0]) if len(targets) == 1 else MULTI_TARGET_NAME
-    encoded, spec = encode_target(raw_targets[:, 0] if len(targets) == 1 else raw_targets, name, "regression",
-                                  source=source)
-    steps = series.shape[1]
-    info: dict[str, Any] = {
-        "window": {"length": window.length, "horizon": window.horizon, "stride": window.stride,
-                   "sampling_rate": window.sampling_rate, "steps": steps},
-        "columns": used, "targets": targets, "ignored": ignored, "rows": len(values), "windows": len(ends),
-        "windows_dropped": parts.pop("dropped"), "parts_rows": parts,
-        "last_value": {"input": SERIES_INPUT, "feature_index": target_index[0]} if len(targets) == 1
-        else {"input": SERIES_INPUT, "feature_indices": target_index},
-    }
-    if time_column:
-        info["time_column"] = time_column
+    spec, encoded = _window_targets(values, ends + window.horizon, targets, target_index, source)
+    info = _series_info(window, series, used, targets, target_index, parts)
+    info.update(ignored=ignored, **({"time_column": time_column} if time_column else {}))
     return Dataset(
         kind="timeseries",
         inputs={SERIES_INPUT: series},
         targets={spec.name: encoded},
-        input_specs={SERIES_INPUT: InputSpec(SERIES_INPUT, (steps, len(used)), "float32", "series")},
+        input_specs={SERIES_INPUT: InputSpec(SERIES_INPUT, series.shape[1:], "float32", "series")},
         target_specs={spec.name: spec},
         source=source,
         ordered=True,
         info=info,
     )
+
+
+def _series_info(window: Any, series: SeriesWindows, used: list[str], targets: list[str], target_index: list[int],
+                 parts: dict[str, Any]) -> dict[str, Any]:
+    """The Dataset's `info`: the window, the columns, the rows and windows of each part."""
+    return {
+        "window": {"length": window.length, "horizon": window.horizon, "stride": window.stride,
+                   "sampling_rate": window.sampling_rate, "steps": series.shape[1]},
+        "columns": used, "targets": targets, "rows": len(series.values), "windows": len(series),
+        "windows_dropped": parts.pop("dropped"), "parts_rows": parts,
+        "last_value": {"input": SERIES_INPUT, "feature_index": target_index[0]} if len(targets) == 1
+        else {"input": SERIES_INPUT, "feature_indices": target_index},
+    }
+
+
+def _window_targets(values: np.ndarray, rows: np.ndarray, targets: list[str], target_index: list[int],
+                    source: str) -> tuple[Any, np.ndarray]:
+    """Each window's target (the target columns at `rows`), encoded as one regression target."""
+    name = safe_name(targets[0]) if len(targets) == 1 else MULTI_TARGET_NAME
+    raw = values[rows, target_index[0]] if len(targets) == 1 else values[rows][:, target_index]
+    encoded, spec = encode_target(raw, name, "regression", source=source)
+    return spec, encoded
 
 
 def window_offsets(length: int, sampling_rate: int) -> np.ndarray:
@@ -160,126 +170,14 @@ def prediction_windows(frame: Any, series: dict[str, Any], source: str) -> tuple
         raise DataError(f"{source}: no column {', '.join(repr(c) for c in missing)}; the run's windows hold the "
                         f"columns {', '.join(columns)}{did_you_mean(missing[0], have)}")
     for name in columns:
-        _check_numbers(frame[frame.columns[have.index(name)]], name, source)
-    values = _numeric_values(frame[[frame.columns[have.index(c)] for c in columns]], columns, source)
+        check_numbers(frame[frame.columns[have.index(name)]], name, source)
+    values = numeric_values(frame[[frame.columns[have.index(c)] for c in columns]], columns, source)
     length, stride, rate = int(window["length"]), int(window["stride"]), int(window["sampling_rate"])
     if len(values) < length:
         raise DataError(f"{source}: {len(values)} rows, but the run's windows need {length} rows "
                         f"(data.window.length); give at least {length} rows")
     ends = np.arange(len(values) - 1, length - 2, -stride)[::-1].astype("int64")
     return SeriesWindows(values, ends, window_offsets(length, rate)), ends
-
-
-def _check_numbers(series: Any, name: str, source: str) -> None:
-    import pandas as pd
-
-    bad = (series.notna() & pd.to_numeric(series, errors="coerce").isna()).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{source}: row {row + 2}, column '{name}': a window takes numbers, received "
-                        f"{series.iloc[row]!r}")
-
-
-def _target_columns(frame: Any, target: Any, default: str | None, source: str) -> list[str]:
-    columns = [str(c) for c in frame.columns]
-    targets = [target] if isinstance(target, str) else list(target or ([default] if default else []))
-    if not targets:
-        raise DataError(f"{source}: data.target must name the column(s) to forecast; columns are: "
-                        f"{', '.join(columns)}", config_path=("data", "target"))
-    for name in targets:
-        if name not in columns:
-            raise DataError(f"{source}: no column '{name}'{did_you_mean(name, columns)}; columns are: "
-                            f"{', '.join(columns)}",
-                            config_path=("data", "target"))
-    return targets
-
-
-def _used_columns(frame: Any, targets: list[str], features: dict[str, str] | None,
-                  default_ignore: Sequence[str], source: str) -> tuple[list[str], list[str], str | None]:
-    """(used columns in table order, ignored columns, the time column if one was recognized)."""
-    import pandas as pd
-
-    given = dict(features or {})
-    columns = [str(c) for c in frame.columns]
-    for name, kind in given.items():
-        if name not in columns:
-            raise DataError(f"{source}: data.features names column '{name}', which the table does not have; "
-                            f"columns are: {', '.join(columns)}", config_path=("data", "features", name))
-        if kind in ("categorical", "text"):
-            raise DataError(f"a time series window takes numeric columns only: expected numeric or ignore for "
-                            f"'{name}', received {kind}", config_path=("data", "features", name))
-        if kind == "ignore" and name in targets:
-            raise DataError(f"'{name}' is the target: it cannot be ignored", config_path=("data", "features", name))
-    used, ignored, time_column = [], [], None
-    for name, column in zip(columns, frame.columns, strict=True):
-        kind = given.get(name) or ("ignore" if name in default_ignore and name not in targets else None)
-        if kind == "ignore":
-            ignored.append(name)
-            continue
-        series = frame[column]
-        if kind is None and name not in targets and _is_time(series):
-            ignored.append(name)  # the time axis: it orders the rows, it is not a feature
-            time_column = time_column or name
-            _check_time_order(series, name, source)
-            continue
-        if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            numbers = pd.to_numeric(series, errors="coerce")
-            bad = series.notna() & numbers.isna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise DataError(f"{source}: row {row + 2}, column '{name}': a window takes numbers, received "
-                                f"{series.iloc[row]!r}; set data.features: {{{name}: ignore}} to leave it out",
-                                config_path=("data", "features"))
-        used.append(name)
-    return used, ignored, time_column
-
-
-def _is_time(series: Any) -> bool:
-    """True for datetime columns and for string columns whose every value reads as a date."""
-    import pandas as pd
-
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return True
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return False
-    present = series.dropna()
-    if present.empty or pd.to_numeric(present, errors="coerce").notna().any():
-        return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(present.astype(str), errors="coerce", format="mixed")
-    return bool(parsed.notna().all())
-
-
-def _check_time_order(series: Any, name: str, source: str) -> None:
-    import pandas as pd
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        times = pd.to_datetime(series, errors="coerce", format="mixed") if not \
-            pd.api.types.is_datetime64_any_dtype(series) else series
-    stamps = times.to_numpy()
-    back = np.flatnonzero(stamps[1:] < stamps[:-1])
-    if len(back):
-        row = int(back[0]) + 1
-        raise DataError(f"{source}: the rows must be in time order, but row {row + 2} ({series.iloc[row]}) comes "
-                        f"before row {row + 1} ({series.iloc[row - 1]}) in column '{name}'; sort the table",
-                        config_path=("data", "source"))
-
-
-def _numeric_values(frame: Any, used: list[str], source: str) -> np.ndarray:
-    import pandas as pd
-
-    if not used:
-        raise DataError(f"{source}: no numeric columns left to window", config_path=("data", "features"))
-    table = frame[[c for c in frame.columns if str(c) in used]].apply(pd.to_numeric, errors="coerce")
-    missing = table.isna().to_numpy()
-    if missing.any():
-        row, col = (int(i) for i in np.argwhere(missing)[0])
-        raise DataError(f"{source}: row {row + 2}, column '{used[col]}' has no value ({int(missing.sum())} missing "
-                        f"in all); a time series needs every step: fill or interpolate the gaps first",
-                        config_path=("data", "source"))
-    return table.to_numpy("float32")
 
 
 def _window_ends(n_rows: int, window: Any, split: Any, source: str) -> tuple[np.ndarray, dict[str, Any]]:
@@ -305,16 +203,16 @@ def _window_ends(n_rows: int, window: Any, split: Any, source: str) -> tuple[np.
                         f"that would straddle it, leaving {max(n_kept, 0)}: too few for validation "
                         f"{split.validation:g} and test {split.test:g}; lower data.window.length",
                         config_path=("data", "window", "length"))
-    ends, parts, index = [], {}, 0
+    ends, parts, index, done = np.empty(sum(counts), dtype="int64"), {}, 0, 0
     for part, count in zip(("train", "validation", "test"), counts, strict=True):
         if part != "train" and count:
             index += skip
-        chosen = (length - 1) + stride * np.arange(index, index + count)
-        index += count
-        ends.append(chosen)
-        parts[part] = [int(chosen[0]) - length + 1, int(chosen[-1]) + horizon] if count else None
+        first = (length - 1) + stride * index  # the part's windows end at first, first + stride, ...
+        ends[done:done + count] = np.arange(first, first + stride * count, stride, dtype="int64")
+        index, done = index + count, done + count
+        parts[part] = [first - length + 1, first + stride * (count - 1) + horizon] if count else None
     parts["dropped"] = n_all - n_kept
-    return np.concatenate(ends).astype("int64"), parts
+    return ends, parts
 
 
 def _split_counts(n: int, split: Any, source: str) -> tuple[int, int, int] | None:

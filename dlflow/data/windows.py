@@ -12,8 +12,8 @@ to windows x length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class SeriesWindows:
     values: np.ndarray
     ends: np.ndarray
     offsets: np.ndarray
+    tensors: dict = field(default_factory=dict, repr=False, compare=False)  # shared by every subset (`values`)
 
     dtype = np.dtype("float32")
 
@@ -68,74 +69,88 @@ class SeriesWindows:
 
     def step_moments(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance per feature over every step of every window (a row counts once per window
-        holding it), as over the gathered array, without gathering it."""
-        weights = self._row_weights().astype("float64")
-        total = weights.sum()
-        mean = weights @ self.values.astype("float64") / total
+        holding it), as over the gathered array, without gathering it (GATHER_ROWS rows at a time)."""
+        weights = self._row_weights()
+        total = float(weights.sum())
+        mean = sum(weights[rows].astype("float64") @ self.values[rows].astype("float64")
+                   for rows in _chunks(len(self.values), GATHER_ROWS)) / total
         variance = np.zeros_like(mean)
-        for start in range(0, len(self.values), GATHER_ROWS):
-            rows = self.values[start:start + GATHER_ROWS].astype("float64") - mean
-            variance += weights[start:start + GATHER_ROWS] @ (rows * rows)
+        for rows in _chunks(len(self.values), GATHER_ROWS):
+            centred = self.values[rows].astype("float64") - mean
+            variance += weights[rows].astype("float64") @ (centred * centred)
         return mean, variance / total
 
     def digests(self) -> np.ndarray:
         """One 64-bit hash per window over its steps' values (equal windows, equal digests).
 
         A polynomial hash in O(rows): per residue of the sampling rate, prefix sums of each row's
-        hash times powers of an odd constant, so no window is gathered."""
-        row_hash = np.zeros(len(self.values), np.uint64)
-        for column in range(self.values.shape[1]):
-            bits = np.ascontiguousarray(self.values[:, column]).view(np.uint32)
-            row_hash *= _MIX
-            row_hash ^= bits + np.uint64(column + 1)
+        hash times powers of an odd constant, so no window is gathered; rows and windows are
+        hashed HASH_ROWS at a time, so the extra memory is one prefix array."""
         rate = self._rate()
         out = np.zeros(len(self.ends), np.uint64)
         for residue in range(rate):
             chosen = slice(None) if rate == 1 else np.flatnonzero(self.ends % rate == residue)
-            out[chosen] = _window_sums(row_hash[residue::rate], self.ends[chosen] // rate, len(self.offsets))
+            prefix = _prefix_sums(self.values[residue::rate])
+            out[chosen] = _window_sums(prefix, self.ends[chosen], rate, len(self.offsets))
         return out
 
     def fingerprint_into(self, digest: Any) -> None:
         """Feed the series and the window layout to a hashlib digest (the data's fingerprint)."""
+        from dlflow.data.dataset import as_bytes
+
         digest.update(f"windows {self.values.shape} {len(self.offsets)}".encode())
-        digest.update(np.ascontiguousarray(self.values).tobytes())
-        digest.update(np.ascontiguousarray(self.ends, dtype=np.int64).tobytes())
-        digest.update(np.ascontiguousarray(self.offsets, dtype=np.int64).tobytes())
+        digest.update(as_bytes(np.ascontiguousarray(self.values)))
+        digest.update(as_bytes(np.ascontiguousarray(self.ends, dtype=np.int64)))
+        digest.update(as_bytes(np.ascontiguousarray(self.offsets, dtype=np.int64)))
 
     def _row_weights(self) -> np.ndarray:
         """How many windows hold each row (a difference array per residue of the sampling rate)."""
         rate = self._rate()
-        first = self.ends + self.offsets[0]
         change = np.zeros(len(self.values) + rate, np.int64)
-        np.add.at(change, first, 1)
-        np.add.at(change, self.ends + rate, -1)
+        for at in _chunks(len(self.ends), HASH_ROWS):
+            ends = self.ends[at]
+            np.add.at(change, ends + self.offsets[0], 1)
+            np.add.at(change, ends + rate, -1)
         for residue in range(rate):
-            change[residue::rate] = np.cumsum(change[residue::rate])
+            np.cumsum(change[residue::rate], out=change[residue::rate])
         return change[:len(self.values)]
 
     def _rate(self) -> int:
         return int(self.offsets[1] - self.offsets[0]) if len(self.offsets) > 1 else 1
 
 
-def _window_sums(sequence: np.ndarray, last: np.ndarray, steps: int) -> np.ndarray:
-    """sum over k < steps of sequence[last - steps + 1 + k] * MIX ** (k + 1), modulo 2**64, for each `last`.
+def _row_hashes(rows: np.ndarray) -> np.ndarray:
+    """One 64-bit hash per row of (rows, features) float32 values, over their bits."""
+    out = np.zeros(len(rows), np.uint64)
+    for column in range(rows.shape[1]):
+        out *= _MIX
+        out ^= np.ascontiguousarray(rows[:, column]).view(np.uint32) + np.uint64(column + 1)
+    return out
 
-    Prefix sums of sequence[q] * MIX ** (q + 1), then each window's difference times MIX ** -first;
-    built and read in chunks of HASH_ROWS, so the extra memory is one prefix array."""
+
+def _prefix_sums(sequence: np.ndarray) -> np.ndarray:
+    """prefix[q] = sum over p < q of row_hash(sequence[p]) * MIX ** (p + 1), modulo 2**64; built HASH_ROWS
+    rows at a time."""
     prefix = np.zeros(len(sequence) + 1, np.uint64)
     running = np.uint64(0)
     for start in range(0, len(sequence), HASH_ROWS):
-        chunk = sequence[start:start + HASH_ROWS] * _powers(np.arange(start + 1, start + 1 + HASH_ROWS)[
-            :len(sequence[start:start + HASH_ROWS])], _MIX)
+        chunk = _row_hashes(sequence[start:start + HASH_ROWS])
+        chunk *= _powers(np.arange(start + 1, start + 1 + len(chunk)), _MIX)
         np.cumsum(chunk, out=prefix[start + 1:start + 1 + len(chunk)])
         prefix[start + 1:start + 1 + len(chunk)] += running
         running = prefix[start + len(chunk)]
+    return prefix
+
+
+def _window_sums(prefix: np.ndarray, ends: np.ndarray, rate: int, steps: int) -> np.ndarray:
+    """sum over k < steps of row_hash(row q) * MIX ** (k + 1) for the window's rows q (every `rate`-th one
+    ending at each of `ends`): its prefix difference times MIX ** -first, HASH_ROWS windows at a time."""
     inverse = np.uint64(pow(int(_MIX), -1, 1 << 64))
-    out = np.empty(len(last), np.uint64)
-    for start in range(0, len(last), HASH_ROWS):
-        ends = last[start:start + HASH_ROWS]
-        first = ends - (steps - 1)
-        out[start:start + len(ends)] = (prefix[ends + 1] - prefix[first]) * _powers(first, inverse)
+    out = np.empty(len(ends), np.uint64)
+    for start in range(0, len(ends), HASH_ROWS):
+        last = ends[start:start + HASH_ROWS] // rate
+        first = last - (steps - 1)
+        out[start:start + len(last)] = (prefix[last + 1] - prefix[first]) * _powers(first, inverse)
     return out
 
 
@@ -159,20 +174,36 @@ def windows_tf_dataset(windows: SeriesWindows, targets: Any, *, batch_size: int,
     Up to SHUFFLE_BUFFER_MAX windows, batches are those of an in-memory array (the same seeded
     shuffle of the sample indices, so earlier runs are reproduced); beyond, where a shuffle buffer
     of every index would cost about 1 KB per window, each epoch draws a seeded permutation of the
-    indices as one tensor."""
+    indices as one tensor (int32 below 2**31 windows: half the memory, the same permutation)."""
     import tensorflow as tf
 
-    values, ends = tf.constant(windows.values), tf.constant(windows.ends)
-    offsets = tf.constant(windows.offsets)
+    if "values" not in windows.tensors:  # one tensor of the series for every part (train, validation, test)
+        windows.tensors["values"] = tf.constant(windows.values)
+    values, ends, offsets = windows.tensors["values"], _last_rows(windows.ends), tf.constant(windows.offsets)
     targets = tf.nest.map_structure(tf.convert_to_tensor, targets)
     indices = _index_batches(len(windows), batch_size=batch_size, shuffle=shuffle, seed=seed,
                              drop_remainder=drop_remainder)
 
     def gather(batch: Any) -> Any:
-        rows = tf.gather(ends, batch)[:, None] + offsets[None, :]
+        rows = ends(batch)[:, None] + offsets[None, :]
         return tf.gather(values, rows), tf.nest.map_structure(lambda t: tf.gather(t, batch), targets)
 
     return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _last_rows(ends: np.ndarray) -> Callable[[Any], Any]:
+    """Sample indices -> their windows' last rows: `first + step * i` when the ends are evenly spaced (a
+    part of the chronological split), else gathered from a tensor of them."""
+    import tensorflow as tf
+
+    from dlflow.data.dataset import evenly_spaced
+
+    spaced = evenly_spaced(ends)
+    if spaced is not None:
+        first, step = spaced
+        return lambda batch: first + step * tf.cast(batch, tf.int64)
+    held = tf.constant(ends, dtype=tf.int64)
+    return lambda batch: tf.gather(held, batch)
 
 
 def _index_batches(n: int, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool) -> Any:
@@ -187,11 +218,17 @@ def _index_batches(n: int, *, batch_size: int, shuffle: bool, seed: int, drop_re
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
 
     def permuted(draw: Any) -> Any:
-        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([draw, seed]))
+        dtype = tf.int32 if n < 2**31 else tf.int64
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=dtype), seed=tf.stack([draw, seed]))
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
 
     batches = n // batch_size if drop_remainder else -(-n // batch_size)
     return seeds.flat_map(permuted).apply(tf.data.experimental.assert_cardinality(batches))
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    """Slices of `size` over range(n) (at least one, possibly empty)."""
+    return (slice(start, start + size) for start in range(0, max(n, 1), size))
 
 
 def _is_scalar(index: Any) -> bool:

@@ -186,7 +186,7 @@ def fold_indices(dataset: Any, split: Any, *, folds: int, repeats: int, seed: in
         DataError: fewer samples than folds, a class with fewer samples than folds (stratified),
             repeats on time-ordered data, or a streamed table.
     """
-    from dlflow.data.split import kfold_splits
+    from dlflow.data.kfold import kfold_splits
 
     cuts = list(kfold_splits(split, dataset, folds=folds, repeats=repeats, seed=seed))
     return [Fold(i // folds, i % folds, train, validation) for i, (train, validation) in enumerate(cuts)]

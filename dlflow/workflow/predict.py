@@ -3,7 +3,8 @@
 What the model takes and answers (its inputs, the class names, a time series' columns and
 window) comes from the run's manifest. The input is:
 
-- a table (.csv, .tsv, .parquet) with the model's input columns; for a time series run, the raw
+- a table (.csv, .tsv, .parquet) with the model's input columns, read in chunks (`predict_stream`)
+  and never held whole by `dlflow predict`; for a time series run, the raw
   series with the training table's columns, windowed as in training (one prediction per window,
   the latest window included; the `id` of a row is the row index of its window's last row);
 - an .npz with the model's input arrays (for a time series, the windows themselves);
@@ -22,6 +23,7 @@ from dlflow.config.task_kinds import is_classification
 from dlflow.errors import DataError, UsageError
 from dlflow.log import Log, quiet
 from dlflow.workflow.opened_run import RunSignature, load_run_model, open_run, run_signature
+from dlflow.workflow.table_inputs import as_input, table_inputs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 TEXT_SUFFIXES = (".txt",)
@@ -29,11 +31,16 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 
 
 def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("runs"), output: str | None = None,
-            log: Log = quiet, trust_code: bool = False) -> dict[str, Any]:
+            log: Log = quiet, trust_code: bool = False, keep_predictions: bool = True) -> dict[str, Any]:
     """Predict for every sample of `input_path`; write a CSV (to `output`, '-' for the text itself).
 
+    Args:
+        keep_predictions: also return every decoded label (a list as long as the input); False keeps
+            memory flat however many rows there are (`dlflow predict` without --json).
+
     Returns:
-        {"rows": n, "output": path or None, "csv": text when output is '-', "predictions": decoded labels}.
+        {"rows": n, "output": path or None, "csv": text when output is '-', "predictions": decoded labels
+        (None when not kept)}.
     """
     from dlflow.workflow.predict_stream import csv_rows, input_batches
 
@@ -47,15 +54,16 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
     target = None if output == "-" else Path(output) if output else opened.run.predictions
     done = 0
     with csv_rows(target) as (writer, buffer):
-        for batch in input_batches(inputs, batch_size):
+        for batch, batch_ids in input_batches(inputs, ids, batch_size):
             labelled = predict_labels(model, signature, batch, batch_size)
             if done == 0:
                 writer.writerow(_header(target_specs, labelled))
-            rows = _rows(target_specs, labelled, ids[done:done + len(next(iter(labelled.values()))[0])], decoded)
+            rows = _rows(target_specs, labelled, batch_ids, decoded if keep_predictions else None)
             writer.writerows(rows)
             done += len(rows)
     return {"rows": done, "output": str(target) if target else None,
-            "csv": buffer.getvalue() if buffer is not None else None, "predictions": decoded}
+            "csv": buffer.getvalue() if buffer is not None else None,
+            "predictions": decoded if keep_predictions else None}
 
 
 def _header(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]]) -> list[str]:
@@ -69,12 +77,13 @@ def _header(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]]) 
 
 
 def _rows(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]], ids: list,
-          decoded: dict[str, list]) -> list[list]:
+          decoded: dict[str, list] | None) -> list[list]:
     """One CSV row per sample of a batch: its id, then each target's label (and confidence)."""
     rows = [[i] for i in ids]
     for name, spec in target_specs.items():
         values, confidence = labelled[name]
-        decoded[name].extend(_plain(v) for v in values)
+        if decoded is not None:
+            decoded[name].extend(_plain(v) for v in values)
         for row, value in zip(rows, values, strict=True):
             row.append(_plain(value))
         if confidence is not None and is_classification(spec.task):
@@ -97,31 +106,19 @@ def predict_labels(model: Any, signature: RunSignature, inputs: Any, batch_size:
     return {name: decode_predictions(spec, np.asarray(outputs[name])) for name, spec in target_specs.items()}
 
 
-def table_inputs(frame: Any, specs: dict[str, Any], where: str) -> dict[str, np.ndarray]:
-    """A table's (DataFrame's) columns as the model's inputs, by input name (columns by original or input name)."""
-    inputs = {}
-    for name, spec in specs.items():
-        column = spec.column or name
-        if column not in frame.columns and name not in frame.columns:
-            raise DataError(f"{where}: missing column '{column}' (the model takes: "
-                            f"{', '.join(s.column or n for n, s in specs.items())})")
-        values = frame[column if column in frame.columns else name]
-        inputs[name] = _as_input(np.asarray(values), spec, where, column)
-    return inputs
-
-
 def read_inputs(path: Path, signature: RunSignature, *, stream: bool = False) -> tuple[Any, list]:
     """Raw model inputs from a file or folder, shaped as the model's inputs; plus one id per row.
 
     Args:
-        stream: an image folder as an `ImageStream` and a series' windows lazy (`predict` feeds them
-            batch by batch); else every input as arrays.
+        stream: an image folder as an `ImageStream`, a table as a `TableStream` (its ids None: the
+            stream gives them) and a series' windows lazy (`predict` feeds them batch by batch); else
+            every input as arrays.
     """
-    inputs, ids = _read_inputs(path, signature)
+    inputs, ids = _read_inputs(path, signature, stream)
     return (inputs if stream or isinstance(inputs, (dict, np.ndarray)) else np.asarray(inputs)), ids
 
 
-def _read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
+def _read_inputs(path: Path, signature: RunSignature, stream: bool) -> tuple[Any, list | None]:
     if not path.exists():
         raise UsageError(f"no such file or folder '{path}'")
     from dlflow.data.table_files import check_regular
@@ -137,6 +134,10 @@ def _read_inputs(path: Path, signature: RunSignature) -> tuple[Any, list]:
         return _read_npz(path, specs, signature.kind)
     if suffix in TABLE_SUFFIXES and signature.kind == "timeseries" and signature.series:
         return _read_series(path, signature.series)
+    if suffix in TABLE_SUFFIXES and stream:
+        from dlflow.workflow.predict_stream import TableStream
+
+        return TableStream(path, specs), None
     if suffix in TABLE_SUFFIXES:
         return _read_table(path, specs)
     text = ", a .txt file or a folder of .txt files" if signature.kind == "text" else ""
@@ -178,15 +179,6 @@ def _read_table(path: Path, specs: dict[str, Any]) -> tuple[Any, list]:
     return inputs, ids
 
 
-def _as_input(values: np.ndarray, spec: Any, path: Path | str, column: str) -> np.ndarray:
-    if spec.dtype == "string":
-        return np.asarray([("" if v is None else str(v)) for v in values], dtype=object).reshape(-1, *spec.shape)
-    try:
-        return np.asarray(values, dtype=spec.dtype).reshape(-1, *spec.shape)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{path}: column '{column}': expected {spec.dtype} values of shape {spec.shape}: {exc}") from exc
-
-
 def _read_npz(path: Path, specs: dict[str, Any], kind: str) -> tuple[Any, list]:
     from dlflow.data.npzfile import read_npz
 
@@ -199,7 +191,7 @@ def _read_npz(path: Path, specs: dict[str, Any], kind: str) -> tuple[Any, list]:
                 key = next(iter(arrays))
             else:
                 raise DataError(f"{path}: no array '{spec.column or name}'; arrays are: {', '.join(arrays)}")
-        inputs[name] = _as_input(arrays[key], spec, path, key)
+        inputs[name] = as_input(arrays[key], spec, path, key)
     n = len(next(iter(inputs.values())))
     if len(inputs) == 1 and kind != "tabular":
         return next(iter(inputs.values())), list(range(n))

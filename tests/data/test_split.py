@@ -29,7 +29,7 @@ def _split(dataset, seed: int = 7):
 # -- K-fold -------------------------------------------------------------------------------------
 
 def test_kfold_covers_train_and_validation_only_and_is_stratified():
-    from dlflow.data.split import kfold_splits
+    from dlflow.data.kfold import kfold_splits
 
     dataset = _dataset()
     split = _split(dataset)
@@ -52,7 +52,7 @@ def test_kfold_covers_train_and_validation_only_and_is_stratified():
 
 
 def test_kfold_refuses_a_class_with_fewer_samples_than_folds():
-    from dlflow.data.split import kfold_splits
+    from dlflow.data.kfold import kfold_splits
     from dlflow.errors import DataError
 
     frame = make_table()
@@ -67,7 +67,8 @@ def test_kfold_refuses_a_class_with_fewer_samples_than_folds():
 
 def test_kfold_on_ordered_data_validates_on_later_samples_only():
     from dlflow.data.dataset import Dataset, InputSpec, TargetSpec
-    from dlflow.data.split import kfold_splits, make_split
+    from dlflow.data.kfold import kfold_splits
+    from dlflow.data.split import make_split
 
     n = 100
     series = Dataset("timeseries", {"series": np.arange(n, dtype="float32").reshape(n, 1, 1)},
