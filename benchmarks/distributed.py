@@ -35,8 +35,14 @@ TIMEOUT = 900  # seconds per command; a stuck collective ends here (timeout -k)
 
 def dlflow(args: list[str], work: Path) -> subprocess.Popen:
     command = ["timeout", "-k", "10", str(TIMEOUT), sys.executable, "-m", "dlflow.cli", *args, "--json"]
-    return subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen(
+        command,
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def finished(process: subprocess.Popen) -> tuple[dict, str]:
@@ -62,23 +68,54 @@ def last_step_ms(stderr: str) -> float | None:
 
 
 def run_variant(variant: str, work: Path, epochs: int) -> dict:
-    common = ["train", str(CONFIG), "--set", f"fit.epochs={epochs}", "--set", "fit.callbacks=[]",
-              "--set", "runtime.backend=jax"]
+    common = [
+        "train",
+        str(CONFIG),
+        "--set",
+        f"fit.epochs={epochs}",
+        "--set",
+        "fit.callbacks=[]",
+        "--set",
+        "runtime.backend=jax",
+    ]
     started = time.perf_counter()
     if variant == "two_workers":
         port = free_port()
-        processes = [dlflow([*common, "--set", "runtime.strategy=multi_worker", "--coordinator", f"127.0.0.1:{port}",
-                             "--num-workers", "2", "--worker-index", str(i)], work) for i in range(2)]
+        processes = [
+            dlflow(
+                [
+                    *common,
+                    "--set",
+                    "runtime.strategy=multi_worker",
+                    "--coordinator",
+                    f"127.0.0.1:{port}",
+                    "--num-workers",
+                    "2",
+                    "--worker-index",
+                    str(i),
+                ],
+                work,
+            )
+            for i in range(2)
+        ]
         results = [finished(p) for p in processes]
         result, err = results[0]
     else:
-        strategy = ["--set", "runtime.strategy=none"] if variant == "single" else [
-            "--set", "runtime.strategy=data_parallel", "--set", "runtime.logical_cpus=2"]
+        strategy = (
+            ["--set", "runtime.strategy=none"]
+            if variant == "single"
+            else ["--set", "runtime.strategy=data_parallel", "--set", "runtime.logical_cpus=2"]
+        )
         result, err = finished(dlflow([*common, *strategy], work))
     wall = time.perf_counter() - started
     manifest = json.loads((Path(result["run"]) / "manifest.json").read_text())
-    return {"wall_s": wall, "fit_s": manifest["timings"]["fit_s"], "last_epoch_step_ms": last_step_ms(err),
-            "replicas": manifest["runtime"]["replicas"], "val_accuracy": result["last"].get("val_accuracy")}
+    return {
+        "wall_s": wall,
+        "fit_s": manifest["timings"]["fit_s"],
+        "last_epoch_step_ms": last_step_ms(err),
+        "replicas": manifest["runtime"]["replicas"],
+        "val_accuracy": result["last"].get("val_accuracy"),
+    }
 
 
 def main() -> None:
@@ -90,22 +127,36 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         for i in range(args.repeats):
-            order = VARIANTS[i % len(VARIANTS):] + VARIANTS[:i % len(VARIANTS)]
+            order = VARIANTS[i % len(VARIANTS) :] + VARIANTS[: i % len(VARIANTS)]
             for variant in order:
                 row = run_variant(variant, work, args.epochs)
                 results[variant].append(row)
-                print(f"repeat {i + 1} {variant:13s} wall {row['wall_s']:.1f}s fit {row['fit_s']:.1f}s "
-                      f"step {row['last_epoch_step_ms']}ms", file=sys.stderr, flush=True)
+                print(
+                    f"repeat {i + 1} {variant:13s} wall {row['wall_s']:.1f}s fit {row['fit_s']:.1f}s "
+                    f"step {row['last_epoch_step_ms']}ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
     keys = ("wall_s", "fit_s", "last_epoch_step_ms")
-    median = {v: {k: statistics.median(r[k] for r in rows if r[k] is not None) for k in keys}
-              for v, rows in results.items()}
+    median = {
+        v: {k: statistics.median(r[k] for r in rows if r[k] is not None) for k in keys} for v, rows in results.items()
+    }
     fastest = {v: {k: min(r[k] for r in rows if r[k] is not None) for k in keys} for v, rows in results.items()}
     ratio = {v: {k: median[v][k] / median["single"][k] for k in keys} for v in VARIANTS}
-    report = {"benchmark": "distributed", "config": "configs/digits_convnet.yaml", "backend": "jax",
-              "epochs": args.epochs, "repeats": args.repeats, "cpu_cores": os.cpu_count(),
-              "note": "two workers share this machine's cores: expect them slower here; the speed-up "
-                      "needs a device (GPU) or a machine per worker",
-              "median": median, "fastest": fastest, "ratio_to_single": ratio, "runs": results}
+    report = {
+        "benchmark": "distributed",
+        "config": "configs/digits_convnet.yaml",
+        "backend": "jax",
+        "epochs": args.epochs,
+        "repeats": args.repeats,
+        "cpu_cores": os.cpu_count(),
+        "note": "two workers share this machine's cores: expect them slower here; the speed-up "
+        "needs a device (GPU) or a machine per worker",
+        "median": median,
+        "fastest": fastest,
+        "ratio_to_single": ratio,
+        "runs": results,
+    }
     out = ROOT / "bench-results" / "distributed.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -35,19 +35,23 @@ def main() -> None:
     y = frame["topic"].map({t: i for i, t in enumerate(topics)}).to_numpy()
     test = round(0.15 * len(x))
     x_rest, _, y_rest, _ = train_test_split(x, y, test_size=test, stratify=y, random_state=1337)
-    x_train, x_val, y_train, y_val = train_test_split(x_rest, y_rest, test_size=test, stratify=y_rest,
-                                                      random_state=1338)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=test, stratify=y_rest, random_state=1338
+    )
 
-    vectorize = keras.layers.TextVectorization(max_tokens=args.max_tokens, output_mode="int",
-                                               output_sequence_length=args.sequence_length)
+    vectorize = keras.layers.TextVectorization(
+        max_tokens=args.max_tokens, output_mode="int", output_sequence_length=args.sequence_length
+    )
     vectorize.adapt(x_train)
-    model = keras.Sequential([
-        keras.Input((1,), dtype="string"),
-        vectorize,
-        keras.layers.Embedding(args.max_tokens, 32),
-        keras.layers.GlobalAveragePooling1D(),
-        keras.layers.Dense(len(topics), activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((1,), dtype="string"),
+            vectorize,
+            keras.layers.Embedding(args.max_tokens, 32),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(len(topics), activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     train = tf.data.Dataset.from_tensor_slices((x_train[:, None].astype(str), y_train))
     train = train.shuffle(len(x_train), seed=1337).batch(args.batch_size).prefetch(tf.data.AUTOTUNE)

@@ -97,12 +97,21 @@ def config(work: Path, folder: Path, cache: str | None) -> Path:
     data = {"source": str(folder), "split": {"validation": 0.0, "test": 0.1}}
     if cache:
         data["cache"] = cache
-    body = {"name": "images", "seed": 1, "data": data,
-            "model": {"sequential": [{"Conv2D": {"filters": 16, "kernel_size": 3, "strides": 2, "activation": "relu"}},
-                                     {"MaxPooling2D": {"pool_size": 4}}, "Flatten",
-                                     {"Dense": {"units": CLASSES, "activation": "softmax"}}]},
-            "fit": {"epochs": 1, "batch_size": BATCH, "monitor": "loss", "verbose": 0},
-            "export": {"formats": ["keras"]}}
+    body = {
+        "name": "images",
+        "seed": 1,
+        "data": data,
+        "model": {
+            "sequential": [
+                {"Conv2D": {"filters": 16, "kernel_size": 3, "strides": 2, "activation": "relu"}},
+                {"MaxPooling2D": {"pool_size": 4}},
+                "Flatten",
+                {"Dense": {"units": CLASSES, "activation": "softmax"}},
+            ]
+        },
+        "fit": {"epochs": 1, "batch_size": BATCH, "monitor": "loss", "verbose": 0},
+        "export": {"formats": ["keras"]},
+    }
     path = work / "images.yaml"
     path.write_text(yaml.safe_dump(body, sort_keys=False))
     return path
@@ -112,27 +121,40 @@ def dlflow_train(work: Path, config_path: Path) -> dict:
     result = measured([sys.executable, "-m", "dlflow.cli", "train", str(config_path), "--json"], work)
     run = Path(json.loads(result["stdout"])["run"])
     manifest = json.loads((run / "manifest.json").read_text())
-    return {"wall_s": round(result["wall_s"], 2), "cpu_s": round(result["cpu_s"], 2),
-            "fit_s": manifest["timings"]["fit_s"],
-            "train_images": manifest["data"]["sizes"]["train"], "max_rss_mb": round(result["max_rss_mb"]),
-            "cache": manifest["data"].get("cache"),
-            "accuracy": json.loads((run / "metrics.json").read_text())["last"].get("accuracy")}
+    return {
+        "wall_s": round(result["wall_s"], 2),
+        "cpu_s": round(result["cpu_s"], 2),
+        "fit_s": manifest["timings"]["fit_s"],
+        "train_images": manifest["data"]["sizes"]["train"],
+        "max_rss_mb": round(result["max_rss_mb"]),
+        "cache": manifest["data"].get("cache"),
+        "accuracy": json.loads((run / "metrics.json").read_text())["last"].get("accuracy"),
+    }
 
 
 def handwritten(work: Path, folder: Path) -> dict:
     result = measured([sys.executable, "-c", HANDWRITTEN, str(folder), str(BATCH), str(SIZE)], work)
     out = json.loads(result["stdout"].strip().splitlines()[-1])
-    return {"wall_s": round(result["wall_s"], 2), "cpu_s": round(result["cpu_s"], 2), "fit_s": round(out["fit_s"], 2),
-            "batches": out["batches"],
-            "max_rss_mb": round(result["max_rss_mb"]), "accuracy": out["accuracy"]}
+    return {
+        "wall_s": round(result["wall_s"], 2),
+        "cpu_s": round(result["cpu_s"], 2),
+        "fit_s": round(out["fit_s"], 2),
+        "batches": out["batches"],
+        "max_rss_mb": round(result["max_rss_mb"]),
+        "accuracy": out["accuracy"],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=30_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--cache", choices=["memory", "disk", "none"], default=None,
-                        help="data.cache for dlflow (left out: its default rule)")
+    parser.add_argument(
+        "--cache",
+        choices=["memory", "disk", "none"],
+        default=None,
+        help="data.cache for dlflow (left out: its default rule)",
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="Keep (and reuse) the generated folder here.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -144,10 +166,15 @@ def main() -> None:
             work = Path(scratch) / f"work-{repeat}"
             work.mkdir()
             for name in ("handwritten", "dlflow") if repeat % 2 == 0 else ("dlflow", "handwritten"):  # ABBA order
-                runs[name].append(handwritten(work, folder) if name == "handwritten"
-                                  else dlflow_train(work, config(work, folder, args.cache)))
-            print(f"repeat {repeat + 1}: dlflow {runs['dlflow'][-1]}\n          hand-written {runs['handwritten'][-1]}",
-                  flush=True)
+                runs[name].append(
+                    handwritten(work, folder)
+                    if name == "handwritten"
+                    else dlflow_train(work, config(work, folder, args.cache))
+                )
+            print(
+                f"repeat {repeat + 1}: dlflow {runs['dlflow'][-1]}\n          hand-written {runs['handwritten'][-1]}",
+                flush=True,
+            )
     summary = _summary(runs, args)
     print(json.dumps(summary["summary"], indent=2))
     out = ROOT / "bench-results" / "image_folder.json"
@@ -158,14 +185,23 @@ def main() -> None:
 
 def _summary(runs: dict[str, list[dict]], args: Any) -> dict:
     pairs = list(zip(runs["dlflow"], runs["handwritten"], strict=True))
-    ratio = {key: statistics.median(d[key] / h[key] for d, h in pairs)
-             for key in ("wall_s", "cpu_s", "fit_s")}
+    ratio = {key: statistics.median(d[key] / h[key] for d, h in pairs) for key in ("wall_s", "cpu_s", "fit_s")}
     rss = {name: max(r["max_rss_mb"] for r in found) for name, found in runs.items()}
-    return {"images": args.images, "repeats": args.repeats, "batch_size": BATCH, "runs": runs,
-            "summary": {"median_wall_ratio": round(ratio["wall_s"], 3), "median_cpu_ratio": round(ratio["cpu_s"], 3),
-                        "median_fit_ratio": round(ratio["fit_s"], 3),
-                        "peak_rss_mb": rss, "dlflow_cache": runs["dlflow"][0]["cache"],
-                        "rss_goal_met": rss["dlflow"] <= RSS_GOAL_MB, "wall_goal_met": ratio["wall_s"] <= WALL_GOAL}}
+    return {
+        "images": args.images,
+        "repeats": args.repeats,
+        "batch_size": BATCH,
+        "runs": runs,
+        "summary": {
+            "median_wall_ratio": round(ratio["wall_s"], 3),
+            "median_cpu_ratio": round(ratio["cpu_s"], 3),
+            "median_fit_ratio": round(ratio["fit_s"], 3),
+            "peak_rss_mb": rss,
+            "dlflow_cache": runs["dlflow"][0]["cache"],
+            "rss_goal_met": rss["dlflow"] <= RSS_GOAL_MB,
+            "wall_goal_met": ratio["wall_s"] <= WALL_GOAL,
+        },
+    }
 
 
 if __name__ == "__main__":

@@ -56,8 +56,10 @@ class LoadResult:
 def encode_requests(url: str, bodies: list[bytes]) -> list[bytes]:
     """Each body as a whole HTTP/1.1 POST to `url` (keep-alive, JSON), ready to send."""
     parts = urlsplit(url)
-    head = (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-            f"Connection: keep-alive\r\n")
+    head = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+        f"Connection: keep-alive\r\n"
+    )
     return [f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body for body in bodies]
 
 
@@ -101,8 +103,15 @@ class _Connection:
             self.sock = None
 
 
-def run_load(url: str, bodies: list[bytes], *, clients: int = 8, seconds: float | None = None,
-             requests: int | None = None, keep_answers: bool = False) -> LoadResult:
+def run_load(
+    url: str,
+    bodies: list[bytes],
+    *,
+    clients: int = 8,
+    seconds: float | None = None,
+    requests: int | None = None,
+    keep_answers: bool = False,
+) -> LoadResult:
     """Send `bodies` (in turn) from `clients` threads, for `seconds` or for `requests` in all.
 
     Args:

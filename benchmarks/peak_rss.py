@@ -27,8 +27,7 @@ def run_measured(command: list[str], cwd: Path, env: dict | None = None) -> dict
     cpu_s is the command's user + system CPU time: the work done, which a busy shared machine
     stretches less than the wall time.
     """
-    done = subprocess.run([sys.executable, "-c", MEASURE, *command], cwd=cwd, capture_output=True, text=True,
-                          env=env)
+    done = subprocess.run([sys.executable, "-c", MEASURE, *command], cwd=cwd, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"measuring failed: {done.stderr[-3000:]}")
     return json.loads(done.stdout)

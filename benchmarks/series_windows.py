@@ -28,6 +28,7 @@ from peak_rss import run_measured  # noqa: E402  (benchmarks run as scripts: the
 ROOT = Path(__file__).resolve().parents[1]
 RSS_GOAL_MB = 2048
 
+
 def write_series(path: Path, rows: int) -> None:
     """One noisy wave of `rows` steps, as parquet."""
     import numpy as np
@@ -44,11 +45,23 @@ def write_config(path: Path, source: Path, length: int, batch: int) -> None:
 
     fit = {"epochs": 1, "batch_size": batch}
     config = {
-        "name": "series-bench", "seed": 1, "task": "regression",
-        "data": {"source": str(source), "format": "timeseries", "target": "level",
-                 "window": {"length": length, "horizon": 1}, "target_scaling": "none"},
-        "model": {"sequential": [{"Conv1D": {"filters": 8, "kernel_size": 8, "strides": 8, "activation": "relu"}},
-                                 "Flatten", {"Dense": {"units": 1}}]},
+        "name": "series-bench",
+        "seed": 1,
+        "task": "regression",
+        "data": {
+            "source": str(source),
+            "format": "timeseries",
+            "target": "level",
+            "window": {"length": length, "horizon": 1},
+            "target_scaling": "none",
+        },
+        "model": {
+            "sequential": [
+                {"Conv1D": {"filters": 8, "kernel_size": 8, "strides": 8, "activation": "relu"}},
+                "Flatten",
+                {"Dense": {"units": 1}},
+            ]
+        },
         "compile": {"optimizer": "adam", "loss": "mse"},
         "fit": fit,
         "export": {"formats": ["keras"]},
@@ -69,8 +82,16 @@ def main() -> int:
         generated = time.perf_counter() - started
         write_config(work / "series.yaml", work / "series.parquet", args.length, args.batch)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        command = [sys.executable, "-m", "dlflow.cli", "--runs-dir", str(work / "runs"),
-                   "train", str(work / "series.yaml"), "--json"]
+        command = [
+            sys.executable,
+            "-m",
+            "dlflow.cli",
+            "--runs-dir",
+            str(work / "runs"),
+            "train",
+            str(work / "series.yaml"),
+            "--json",
+        ]
         measured = run_measured(command, work, env)
         manifest = next((work / "runs" / "series-bench").glob("*/manifest.json"), None)
         timings = json.loads(manifest.read_text()).get("timings", {}) if manifest else {}
@@ -80,12 +101,20 @@ def main() -> int:
         return 1
     sizes = data.get("sizes", {})
     trained = sizes.get("train", 0)
-    result = {"rows": args.rows, "length": args.length, "batch": args.batch,
-              "generate_s": round(generated, 1), "wall_s": round(measured["wall_s"], 1),
-              "fit_s": timings.get("fit_s"), "train_windows": trained, "split_sizes": sizes,
-              "windows_per_s": round(trained / timings["fit_s"]) if timings.get("fit_s") else None,
-              "max_rss_mb": round(measured["max_rss_mb"]), "goal_rss_mb": RSS_GOAL_MB,
-              "rss_ok": measured["max_rss_mb"] <= RSS_GOAL_MB}
+    result = {
+        "rows": args.rows,
+        "length": args.length,
+        "batch": args.batch,
+        "generate_s": round(generated, 1),
+        "wall_s": round(measured["wall_s"], 1),
+        "fit_s": timings.get("fit_s"),
+        "train_windows": trained,
+        "split_sizes": sizes,
+        "windows_per_s": round(trained / timings["fit_s"]) if timings.get("fit_s") else None,
+        "max_rss_mb": round(measured["max_rss_mb"]),
+        "goal_rss_mb": RSS_GOAL_MB,
+        "rss_ok": measured["max_rss_mb"] <= RSS_GOAL_MB,
+    }
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / "series_windows.json").write_text(json.dumps(result, indent=2))

@@ -63,9 +63,14 @@ def train(work: Path) -> Path:
 
 
 def start_server(run: Path, work: Path, *args: str) -> tuple[subprocess.Popen, dict]:
-    process = subprocess.Popen([*DLFLOW, "serve", str(run), "--port", "0", "--json", *args], cwd=work,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        [*DLFLOW, "serve", str(run), "--port", "0", "--json", *args],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + 180
@@ -84,8 +89,13 @@ def start_bare(work: Path) -> tuple[subprocess.Popen, dict]:
     with socket.socket() as probe:  # a free port for uvicorn
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "bare_app.py"), str(port)], cwd=work,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "bare_app.py"), str(port)],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     info = json.loads(process.stdout.readline())
     import httpx
 
@@ -114,8 +124,9 @@ def warm_up(url: str, bodies: list[bytes]) -> None:
         raise SystemExit(f"{url}: {result.errors} of {WARMUP_REQUESTS} warm-up requests failed")
 
 
-async def httpx_load(url: str, bodies: list[bytes], clients: int, seconds: float | None,
-                     requests: int | None) -> LoadResult:
+async def httpx_load(
+    url: str, bodies: list[bytes], clients: int, seconds: float | None, requests: int | None
+) -> LoadResult:
     """The earlier client: `clients` asyncio httpx loops in this process (heavier than the light one)."""
     import httpx
 
@@ -170,33 +181,52 @@ def measure(info: dict, bodies: list[bytes], clients: int, args: argparse.Namesp
         result = run_load(url, bodies, clients=clients, seconds=seconds, requests=args.requests)
     after = batch_totals(info["metrics"])
     ordered = sorted(result.latencies)
-    return {"requests": result.requests, "errors": result.errors, "seconds": result.seconds,
-            "requests_per_s": result.requests / result.seconds, "p50_ms": 1000 * statistics.median(ordered),
-            "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
-            "mean_ms": 1000 * statistics.fmean(ordered), "examples": after[0] - before[0],
-            "calls": after[1] - before[1]}
+    return {
+        "requests": result.requests,
+        "errors": result.errors,
+        "seconds": result.seconds,
+        "requests_per_s": result.requests / result.seconds,
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "mean_ms": 1000 * statistics.fmean(ordered),
+        "examples": after[0] - before[0],
+        "calls": after[1] - before[1],
+    }
 
 
 def summarize(name: str, rounds: list[dict], clients: int, server_args: tuple[str, ...]) -> dict:
     """A scenario's rounds: medians of req/s, p50, p99; errors and requests summed."""
     calls = sum(r["calls"] for r in rounds)
     return {
-        "clients": clients, "server_args": list(server_args),
-        "requests": sum(r["requests"] for r in rounds), "errors": sum(r["errors"] for r in rounds),
+        "clients": clients,
+        "server_args": list(server_args),
+        "requests": sum(r["requests"] for r in rounds),
+        "errors": sum(r["errors"] for r in rounds),
         "seconds": sum(r["seconds"] for r in rounds),
         "requests_per_s": statistics.median(r["requests_per_s"] for r in rounds),
         "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
         "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
         "mean_ms": statistics.median(r["mean_ms"] for r in rounds),
-        "model_calls": int(calls), "mean_batch_size": sum(r["examples"] for r in rounds) / calls if calls else 0.0,
+        "model_calls": int(calls),
+        "mean_batch_size": sum(r["examples"] for r in rounds) / calls if calls else 0.0,
         "by_round": [{key: r[key] for key in ("requests_per_s", "p50_ms", "p99_ms", "errors")} for r in rounds],
     }
 
 
-PLANS = {"batched": ("batched", None), "batched_no_log": ("no_log", None), "batched_wait_2ms": ("wait", None),
-         "unbatched": ("unbatched", None), "single_client": ("batched", 1), "bare_fastapi": ("bare", None)}
-SERVER_ARGS = {"batched": (), "no_log": ("--log-sample", "0"), "wait": ("--batch-timeout-ms", "2"),
-               "unbatched": ("--max-batch-size", "1")}
+PLANS = {
+    "batched": ("batched", None),
+    "batched_no_log": ("no_log", None),
+    "batched_wait_2ms": ("wait", None),
+    "unbatched": ("unbatched", None),
+    "single_client": ("batched", 1),
+    "bare_fastapi": ("bare", None),
+}
+SERVER_ARGS = {
+    "batched": (),
+    "no_log": ("--log-sample", "0"),
+    "wait": ("--batch-timeout-ms", "2"),
+    "unbatched": ("--max-batch-size", "1"),
+}
 DEFAULT_SCENARIOS = "batched,batched_no_log,unbatched,bare_fastapi"
 
 
@@ -215,14 +245,19 @@ def run_rounds(args: argparse.Namespace, bodies: list[bytes]) -> dict:
                 for name, (server, clients) in plans.items():
                     measured = measure(servers[server][1], bodies, clients or args.clients, args)
                     rounds[name].append(measured)
-                    print(f"round {round_ + 1} {name:16s} {measured['requests_per_s']:8.1f} req/s  p50 "
-                          f"{measured['p50_ms']:6.2f} ms  p99 {measured['p99_ms']:6.2f} ms  errors "
-                          f"{measured['errors']}", file=sys.stderr)
+                    print(
+                        f"round {round_ + 1} {name:16s} {measured['requests_per_s']:8.1f} req/s  p50 "
+                        f"{measured['p50_ms']:6.2f} ms  p99 {measured['p99_ms']:6.2f} ms  errors "
+                        f"{measured['errors']}",
+                        file=sys.stderr,
+                    )
         finally:
             for process, _ in servers.values():
                 stop_server(process)
-    return {name: summarize(name, rounds[name], plans[name][1] or args.clients, SERVER_ARGS.get(plans[name][0], ()))
-            for name in plans}
+    return {
+        name: summarize(name, rounds[name], plans[name][1] or args.clients, SERVER_ARGS.get(plans[name][0], ()))
+        for name in plans
+    }
 
 
 def add_ratios(report: dict) -> None:
@@ -235,38 +270,53 @@ def add_ratios(report: dict) -> None:
             results[name]["vs_bare_by_round"] = ratios
             results[name]["vs_bare"] = statistics.median(ratios)
     if "batched" in results and "batched_no_log" in results:
-        ratios = [a["requests_per_s"] / b["requests_per_s"]
-                  for a, b in zip(results["batched"]["by_round"], results["batched_no_log"]["by_round"], strict=True)]
+        ratios = [
+            a["requests_per_s"] / b["requests_per_s"]
+            for a, b in zip(results["batched"]["by_round"], results["batched_no_log"]["by_round"], strict=True)
+        ]
         report["log_keeps"] = statistics.median(ratios)
         report["log_keeps_by_round"] = ratios
 
 
 def print_table(report: dict, out: Path) -> None:
-    print(f"{'scenario':16s}{'clients':>8s}{'req/s':>10s}{'errors':>7s}{'of':>8s}{'p50 ms':>9s}{'p99 ms':>9s}"
-          f"{'batch':>7s}{'vs bare':>9s}")
+    print(
+        f"{'scenario':16s}{'clients':>8s}{'req/s':>10s}{'errors':>7s}{'of':>8s}{'p50 ms':>9s}{'p99 ms':>9s}"
+        f"{'batch':>7s}{'vs bare':>9s}"
+    )
     for name, r in report["scenarios"].items():
         ratio = f"{r['vs_bare']:9.3f}" if "vs_bare" in r else f"{'':9s}"
-        print(f"{name:16s}{r['clients']:8d}{r['requests_per_s']:10.1f}{r['errors']:7d}{r['requests']:8d}"
-              f"{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}{r['mean_batch_size']:7.2f}{ratio}")
+        print(
+            f"{name:16s}{r['clients']:8d}{r['requests_per_s']:10.1f}{r['errors']:7d}{r['requests']:8d}"
+            f"{r['p50_ms']:9.2f}{r['p99_ms']:9.2f}{r['mean_batch_size']:7.2f}{ratio}"
+        )
     if "log_keeps" in report:
         print(f"with the prediction log: {report['log_keeps']:.1%} of the throughput without it (median of rounds)")
     print(f"medians of {report['rounds']} alternated rounds; client: {report['client']}")
-    print(f"load average (1, 5, 15 min) at the start: {', '.join(f'{v:.1f}' for v in report['load_average_at_start'])}"
-          f"; at the end: {', '.join(f'{v:.1f}' for v in report['load_average_at_end'])}")
+    print(
+        f"load average (1, 5, 15 min) at the start: {', '.join(f'{v:.1f}' for v in report['load_average_at_start'])}"
+        f"; at the end: {', '.join(f'{v:.1f}' for v in report['load_average_at_end'])}"
+    )
     print(f"written: {out}")
 
 
-CLIENTS = {"light": "benchmarks/load.py: one thread per client, one keep-alive blocking socket each, "
-                    "requests pre-encoded as bytes, responses read by Content-Length",
-           "httpx": "httpx.AsyncClient in one process on the same machine"}
+CLIENTS = {
+    "light": "benchmarks/load.py: one thread per client, one keep-alive blocking socket each, "
+    "requests pre-encoded as bytes, responses read by Content-Length",
+    "httpx": "httpx.AsyncClient in one process on the same machine",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=10_000,
-                        help="Requests per scenario per round, every one counted (0: run --seconds instead).")
-    parser.add_argument("--seconds", type=float, default=30.0,
-                        help="With --requests 0: measured seconds per scenario, over all rounds.")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=10_000,
+        help="Requests per scenario per round, every one counted (0: run --seconds instead).",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=30.0, help="With --requests 0: measured seconds per scenario, over all rounds."
+    )
     parser.add_argument("--rounds", type=int, default=3, help="Scenarios alternate this many times.")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--client", choices=sorted(CLIENTS), default="light", help="The load generator (see above).")
@@ -279,12 +329,21 @@ def main() -> None:
     images = load_digits().images[:, :, :, None].tolist()
     bodies = [json.dumps({"instances": [image]}).encode() for image in images[:256]]
     load_at_start = os.getloadavg()
-    report = {"benchmark": "serve", "config": "configs/digits_mlp.yaml", "payload": "1 image (8x8x1) per request",
-              "client": args.client, "client_is": CLIENTS[args.client], "cpu_count": os.cpu_count(),
-              "load_average_at_start": load_at_start, "requests_per_round": args.requests,
-              "seconds_per_scenario": None if args.requests else args.seconds, "rounds": args.rounds,
-              "figures": "medians over rounds (errors and requests: sums)",
-              "goals": {"vs_bare": 0.6, "p99_ms": 25, "errors": 0}, "scenarios": run_rounds(args, bodies)}
+    report = {
+        "benchmark": "serve",
+        "config": "configs/digits_mlp.yaml",
+        "payload": "1 image (8x8x1) per request",
+        "client": args.client,
+        "client_is": CLIENTS[args.client],
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": load_at_start,
+        "requests_per_round": args.requests,
+        "seconds_per_scenario": None if args.requests else args.seconds,
+        "rounds": args.rounds,
+        "figures": "medians over rounds (errors and requests: sums)",
+        "goals": {"vs_bare": 0.6, "p99_ms": 25, "errors": 0},
+        "scenarios": run_rounds(args, bodies),
+    }
     report["load_average_at_end"] = os.getloadavg()
     add_ratios(report)
     out = ROOT / "bench-results" / "serve.json"

@@ -33,8 +33,14 @@ def trial(work: Path, epochs: int, rng: random.Random) -> dict:
     env.pop("DLFLOW_RUNS_DIR", None)
     experiment = work / "runs" / "digits-mlp"
     before = set(experiment.iterdir()) if experiment.exists() else set()
-    process = subprocess.Popen([*DLFLOW, "train", str(CONFIG), *sets], cwd=work, env=env, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*DLFLOW, "train", str(CONFIG), *sets],
+        cwd=work,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     run = None
     while process.poll() is None and run is None:
         new = [p for p in (experiment.iterdir() if experiment.exists() else []) if p not in before and p.is_dir()]
@@ -49,12 +55,24 @@ def trial(work: Path, epochs: int, rng: random.Random) -> dict:
     if run is None:
         return {"ok": False, "why": "no run directory appeared", "killed": killed}
     epochs_before = len(_epochs(run))
-    done = subprocess.run([*DLFLOW, "train", str(CONFIG), *sets, "--resume", str(run)], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [*DLFLOW, "train", str(CONFIG), *sets, "--resume", str(run)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     recorded = _epochs(run)
     ok = done.returncode == 0 and recorded == list(range(epochs))
-    return {"ok": ok, "killed": killed, "delay_s": round(delay, 1), "epochs_before_kill": epochs_before,
-            "recorded": recorded, **({} if ok else {"stderr": done.stderr[-800:]})}
+    return {
+        "ok": ok,
+        "killed": killed,
+        "delay_s": round(delay, 1),
+        "epochs_before_kill": epochs_before,
+        "recorded": recorded,
+        **({} if ok else {"stderr": done.stderr[-800:]}),
+    }
 
 
 def _epochs(run: Path) -> list[int]:
@@ -77,11 +95,18 @@ def main() -> int:
         for i in range(args.trials):
             result = trial(Path(tmp), args.epochs, rng)
             results.append(result)
-            print(f"trial {i + 1}: {'ok' if result['ok'] else 'FAILED'} (killed after {result.get('delay_s')} s "
-                  f"with {result.get('epochs_before_kill')} epoch(s) recorded; after resume: {result.get('recorded')})"
-                  + ("" if result["ok"] else f"\n  {result.get('why') or result.get('stderr')}"), flush=True)
-    counts = {"trials": len(results), "killed_mid_training": sum(r["killed"] for r in results),
-              "every_epoch_once": sum(r["ok"] for r in results), "failed": sum(not r["ok"] for r in results)}
+            print(
+                f"trial {i + 1}: {'ok' if result['ok'] else 'FAILED'} (killed after {result.get('delay_s')} s "
+                f"with {result.get('epochs_before_kill')} epoch(s) recorded; after resume: {result.get('recorded')})"
+                + ("" if result["ok"] else f"\n  {result.get('why') or result.get('stderr')}"),
+                flush=True,
+            )
+    counts = {
+        "trials": len(results),
+        "killed_mid_training": sum(r["killed"] for r in results),
+        "every_epoch_once": sum(r["ok"] for r in results),
+        "failed": sum(not r["ok"] for r in results),
+    }
     print(json.dumps(counts))
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)

@@ -31,8 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DLFLOW = [sys.executable, "-m", "dlflow.cli"]
 GOAL_S = 0.25
 VALIDATE = {"validate": "digits_convnet", "validate_table": "breast_cancer", "validate_text": "bbc_transformer"}
-DEPENDENCIES = ("import os; os.environ['PYDANTIC_DISABLE_PLUGINS'] = '1'; import typer, rich, typer._adapters, yaml; "
-                "from pydantic import BaseModel")
+DEPENDENCIES = (
+    "import os; os.environ['PYDANTIC_DISABLE_PLUGINS'] = '1'; import typer, rich, typer._adapters, yaml; "
+    "from pydantic import BaseModel"
+)
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -73,13 +75,22 @@ def main() -> None:
                 cpu[name].append(used)
     report = {name: statistics.median(values) for name, values in times.items()}
     report["cpu_s"] = {name: statistics.median(values) for name, values in cpu.items()}
-    report |= {"repeats": args.repeats, "completion": True, "goal_help_s": GOAL_S, "goal_validate_s": GOAL_S,
-               "configs": VALIDATE, "load_average": {"before": load[0], "after": os.getloadavg()[0]}, "runs": times}
+    report |= {
+        "repeats": args.repeats,
+        "completion": True,
+        "goal_help_s": GOAL_S,
+        "goal_validate_s": GOAL_S,
+        "configs": VALIDATE,
+        "load_average": {"before": load[0], "after": os.getloadavg()[0]},
+        "runs": times,
+    }
     out = ROOT / "bench-results" / "start_up.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
-    print(f"medians of {args.repeats} (goal <= {GOAL_S * 1000:.0f} ms; load average {load[0]:.2f} before, "
-          f"{report['load_average']['after']:.2f} after):")
+    print(
+        f"medians of {args.repeats} (goal <= {GOAL_S * 1000:.0f} ms; load average {load[0]:.2f} before, "
+        f"{report['load_average']['after']:.2f} after):"
+    )
     for name in commands:
         shown = f"validate {VALIDATE[name]}" if name in VALIDATE else name.replace("_", " ")
         print(f"  {shown:<30} wall {report[name] * 1000:5.0f} ms   CPU {report['cpu_s'][name] * 1000:5.0f} ms")

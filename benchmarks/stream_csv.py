@@ -103,14 +103,26 @@ def generate(path: Path, rows: int, seed: int = 0, block: int = 200_000) -> floa
 def config(folder: Path, name: str, source: Path, *, streaming: bool, validation: float = 0.0) -> Path:
     import yaml
 
-    data = {"source": str(source), "target": "label", "split": {"validation": validation, "test": 0.1},
-            "streaming": {"enabled": streaming, "chunk_rows": 100_000}}
-    body = {"name": name, "seed": 1, "data": data,
-            "model": {"sequential": [{"Dense": {"units": 64, "activation": "relu"}},
-                                     {"Dense": {"units": 32, "activation": "relu"}},
-                                     {"Dense": {"units": 1, "activation": "sigmoid"}}]},
-            "fit": {"epochs": 1, "batch_size": BATCH, "monitor": "loss", "verbose": 0},
-            "export": {"formats": ["keras"]}}
+    data = {
+        "source": str(source),
+        "target": "label",
+        "split": {"validation": validation, "test": 0.1},
+        "streaming": {"enabled": streaming, "chunk_rows": 100_000},
+    }
+    body = {
+        "name": name,
+        "seed": 1,
+        "data": data,
+        "model": {
+            "sequential": [
+                {"Dense": {"units": 64, "activation": "relu"}},
+                {"Dense": {"units": 32, "activation": "relu"}},
+                {"Dense": {"units": 1, "activation": "sigmoid"}},
+            ]
+        },
+        "fit": {"epochs": 1, "batch_size": BATCH, "monitor": "loss", "verbose": 0},
+        "export": {"formats": ["keras"]},
+    }
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(body, sort_keys=False))
     return path
@@ -122,18 +134,29 @@ def dlflow_train(work: Path, config_path: Path) -> dict:
     manifest = json.loads((run / "manifest.json").read_text())
     train_rows = manifest["data"]["sizes"]["train"]
     fit_s = manifest["timings"]["fit_s"]
-    return {"wall_s": round(result["wall_s"], 2), "fit_s": fit_s, "train_rows": train_rows,
-            "rows_per_s": round(train_rows / fit_s), "max_rss_mb": round(result["max_rss_mb"]),
-            "streamed": bool(manifest["data"].get("streamed")),
-            "accuracy": json.loads((run / "metrics.json").read_text())["last"].get("accuracy")}
+    return {
+        "wall_s": round(result["wall_s"], 2),
+        "fit_s": fit_s,
+        "train_rows": train_rows,
+        "rows_per_s": round(train_rows / fit_s),
+        "max_rss_mb": round(result["max_rss_mb"]),
+        "streamed": bool(manifest["data"].get("streamed")),
+        "accuracy": json.loads((run / "metrics.json").read_text())["last"].get("accuracy"),
+    }
 
 
 def handwritten(work: Path, csv: Path, rows: int) -> dict:
     result = measured([sys.executable, "-c", HANDWRITTEN, str(csv), str(rows), str(BATCH)], work)
     out = json.loads(result["stdout"].strip().splitlines()[-1])
-    return {"wall_s": round(result["wall_s"], 2), "fit_s": round(out["fit_s"], 3), "train_rows": out["rows"],
-            "rows_per_s": round(out["rows"] / out["fit_s"]), "max_rss_mb": round(result["max_rss_mb"]),
-            "streamed": False, "accuracy": out["accuracy"]}
+    return {
+        "wall_s": round(result["wall_s"], 2),
+        "fit_s": round(out["fit_s"], 3),
+        "train_rows": out["rows"],
+        "rows_per_s": round(out["rows"] / out["fit_s"]),
+        "max_rss_mb": round(result["max_rss_mb"]),
+        "streamed": False,
+        "accuracy": out["accuracy"],
+    }
 
 
 def main() -> None:
@@ -149,18 +172,28 @@ def main() -> None:
         from dlflow.data.streaming import estimate_memory_mb
 
         rounds = _rounds(work, big, small, args)
-        print("dlflow, streamed, the first rows only (memory against the whole file) ...", file=sys.stderr,
-              flush=True)
+        print("dlflow, streamed, the first rows only (memory against the whole file) ...", file=sys.stderr, flush=True)
         head = dlflow_train(work, config(work, "streamed-head", small, streaming=True))
         streamed_rss = max(r["dlflow_streamed"]["max_rss_mb"] for r in rounds)
         report = {
-            "benchmark": "stream_csv", "rows": args.rows, "columns": NUMERIC + len(CATEGORIES),
-            "baseline_rows": args.baseline_rows, "batch_size": BATCH, "file_mb": round(big.stat().st_size / 2**20, 1),
-            "estimated_in_memory_mb": round(estimate_memory_mb(big, "csv")), "generate_s": round(generated_s, 1),
-            "rounds": args.rounds, **_median_ratios(rounds), "rows_per_s_goal": ROWS_PER_S_GOAL,
-            "streamed_max_rss_mb": streamed_rss, "streamed_head_max_rss_mb": head["max_rss_mb"],
-            "rss_goal_mb": RSS_GOAL_MB, "rss_ok": streamed_rss < RSS_GOAL_MB,
-            "results": rounds, "streamed_head": head, "cpus": os.cpu_count(),
+            "benchmark": "stream_csv",
+            "rows": args.rows,
+            "columns": NUMERIC + len(CATEGORIES),
+            "baseline_rows": args.baseline_rows,
+            "batch_size": BATCH,
+            "file_mb": round(big.stat().st_size / 2**20, 1),
+            "estimated_in_memory_mb": round(estimate_memory_mb(big, "csv")),
+            "generate_s": round(generated_s, 1),
+            "rounds": args.rounds,
+            **_median_ratios(rounds),
+            "rows_per_s_goal": ROWS_PER_S_GOAL,
+            "streamed_max_rss_mb": streamed_rss,
+            "streamed_head_max_rss_mb": head["max_rss_mb"],
+            "rss_goal_mb": RSS_GOAL_MB,
+            "rss_ok": streamed_rss < RSS_GOAL_MB,
+            "results": rounds,
+            "streamed_head": head,
+            "cpus": os.cpu_count(),
         }
     report["rows_per_s_ok"] = report["median_streamed_vs_in_memory_ratio"] >= ROWS_PER_S_GOAL
     out = ROOT / "bench-results" / "stream_csv.json"
@@ -192,9 +225,11 @@ def _rounds(work: Path, big: Path, small: Path, args: argparse.Namespace) -> lis
     """`args.rounds` rounds, each running dlflow streamed, dlflow in memory and hand-written Keras in turn."""
     streamed = config(work, "streamed", big, streaming=True)
     in_memory = config(work, "in-memory", small, streaming=False)
-    runs = {"dlflow_streamed": lambda: dlflow_train(work, streamed),
-            "dlflow_in_memory": lambda: dlflow_train(work, in_memory),
-            "keras_in_memory": lambda: handwritten(work, small, args.baseline_rows)}
+    runs = {
+        "dlflow_streamed": lambda: dlflow_train(work, streamed),
+        "dlflow_in_memory": lambda: dlflow_train(work, in_memory),
+        "keras_in_memory": lambda: handwritten(work, small, args.baseline_rows),
+    }
     rounds = []
     for number in range(1, args.rounds + 1):
         found = {}
@@ -207,26 +242,36 @@ def _rounds(work: Path, big: Path, small: Path, args: argparse.Namespace) -> lis
 
 def _median_ratios(rounds: list[dict]) -> dict:
     """The medians over rounds of each round's rows/s ratios (each ratio taken within one round)."""
-    pairs = {"streamed_vs_in_memory": ("dlflow_streamed", "dlflow_in_memory"),
-             "streamed_vs_keras": ("dlflow_streamed", "keras_in_memory"),
-             "in_memory_vs_keras": ("dlflow_in_memory", "keras_in_memory")}
-    return {f"median_{key}_ratio": round(statistics.median(r[a]["rows_per_s"] / r[b]["rows_per_s"] for r in rounds), 3)
-            for key, (a, b) in pairs.items()}
+    pairs = {
+        "streamed_vs_in_memory": ("dlflow_streamed", "dlflow_in_memory"),
+        "streamed_vs_keras": ("dlflow_streamed", "keras_in_memory"),
+        "in_memory_vs_keras": ("dlflow_in_memory", "keras_in_memory"),
+    }
+    return {
+        f"median_{key}_ratio": round(statistics.median(r[a]["rows_per_s"] / r[b]["rows_per_s"] for r in rounds), 3)
+        for key, (a, b) in pairs.items()
+    }
 
 
 def _print(report: dict) -> None:
-    print(f"{report['rows']:,} rows x {report['columns']} columns: {report['file_mb']} MB on disk, "
-          f"~{report['estimated_in_memory_mb']} MB estimated in memory (pandas); {report['rounds']} alternated rounds")
+    print(
+        f"{report['rows']:,} rows x {report['columns']} columns: {report['file_mb']} MB on disk, "
+        f"~{report['estimated_in_memory_mb']} MB estimated in memory (pandas); {report['rounds']} alternated rounds"
+    )
     print(f"{'':28s}{'rows':>11s}{'rows/s':>10s}{'fit':>9s}{'wall':>9s}{'peak RSS':>11s}")
     named = [(f"{name} #{i}", r) for i, runs in enumerate(report["results"], 1) for name, r in runs.items()]
     for name, r in [*named, ("dlflow_streamed_head", report["streamed_head"])]:
-        print(f"{name:28s}{r['train_rows']:>11,}{r['rows_per_s']:>10,}{r['fit_s']:>8.1f}s{r['wall_s']:>8.1f}s"
-              f"{r['max_rss_mb']:>8,} MB")
+        print(
+            f"{name:28s}{r['train_rows']:>11,}{r['rows_per_s']:>10,}{r['fit_s']:>8.1f}s{r['wall_s']:>8.1f}s"
+            f"{r['max_rss_mb']:>8,} MB"
+        )
     for key, value in report.items():
         if key.startswith("median_"):
             print(f"{key}: {value}")
-    print(f"streamed rows/s {'>=' if report['rows_per_s_ok'] else '<'} {ROWS_PER_S_GOAL}x in memory; "
-          f"streamed peak RSS {'<' if report['rss_ok'] else '>='} {RSS_GOAL_MB} MB goal")
+    print(
+        f"streamed rows/s {'>=' if report['rows_per_s_ok'] else '<'} {ROWS_PER_S_GOAL}x in memory; "
+        f"streamed peak RSS {'<' if report['rss_ok'] else '>='} {RSS_GOAL_MB} MB goal"
+    )
 
 
 if __name__ == "__main__":

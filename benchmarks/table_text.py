@@ -28,16 +28,27 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.spine import timed  # noqa: E402
 from tests.data.text_table import write_sentences  # noqa: E402
 
-MODEL = [{"Embedding": {"input_dim": 20000, "output_dim": 32}}, "GlobalAveragePooling1D",
-         {"Dense": {"units": 5, "activation": "softmax"}}]
+MODEL = [
+    {"Embedding": {"input_dim": 20000, "output_dim": 32}},
+    "GlobalAveragePooling1D",
+    {"Dense": {"units": 5, "activation": "softmax"}},
+]
 
 
 def write_config(work: Path, epochs: int) -> Path:
-    config = {"name": "table-text", "seed": 1337,
-              "data": {"source": "sentences.csv", "target": "topic", "features": {"text": "text", "words": "ignore"},
-                       "text": {"output_mode": "int", "sequence_length": 32, "max_tokens": 20000}},
-              "model": {"sequential": MODEL}, "compile": {"optimizer": "adam"},
-              "fit": {"epochs": epochs, "batch_size": 32, "verbose": 2, "callbacks": []}}
+    config = {
+        "name": "table-text",
+        "seed": 1337,
+        "data": {
+            "source": "sentences.csv",
+            "target": "topic",
+            "features": {"text": "text", "words": "ignore"},
+            "text": {"output_mode": "int", "sequence_length": 32, "max_tokens": 20000},
+        },
+        "model": {"sequential": MODEL},
+        "compile": {"optimizer": "adam"},
+        "fit": {"epochs": epochs, "batch_size": 32, "verbose": 2, "callbacks": []},
+    }
     path = work / "table_text.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -49,7 +60,11 @@ def dlflow_run(work: Path, config: Path) -> dict:
     manifest = json.loads((run / "manifest.json").read_text())
     epochs = json.loads(out)["epochs_completed"]
     steps = epochs * math.ceil(manifest["data"]["sizes"]["train"] / 32)
-    return {"wall_s": wall, "fit_s": manifest["timings"]["fit_s"], "step_ms": 1000 * manifest["timings"]["fit_s"] / steps}
+    return {
+        "wall_s": wall,
+        "fit_s": manifest["timings"]["fit_s"],
+        "step_ms": 1000 * manifest["timings"]["fit_s"] / steps,
+    }
 
 
 def handwritten_run(work: Path, epochs: int) -> dict:
@@ -70,16 +85,29 @@ def main() -> None:
         write_sentences(work / "sentences.csv")
         config = write_config(work, args.epochs)
         for i in range(args.repeats):  # alternate the order so drift hits both sides alike
-            for side in (["dlflow", "keras"] if i % 2 == 0 else ["keras", "dlflow"]):
+            for side in ["dlflow", "keras"] if i % 2 == 0 else ["keras", "dlflow"]:
                 result = dlflow_run(work, config) if side == "dlflow" else handwritten_run(work, args.epochs)
                 results[side].append(result)
-                print(f"repeat {i + 1} {side:6s} wall {result['wall_s']:.2f}s fit {result['fit_s']:.2f}s "
-                      f"step {result['step_ms']:.2f}ms", file=sys.stderr)
-    summary = {side: {k: statistics.median(r[k] for r in rows) for k in ("wall_s", "fit_s", "step_ms")}
-               for side, rows in results.items()}
+                print(
+                    f"repeat {i + 1} {side:6s} wall {result['wall_s']:.2f}s fit {result['fit_s']:.2f}s "
+                    f"step {result['step_ms']:.2f}ms",
+                    file=sys.stderr,
+                )
+    summary = {
+        side: {k: statistics.median(r[k] for r in rows) for k in ("wall_s", "fit_s", "step_ms")}
+        for side, rows in results.items()
+    }
     ratio = {k: summary["dlflow"][k] / summary["keras"][k] for k in ("wall_s", "fit_s", "step_ms")}
-    report = {"benchmark": "table_text", "rows": 13350, "epochs": args.epochs, "repeats": args.repeats,
-              "median": summary, "ratio": ratio, "goals": {"step_ms": 1.10}, "runs": results}
+    report = {
+        "benchmark": "table_text",
+        "rows": 13350,
+        "epochs": args.epochs,
+        "repeats": args.repeats,
+        "median": summary,
+        "ratio": ratio,
+        "goals": {"step_ms": 1.10},
+        "runs": results,
+    }
     out = ROOT / "bench-results" / "table_text.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

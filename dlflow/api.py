@@ -78,9 +78,15 @@ class Export:
     report: dict[str, Any]
 
 
-def train(config: str | os.PathLike, set: Mapping[str, Any] | Sequence[str] | None = None, *,  # noqa: A002
-          runs_root: str | os.PathLike = "runs", resume: RunRef | None = None, final: bool = False,
-          log: Log | None = None) -> Run:
+def train(
+    config: str | os.PathLike,
+    set: Mapping[str, Any] | Sequence[str] | None = None,
+    *,  # noqa: A002
+    runs_root: str | os.PathLike = "runs",
+    resume: RunRef | None = None,
+    final: bool = False,
+    log: Log | None = None,
+) -> Run:
     """Train one run, as `dlflow train CONFIG` does.
 
     Args:
@@ -94,13 +100,21 @@ def train(config: str | os.PathLike, set: Mapping[str, Any] | Sequence[str] | No
     from dlflow.workflow.training import train as run_train
 
     overrides = _overrides(set)
-    result = run_train(config, overrides, runs_root=Path(runs_root), resume=_ref(resume) if resume else None,
-                       log=log or _quiet, argv=["dlflow.train", str(config), *overrides], final=final)
+    result = run_train(
+        config,
+        overrides,
+        runs_root=Path(runs_root),
+        resume=_ref(resume) if resume else None,
+        log=log or _quiet,
+        argv=["dlflow.train", str(config), *overrides],
+        final=final,
+    )
     return Run(Path(result.run.path), dict(result.metrics))
 
 
-def evaluate(run: RunRef, *, slice_by: Sequence[str] = (), runs_root: str | os.PathLike = "runs",
-             log: Log | None = None) -> Evaluation:
+def evaluate(
+    run: RunRef, *, slice_by: Sequence[str] = (), runs_root: str | os.PathLike = "runs", log: Log | None = None
+) -> Evaluation:
     """Score the run's model on the test split, as `dlflow evaluate RUN` does (writes evaluation.json)."""
     from dlflow.workflow.evaluate import evaluate as run_evaluate
 
@@ -108,8 +122,9 @@ def evaluate(run: RunRef, *, slice_by: Sequence[str] = (), runs_root: str | os.P
     return Evaluation(Path(report["run"]), dict(report["metrics"]), int(report["samples"]), report)
 
 
-def export(run: RunRef, formats: Sequence[str] = (), *, runs_root: str | os.PathLike = "runs",
-           log: Log | None = None) -> Export:
+def export(
+    run: RunRef, formats: Sequence[str] = (), *, runs_root: str | os.PathLike = "runs", log: Log | None = None
+) -> Export:
     """Export the run's model and check parity, as `dlflow export RUN` does.
 
     Raises:
@@ -152,8 +167,10 @@ class Loaded:
         from dlflow.workflow.predict import predict_labels
 
         decoded = predict_labels(self.model, self._signature, arrays, self._batch_size)
-        plain = {name: [value.item() if hasattr(value, "item") else value for value in labels]
-                 for name, (labels, _) in decoded.items()}
+        plain = {
+            name: [value.item() if hasattr(value, "item") else value for value in labels]
+            for name, (labels, _) in decoded.items()
+        }
         return next(iter(plain.values())) if len(plain) == 1 else plain
 
     def _arrays(self, inputs: Any) -> Any:

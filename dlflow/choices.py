@@ -17,7 +17,17 @@ from __future__ import annotations
 from enum import Enum
 
 TASKS = ("binary", "multiclass", "multilabel", "regression")
-DATA_FORMATS = ("csv", "tsv", "parquet", "npz", "image_dir", "text_dir", "timeseries", "builtin", "tfrecord")  # and auto
+DATA_FORMATS = (
+    "csv",
+    "tsv",
+    "parquet",
+    "npz",
+    "image_dir",
+    "text_dir",
+    "timeseries",
+    "builtin",
+    "tfrecord",
+)  # and auto
 EXPORT_FORMATS = ("keras", "saved_model", "tflite", "onnx")  # export.formats, `dlflow export --format`
 QUANTIZE_MODES = ("none", "dynamic", "float16", "int8")  # export.tflite.quantize
 SERVE_OUTPUTS = ("decoded", "raw")

@@ -14,8 +14,9 @@ class DlflowError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, details: list[str] | None = None,
-                 config_path: tuple[str | int, ...] | None = None):
+    def __init__(
+        self, message: str, *, details: list[str] | None = None, config_path: tuple[str | int, ...] | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.details = list(details or [])

@@ -57,10 +57,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own log lines.")] = False,
-    runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", envvar="DLFLOW_RUNS_DIR",
-                                                     help="Where run directories go (default: ./runs).")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    runs_dir: Annotated[
+        Optional[Path],
+        typer.Option("--runs-dir", envvar="DLFLOW_RUNS_DIR", help="Where run directories go (default: ./runs)."),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     State.verbose = verbose
     State.runs_root = runs_dir or Path("runs")

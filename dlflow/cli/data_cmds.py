@@ -15,18 +15,28 @@ app = typer.Typer()  # joined to the root app by cli/main.py
 @app.command()
 def collect(
     config: Annotated[Path, typer.Argument(help="The experiment config (YAML).")],
-    folds: Annotated[Optional[int], typer.Option(
-        "--folds", min=2, help="Also check that K-fold cross-validation with K folds is possible.")] = None,
-    repeats: Annotated[int, typer.Option(
-        "--repeats", min=1, help="K-fold repeats (iterated K-fold), with --folds.")] = 1,
+    folds: Annotated[
+        Optional[int],
+        typer.Option("--folds", min=2, help="Also check that K-fold cross-validation with K folds is possible."),
+    ] = None,
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=1, help="K-fold repeats (iterated K-fold), with --folds.")
+    ] = 1,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Load and validate the data, freeze the split, and print and write the data card (runs/<name>/collect.json)."""
     from dlflow.workflow.collect import collect as run_collect
 
-    card = run_collect(config, set_ or [], runs_root=State.runs_root, folds=folds, repeats=repeats, log=progress,
-                       count=None if json_ else CountProgress())
+    card = run_collect(
+        config,
+        set_ or [],
+        runs_root=State.runs_root,
+        folds=folds,
+        repeats=repeats,
+        log=progress,
+        count=None if json_ else CountProgress(),
+    )
     if json_:
         emit_json(card)
         return
@@ -36,20 +46,26 @@ def collect(
 def _print_card(card: dict[str, Any]) -> None:
     console = stdout_console()
     streamed = ", streamed from disk" if card["streamed"] else ""
-    console.print(f"[bold]data card[/bold] of {card['experiment']}: {card['source']} ({card['kind']}, "
-                  f"{card['task']}{streamed}), {card['rows']:,} rows, fingerprint {card['fingerprint']}")
+    console.print(
+        f"[bold]data card[/bold] of {card['experiment']}: {card['source']} ({card['kind']}, "
+        f"{card['task']}{streamed}), {card['rows']:,} rows, fingerprint {card['fingerprint']}"
+    )
 
     console.print(_inputs_table(card))
     ignored = [c for c, t in card.get("column_types", {}).items() if t["type"] == "ignore"]
     if ignored:
-        console.print("ignored columns: " + ", ".join(
-            f"{c}{' (inferred)' if card['column_types'][c]['inferred'] else ''}" for c in ignored))
+        console.print(
+            "ignored columns: "
+            + ", ".join(f"{c}{' (inferred)' if card['column_types'][c]['inferred'] else ''}" for c in ignored)
+        )
     missing = card.get("missing", {})
     for target in card["targets"]:
         classes = f", {len(target['classes'])} classes" if target.get("classes") else ""
         missing_target = missing.get(target["name"], {}).get("count", 0)
-        console.print(f"target {target['name']}: {target['task']}{classes}"
-                      + (f", {missing_target} missing" if missing_target else ""))
+        console.print(
+            f"target {target['name']}: {target['task']}{classes}"
+            + (f", {missing_target} missing" if missing_target else "")
+        )
 
     console.print(_split_table(card))
     _print_checks(console, card)
@@ -68,8 +84,14 @@ def _inputs_table(card: dict[str, Any]) -> Any:
         column = entry.get("column", entry["name"])
         kind = entry.get("column_type", entry["role"]) + (" (inferred)" if entry.get("inferred") else "")
         gap = missing.get(column, {}).get("count", 0)
-        inputs.add_row(entry["name"] if column == entry["name"] else f"{entry['name']} ({column})", kind,
-                       str(entry["rank"]), str(tuple(entry["shape"])), entry["dtype"], f"{gap:,}" if gap else "-")
+        inputs.add_row(
+            entry["name"] if column == entry["name"] else f"{entry['name']} ({column})",
+            kind,
+            str(entry["rank"]),
+            str(tuple(entry["shape"])),
+            entry["dtype"],
+            f"{gap:,}" if gap else "-",
+        )
     return inputs
 
 
@@ -80,13 +102,18 @@ def _print_checks(console: Any, card: dict[str, Any]) -> None:
         console.print("duplicates across parts: not checked (streamed table)")
     else:
         across = {k: duplicates.get(k, 0) for k in ("train_validation", "train_test", "validation_test")}
-        console.print("duplicates across parts: " + ", ".join(f"{k.replace('_', '/')} {n}" for k, n in across.items())
-                      + f"; repeated rows overall: {duplicates.get('repeated_rows', 0)}")
+        console.print(
+            "duplicates across parts: "
+            + ", ".join(f"{k.replace('_', '/')} {n}" for k, n in across.items())
+            + f"; repeated rows overall: {duplicates.get('repeated_rows', 0)}"
+        )
     if card.get("cv"):
         cv = card["cv"]
         sizes = cv["fold_sizes"]
-        console.print(f"K-fold: {cv['folds']} folds x {cv['repeats']} repeat(s) over {cv['pool']}: validation folds of "
-                      f"{min(s['validation'] for s in sizes)}-{max(s['validation'] for s in sizes)} samples")
+        console.print(
+            f"K-fold: {cv['folds']} folds x {cv['repeats']} repeat(s) over {cv['pool']}: validation folds of "
+            f"{min(s['validation'] for s in sizes)}-{max(s['validation'] for s in sizes)} samples"
+        )
     if card["warnings"]:
         console.print(f"[bold]warnings[/bold] ({len(card['warnings'])}):")
         for warning in card["warnings"]:
@@ -101,8 +128,11 @@ def _split_table(card: dict[str, Any]) -> Any:
     from rich.table import Table
 
     split = card["split"]
-    parts = Table(title="split" + (" (stratified)" if split.get("stratified") else "")
-                  + (" (chronological)" if split.get("chronological") else ""))
+    parts = Table(
+        title="split"
+        + (" (stratified)" if split.get("stratified") else "")
+        + (" (chronological)" if split.get("chronological") else "")
+    )
     parts.add_column("part")
     parts.add_column("samples", justify="right")
     balance = card.get("class_balance", {})

@@ -16,8 +16,10 @@ app = typer.Typer()  # joined to the root app by cli/main.py
 @app.command()
 def export(
     run: RunArgument,
-    format_: Annotated[Optional[list[ExportFormat]], typer.Option(
-        "--format", "-f", help="An artifact to write (repeatable; default: the config's export.formats).")] = None,
+    format_: Annotated[
+        Optional[list[ExportFormat]],
+        typer.Option("--format", "-f", help="An artifact to write (repeatable; default: the config's export.formats)."),
+    ] = None,
     json_: JsonOption = False,
     trust_code: TrustCodeOption = False,
 ) -> None:
@@ -25,8 +27,9 @@ def export(
     from dlflow.workflow.deploy import export as run_export
 
     quiet_tensorflow(State.verbose)
-    report = run_export(run, [f.value for f in format_ or []], runs_root=State.runs_root, log=progress,
-                        trust_code=trust_code)
+    report = run_export(
+        run, [f.value for f in format_ or []], runs_root=State.runs_root, log=progress, trust_code=trust_code
+    )
     if json_:
         emit_json(report)
         return
@@ -39,11 +42,16 @@ def export(
 @app.command()
 def predict(
     run: RunArgument,
-    input_: Annotated[Path, typer.Argument(
-        metavar="INPUT", help="A .csv/.tsv/.parquet table, an .npz, an image or a folder of images.")],
-    output: Annotated[Optional[str], typer.Option(
-        "--output", "-o",
-        help="Where to write the predictions CSV ('-': stdout; default: <run>/predictions.csv).")] = None,
+    input_: Annotated[
+        Path,
+        typer.Argument(metavar="INPUT", help="A .csv/.tsv/.parquet table, an .npz, an image or a folder of images."),
+    ],
+    output: Annotated[
+        Optional[str],
+        typer.Option(
+            "--output", "-o", help="Where to write the predictions CSV ('-': stdout; default: <run>/predictions.csv)."
+        ),
+    ] = None,
     json_: JsonOption = False,
     trust_code: TrustCodeOption = False,
 ) -> None:
@@ -51,8 +59,15 @@ def predict(
     from dlflow.workflow.predict import predict as run_predict
 
     quiet_tensorflow(State.verbose)
-    result = run_predict(run, input_, runs_root=State.runs_root, output=output, log=progress, trust_code=trust_code,
-                         keep_predictions=json_)  # without --json, memory stays flat however long the input
+    result = run_predict(
+        run,
+        input_,
+        runs_root=State.runs_root,
+        output=output,
+        log=progress,
+        trust_code=trust_code,
+        keep_predictions=json_,
+    )  # without --json, memory stays flat however long the input
     if json_:
         emit_json({k: v for k, v in result.items() if k != "csv"})
     elif result["csv"] is not None:

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     from dlflow.cli.output import new_command
 
     args = list(sys.argv[1:] if argv is None else argv)
-    wants_json = "--json" in args[:args.index("--")] if "--" in args else "--json" in args
+    wants_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     new_command()
     try:
         _run(args)
@@ -76,8 +76,10 @@ def _run(args: list[str]) -> None:
 def _unexpected(error: Exception) -> str:
     """Report an unexpected error: one line on stderr (its traceback saved to a file); returns the line."""
     saved = _save_traceback(error)
-    line = (f"unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:400]
-            + f" (traceback saved to {saved}; please report it)")
+    line = (
+        f"unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:400]
+        + f" (traceback saved to {saved}; please report it)"
+    )
     print(f"error: {line}", file=sys.stderr)
     if State.verbose:
         import traceback

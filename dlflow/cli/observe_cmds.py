@@ -15,8 +15,9 @@ app = typer.Typer()  # joined to the root app by cli/main.py
 
 @app.command()
 def runs(
-    experiment: Annotated[Optional[str], typer.Option(
-        "--experiment", "-e", help="Only this experiment's runs.")] = None,
+    experiment: Annotated[
+        Optional[str], typer.Option("--experiment", "-e", help="Only this experiment's runs.")
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """List runs: experiment, run id, status, best monitored metric, duration."""
@@ -36,11 +37,14 @@ def runs(
     else:
         columns.insert(0, "experiment")
     for column in columns:
-        table.add_column(column, justify="right" if column in ("best", "epoch", "duration") else "left",
-                         overflow="fold")
+        table.add_column(
+            column, justify="right" if column in ("best", "epoch", "duration") else "left", overflow="fold"
+        )
     for row in rows:
         cells = {
-            "experiment": row["experiment"], "run": row["run"], "status": row["status"],
+            "experiment": row["experiment"],
+            "run": row["run"],
+            "status": row["status"],
             "monitor": row["monitor"] or "-",
             "best": f"{row['best']:.4f}" if isinstance(row["best"], float) else "-",
             "epoch": f"{row['best_epoch']}/{row['epochs']}" if row["best_epoch"] else "-",
@@ -71,8 +75,9 @@ def report(
 
 @app.command()
 def tensorboard(
-    logdir: Annotated[Optional[Path], typer.Argument(
-        metavar="[DIR]", help="Runs to show (default: the runs directory).")] = None,
+    logdir: Annotated[
+        Optional[Path], typer.Argument(metavar="[DIR]", help="Runs to show (default: the runs directory).")
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on (0: a free one).")] = 6006,
 ) -> None:

@@ -16,28 +16,58 @@ app = typer.Typer()  # joined to the root app by cli/main.py
 @app.command()
 def tune(
     config: Annotated[Path, typer.Argument(help="The experiment config (YAML) with a search: block.")],
-    resume: Annotated[Optional[str], typer.Option("--resume", metavar="DIR",
-                                                  help="Continue an interrupted search in its tune directory.")] = None,
-    oracle: Annotated[Optional[str], typer.Option(
-        "--oracle", metavar="HOST:PORT", rich_help_panel="Trials in parallel (KerasTuner's distributed tuning)",
-        help="Where the chief's oracle listens, the same for every process.")] = None,
-    tuner_id: Annotated[Optional[str], typer.Option(
-        "--tuner-id", metavar="ID", rich_help_panel="Trials in parallel (KerasTuner's distributed tuning)",
-        help="chief serves the oracle and writes the tune directory; tuner0, tuner1, ... run trials.")] = None,
+    resume: Annotated[
+        Optional[str],
+        typer.Option("--resume", metavar="DIR", help="Continue an interrupted search in its tune directory."),
+    ] = None,
+    oracle: Annotated[
+        Optional[str],
+        typer.Option(
+            "--oracle",
+            metavar="HOST:PORT",
+            rich_help_panel="Trials in parallel (KerasTuner's distributed tuning)",
+            help="Where the chief's oracle listens, the same for every process.",
+        ),
+    ] = None,
+    tuner_id: Annotated[
+        Optional[str],
+        typer.Option(
+            "--tuner-id",
+            metavar="ID",
+            rich_help_panel="Trials in parallel (KerasTuner's distributed tuning)",
+            help="chief serves the oracle and writes the tune directory; tuner0, tuner1, ... run trials.",
+        ),
+    ] = None,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Search hyperparameters (KerasTuner) over the config's search: block; rank the trials, write best.yaml."""
     from dlflow.workflow.tune import tune as run_tune
 
-    result = run_tune(config, set_ or [], runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv,
-                      tuning={"oracle": oracle, "tuner_id": tuner_id}, quiet_tf=not State.verbose)
+    result = run_tune(
+        config,
+        set_ or [],
+        runs_root=State.runs_root,
+        resume=resume,
+        log=progress,
+        argv=sys.argv,
+        tuning={"oracle": oracle, "tuner_id": tuner_id},
+        quiet_tf=not State.verbose,
+    )
     if result.best is None and result.tuner_id:  # a worker of a distributed search: the chief ranks
         _print_worker(result, json_)
         return
     if json_:
-        emit_json({"tune_dir": str(result.path), "objective": result.objective, "direction": result.direction,
-                   "best": result.best, "best_config": str(result.best_config), "leaderboard": result.leaderboard})
+        emit_json(
+            {
+                "tune_dir": str(result.path),
+                "objective": result.objective,
+                "direction": result.direction,
+                "best": result.best,
+                "best_config": str(result.best_config),
+                "leaderboard": result.leaderboard,
+            }
+        )
         return
     _print_leaderboard(result)
     best = result.best
@@ -50,19 +80,36 @@ def tune(
 def cv(
     config: Annotated[Path, typer.Argument(help="The experiment config (YAML).")],
     folds: Annotated[int, typer.Option("--folds", "-k", help="K, the number of folds.")] = 5,
-    repeats: Annotated[int, typer.Option("--repeats", "-r",
-                                         help="Reshuffle and fold again this many times (iterated K-fold).")] = 1,
+    repeats: Annotated[
+        int, typer.Option("--repeats", "-r", help="Reshuffle and fold again this many times (iterated K-fold).")
+    ] = 1,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
     """K-fold validation on the training and validation data (never the test split): mean ± std per metric."""
     from dlflow.workflow.cv import cv as run_cv
 
-    result = run_cv(config, set_ or [], folds=folds, repeats=repeats, runs_root=State.runs_root, log=progress,
-                    argv=sys.argv, quiet_tf=not State.verbose)
+    result = run_cv(
+        config,
+        set_ or [],
+        folds=folds,
+        repeats=repeats,
+        runs_root=State.runs_root,
+        log=progress,
+        argv=sys.argv,
+        quiet_tf=not State.verbose,
+    )
     if json_:
-        emit_json({"cv_dir": str(result.path), "folds": folds, "repeats": repeats, "monitor": result.monitor,
-                   "summary": result.summary, "per_fold": result.folds})
+        emit_json(
+            {
+                "cv_dir": str(result.path),
+                "folds": folds,
+                "repeats": repeats,
+                "monitor": result.monitor,
+                "summary": result.summary,
+                "per_fold": result.folds,
+            }
+        )
         return
     _print_cv(result, folds, repeats)
 
@@ -70,8 +117,14 @@ def cv(
 def _print_worker(result: Any, json_: bool) -> None:
     """What one worker of a distributed search ran (the chief writes the leaderboard)."""
     if json_:
-        emit_json({"tune_dir": str(result.path), "tuner_id": result.tuner_id, "objective": result.objective,
-                   "trials": result.leaderboard})
+        emit_json(
+            {
+                "tune_dir": str(result.path),
+                "tuner_id": result.tuner_id,
+                "objective": result.objective,
+                "trials": result.leaderboard,
+            }
+        )
         return
     typer.echo(f"tuner {result.tuner_id} ran {len(result.leaderboard)} trial(s) of {result.path}:")
     for row in result.leaderboard:
@@ -110,8 +163,12 @@ def _print_cv(result: Any, folds: int, repeats: int) -> None:
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name, stats in result.summary.items():
         digits = 1 if name == "best_epoch" else 4
-        table.add_row(name, f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}",
-                      f"{stats['min']:.{digits}f}", f"{stats['max']:.{digits}f}")
+        table.add_row(
+            name,
+            f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}",
+            f"{stats['min']:.{digits}f}",
+            f"{stats['max']:.{digits}f}",
+        )
     _console().print(table)
     typer.echo(f"cv: {result.path}")
 

@@ -16,25 +16,44 @@ HostOption = Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 ope
 PortOption = Annotated[int, typer.Option(help="TCP port (0: any free port).")]
 NameOption = Annotated[Optional[str], typer.Option(help="Model name in URLs (default: the experiment name).")]
 MaxBatchSizeOption = Annotated[int, typer.Option(help="Most examples one model call gathers from concurrent requests.")]
-BatchTimeoutOption = Annotated[float, typer.Option(
-    help="Milliseconds a batch waits for requests already arriving "
-         "(0: batches are what queued while the model was busy).")]
+BatchTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        help="Milliseconds a batch waits for requests already arriving "
+        "(0: batches are what queued while the model was busy)."
+    ),
+]
 MaxBodyOption = Annotated[float, typer.Option(help="Largest request body in MiB; larger requests get 413.")]
 MaxRowsOption = Annotated[int, typer.Option(help="Most examples in one request; more get 413.")]
-TokenOption = Annotated[Optional[str], typer.Option(
-    envvar="DLFLOW_SERVE_TOKEN", show_envvar=True, help="Require 'Authorization: Bearer TOKEN' on every request.")]
-OutputOption = Annotated[ServeOutput, typer.Option(
-    help="decoded: labels and confidences; raw: the output tensors by their SavedModel names, "
-         "exactly as TF Serving answers.")]
-LogSampleOption = Annotated[float, typer.Option(
-    help="Share of requests recorded in the prediction log, 0..1 (0: no log).")]
-LogMaxOption = Annotated[float, typer.Option(
-    help="Most MiB the prediction log keeps; its oldest files are deleted past it.")]
-LogDirOption = Annotated[Optional[str], typer.Option(
-    help="Prediction log folder (default: <run>/serving; read by dlflow monitor).")]
-RuntimeOption = Annotated[ServeRuntime, typer.Option(
-    help="What runs the model: auto: ONNX Runtime when its outputs match TensorFlow's (checked at start-up), "
-         "else TensorFlow; onnx: ONNX Runtime or an error; tensorflow.")]
+TokenOption = Annotated[
+    Optional[str],
+    typer.Option(
+        envvar="DLFLOW_SERVE_TOKEN", show_envvar=True, help="Require 'Authorization: Bearer TOKEN' on every request."
+    ),
+]
+OutputOption = Annotated[
+    ServeOutput,
+    typer.Option(
+        help="decoded: labels and confidences; raw: the output tensors by their SavedModel names, "
+        "exactly as TF Serving answers."
+    ),
+]
+LogSampleOption = Annotated[
+    float, typer.Option(help="Share of requests recorded in the prediction log, 0..1 (0: no log).")
+]
+LogMaxOption = Annotated[
+    float, typer.Option(help="Most MiB the prediction log keeps; its oldest files are deleted past it.")
+]
+LogDirOption = Annotated[
+    Optional[str], typer.Option(help="Prediction log folder (default: <run>/serving; read by dlflow monitor).")
+]
+RuntimeOption = Annotated[
+    ServeRuntime,
+    typer.Option(
+        help="What runs the model: auto: ONNX Runtime when its outputs match TensorFlow's (checked at start-up), "
+        "else TensorFlow; onnx: ONNX Runtime or an error; tensorflow."
+    ),
+]
 
 
 @app.command()
@@ -59,10 +78,21 @@ def serve(
     """Serve the run's model over TensorFlow Serving's REST API (predict, status, metadata) and /metrics."""
     from dlflow.workflow.serve_options import ServeOptions
 
-    options = ServeOptions(host=host, port=port, name=name, max_batch_size=max_batch_size,
-                           batch_timeout_ms=batch_timeout_ms, max_body_mb=max_body_mb, max_rows=max_rows, token=token,
-                           output=output.value, log_sample=log_sample, log_max_mb=log_max_mb, log_dir=log_dir,
-                           runtime=runtime.value)
+    options = ServeOptions(
+        host=host,
+        port=port,
+        name=name,
+        max_batch_size=max_batch_size,
+        batch_timeout_ms=batch_timeout_ms,
+        max_body_mb=max_body_mb,
+        max_rows=max_rows,
+        token=token,
+        output=output.value,
+        log_sample=log_sample,
+        log_max_mb=log_max_mb,
+        log_dir=log_dir,
+        runtime=runtime.value,
+    )
     _serve(run, options, json_=json_, trust_code=trust_code)
 
 
@@ -78,8 +108,10 @@ def _serve(run: str, options: Any, *, json_: bool, trust_code: bool) -> None:
         else:
             typer.echo(info["url"])
         sys.stdout.flush()
-        progress(f"serving {info['model']} (run {info['run']}): POST {info['url']}:predict, "
-                 f"GET {info['url']}/metadata, GET {info['metrics']}; Ctrl-C to stop")
+        progress(
+            f"serving {info['model']} (run {info['run']}): POST {info['url']}:predict, "
+            f"GET {info['url']}/metadata, GET {info['metrics']}; Ctrl-C to stop"
+        )
 
     run_serve(run, options, runs_root=State.runs_root, log=progress, on_ready=ready, trust_code=trust_code)
     progress("server stopped")

@@ -14,20 +14,38 @@ from dlflow.cli.output import emit_json, progress, stdout_console
 app = typer.Typer()  # joined to the root app by cli/main.py
 
 
-DataArgument = Annotated[Optional[str], typer.Argument(
-    help="A .csv/.tsv/.parquet table, an .npz, a folder of class sub-folders, or builtin:<name> "
-         "(asked for at a terminal when omitted).")]
-TargetOption = Annotated[Optional[list[str]], typer.Option(
-    "--target", "-t", metavar="COL",
-    help="The column or array to predict (repeat for several; asked for at a terminal).")]
-TaskOption = Annotated[Optional[Task], typer.Option(
-    "--task", help="The kind of prediction (inferred from the target).")]
-FormatOption = Annotated[Optional[DataFormat], typer.Option(
-    "--format", help="The data format when the file name does not tell, e.g. timeseries.")]
-OutputOption = Annotated[Optional[str], typer.Option(
-    "--output", "-o", metavar="FILE", help="Where to write the config ('-': stdout; default: <name>.yaml here).")]
-NameOption = Annotated[Optional[str], typer.Option(
-    "--name", help="The experiment name (default: from the data's name).")]
+DataArgument = Annotated[
+    Optional[str],
+    typer.Argument(
+        help="A .csv/.tsv/.parquet table, an .npz, a folder of class sub-folders, or builtin:<name> "
+        "(asked for at a terminal when omitted)."
+    ),
+]
+TargetOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--target",
+        "-t",
+        metavar="COL",
+        help="The column or array to predict (repeat for several; asked for at a terminal).",
+    ),
+]
+TaskOption = Annotated[
+    Optional[Task], typer.Option("--task", help="The kind of prediction (inferred from the target).")
+]
+FormatOption = Annotated[
+    Optional[DataFormat],
+    typer.Option("--format", help="The data format when the file name does not tell, e.g. timeseries."),
+]
+OutputOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--output", "-o", metavar="FILE", help="Where to write the config ('-': stdout; default: <name>.yaml here)."
+    ),
+]
+NameOption = Annotated[
+    Optional[str], typer.Option("--name", help="The experiment name (default: from the data's name).")
+]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")]
 
 
@@ -57,9 +75,16 @@ def define(
     if explicit is not None or (data is not None and not to_stdout):
         check_writable(explicit or default_config_path(data, name), force=force)  # before any work or question
     targets = (target[0] if len(target) == 1 else list(target)) if target else None
-    definition = run_define(data, target=targets, task=task, fmt=format_, name=name,
-                            config_dir=explicit.parent if explicit is not None else Path("."),
-                            ask=_ask if sys.stdin.isatty() else None, log=progress)
+    definition = run_define(
+        data,
+        target=targets,
+        task=task,
+        fmt=format_,
+        name=name,
+        config_dir=explicit.parent if explicit is not None else Path("."),
+        ask=_ask if sys.stdin.isatty() else None,
+        log=progress,
+    )
     if to_stdout:
         _define_to_stdout(definition, json_)
         return
@@ -87,14 +112,18 @@ def _define_to_stdout(definition: Any, json_: bool) -> None:
 @app.command()
 def develop(
     config: Annotated[Path, typer.Argument(help="The experiment config (YAML).")],
-    epochs: Annotated[Optional[int], typer.Option(
-        "--epochs", min=1, help="Epochs of the full run (overrides fit.epochs).")] = None,
-    overfit_epochs: Annotated[int, typer.Option("--overfit-epochs", min=1,
-                                                help="The overfit check's epoch budget.")] = 300,
-    skip_train: Annotated[bool, typer.Option(
-        "--skip-train", help="Stop after the baselines and the overfit check.")] = False,
-    shallow: Annotated[bool, typer.Option(
-        "--shallow/--no-shallow", help="Fit shallow scikit-learn baselines too.")] = True,
+    epochs: Annotated[
+        Optional[int], typer.Option("--epochs", min=1, help="Epochs of the full run (overrides fit.epochs).")
+    ] = None,
+    overfit_epochs: Annotated[
+        int, typer.Option("--overfit-epochs", min=1, help="The overfit check's epoch budget.")
+    ] = 300,
+    skip_train: Annotated[
+        bool, typer.Option("--skip-train", help="Stop after the baselines and the overfit check.")
+    ] = False,
+    shallow: Annotated[
+        bool, typer.Option("--shallow/--no-shallow", help="Fit shallow scikit-learn baselines too.")
+    ] = True,
     set_: SetOption = None,
     json_: JsonOption = False,
 ) -> None:
@@ -111,9 +140,18 @@ def develop(
     from dlflow.errors import WorkFailed
     from dlflow.workflow.develop import develop as run_develop
 
-    result = run_develop(config, set_ or [], runs_root=State.runs_root, epochs=epochs, overfit_epochs=overfit_epochs,
-                         skip_train=skip_train, shallow=shallow, log=progress, argv=sys.argv,
-                         quiet_tf=not State.verbose)
+    result = run_develop(
+        config,
+        set_ or [],
+        runs_root=State.runs_root,
+        epochs=epochs,
+        overfit_epochs=overfit_epochs,
+        skip_train=skip_train,
+        shallow=shallow,
+        log=progress,
+        argv=sys.argv,
+        quiet_tf=not State.verbose,
+    )
     if json_:
         emit_json({"develop": str(result.path), **result.report})
     else:
@@ -132,8 +170,9 @@ def _ask(question: str, choices: Sequence[str], default: Optional[str]) -> str:
     numbered = len(choices) > 4
     for i, choice in enumerate(choices if numbered else [], 1):
         print(f"  {i:>3}. {choice}", file=sys.stderr)
-    prompt = (f"{question} (name or number)" if numbered else f"{question} [{'/'.join(choices)}]" if choices
-              else question)
+    prompt = (
+        f"{question} (name or number)" if numbered else f"{question} [{'/'.join(choices)}]" if choices else question
+    )
     while True:
         answer = typer.prompt(prompt, default=default, err=True)
         if not choices or answer in choices:
@@ -160,9 +199,8 @@ def _print_summary(summary: dict[str, Any], path: Optional[Path], *, echo: Any) 
     if baseline and baseline.get("score") is not None:
         from dlflow.workflow.scores import format_score
 
-        score = format_score(baseline['metric'], baseline['score'])
-        echo(f"  baseline: {baseline['name']}: {baseline['metric']} {score} "
-             f"on the validation split")
+        score = format_score(baseline["metric"], baseline["score"])
+        echo(f"  baseline: {baseline['name']}: {baseline['metric']} {score} on the validation split")
     echo(f"  model:    {summary['model']}")
     if path is None:
         echo(f"next: save it (e.g. > {summary['name']}.yaml), then dlflow develop {summary['name']}.yaml")
@@ -198,22 +236,33 @@ def _verdict_table(report: dict[str, Any]) -> Any:
     from dlflow.workflow.scores import format_score
 
     metric, higher = report["metric"], report["higher_is_better"]
-    table = Table(title=f"{report['experiment']}: {metric} on the validation split ({report['data']['validation']} "
-                        f"samples; {'higher' if higher else 'lower'} is better)")
+    table = Table(
+        title=f"{report['experiment']}: {metric} on the validation split ({report['data']['validation']} "
+        f"samples; {'higher' if higher else 'lower'} is better)"
+    )
     table.add_column("", no_wrap=True)
     for column, justify in (("kind", "left"), (metric, "right"), ("fit time", "right"), ("note", "left")):
         table.add_column(column, justify=justify, overflow="fold")
     model = report.get("model")
     if model:
         score = format_score(metric, model["score"])
-        table.add_row(f"[bold]{escape(model['name'])}[/bold]", "deep", f"[bold]{score}[/bold]",
-                      _seconds(model.get("fit_seconds")),
-                      f"best epoch {model.get('best_epoch')} of {model.get('epochs_completed')}")
+        table.add_row(
+            f"[bold]{escape(model['name'])}[/bold]",
+            "deep",
+            f"[bold]{score}[/bold]",
+            _seconds(model.get("fit_seconds")),
+            f"best epoch {model.get('best_epoch')} of {model.get('epochs_completed')}",
+        )
     scored = [b for b in report["baselines"] if b["score"] is not None]
     scored.sort(key=lambda b: b["score"], reverse=higher)
     for b in scored + [b for b in report["baselines"] if b["score"] is None]:
-        table.add_row(escape(b["name"]), b["kind"], format_score(metric, b["score"]),
-                      _seconds(b["fit_seconds"]) if b["score"] is not None else "", escape(b.get("note") or ""))
+        table.add_row(
+            escape(b["name"]),
+            b["kind"],
+            format_score(metric, b["score"]),
+            _seconds(b["fit_seconds"]) if b["score"] is not None else "",
+            escape(b.get("note") or ""),
+        )
     return table
 
 
@@ -225,14 +274,18 @@ def _print_check_and_curves(console: Any, report: dict[str, Any]) -> None:
 
     check = report["overfit_check"]
     reached = f"{check['metric']} {format_score(check['metric'], check.get('reached'))}"
-    console.print(f"overfit check: {'passed' if check['passed'] else '[bold red]FAILED[/bold red]'}: {reached} "
-                  f"on {check['samples']} training samples after {check['epochs']} epochs ({check['seconds']:.1f} s; "
-                  f"goal {check['goal']:.4g}); {escape(check['stopped'])}")
+    console.print(
+        f"overfit check: {'passed' if check['passed'] else '[bold red]FAILED[/bold red]'}: {reached} "
+        f"on {check['samples']} training samples after {check['epochs']} epochs ({check['seconds']:.1f} s; "
+        f"goal {check['goal']:.4g}); {escape(check['stopped'])}"
+    )
     curve = report.get("curves")
     if curve:
         if curve.get("overfitting_epoch"):
-            console.print(f"curves: validation loss turned up after epoch {curve['overfitting_epoch']} "
-                          f"of {curve['epochs_completed']}")
+            console.print(
+                f"curves: validation loss turned up after epoch {curve['overfitting_epoch']} "
+                f"of {curve['epochs_completed']}"
+            )
         elif curve.get("still_improving"):
             console.print(f"curves: validation loss was still falling at the last epoch ({curve['epochs_completed']})")
 

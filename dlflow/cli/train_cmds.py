@@ -18,19 +18,42 @@ ConfigArgument = Annotated[Path, typer.Argument(help="The experiment config (YAM
 ResumeOption = Annotated[
     Optional[str], typer.Option("--resume", metavar="RUN", help="Continue an interrupted run in its own directory.")
 ]
-FinalOption = Annotated[bool, typer.Option("--final", help="Retrain on train+validation for the best epoch count "
-                                                           "of the experiment's latest completed run.")]
-CoordinatorOption = Annotated[Optional[str], typer.Option(
-    "--coordinator", metavar="HOST:PORT", rich_help_panel=CLUSTER,
-    help="Worker 0's address, the same on every worker.")]
-NumWorkersOption = Annotated[Optional[int], typer.Option(
-    "--num-workers", metavar="N", rich_help_panel=CLUSTER, help="How many workers train together.")]
-WorkerIndexOption = Annotated[Optional[int], typer.Option(
-    "--worker-index", metavar="I", rich_help_panel=CLUSTER,
-    help="This worker's index, 0 to N-1; worker 0 writes the run directory.")]
-MlflowOption = Annotated[Optional[str], typer.Option(
-    "--mlflow", metavar="URI", help="Track the run in MLflow at URI (sets tracking.mlflow.uri; "
-                                    "e.g. sqlite:///mlruns.db or http://host:5000).")]
+FinalOption = Annotated[
+    bool,
+    typer.Option(
+        "--final", help="Retrain on train+validation for the best epoch count of the experiment's latest completed run."
+    ),
+]
+CoordinatorOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--coordinator",
+        metavar="HOST:PORT",
+        rich_help_panel=CLUSTER,
+        help="Worker 0's address, the same on every worker.",
+    ),
+]
+NumWorkersOption = Annotated[
+    Optional[int],
+    typer.Option("--num-workers", metavar="N", rich_help_panel=CLUSTER, help="How many workers train together."),
+]
+WorkerIndexOption = Annotated[
+    Optional[int],
+    typer.Option(
+        "--worker-index",
+        metavar="I",
+        rich_help_panel=CLUSTER,
+        help="This worker's index, 0 to N-1; worker 0 writes the run directory.",
+    ),
+]
+MlflowOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--mlflow",
+        metavar="URI",
+        help="Track the run in MLflow at URI (sets tracking.mlflow.uri; e.g. sqlite:///mlruns.db or http://host:5000).",
+    ),
+]
 
 
 @app.command()
@@ -50,8 +73,18 @@ def train(
 
     set_ = [*(set_ or []), *(mlflow_override(mlflow) if mlflow is not None else [])]
     cluster = {"coordinator": coordinator, "num_workers": num_workers, "worker_index": worker_index}
-    result = run_train(config, set_, runs_root=State.runs_root, resume=resume, log=progress, argv=sys.argv,
-                       final=final, cluster=cluster, quiet_tf=not State.verbose, summary=not json_)
+    result = run_train(
+        config,
+        set_,
+        runs_root=State.runs_root,
+        resume=resume,
+        log=progress,
+        argv=sys.argv,
+        final=final,
+        cluster=cluster,
+        quiet_tf=not State.verbose,
+        summary=not json_,
+    )
     if json_:
         extra = {}
         if final:
@@ -68,8 +101,10 @@ def _print_trained(result) -> None:
     metrics = result.metrics
     typer.echo(f"run: {result.run.path}")
     if metrics.get("best_value") is not None:
-        typer.echo(f"best {metrics['monitor']}: {metrics['best_value']:.4f} (epoch {metrics['best_epoch']} "
-                   f"of {metrics['epochs_completed']})")
+        typer.echo(
+            f"best {metrics['monitor']}: {metrics['best_value']:.4f} (epoch {metrics['best_epoch']} "
+            f"of {metrics['epochs_completed']})"
+        )
     for key, value in (metrics.get("best") or {}).items():
         if key != "epoch":
             typer.echo(f"  {key}: {value:.4f}")
@@ -78,9 +113,14 @@ def _print_trained(result) -> None:
 @app.command()
 def evaluate(
     run: RunArgument,
-    slice_by: Annotated[Optional[list[str]], typer.Option(
-        "--slice-by", metavar="COLUMN",
-        help="Metrics per group of an input column, to show gaps between groups (repeatable).")] = None,
+    slice_by: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--slice-by",
+            metavar="COLUMN",
+            help="Metrics per group of an input column, to show gaps between groups (repeatable).",
+        ),
+    ] = None,
     json_: JsonOption = False,
     trust_code: TrustCodeOption = False,
 ) -> None:

@@ -59,14 +59,25 @@ def check_backbone(raw: dict) -> list[Problem]:
         return []  # absent, or a shape pydantic reports
     problems = []
     if model.get("sequential") is None:
-        problems.append(Problem(path, "a backbone's head is model.sequential (the layers stacked on its features); "
-                                      "model.functional and model.factory take no backbone"))
+        problems.append(
+            Problem(
+                path,
+                "a backbone's head is model.sequential (the layers stacked on its features); "
+                "model.functional and model.factory take no backbone",
+            )
+        )
     if isinstance(spec, dict) and HUB_BACKBONE in spec:  # a KerasHub preset: dlflow.config.hub_backbone_check
         return problems + check_hub_backbone(spec[HUB_BACKBONE])
     if isinstance(spec, dict) and not isinstance(next(iter(spec.values())), (dict, type(None))):
         name, value = next(iter(spec.items()))
-        return [*problems, Problem((*path, name), f"expected the arguments of {name} as a mapping, received "
-                                                  f"{describe_value(value)}", value=True)]
+        return [
+            *problems,
+            Problem(
+                (*path, name),
+                f"expected the arguments of {name} as a mapping, received {describe_value(value)}",
+                value=True,
+            ),
+        ]
     return problems + _application_problems(raw, spec)
 
 
@@ -78,8 +89,14 @@ def _application_problems(raw: dict, spec: Any) -> list[Problem]:
     known = applications()
     if name not in known:
         anchor = path if isinstance(spec, str) else (*path, name)
-        return [Problem(path, f"unknown keras.applications model {name!r}{did_you_mean(name, known)}",
-                              anchor=anchor, value=isinstance(spec, str))]
+        return [
+            Problem(
+                path,
+                f"unknown keras.applications model {name!r}{did_you_mean(name, known)}",
+                anchor=anchor,
+                value=isinstance(spec, str),
+            )
+        ]
     info = known[name]
     for argument, value in kwargs.items():
         where = (*path, name, argument)
@@ -88,14 +105,24 @@ def _application_problems(raw: dict, spec: Any) -> list[Problem]:
                 problems.append(Problem(where, f"{argument} {SET_BY_DLFLOW[argument]}; remove it"))
         elif argument not in info["args"]:
             allowed = [a for a in info["args"] if a not in SET_BY_DLFLOW]
-            problems.append(Problem(where, f"{name} takes no argument {argument!r}{did_you_mean(argument, allowed)}; "
-                                           f"it takes: {', '.join(allowed)}"))
+            problems.append(
+                Problem(
+                    where,
+                    f"{name} takes no argument {argument!r}{did_you_mean(argument, allowed)}; "
+                    f"it takes: {', '.join(allowed)}",
+                )
+            )
     weights = kwargs.get("weights", "imagenet")
     named_file = isinstance(weights, str) and weights.endswith(WEIGHT_SUFFIXES)
     if not (weights is None or weights == "imagenet" or named_file):
-        problems.append(Problem((*path, name, "weights"), f"expected imagenet, null or the path of a weights file "
-                                                          f"(.weights.h5 or .h5), received {describe_value(weights)}",
-                                value=True))
+        problems.append(
+            Problem(
+                (*path, name, "weights"),
+                f"expected imagenet, null or the path of a weights file "
+                f"(.weights.h5 or .h5), received {describe_value(weights)}",
+                value=True,
+            )
+        )
     problems += _size_problems(raw, name, info, weights)
     return problems
 
@@ -108,13 +135,22 @@ def _size_problems(raw: dict, name: str, info: dict[str, Any], weights: Any) -> 
     size = image.get("size")
     minimum = info.get("min_size")
     if minimum and isinstance(size, list) and all(isinstance(s, int) for s in size) and min(size) < minimum:
-        problems.append(Problem(("data", "image", "size"), f"{name} needs images of at least {minimum}x{minimum}, "
-                                                            f"received {size[0]}x{size[1]}", value=True))
+        problems.append(
+            Problem(
+                ("data", "image", "size"),
+                f"{name} needs images of at least {minimum}x{minimum}, received {size[0]}x{size[1]}",
+                value=True,
+            )
+        )
     if image.get("color_mode") in ("grayscale", "rgba") and (weights is not None or info.get("rgb_only")):
         why = "its ImageNet weights expect" if weights is not None else "its preprocess_input expects"
-        problems.append(Problem(("data", "image", "color_mode"), f"{name}: {why} 3 channels (rgb), received "
-                                                                  f"{image['color_mode']}; set color_mode: rgb",
-                                value=True))
+        problems.append(
+            Problem(
+                ("data", "image", "color_mode"),
+                f"{name}: {why} 3 channels (rgb), received {image['color_mode']}; set color_mode: rgb",
+                value=True,
+            )
+        )
     return problems
 
 

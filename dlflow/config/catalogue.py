@@ -82,9 +82,15 @@ class Category:
         self.name = name
         self.noun = NOUNS.get(name, name)
         self.classes = {
-            cls: ClassInfo(cls, tuple(sig["args"]), tuple(sig["required"]), sig.get("any_kwargs", False),
-                           tuple(sig.get("types", {}).items()), tuple(sig.get("call_required", ())),
-                           tuple(sig.get("call_args", ())))
+            cls: ClassInfo(
+                cls,
+                tuple(sig["args"]),
+                tuple(sig["required"]),
+                sig.get("any_kwargs", False),
+                tuple(sig.get("types", {}).items()),
+                tuple(sig.get("call_required", ())),
+                tuple(sig.get("call_args", ())),
+            )
             for cls, sig in data.get("classes", {}).items()
         }
         self.identifiers = frozenset(data.get("identifiers", ()))
@@ -156,7 +162,7 @@ def _version_beside(package: str) -> str | None:
         lines = Path(folder, infos[0], "METADATA").read_text(encoding="utf-8").splitlines()
     except (ImportError, ValueError, AttributeError, TypeError, StopIteration, OSError, UnicodeDecodeError):
         return None
-    return next((line[len("Version:"):].strip() or None for line in lines if line.startswith("Version:")), None)
+    return next((line[len("Version:") :].strip() or None for line in lines if line.startswith("Version:")), None)
 
 
 def cache_dir() -> Path:

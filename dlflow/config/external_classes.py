@@ -58,8 +58,10 @@ def load_hub_catalogue() -> Catalogue | None:
     if data is None or data.get("keras_version") != version:
         data = _regenerate(cached, "dlflow.config.make_hub_catalogue")
     if data is None:
-        warnings.warn(f"could not build the keras-hub {version} catalogue; checking keras_hub names against the "
-                      f"committed one", stacklevel=2)
+        warnings.warn(
+            f"could not build the keras-hub {version} catalogue; checking keras_hub names against the committed one",
+            stacklevel=2,
+        )
         return Catalogue(committed) if committed is not None else None
     return Catalogue(data)
 
@@ -100,11 +102,16 @@ class ExternalClasses:
             return None, classes
         node = classes.get(cls)
         if node is None:
-            return None, f"unknown {noun} {name!r}: module '{module}' defines no class {cls!r}" \
-                         f"{did_you_mean(cls, [c for c in classes if not c.startswith('_')])}"
+            return (
+                None,
+                f"unknown {noun} {name!r}: module '{module}' defines no class {cls!r}"
+                f"{did_you_mean(cls, [c for c in classes if not c.startswith('_')])}",
+            )
         if isinstance(node, ast.ClassDef) and not _registered(node):
-            return None, (f"{name} is not registered with Keras, so a saved model.keras could not reload it: "
-                          f"decorate it with @keras.saving.register_keras_serializable()")
+            return None, (
+                f"{name} is not registered with Keras, so a saved model.keras could not reload it: "
+                f"decorate it with @keras.saving.register_keras_serializable()"
+            )
         return _info_from_source(name, node), ""
 
     def _hub(self, name: str, categories: tuple[str, ...], noun: str) -> tuple[ClassInfo | None, str]:
@@ -116,8 +123,9 @@ class ExternalClasses:
                 return catalogue[category].classes[name], ""
         names = [c for cat in categories if cat in catalogue.categories for c in catalogue[cat].classes]
         other = catalogue.find_class(name)
-        hint = f" (it is a KerasHub {catalogue[other[0]].noun}, expected a {noun})" if other else did_you_mean(
-            name, names)
+        hint = (
+            f" (it is a KerasHub {catalogue[other[0]].noun}, expected a {noun})" if other else did_you_mean(name, names)
+        )
         return None, f"unknown {noun} {name!r}{hint}"
 
     def _module_classes(self, module: str) -> dict[str, Any] | str:
@@ -125,8 +133,9 @@ class ExternalClasses:
         if module not in self._modules:
             file = find_module_file(module, self.base_dir)
             if file is None:
-                self._modules[module] = (f"cannot find module '{module}' in the config's folder or the installed "
-                                         f"packages")
+                self._modules[module] = (
+                    f"cannot find module '{module}' in the config's folder or the installed packages"
+                )
             else:
                 try:
                     tree = ast.parse(file.read_text(encoding="utf-8"))
@@ -168,7 +177,7 @@ def _info_from_source(name: str, node: ast.ClassDef | None) -> ClassInfo:
         params = init.args.args[1:] + init.args.kwonlyargs
         defaults = len(init.args.defaults)
         positional = init.args.args[1:]
-        required = [a.arg for a in positional[:len(positional) - defaults]]
+        required = [a.arg for a in positional[: len(positional) - defaults]]
         required += [a.arg for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults, strict=True) if d is None]
         args, any_kwargs = tuple(a.arg for a in params), init.args.kwarg is not None
     call_args: tuple[str, ...] = ()
@@ -176,7 +185,8 @@ def _info_from_source(name: str, node: ast.ClassDef | None) -> ClassInfo:
     if call is not None:
         positional = call.args.args[1:]
         call_args = tuple(a.arg for a in positional + call.args.kwonlyargs)
-        required_call = tuple(a.arg for a in positional[:len(positional) - len(call.args.defaults)])
+        required_call = tuple(a.arg for a in positional[: len(positional) - len(call.args.defaults)])
         call_required = required_call if len(required_call) > 1 else ()
-    return ClassInfo(name, tuple(args), tuple(required), any_kwargs, (), call_required,
-                     call_args if len(call_args) > 1 else ())
+    return ClassInfo(
+        name, tuple(args), tuple(required), any_kwargs, (), call_required, call_args if len(call_args) > 1 else ()
+    )

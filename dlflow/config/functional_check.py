@@ -42,8 +42,9 @@ class FunctionalChecks:
                 continue
             for source, where in self.node_sources(cls, spec["inputs"], here):
                 if not isinstance(source, str):
-                    self.report(here + ("inputs",), f"expected names of inputs or nodes, received {source!r}",
-                                where, True)
+                    self.report(
+                        here + ("inputs",), f"expected names of inputs or nodes, received {source!r}", where, True
+                    )
                 elif source not in known:
                     self.report(
                         here + ("inputs",),
@@ -72,13 +73,21 @@ class FunctionalChecks:
         classes = [k for k in spec if k not in NODE_KEYS]
         if "reuse" in spec:
             if classes:
-                self.report(here, f"a node with 'reuse' calls that node's layer; remove {', '.join(map(str, classes))} "
-                            f"(or remove 'reuse' to make a new layer)", here + (classes[0],))
+                self.report(
+                    here,
+                    f"a node with 'reuse' calls that node's layer; remove {', '.join(map(str, classes))} "
+                    f"(or remove 'reuse' to make a new layer)",
+                    here + (classes[0],),
+                )
             return self.reused_class(spec["reuse"], layers, here, edges)
         if len(classes) != 1:
             received = ", ".join(map(str, classes)) or "none"
-            self.report(here, "expected one layer class besides 'inputs' (or 'reuse: <node>'), e.g. "
-                        f"{{Dense: {{units: 8}}, inputs: x}}; received {received}", here)
+            self.report(
+                here,
+                "expected one layer class besides 'inputs' (or 'reuse: <node>'), e.g. "
+                f"{{Dense: {{units: 8}}, inputs: x}}; received {received}",
+                here,
+            )
             return None
         cls, kwargs = classes[0], spec[classes[0]]
         if kwargs is None or isinstance(kwargs, dict):
@@ -104,8 +113,12 @@ class FunctionalChecks:
         if isinstance(target, str) and target in seen:
             return None  # a cycle: reported by `cycles`
         hint = did_you_mean(target, [n for n in layers if isinstance(n, str)]) if isinstance(target, str) else ""
-        self.report(here + ("reuse",), f"expected the name of a node whose layer to call again, received "
-                    f"{target!r}{hint}", here + ("reuse",), True)
+        self.report(
+            here + ("reuse",),
+            f"expected the name of a node whose layer to call again, received {target!r}{hint}",
+            here + ("reuse",),
+            True,
+        )
         return None
 
     def layer_info(self, cls: Any) -> Any:
@@ -127,25 +140,34 @@ class FunctionalChecks:
                 if accepted and argument not in accepted:
                     hint = did_you_mean(argument, accepted)
                     meant.add(suggest(argument, accepted))
-                    self.report(here + ("inputs",), f"{cls} does not take {argument!r}{hint}; its call takes: "
-                                f"{', '.join(accepted)}", where)
+                    self.report(
+                        here + ("inputs",),
+                        f"{cls} does not take {argument!r}{hint}; its call takes: {', '.join(accepted)}",
+                        where,
+                    )
                     continue
                 listed = isinstance(value, list)
                 found += [(v, where + (i,) if listed else where) for i, v in enumerate(_names(value) or [value])]
             required = info.call_required if info is not None else ()
             missing = [a for a in required if a not in sources and a not in meant]
             if missing:
-                self.report(here + ("inputs",), f"{cls} needs the named input(s) {', '.join(missing)}",
-                            here + ("inputs",))
+                self.report(
+                    here + ("inputs",), f"{cls} needs the named input(s) {', '.join(missing)}", here + ("inputs",)
+                )
             return found
         if info is not None and info.call_required:
             named = ", ".join(info.call_required)
             example = ", ".join(f"{name}: <node>" for name in info.call_required)
-            self.report(here, f"{cls} is called with several named tensors ({named}): name them, "
-                        f"inputs: {{{example}}}", here + ("inputs",))
+            self.report(
+                here,
+                f"{cls} is called with several named tensors ({named}): name them, inputs: {{{example}}}",
+                here + ("inputs",),
+            )
         listed = isinstance(sources, list)
-        return [(s, here + ("inputs", i) if listed else here + ("inputs",)) for i, s in enumerate(_names(sources)
-                                                                                                 or [sources])]
+        return [
+            (s, here + ("inputs", i) if listed else here + ("inputs",))
+            for i, s in enumerate(_names(sources) or [sources])
+        ]
 
     def cycles(self, edges: dict[str, list[str]], path: ConfigPath):
         """Reports each cycle in the graph once, at its first node."""
@@ -157,7 +179,7 @@ class FunctionalChecks:
             stack.append(node)
             for source in edges.get(node, ()):
                 if state.get(source) == 1:
-                    cycle = stack[stack.index(source):] + [source]
+                    cycle = stack[stack.index(source) :] + [source]
                     self.report(
                         path + ("layers", source),
                         "the graph has a cycle: " + " <- ".join(cycle),

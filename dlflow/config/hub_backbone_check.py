@@ -36,23 +36,45 @@ def check_hub_backbone(value: Any) -> list[Problem]:
     """The problems of the value under `model.backbone.keras_hub`."""
     path = ("model", "backbone", HUB_BACKBONE)
     if isinstance(value, str):
-        return [] if value.strip() else [Problem(path, "expected a KerasHub preset name or directory, received ''",
-                                                 value=True)]
+        return (
+            []
+            if value.strip()
+            else [Problem(path, "expected a KerasHub preset name or directory, received ''", value=True)]
+        )
     if not isinstance(value, dict):
         return []  # a type pydantic reports
-    problems = [Problem((*path, key), f"takes no argument {key!r}{did_you_mean(key, HUB_ARGUMENTS)}; it takes: "
-                                      f"{', '.join(HUB_ARGUMENTS)} (dlflow sets the image shape and the name)")
-                for key in value if key not in HUB_ARGUMENTS]
+    problems = [
+        Problem(
+            (*path, key),
+            f"takes no argument {key!r}{did_you_mean(key, HUB_ARGUMENTS)}; it takes: "
+            f"{', '.join(HUB_ARGUMENTS)} (dlflow sets the image shape and the name)",
+        )
+        for key in value
+        if key not in HUB_ARGUMENTS
+    ]
     preset, load_weights = hub_backbone_parts(value)
     if "preset" not in value:
-        problems.append(Problem(path, "needs a preset: a KerasHub preset name or the directory of one "
-                                      "({preset: resnet_18_imagenet} or {preset: ./my_preset})"))
+        problems.append(
+            Problem(
+                path,
+                "needs a preset: a KerasHub preset name or the directory of one "
+                "({preset: resnet_18_imagenet} or {preset: ./my_preset})",
+            )
+        )
     elif not isinstance(preset, str) or not preset.strip():
-        problems.append(Problem((*path, "preset"), f"expected a KerasHub preset name or directory, received "
-                                                  f"{describe_value(preset)}", value=True))
+        problems.append(
+            Problem(
+                (*path, "preset"),
+                f"expected a KerasHub preset name or directory, received {describe_value(preset)}",
+                value=True,
+            )
+        )
     if not isinstance(load_weights, bool):
-        problems.append(Problem((*path, "load_weights"), f"expected true or false, received "
-                                                        f"{describe_value(load_weights)}", value=True))
+        problems.append(
+            Problem(
+                (*path, "load_weights"), f"expected true or false, received {describe_value(load_weights)}", value=True
+            )
+        )
     return problems
 
 

@@ -165,7 +165,8 @@ class _Checker(FunctionalChecks):
                 before = len(self.problems)
                 self.argument_type(info, arg, value, here + (arg,))
                 problem = len(self.problems) == before and value_problems(
-                    category, name, arg, value, info.type_of(arg), bool(argument_categories(arg)))
+                    category, name, arg, value, info.type_of(arg), bool(argument_categories(arg))
+                )
                 if problem:
                     self.report(here + (arg,), problem, value=True)
         if exclusive_problem(category, kwargs):
@@ -262,8 +263,11 @@ class _Checker(FunctionalChecks):
 
     def unique_names(self, model: dict):
         """Reports a layer `name` that another layer of the model already has."""
-        layers = [(("model", "sequential", i) + tuple(layer)[:1], next(iter(layer.values())))
-                  for i, layer in enumerate(_items(model.get("sequential"))) if is_class_mapping(layer)]
+        layers = [
+            (("model", "sequential", i) + tuple(layer)[:1], next(iter(layer.values())))
+            for i, layer in enumerate(_items(model.get("sequential")))
+            if is_class_mapping(layer)
+        ]
         graph = _mapping(_mapping(model.get("functional")).get("layers"))
         for node, spec in graph.items():
             classes = [k for k in spec if k != "inputs"] if isinstance(spec, dict) else []
@@ -297,9 +301,7 @@ class _Checker(FunctionalChecks):
         if outputs is not None and output not in outputs:
             expected = ", ".join(outputs)
             hint = did_you_mean(output, outputs)
-            self.report(
-                path, f"unknown output {output!r}{hint}; the model's outputs are: {expected}", path + (output,)
-            )
+            self.report(path, f"unknown output {output!r}{hint}; the model's outputs are: {expected}", path + (output,))
 
 
 def _mapping(value: Any) -> dict:
@@ -311,7 +313,9 @@ def _items(value: Any) -> list:
 
 
 def check_config(
-    raw: dict, positions: Optional[Positions] = None, catalogue: Optional[Catalogue] = None,
+    raw: dict,
+    positions: Optional[Positions] = None,
+    catalogue: Optional[Catalogue] = None,
     base_dir: Optional[Path] = None,
 ) -> list[Problem]:
     """Checks a raw config's Keras objects and functional graph against the Keras catalogue.

@@ -56,8 +56,9 @@ RANGES: dict[tuple[str, str], tuple[float, float, bool, bool]] = {
 EXCLUSIVE = {"optimizers": ("clipnorm", "clipvalue", "global_clipnorm")}  # at most one of them is set
 
 
-def value_problems(category: str, name: str, argument: str, value: Any, expected: str | None,
-                   object_argument: bool) -> str | None:
+def value_problems(
+    category: str, name: str, argument: str, value: Any, expected: str | None, object_argument: bool
+) -> str | None:
     """Why `value` cannot work for `name`'s `argument` (of the catalogue type `expected`), or None.
 
     Args:

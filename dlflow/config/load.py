@@ -150,8 +150,9 @@ def with_overrides(loaded: LoadedConfig, overrides: Iterable[str]) -> LoadedConf
     return LoadedConfig(config, loaded.path, raw, positions, loaded.base_dir)
 
 
-def validate(raw: dict, positions: Positions, default_name: Optional[str] = None,
-             base_dir: Optional[Path] = None) -> ExperimentConfig:
+def validate(
+    raw: dict, positions: Positions, default_name: Optional[str] = None, base_dir: Optional[Path] = None
+) -> ExperimentConfig:
     """Validates a raw config with pydantic and against Keras, reporting all problems at once.
 
     Args:
@@ -178,7 +179,8 @@ def validate(raw: dict, positions: Positions, default_name: Optional[str] = None
     if "name" not in raw:
         problems = [
             Problem(p.path, p.message + " (the name comes from the file name; set `name:` to choose one)")
-            if p.path == ("name",) else p
+            if p.path == ("name",)
+            else p
             for p in problems
         ]
     problems += check_config(raw, base_dir=base_dir) + check_backbone(raw) + non_finite_problems(raw)
@@ -250,9 +252,7 @@ def dump_config(config: ExperimentConfig) -> str:
     Returns:
         YAML text with sections in schema order.
     """
-    return yaml.dump(
-        config_to_dict(config), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
-    )
+    return yaml.dump(config_to_dict(config), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def json_schema() -> dict[str, Any]:

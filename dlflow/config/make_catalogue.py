@@ -113,8 +113,7 @@ def _forwarding_call(tree: ast.FunctionDef, kwargs_name: str) -> ast.Call | None
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "__init__"
             and any(
-                kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id == kwargs_name
-                for kw in node.keywords
+                kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id == kwargs_name for kw in node.keywords
             )
         ):
             return node
@@ -140,10 +139,7 @@ def _uses_leftovers(tree: ast.FunctionDef, kwargs_name: str) -> bool:
             harmless.update(id(n) for n in ast.walk(node))
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "warn":
             harmless.update(id(n) for n in ast.walk(node))
-    return any(
-        isinstance(n, ast.Name) and n.id == kwargs_name and id(n) not in harmless
-        for n in ast.walk(tree)
-    )
+    return any(isinstance(n, ast.Name) and n.id == kwargs_name and id(n) not in harmless for n in ast.walk(tree))
 
 
 def class_signature(cls: type) -> dict[str, Any]:

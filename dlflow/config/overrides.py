@@ -46,13 +46,9 @@ def _child_key(node: Any, key: str | int, where: ConfigPath) -> str | int:
     """The key or index to use in `node` for `key`, checking indices against the list."""
     if isinstance(node, list):
         if not isinstance(key, int):
-            raise OverrideError(
-                f"{format_path(where)} is a list: expected an index such as [0], received {key!r}"
-            )
+            raise OverrideError(f"{format_path(where)} is a list: expected an index such as [0], received {key!r}")
         if not -len(node) <= key < len(node):
-            raise OverrideError(
-                f"index {key} is out of range: {format_path(where)} has {len(node)} items"
-            )
+            raise OverrideError(f"index {key} is out of range: {format_path(where)} has {len(node)} items")
         return key % len(node)
     return key
 
@@ -94,7 +90,7 @@ def set_path(data: dict, path: ConfigPath, value: Any, positions: Positions, ori
             positions.overrides[here] = origin
         elif not isinstance(child, (dict, list)):
             raise OverrideError(
-                f"cannot set {format_path(path[i + 1:])!r} inside {format_path(here)}: "
+                f"cannot set {format_path(path[i + 1 :])!r} inside {format_path(here)}: "
                 f"expected a mapping or a list there, received {_describe(child)}"
             )
         node = child

@@ -69,8 +69,10 @@ def confined_path(value: str) -> str | None:
     if "\x00" in value:
         return "a path cannot contain a NUL character"
     if os.path.isabs(value) or value.startswith("~") or (len(value) > 1 and value[1] == ":"):
-        return (f"absolute paths are refused: callback files stay inside the run directory "
-                f"(write a relative path; it resolves inside <run>/{CALLBACKS_FOLDER}/)")
+        return (
+            f"absolute paths are refused: callback files stay inside the run directory "
+            f"(write a relative path; it resolves inside <run>/{CALLBACKS_FOLDER}/)"
+        )
     normal = posixpath.normpath(value.replace("\\", "/"))
     if normal == ".." or normal.startswith("../"):
         return f"'..' climbs out of the run directory; write a path inside <run>/{CALLBACKS_FOLDER}/"
@@ -87,11 +89,16 @@ def _callback_problems(spec: Any, path: ConfigPath, allow: bool) -> list[Problem
         return []
     problems = []
     if name in CODE_ONLY:
-        problems.append(Problem(path + (name,), f"refused: this callback {UNSAFE_CALLBACKS[name]}, which "
-                                               "a YAML config cannot give"))
+        problems.append(
+            Problem(path + (name,), f"refused: this callback {UNSAFE_CALLBACKS[name]}, which a YAML config cannot give")
+        )
     elif name in UNSAFE_CALLBACKS and not allow:
-        problems.append(Problem(path + (name,), f"refused: this callback {UNSAFE_CALLBACKS[name]}; "
-                                               "set fit.allow_unsafe_callbacks: true to allow it"))
+        problems.append(
+            Problem(
+                path + (name,),
+                f"refused: this callback {UNSAFE_CALLBACKS[name]}; set fit.allow_unsafe_callbacks: true to allow it",
+            )
+        )
     argument = CALLBACK_PATH_ARGUMENTS.get(name)
     if argument is not None and argument in kwargs:
         reason = confined_path(kwargs[argument])
@@ -130,13 +137,18 @@ def _size_problems(raw: dict, memory: int) -> list[Problem]:
     if isinstance(size, (list, tuple)) and len(size) == 2 and all(_is_int(s) for s in size):
         per_row = max(size[0], 1) * max(size[1], 1) * 4  # up to 4 channels
         if per_row * BYTES_PER_VALUE > memory:
-            problems.append(Problem(("data", "image", "size"), _too_big(
-                f"one decoded {size[0]} x {size[1]} image", per_row * BYTES_PER_VALUE, memory)))
+            problems.append(
+                Problem(
+                    ("data", "image", "size"),
+                    _too_big(f"one decoded {size[0]} x {size[1]} image", per_row * BYTES_PER_VALUE, memory),
+                )
+            )
             return problems
     if batch * per_row * BYTES_PER_VALUE > memory:
         where = ("fit", "batch_size") if "batch_size" in fit else ("data", "image", "size")
-        problems.append(Problem(where, _too_big(f"one batch of {batch} rows", batch * per_row * BYTES_PER_VALUE,
-                                                memory)))
+        problems.append(
+            Problem(where, _too_big(f"one batch of {batch} rows", batch * per_row * BYTES_PER_VALUE, memory))
+        )
     problems += _layer_problems(raw, memory)
     return problems
 
@@ -176,8 +188,7 @@ def _layers(raw: dict) -> Iterator[tuple[ConfigPath, dict]]:
 
 
 def _too_big(what: str, need: int, memory: int) -> str:
-    return (f"{what} needs about {_human(need)} of memory; this machine has {_human(memory)}: "
-            f"choose a smaller size")
+    return f"{what} needs about {_human(need)} of memory; this machine has {_human(memory)}: choose a smaller size"
 
 
 def _human(n: float) -> str:

@@ -30,5 +30,6 @@ class Section(BaseModel):
     and evaluate every annotation string.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, defer_build=True,
-                              protected_namespaces=())
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, allow_inf_nan=False, defer_build=True, protected_namespaces=()
+    )

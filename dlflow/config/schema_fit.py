@@ -24,8 +24,9 @@ def backup_interval(value: Any) -> tuple[str, float]:
                 return "epochs", number
         else:
             return "seconds", number * _SECONDS[unit]
-    raise ValueError(f"expected a number of epochs (e.g. 5) or a time span (e.g. '30s', '2m', '1h'), "
-                     f"received {value!r}")
+    raise ValueError(
+        f"expected a number of epochs (e.g. 5) or a time span (e.g. '30s', '2m', '1h'), received {value!r}"
+    )
 
 
 class FitConfig(Section):
@@ -33,25 +34,43 @@ class FitConfig(Section):
 
     epochs: int = Field(10, gt=0, description="Passes over the training data.")
     batch_size: int = Field(32, gt=0, description="Samples per gradient step (over all devices).")
-    class_weight: Literal["balanced"] | dict[str, float] | None = Field(None, description=(
-        "Weights of the classes in the loss: balanced, or {class: weight}."))
-    monitor: str = Field("val_loss", min_length=1, description=(
-        "A metric training logs: what 'best' means for checkpoints and the verdicts (checked at build)."))
-    callbacks: list[KerasObject] = Field([], description=(
-        "Keras callbacks added to dlflow's own (checkpoints, TensorBoard, CSV log, backup, NaN guard)."))
-    allow_unsafe_callbacks: bool = Field(False, description=(
-        "Allow callbacks that reach the network (RemoteMonitor) or wrap others (CallbackList). "
-        "Off by default: a config from someone else cannot send your metrics anywhere."))
-    verbose: Literal["auto", 0, 1, 2] = Field("auto", description=(
-        "model.fit's verbosity; auto: a progress bar at a terminal, a line per epoch elsewhere."))
+    class_weight: Literal["balanced"] | dict[str, float] | None = Field(
+        None, description=("Weights of the classes in the loss: balanced, or {class: weight}.")
+    )
+    monitor: str = Field(
+        "val_loss",
+        min_length=1,
+        description=("A metric training logs: what 'best' means for checkpoints and the verdicts (checked at build)."),
+    )
+    callbacks: list[KerasObject] = Field(
+        [],
+        description=("Keras callbacks added to dlflow's own (checkpoints, TensorBoard, CSV log, backup, NaN guard)."),
+    )
+    allow_unsafe_callbacks: bool = Field(
+        False,
+        description=(
+            "Allow callbacks that reach the network (RemoteMonitor) or wrap others (CallbackList). "
+            "Off by default: a config from someone else cannot send your metrics anywhere."
+        ),
+    )
+    verbose: Literal["auto", 0, 1, 2] = Field(
+        "auto", description=("model.fit's verbosity; auto: a progress bar at a terminal, a line per epoch elsewhere.")
+    )
     backup_every: Union[int, str] = Field(
-        "5s", description="How often the resumable training state (backup/) is written: every N epochs "
-                          "(an integer) or at most once per time span ('30s', '2m', '1h'); always also on "
-                          "Ctrl-C/SIGTERM and at the end. A killed run loses at most one interval.")
+        "5s",
+        description="How often the resumable training state (backup/) is written: every N epochs "
+        "(an integer) or at most once per time span ('30s', '2m', '1h'); always also on "
+        "Ctrl-C/SIGTERM and at the end. A killed run loses at most one interval.",
+    )
 
-    phases: list[PhaseConfig] | None = Field(None, min_length=1, description=(
-        "Training in phases (dlflow.config.schema_phases): a frozen backbone, then its top layers; "
-        "fit.epochs is their total when left out"))
+    phases: list[PhaseConfig] | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "Training in phases (dlflow.config.schema_phases): a frozen backbone, then its top layers; "
+            "fit.epochs is their total when left out"
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -74,23 +93,32 @@ class FitConfig(Section):
 class RuntimeConfig(Section):
     """Where and how the computation runs."""
 
-    backend: Literal["tensorflow", "jax"] = Field("tensorflow", description=(
-        "The Keras 3 backend (multi-machine training uses jax)."))
+    backend: Literal["tensorflow", "jax"] = Field(
+        "tensorflow", description=("The Keras 3 backend (multi-machine training uses jax).")
+    )
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="Where to train; auto: a GPU when present.")
-    strategy: Literal["auto", "none", "mirrored", "data_parallel", "multi_worker"] = Field("auto", description=(
-        "How training spreads over devices; auto: all GPUs when there are several."))
-    logical_cpus: int = Field(2, ge=1, description=(
-        "CPU devices to split into for strategy mirrored or data_parallel on a machine without GPUs."))
-    mixed_precision: Literal["auto", "off", "mixed_float16", "mixed_bfloat16"] = Field("auto", description=(
-        "Keras's dtype policy; auto: mixed_float16 on GPUs that gain from it."))
-    jit_compile: Literal["auto"] | bool = Field("auto", description=(
-        "XLA compilation of the train step; auto: Keras's choice."))
+    strategy: Literal["auto", "none", "mirrored", "data_parallel", "multi_worker"] = Field(
+        "auto", description=("How training spreads over devices; auto: all GPUs when there are several.")
+    )
+    logical_cpus: int = Field(
+        2,
+        ge=1,
+        description=("CPU devices to split into for strategy mirrored or data_parallel on a machine without GPUs."),
+    )
+    mixed_precision: Literal["auto", "off", "mixed_float16", "mixed_bfloat16"] = Field(
+        "auto", description=("Keras's dtype policy; auto: mixed_float16 on GPUs that gain from it.")
+    )
+    jit_compile: Literal["auto"] | bool = Field(
+        "auto", description=("XLA compilation of the train step; auto: Keras's choice.")
+    )
     deterministic: bool = Field(False, description="Bit-identical reruns on the same machine (slower).")
 
     @model_validator(mode="after")
     def _logical_cpus_take_effect(self) -> "RuntimeConfig":
         if self.logical_cpus != 2 and self.strategy in ("auto", "none"):
-            raise ValueError(f"logical_cpus: {self.logical_cpus} splits the CPU for strategy: mirrored or "
-                             f"data_parallel on a machine without GPUs; with strategy: {self.strategy} it would do "
-                             f"nothing (set the strategy, or remove logical_cpus)")
+            raise ValueError(
+                f"logical_cpus: {self.logical_cpus} splits the CPU for strategy: mirrored or "
+                f"data_parallel on a machine without GPUs; with strategy: {self.strategy} it would do "
+                f"nothing (set the strategy, or remove logical_cpus)"
+            )
         return self

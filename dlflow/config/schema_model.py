@@ -16,8 +16,9 @@ class FunctionalConfig(Section):
     """
 
     inputs: list[str] = Field(description="The data's inputs (columns, arrays) the graph starts from.")
-    layers: dict[str, dict[str, Any]] = Field(description=(
-        "Named nodes: {ClassName: kwargs, inputs: name | [names]}, in any order."))
+    layers: dict[str, dict[str, Any]] = Field(
+        description=("Named nodes: {ClassName: kwargs, inputs: name | [names]}, in any order.")
+    )
     outputs: list[str] = Field(description="The nodes the model returns; their names match the targets'.")
 
     @field_validator("inputs", "outputs", mode="before")
@@ -29,16 +30,22 @@ class FunctionalConfig(Section):
 class ModelConfig(Section):
     """Exactly one of `sequential`, `functional` or `factory`."""
 
-    sequential: list[KerasObject] | None = Field(None, description=(
-        "Layers in order; inputs and preprocessing come from the data."))
+    sequential: list[KerasObject] | None = Field(
+        None, description=("Layers in order; inputs and preprocessing come from the data.")
+    )
     functional: FunctionalConfig | None = Field(None, description="A named graph of layers (several inputs/outputs).")
-    factory: str | None = Field(None, description=(
-        "'module:callable' returning a keras.Model (subclassing); runs your code."))
+    factory: str | None = Field(
+        None, description=("'module:callable' returning a keras.Model (subclassing); runs your code.")
+    )
     args: dict[str, Any] = Field({}, description="Keyword arguments of the factory.")
-    backbone: BackboneObject | None = Field(None, description=(
-        "A keras.applications model under the sequential head: MobileNetV2 or {MobileNetV2: {weights: null}} "
-        "(weights: imagenet, null or a .weights.h5 file; include_top is always false), or a KerasHub image "
-        "preset: {keras_hub: <preset name or directory>} or {keras_hub: {preset: ..., load_weights: false}}."))
+    backbone: BackboneObject | None = Field(
+        None,
+        description=(
+            "A keras.applications model under the sequential head: MobileNetV2 or {MobileNetV2: {weights: null}} "
+            "(weights: imagenet, null or a .weights.h5 file; include_top is always false), or a KerasHub image "
+            "preset: {keras_hub: <preset name or directory>} or {keras_hub: {preset: ..., load_weights: false}}."
+        ),
+    )
 
     @field_validator("factory")
     @classmethod
@@ -69,9 +76,12 @@ class CompileConfig(Section):
     """Arguments of `model.compile`; loss and metrics default from the task."""
 
     optimizer: KerasObject = Field("adam", description="A Keras optimizer: a name or {ClassName: kwargs}.")
-    loss: KerasObject | dict[str, KerasObject] | None = Field(None, description=(
-        "A Keras loss, or a mapping per output; left out: the task's usual loss."))
-    loss_weights: dict[str, float] | list[float] | None = Field(None, description=(
-        "Weights of the outputs' losses in the total (several outputs)."))
-    metrics: list[KerasObject] | dict[str, list[KerasObject]] | None = Field(None, description=(
-        "Keras metrics, or a mapping per output; left out: the task's usual metric."))
+    loss: KerasObject | dict[str, KerasObject] | None = Field(
+        None, description=("A Keras loss, or a mapping per output; left out: the task's usual loss.")
+    )
+    loss_weights: dict[str, float] | list[float] | None = Field(
+        None, description=("Weights of the outputs' losses in the total (several outputs).")
+    )
+    metrics: list[KerasObject] | dict[str, list[KerasObject]] | None = Field(
+        None, description=("Keras metrics, or a mapping per output; left out: the task's usual metric.")
+    )

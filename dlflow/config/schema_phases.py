@@ -31,19 +31,27 @@ class TopLayers(Section):
 class FromLayer(Section):
     """The backbone's layers from the one named (or whose name starts with `<from_layer>_`) learn."""
 
-    from_layer: str = Field(min_length=1, description=(
-        "The first backbone layer that learns (its name, or a prefix before `_`), through the last."))
+    from_layer: str = Field(
+        min_length=1,
+        description=("The first backbone layer that learns (its name, or a prefix before `_`), through the last."),
+    )
 
 
 class PhaseConfig(Section):
     """One phase of `fit.phases`: how many epochs, which backbone layers learn, at which learning rate."""
 
     epochs: PositiveInt = Field(description="Epochs of this phase (the phases' total is fit.epochs).")
-    trainable: Union[Literal["none", "all"], TopLayers, FromLayer] = Field(description=(
-        "The backbone's layers that learn in this phase: none, all, {top_layers: N} or {from_layer: NAME}; "
-        "a pretrained backbone's BatchNormalization layers stay frozen"))
-    learning_rate: Optional[float] = Field(None, gt=0, description=(
-        "The phase's learning rate (replaces compile.optimizer's); null keeps compile.optimizer's"))
+    trainable: Union[Literal["none", "all"], TopLayers, FromLayer] = Field(
+        description=(
+            "The backbone's layers that learn in this phase: none, all, {top_layers: N} or {from_layer: NAME}; "
+            "a pretrained backbone's BatchNormalization layers stay frozen"
+        )
+    )
+    learning_rate: Optional[float] = Field(
+        None,
+        gt=0,
+        description=("The phase's learning rate (replaces compile.optimizer's); null keeps compile.optimizer's"),
+    )
 
 
 def settle_phase_epochs(data: Any) -> Any:
@@ -59,6 +67,8 @@ def settle_phase_epochs(data: Any) -> Any:
     if epochs is None:
         return {**data, "epochs": total}
     if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > total:
-        raise ValueError(f"epochs: {epochs} is more than fit.phases cover ({total} in all); with phases, leave "
-                         f"fit.epochs out (it is their total) or give at most {total} to stop early")
+        raise ValueError(
+            f"epochs: {epochs} is more than fit.phases cover ({total} in all); with phases, leave "
+            f"fit.epochs out (it is their total) or give at most {total} to stop early"
+        )
     return data

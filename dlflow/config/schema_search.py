@@ -22,17 +22,22 @@ class SearchDimension(Section):
     int: Optional[tuple[_Int, _Int]] = Field(None, description="[low, high]: whole numbers, bounds included.")
     float: Optional[tuple[_Float, _Float]] = Field(None, description="[low, high]: real numbers, bounds included.")
     choice: Optional[list[Any]] = Field(None, min_length=1, description="The values to try (any config values).")
-    step: Optional[Union[_Int, _Float]] = Field(None, gt=0, description=(
-        "The spacing of a range's values (with log: the factor between them)."))
-    log: bool = Field(False, description=(
-        "Sample the range on a log scale (accepted on a choice, where the listed values are tried)."))
+    step: Optional[Union[_Int, _Float]] = Field(
+        None, gt=0, description=("The spacing of a range's values (with log: the factor between them).")
+    )
+    log: bool = Field(
+        False,
+        description=("Sample the range on a log scale (accepted on a choice, where the listed values are tried)."),
+    )
 
     @model_validator(mode="after")
     def _one_kind_with_sane_bounds(self) -> "SearchDimension":
         given = [k for k in ("int", "float", "choice") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("expected exactly one of int: [low, high], float: [low, high], choice: [...]; "
-                             "received " + (", ".join(given) if given else "none"))
+            raise ValueError(
+                "expected exactly one of int: [low, high], float: [low, high], choice: [...]; "
+                "received " + (", ".join(given) if given else "none")
+            )
         if self.choice is not None:
             if self.step is not None:
                 raise ValueError("'step' is for int and float ranges, not for a choice")
@@ -71,8 +76,13 @@ class SearchConfig(Section):
     tuner: Literal["random", "grid", "bayesian", "hyperband"] = Field("bayesian", description="KerasTuner's tuner.")
     max_trials: int = Field(20, gt=0, description="Most trials (configurations) to train.")
     objective: str = Field("val_loss", description="A metric of the trials' history, e.g. val_accuracy.")
-    direction: Optional[Literal["min", "max"]] = Field(None, description=(
-        "Whether the objective is minimized or maximized; left out: from its name."))
+    direction: Optional[Literal["min", "max"]] = Field(
+        None, description=("Whether the objective is minimized or maximized; left out: from its name.")
+    )
     executions_per_trial: int = Field(1, gt=0, description="Fresh models per trial (other seeds), scores averaged.")
-    space: dict[str, SearchDimension] = Field(min_length=1, description=(
-        "Dimensions by config path, as for --set, e.g. model.sequential[1].Dense.units: {int: [32, 256]}."))
+    space: dict[str, SearchDimension] = Field(
+        min_length=1,
+        description=(
+            "Dimensions by config path, as for --set, e.g. model.sequential[1].Dense.units: {int: [32, 256]}."
+        ),
+    )

@@ -27,8 +27,11 @@ class TFRecordOptions(Section):
     The target feature is named by `data.target`; the others are the model's inputs (float32 and
     int64 features passed as they are, string features as text)."""
 
-    features: dict[str, TFRecordFeature] = Field(min_length=2, description=(
-        "Every feature of the records by name (the target included): {name: {dtype, shape}}."))
+    features: dict[str, TFRecordFeature] = Field(
+        min_length=2,
+        description=("Every feature of the records by name (the target included): {name: {dtype, shape}}."),
+    )
     compression: Literal["none", "gzip", "zlib"] = Field("none", description="How the files are compressed.")
-    shuffle_buffer: int = Field(10_000, gt=0, description=(
-        "Training records shuffled together (a window over the files)."))
+    shuffle_buffer: int = Field(
+        10_000, gt=0, description=("Training records shuffled together (a window over the files).")
+    )

@@ -27,9 +27,11 @@ def check_search_config(loaded: Any) -> None:
             makes the config invalid.
     """
     if loaded.config.search is None:
-        raise ConfigError(f"{loaded.path}: expected a search: block for dlflow tune, e.g.\n"
-                          f"search:\n  tuner: random\n  max_trials: 8\n  space:\n"
-                          f"    compile.optimizer.Adam.learning_rate: {{float: [1.0e-4, 1.0e-2], log: true}}")
+        raise ConfigError(
+            f"{loaded.path}: expected a search: block for dlflow tune, e.g.\n"
+            f"search:\n  tuner: random\n  max_trials: 8\n  space:\n"
+            f"    compile.optimizer.Adam.learning_rate: {{float: [1.0e-4, 1.0e-2], log: true}}"
+        )
     check_search_space(loaded)
 
 
@@ -66,8 +68,10 @@ def check_search_space(loaded: Any) -> None:
             problems.append(f"{loaded.where(here)}: {problem}")
     objective = config.search.objective
     if objective.startswith("val_") and config.data.split.validation == 0:
-        problems.append(f"{loaded.where(('search', 'objective'))}: '{objective}' needs validation data, "
-                        f"but data.split.validation is 0")
+        problems.append(
+            f"{loaded.where(('search', 'objective'))}: '{objective}' needs validation data, "
+            f"but data.split.validation is 0"
+        )
     if problems:
         raise ConfigError(problems)
 
@@ -111,8 +115,10 @@ def fixed_path_problem(path: tuple) -> str | None:
     if path[0] not in FIXED_PATHS or (path[0] == "data" and len(path) > 1 and path[1] in VARIABLE_DATA_PATHS):
         return None
     if path[0] == "data":
-        return ("trials share the experiment's loaded data and frozen split, so data settings cannot vary "
-                "per trial (data.augment can)")
+        return (
+            "trials share the experiment's loaded data and frozen split, so data settings cannot vary "
+            "per trial (data.augment can)"
+        )
     return f"'{path[0]}' cannot vary per trial: expected a path into data.augment, model, compile or fit"
 
 
@@ -194,4 +200,3 @@ def short_names(keys: Sequence[str]) -> dict[str, str]:
                 out[key] = format_path(tail) if not isinstance(tail[0], int) else format_path(("_",) + tail)[1:]
                 break
     return out
-

@@ -141,8 +141,9 @@ class _Builder:
         if len(path) > MAX_DEPTH:
             raise _TooBig(_mark(node), f"nested more than {MAX_DEPTH} levels deep (or an alias inside itself)")
         if self.count > MAX_VALUES:
-            raise _TooBig(_mark(node), f"the document expands to more than {MAX_VALUES} values "
-                                       f"(aliases repeating aliases?)")
+            raise _TooBig(
+                _mark(node), f"the document expands to more than {MAX_VALUES} values (aliases repeating aliases?)"
+            )
         self.positions.values.setdefault(path, _mark(node))
         if isinstance(node, yaml.MappingNode) and node.tag == "tag:yaml.org,2002:map":
             self.loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
@@ -174,11 +175,13 @@ class _Builder:
 def _syntax_error(filename: str, error: yaml.YAMLError, text: str = "") -> ConfigError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     if isinstance(error, yaml.reader.ReaderError):  # a character YAML refuses, at a text offset
-        before = text[:error.position]
+        before = text[: error.position]
         line, col = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
         code = error.character if isinstance(error.character, int) else ord(error.character)
-        return ConfigError(f"{filename}:{line}:{col}: unacceptable character U+{code:04X} "
-                           f"(control characters are not allowed in a config)")
+        return ConfigError(
+            f"{filename}:{line}:{col}: unacceptable character U+{code:04X} "
+            f"(control characters are not allowed in a config)"
+        )
     problem = getattr(error, "problem", None) or str(error)
     context = getattr(error, "context", None)
     if context and problem and context not in problem:

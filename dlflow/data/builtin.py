@@ -39,7 +39,10 @@ def _sklearn_table(loader_name: str, default_target: str) -> Callable[[str | Non
         if names is not None and len(names):  # classification: keep the labels' own names
             frame[default_target] = np.asarray(names, dtype=object)[frame[default_target].to_numpy()]
         return dataset_from_frame(
-            frame, target=target or default_target, features=None, task=task,
+            frame,
+            target=target or default_target,
+            features=None,
+            task=task,
             source=f"builtin:{loader_name.removeprefix('load_')}",
         )
 
@@ -89,15 +92,25 @@ def load_builtin(name: str, *, task: str | None, target: str | None, data: objec
 
         default_target, ignore = BUILTIN_SERIES_COLUMNS[name]
         if data is None or getattr(data, "window", None) is None:
-            raise DataError(f"builtin:{name} is a time series: set data.window, e.g. data.window: "
-                            f"{{length: 24, horizon: 1}} (each sample sees `length` steps and forecasts "
-                            f"{default_target} `horizon` steps later)", config_path=("data", "window"))
-        return dataset_from_series(BUILTIN_SERIES[name](), data, task, source=f"builtin:{name}",
-                                   default_target=default_target, default_ignore=ignore)
+            raise DataError(
+                f"builtin:{name} is a time series: set data.window, e.g. data.window: "
+                f"{{length: 24, horizon: 1}} (each sample sees `length` steps and forecasts "
+                f"{default_target} `horizon` steps later)",
+                config_path=("data", "window"),
+            )
+        return dataset_from_series(
+            BUILTIN_SERIES[name](),
+            data,
+            task,
+            source=f"builtin:{name}",
+            default_target=default_target,
+            default_ignore=ignore,
+        )
     if name not in BUILTINS:
         from dlflow.config.problems import did_you_mean
 
         known = sorted(BUILTINS) + sorted(BUILTIN_SERIES)
-        raise DataError(f"unknown built-in dataset '{name}'{did_you_mean(name, known)}; expected one of: "
-                        f"{', '.join(known)}")
+        raise DataError(
+            f"unknown built-in dataset '{name}'{did_you_mean(name, known)}; expected one of: {', '.join(known)}"
+        )
     return BUILTINS[name](task, target)

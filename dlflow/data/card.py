@@ -23,8 +23,9 @@ LEAK_MAX_DISTINCT_SHARE = 0.5  # a lookup-style leak needs values shared by rows
 LEAK_CORRELATION = 0.999  # a numeric column this correlated with a regression target leaks it
 
 
-def data_card(dataset: Dataset, split: Any, *, train: Dataset | None = None,
-              cv: dict[str, Any] | None = None) -> dict[str, Any]:
+def data_card(
+    dataset: Dataset, split: Any, *, train: Dataset | None = None, cv: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The data card of a data set and its frozen split, as a JSON-ready dict.
 
     Args:
@@ -55,8 +56,10 @@ def data_card(dataset: Dataset, split: Any, *, train: Dataset | None = None,
     }
     if types:
         card["column_types"] = {c: {"type": t, "inferred": c in inferred} for c, t in types.items()}
-    card["missing"] = {c: {"count": int(n), "share": round(n / rows, 4) if rows else 0.0}
-                       for c, n in (dataset.info.get("missing") or {}).items()}
+    card["missing"] = {
+        c: {"count": int(n), "share": round(n / rows, 4) if rows else 0.0}
+        for c, n in (dataset.info.get("missing") or {}).items()
+    }
     if "missing_policy" in dataset.info:
         card["missing_policy"] = dataset.info["missing_policy"]
     for key in ("cache", "skipped_files"):  # image folders: how images are kept, which files were left out
@@ -94,8 +97,10 @@ def kfold_plan(split: Any, dataset: Dataset, *, folds: int, repeats: int = 1) ->
     """The folds `kfold_splits` would draw: sizes per fold, after checking K-fold is possible."""
     from dlflow.data.kfold import kfold_splits
 
-    sizes = [{"train": int(len(t)), "validation": int(len(v))}
-             for t, v in kfold_splits(split, dataset, folds=folds, repeats=repeats)]
+    sizes = [
+        {"train": int(len(t)), "validation": int(len(v))}
+        for t, v in kfold_splits(split, dataset, folds=folds, repeats=repeats)
+    ]
     return {"folds": folds, "repeats": repeats, "pool": "train + validation (never test)", "fold_sizes": sizes}
 
 
@@ -110,24 +115,38 @@ def warnings(card: dict[str, Any], train: Dataset) -> list[dict[str, str]]:
             ratio = counts[rarest] / counts[commonest]
             if ratio < IMBALANCE_RATIO:
                 total = sum(counts.values())
-                found.append(_warning(
-                    "imbalance", f"target '{target}': class '{rarest}' is {counts[rarest] / total:.1%} of the "
-                    f"training samples, '{commonest}' {counts[commonest] / total:.1%}",
-                    "set fit.class_weight: balanced, and judge the model by per-class recall or AUC rather "
-                    "than accuracy", target=target))
+                found.append(
+                    _warning(
+                        "imbalance",
+                        f"target '{target}': class '{rarest}' is {counts[rarest] / total:.1%} of the "
+                        f"training samples, '{commonest}' {counts[commonest] / total:.1%}",
+                        "set fit.class_weight: balanced, and judge the model by per-class recall or AUC rather "
+                        "than accuracy",
+                        target=target,
+                    )
+                )
     duplicates = card["duplicates"]
     across = {k: duplicates.get(k, 0) for k in ("train_validation", "train_test", "validation_test")}
     if any(across.values()):
-        found.append(_warning(
-            "duplicates", "samples with exactly the inputs of a sample in another part: "
-            + ", ".join(f"{k.replace('_', '/')} {n}" for k, n in across.items() if n),
-            "the test score is optimistic for those samples; deduplicate the data before it is split "
-            "(e.g. drop_duplicates on the feature columns)"))
+        found.append(
+            _warning(
+                "duplicates",
+                "samples with exactly the inputs of a sample in another part: "
+                + ", ".join(f"{k.replace('_', '/')} {n}" for k, n in across.items() if n),
+                "the test score is optimistic for those samples; deduplicate the data before it is split "
+                "(e.g. drop_duplicates on the feature columns)",
+            )
+        )
     for column, entry in card["missing"].items():
         if entry["share"] >= MOSTLY_MISSING:
-            found.append(_warning("mostly_missing", f"column '{column}' is missing in {entry['share']:.0%} of the rows",
-                                  f"set data.features.{column}: ignore, unless its absence itself carries signal",
-                                  column=column))
+            found.append(
+                _warning(
+                    "mostly_missing",
+                    f"column '{column}' is missing in {entry['share']:.0%} of the rows",
+                    f"set data.features.{column}: ignore, unless its absence itself carries signal",
+                    column=column,
+                )
+            )
     found += _column_warnings(train)
     return found
 
@@ -149,18 +168,32 @@ def _column_warnings(train: Dataset) -> list[dict[str, str]]:
         column = spec.column or name
         distinct = np.unique(values[present].astype(str) if values.dtype == object else values[present])
         if len(distinct) <= 1:
-            shown = repr(distinct[0].item() if hasattr(distinct[0], "item") else distinct[0]) if len(distinct) else "none"
-            found.append(_warning("constant", f"column '{column}' has a single value ({shown}) in the training split; "
-                                  f"it carries no signal", f"set data.features.{column}: ignore", column=column))
+            shown = (
+                repr(distinct[0].item() if hasattr(distinct[0], "item") else distinct[0]) if len(distinct) else "none"
+            )
+            found.append(
+                _warning(
+                    "constant",
+                    f"column '{column}' has a single value ({shown}) in the training split; it carries no signal",
+                    f"set data.features.{column}: ignore",
+                    column=column,
+                )
+            )
             continue
         for target, (task, truth) in targets.items():
             how = _leak(values[present], truth[present], task, spec.role)
             if how:
-                found.append(_warning(
-                    "leak", f"column '{column}' {how} target '{target}' on the training split",
-                    f"check how '{column}' is recorded: a column computed from the target, or known only "
-                    f"after the outcome, will not exist at prediction time; if so set data.features.{column}: "
-                    f"ignore", column=column, target=target))
+                found.append(
+                    _warning(
+                        "leak",
+                        f"column '{column}' {how} target '{target}' on the training split",
+                        f"check how '{column}' is recorded: a column computed from the target, or known only "
+                        f"after the outcome, will not exist at prediction time; if so set data.features.{column}: "
+                        f"ignore",
+                        column=column,
+                        target=target,
+                    )
+                )
     return found
 
 

@@ -36,8 +36,13 @@ class InputSpec:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary (for the manifest and the data card)."""
-        out = {"name": self.name, "shape": list(self.shape), "rank": len(self.shape) + 1,
-               "dtype": self.dtype, "role": self.role}
+        out = {
+            "name": self.name,
+            "shape": list(self.shape),
+            "rank": len(self.shape) + 1,
+            "dtype": self.dtype,
+            "role": self.role,
+        }
         if self.column and self.column != self.name:
             out["column"] = self.column
         if self.scale is not None:
@@ -47,8 +52,14 @@ class InputSpec:
     @classmethod
     def from_description(cls, described: dict[str, Any]) -> "InputSpec":
         """The spec `describe()` wrote (e.g. in a run's manifest)."""
-        return cls(described["name"], tuple(described["shape"]), described["dtype"], described["role"],
-                   scale=described.get("scale"), column=described.get("column"))
+        return cls(
+            described["name"],
+            tuple(described["shape"]),
+            described["dtype"],
+            described["role"],
+            scale=described.get("scale"),
+            column=described.get("column"),
+        )
 
 
 @dataclass(frozen=True)
@@ -86,8 +97,12 @@ class TargetSpec:
     def from_description(cls, described: dict[str, Any]) -> "TargetSpec":
         """The spec `describe()` wrote (e.g. in a run's manifest)."""
         classes = described.get("classes")
-        return cls(described["name"], described["task"], tuple(classes) if classes is not None else None,
-                   tuple(described["shape"]))
+        return cls(
+            described["name"],
+            described["task"],
+            tuple(classes) if classes is not None else None,
+            tuple(described["shape"]),
+        )
 
 
 @dataclass
@@ -161,8 +176,10 @@ class Dataset:
         table columns a window holds, in order, and the window settings, so that `dlflow predict`
         can window a raw table without the training data.
         """
-        out: dict[str, Any] = {"inputs": [s.describe() for s in self.input_specs.values()],
-                               "targets": [s.describe() for s in self.target_specs.values()]}
+        out: dict[str, Any] = {
+            "inputs": [s.describe() for s in self.input_specs.values()],
+            "targets": [s.describe() for s in self.target_specs.values()],
+        }
         if self.kind == "timeseries" and "columns" in self.info:
             out["series"] = {"columns": list(self.info["columns"]), "window": dict(self.info["window"])}
         return out
@@ -208,7 +225,7 @@ def evenly_spaced(values: Any, block: int = 1 << 20) -> tuple[int, int] | None:
     if step < 1 or int(values[-1]) - first != step * (len(values) - 1):
         return None
     for start in range(0, len(values) - 1, block):
-        if not np.all(np.diff(values[start:start + block + 1]) == step):
+        if not np.all(np.diff(values[start : start + block + 1]) == step):
             return None
     return first, step
 

@@ -75,8 +75,14 @@ def _input_digests(values: Any, n: int) -> np.ndarray:
     if array.shape[1] <= WIDE_ROW:
         frame = pd.DataFrame(array.astype(str) if array.dtype == object else array)
         return pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-    return np.fromiter((int.from_bytes(hashlib.blake2b(np.ascontiguousarray(row).tobytes(), digest_size=8).digest(),
-                                       "little") for row in array), dtype=np.uint64, count=n)
+    return np.fromiter(
+        (
+            int.from_bytes(hashlib.blake2b(np.ascontiguousarray(row).tobytes(), digest_size=8).digest(), "little")
+            for row in array
+        ),
+        dtype=np.uint64,
+        count=n,
+    )
 
 
 def _distinct(digests: np.ndarray) -> int:

@@ -10,8 +10,9 @@ from dlflow.errors import DataError
 DEFAULT_TARGET = "label"
 
 
-def class_files(folder: Path, suffixes: tuple[str, ...], *, what: str,
-                labeled: bool = True) -> tuple[list[Path], list[str]]:
+def class_files(
+    folder: Path, suffixes: tuple[str, ...], *, what: str, labeled: bool = True
+) -> tuple[list[Path], list[str]]:
     """Every file with one of `suffixes` under each class sub-folder, and its class.
 
     Sub-folders are read recursively; hidden files and folders (`.name`) and files with
@@ -45,13 +46,19 @@ def class_files(folder: Path, suffixes: tuple[str, ...], *, what: str,
     for class_dir in classes:
         found = _files_under(class_dir, suffixes)
         if not found:
-            raise DataError(f"{class_dir}: the class folder '{class_dir.name}' holds no {what} ({expected}); "
-                            f"add some or remove the folder", config_path=("data", "source"))
+            raise DataError(
+                f"{class_dir}: the class folder '{class_dir.name}' holds no {what} ({expected}); "
+                f"add some or remove the folder",
+                config_path=("data", "source"),
+            )
         files += found
         labels += [class_dir.name] * len(found)
     if len(classes) < 2:
-        raise DataError(f"{folder}: found one class folder ('{classes[0].name}'); classification needs at least "
-                        f"2 sub-folders, one per class", config_path=("data", "source"))
+        raise DataError(
+            f"{folder}: found one class folder ('{classes[0].name}'); classification needs at least "
+            f"2 sub-folders, one per class",
+            config_path=("data", "source"),
+        )
     return files, labels
 
 
@@ -60,12 +67,17 @@ def _class_dirs(folder: Path, suffixes: tuple[str, ...], what: str) -> list[Path
     expected = ", ".join(suffixes)
     loose = sorted(p for p in folder.iterdir() if p.is_file() and _wanted(p, suffixes))
     if loose:
-        raise DataError(f"{loose[0]}: {what} must sit in a sub-folder named after their class "
-                        f"(e.g. {folder / 'CLASS' / loose[0].name})", config_path=("data", "source"))
+        raise DataError(
+            f"{loose[0]}: {what} must sit in a sub-folder named after their class "
+            f"(e.g. {folder / 'CLASS' / loose[0].name})",
+            config_path=("data", "source"),
+        )
     classes = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        raise DataError(f"{folder}: expected one sub-folder of {what} ({expected}) per class, found no sub-folders",
-                        config_path=("data", "source"))
+        raise DataError(
+            f"{folder}: expected one sub-folder of {what} ({expected}) per class, found no sub-folders",
+            config_path=("data", "source"),
+        )
     return classes
 
 
@@ -99,8 +111,10 @@ def target_name(target: str | list[str] | None) -> str:
         return DEFAULT_TARGET
     if isinstance(target, list):
         if len(target) != 1:
-            raise DataError(f"a class folder has one target (the sub-folder names); data.target lists {len(target)}",
-                            config_path=("data", "target"))
+            raise DataError(
+                f"a class folder has one target (the sub-folder names); data.target lists {len(target)}",
+                config_path=("data", "target"),
+            )
         return target[0]
     return target
 

@@ -170,9 +170,11 @@ def bad_files_error(folder: Path, bad: list[tuple[Path, str]]) -> DataError:
     """One line naming the bad files (the first few) and what to do."""
     shown = "; ".join(f"{file}: {reason}" for file, reason in bad[:BAD_SHOWN])
     more = f" (and {len(bad) - BAD_SHOWN} more)" if len(bad) > BAD_SHOWN else ""
-    return DataError(f"{len(bad)} unreadable image file{'s' if len(bad) > 1 else ''} in {folder}: {shown}{more}; "
-                     f"fix or remove {'them' if len(bad) > 1 else 'it'}, or set data.on_bad_file: skip",
-                     config_path=("data", "source"))
+    return DataError(
+        f"{len(bad)} unreadable image file{'s' if len(bad) > 1 else ''} in {folder}: {shown}{more}; "
+        f"fix or remove {'them' if len(bad) > 1 else 'it'}, or set data.on_bad_file: skip",
+        config_path=("data", "source"),
+    )
 
 
 def skipped_entries(folder: Path, bad: list[tuple[Path, str]]) -> list[dict[str, str]]:

@@ -40,11 +40,11 @@ def jpeg_header(content: bytes, max_pixels: int | None) -> tuple[str, tuple[int,
             return _checked(frame, max_pixels)
         if marker == _EOI:
             return None
-        length = int.from_bytes(content[at + 2:at + 4], "big")
+        length = int.from_bytes(content[at + 2 : at + 4], "big")
         if length < 2 or at + 2 + length > end:
             return None
         if marker in _SOF:
-            frame = content[at + 4:at + 2 + length]
+            frame = content[at + 4 : at + 2 + length]
         at += 2 + length
     return None
 

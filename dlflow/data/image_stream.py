@@ -29,8 +29,9 @@ DISK_SHUFFLE_BUFFER = 2048
 _DECODE_WORDS = re.compile(r"jpeg|png|gif|bmp|image|decode|no such file|not found", re.IGNORECASE)
 
 
-def image_tf_dataset(files: ImageFiles, targets: Any, *, batch_size: int, shuffle: bool, seed: int,
-                     drop_remainder: bool = False) -> Any:
+def image_tf_dataset(
+    files: ImageFiles, targets: Any, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool = False
+) -> Any:
     """A tf.data pipeline of (pixels, targets) batches over image files.
 
     Args:
@@ -93,8 +94,9 @@ def decode_all(files: ImageFiles) -> np.ndarray:
     if len(files) == 0:
         return np.empty(files.shape, dtype="float32")
     with naming_bad_images(files):
-        batches = image_tf_dataset(replace_cache(files), np.zeros(len(files), "int8"), batch_size=256,
-                                   shuffle=False, seed=0)
+        batches = image_tf_dataset(
+            replace_cache(files), np.zeros(len(files), "int8"), batch_size=256, shuffle=False, seed=0
+        )
         return np.concatenate([x.numpy() for x, _ in batches])
 
 
@@ -115,8 +117,12 @@ def naming_bad_images(*parts: Any) -> Iterator[None]:
 
     try:
         yield
-    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.UnknownError,
-            tf.errors.NotFoundError) as exc:
+    except (
+        tf.errors.InvalidArgumentError,
+        tf.errors.DataLossError,
+        tf.errors.UnknownError,
+        tf.errors.NotFoundError,
+    ) as exc:
         if not _DECODE_WORDS.search(str(exc)):
             raise  # not about reading an image (e.g. a model's shapes): no scan
         for part in parts:
@@ -138,11 +144,18 @@ def _raise_for_bad_file(files: ImageFiles, exc: Exception) -> None:
     for path, rel in zip(files.paths(), files.relpaths):
         try:
             decode(tf.constant(path))
-        except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.UnknownError,
-                tf.errors.NotFoundError) as bad:
+        except (
+            tf.errors.InvalidArgumentError,
+            tf.errors.DataLossError,
+            tf.errors.UnknownError,
+            tf.errors.NotFoundError,
+        ) as bad:
             reason = (bad.message or str(bad)).strip().splitlines()[0]
-            raise DataError(f"{files.root / rel}: cannot decode this image ({reason}); it passed the header "
-                            f"check: fix or remove it", config_path=("data", "source")) from exc
+            raise DataError(
+                f"{files.root / rel}: cannot decode this image ({reason}); it passed the header "
+                f"check: fix or remove it",
+                config_path=("data", "source"),
+            ) from exc
 
 
 def _convert(image: Any, color_mode: str) -> Any:
@@ -172,8 +185,10 @@ def _resize(image: Any, size: tuple[int, int]) -> Any:
 def _cache_file(files: ImageFiles, paths: np.ndarray) -> str:
     """A disk cache file named after the part's files, contents, size and colour mode."""
     if files.cache_dir is None:
-        raise DataError("data.cache: disk needs the experiment's folder; it is only available to "
-                        "train, tune, cv and evaluate", config_path=("data", "cache"))
+        raise DataError(
+            "data.cache: disk needs the experiment's folder; it is only available to train, tune, cv and evaluate",
+            config_path=("data", "cache"),
+        )
     digest = hashlib.sha256()
     files.fingerprint_into(digest)
     digest.update("\0".join(map(str, paths)).encode("utf-8", "surrogatepass"))

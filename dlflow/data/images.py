@@ -65,14 +65,20 @@ def load_image_dir(data: Any, task: str | None) -> Dataset:
     color_mode = _given_color_mode(options) or _infer_color_mode(scanned.modes)
     if size is None:
         size = _common_size(files, scanned.sizes, folder)
-    images = ImageFiles(folder, np.asarray([str(f.relative_to(folder)) for f in files], dtype=object),
-                        np.asarray(scanned.digests, dtype=np.uint64), size, color_mode)
+    images = ImageFiles(
+        folder,
+        np.asarray([str(f.relative_to(folder)) for f in files], dtype=object),
+        np.asarray(scanned.digests, dtype=np.uint64),
+        size,
+        color_mode,
+    )
     images.cache, cache_reason = resolve_cache(getattr(data, "cache", None), images)
     if wants_no_target(data):  # no target (see dlflow.data.no_target)
         encoded, spec = None, None
     else:
-        encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
-                                     source=str(folder))
+        encoded, spec = encode_target(
+            np.asarray(labels, dtype=object), target_name(data.target), task, source=str(folder)
+        )
     return Dataset(
         kind="image",
         inputs={"image": images},
@@ -91,17 +97,26 @@ def _scanned(data: Any, folder: Path) -> Scanned:
     if scanned.bad and getattr(data, "on_bad_file", "error") != "skip":
         raise bad_files_error(folder, scanned.bad)
     if not scanned.files:
-        raise DataError(f"{folder}: no readable images left after skipping {len(scanned.bad)} bad files",
-                        config_path=("data", "source"))
+        raise DataError(
+            f"{folder}: no readable images left after skipping {len(scanned.bad)} bad files",
+            config_path=("data", "source"),
+        )
     return scanned
 
 
 def _info(images: ImageFiles, labels: list[str], cache_reason: str, bad: list[tuple[Path, str]]) -> dict:
     """The image folder's facts for the data card and the manifest."""
     classes = sorted(set(labels))
-    info = {"classes": classes, "files": len(images), "image_size": list(images.size),
-            "color_mode": images.color_mode, "per_class": {c: labels.count(c) for c in classes},
-            "cache": images.cache, "cache_reason": cache_reason, "files_keyed": "relative path + content digest"}
+    info = {
+        "classes": classes,
+        "files": len(images),
+        "image_size": list(images.size),
+        "color_mode": images.color_mode,
+        "per_class": {c: labels.count(c) for c in classes},
+        "cache": images.cache,
+        "cache_reason": cache_reason,
+        "files_keyed": "relative path + content digest",
+    }
     if bad:
         info["skipped_files"] = skipped_entries(images.root, bad)
     return info
@@ -182,7 +197,8 @@ def _common_size(files: list[Path], sizes: list[tuple[int, int]], folder: Path) 
             raise DataError(
                 f"{folder}: the images differ in size ({a[0]}x{a[1]} in {first.relative_to(folder)}, "
                 f"{b[0]}x{b[1]} in {second.relative_to(folder)}); set data.image.size: [height, width] "
-                f"to resize them all", config_path=("data", "image", "size"),
+                f"to resize them all",
+                config_path=("data", "image", "size"),
             )
     return next(iter(seen))
 
@@ -196,8 +212,10 @@ def _decompression_bomb() -> type:
 def _bomb(file: Path) -> DataError:
     from PIL import Image
 
-    return DataError(f"{file}: more than {Image.MAX_IMAGE_PIXELS:,} pixels (PIL's decompression-bomb limit); "
-                     f"refusing to decode it", config_path=("data", "source"))
+    return DataError(
+        f"{file}: more than {Image.MAX_IMAGE_PIXELS:,} pixels (PIL's decompression-bomb limit); refusing to decode it",
+        config_path=("data", "source"),
+    )
 
 
 def _reason(exc: Exception) -> str:

@@ -11,8 +11,9 @@ from dlflow.data.split import HashSplit, Split, stratify_labels
 from dlflow.errors import DataError
 
 
-def kfold_splits(split: Split, dataset: Dataset, *, folds: int = 5, repeats: int = 1,
-                 seed: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def kfold_splits(
+    split: Split, dataset: Dataset, *, folds: int = 5, repeats: int = 1, seed: int | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """K-fold (or iterated K-fold) over the train + validation samples of a frozen split; never test.
 
     Each repeat reshuffles with its own seed (`seed + repeat`); folds are stratified by class for
@@ -56,30 +57,38 @@ def kfold_splits(split: Split, dataset: Dataset, *, folds: int = 5, repeats: int
 def check_kfold(split: Any, dataset: Dataset, *, folds: int, repeats: int = 1) -> np.ndarray:
     """The train + validation indices K-fold draws from, after checking K folds are possible."""
     if isinstance(split, HashSplit):
-        raise DataError(f"{dataset.source}: K-fold needs the table in memory, but it is streamed; "
-                        f"set data.streaming.enabled: false", config_path=("data", "streaming"))
+        raise DataError(
+            f"{dataset.source}: K-fold needs the table in memory, but it is streamed; "
+            f"set data.streaming.enabled: false",
+            config_path=("data", "streaming"),
+        )
     if folds < 2:
         raise DataError(f"K-fold needs at least 2 folds, received {folds}")
     if repeats < 1:
         raise DataError(f"K-fold needs at least 1 repeat, received {repeats}")
     if dataset.ordered and repeats > 1:
-        raise DataError(f"{dataset.source}: repeated K-fold reshuffles, which time-ordered data forbids; "
-                        f"use one repeat")
+        raise DataError(
+            f"{dataset.source}: repeated K-fold reshuffles, which time-ordered data forbids; use one repeat"
+        )
     pool = np.sort(np.concatenate([split.train, split.validation]))
     if len(pool) < folds:
-        raise DataError(f"{dataset.source}: {len(pool)} samples in train + validation, fewer than the "
-                        f"{folds} folds")
+        raise DataError(f"{dataset.source}: {len(pool)} samples in train + validation, fewer than the {folds} folds")
     labels = None if dataset.ordered else stratify_labels(dataset)
     if labels is not None:
         values, counts = np.unique(labels[pool], return_counts=True)
         spec = next(iter(dataset.target_specs.values()))
-        rare = [(spec.classes[int(v)] if spec.classes else v, int(c))
-                for v, c in zip(values, counts, strict=True) if c < folds]
+        rare = [
+            (spec.classes[int(v)] if spec.classes else v, int(c))
+            for v, c in zip(values, counts, strict=True)
+            if c < folds
+        ]
         if rare:
             named = ", ".join(f"'{label}' has {count}" for label, count in rare)
             fewest = min(count for _, count in rare)
             advice = f"use at most {fewest} folds" if fewest >= 2 else "drop that class"
-            raise DataError(f"{dataset.source}: {folds}-fold cross-validation needs at least {folds} samples "
-                            f"of each class in train + validation, but {named}; {advice} "
-                            f"or collect more samples")
+            raise DataError(
+                f"{dataset.source}: {folds}-fold cross-validation needs at least {folds} samples "
+                f"of each class in train + validation, but {named}; {advice} "
+                f"or collect more samples"
+            )
     return pool

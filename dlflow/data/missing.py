@@ -60,8 +60,9 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
     return np.zeros(values.shape, dtype=bool)
 
 
-def check_no_missing(column: str, values: np.ndarray, role: str, policy: MissingPolicy,
-                     locate: Callable[[int], str]) -> None:
+def check_no_missing(
+    column: str, values: np.ndarray, role: str, policy: MissingPolicy, locate: Callable[[int], str]
+) -> None:
     """Raise a DataError naming the first missing value when the column's policy is `error`.
 
     Args:

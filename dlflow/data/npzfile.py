@@ -31,8 +31,16 @@ def read_npz(path: Path, *, config_path: tuple = ("data", "source")) -> dict[str
             return {name: archive[name] for name in archive.files}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError,
-            KeyError, MemoryError) as exc:
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        KeyError,
+        MemoryError,
+    ) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{path}: not a readable .npz file ({reason})", config_path=config_path) from exc
 
@@ -48,10 +56,15 @@ def _check_header(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo,
             return  # format 3.0 (utf-8 field names): np.load checks it
         shape, _, dtype = readers[version](handle)
     if dtype.hasobject:
-        raise DataError(f"{path}: array '{member.filename[:-4]}' holds Python objects; dlflow reads only "
-                        f"plain numeric or string arrays", config_path=config_path)
+        raise DataError(
+            f"{path}: array '{member.filename[:-4]}' holds Python objects; dlflow reads only "
+            f"plain numeric or string arrays",
+            config_path=config_path,
+        )
     claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if claimed > member.file_size or claimed > memory_bytes():
-        raise DataError(f"{path}: array '{member.filename[:-4]}' claims shape {tuple(shape)} ({claimed:,} bytes) "
-                        f"but the archive holds {member.file_size:,} bytes for it: a damaged or forged file",
-                        config_path=config_path)
+        raise DataError(
+            f"{path}: array '{member.filename[:-4]}' claims shape {tuple(shape)} ({claimed:,} bytes) "
+            f"but the archive holds {member.file_size:,} bytes for it: a damaged or forged file",
+            config_path=config_path,
+        )

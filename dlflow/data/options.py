@@ -29,25 +29,44 @@ def check_options_apply(data: Any, dataset: Any) -> None:
 
     rules = (
         ("image", data.image is not None and not images_from_files, "applies to a folder of images (image_dir)"),
-        ("text", data.text is not None and "text" not in roles, "applies to text inputs (a text folder, a text "
-         "column or a string array), and this data has none"),
+        (
+            "text",
+            data.text is not None and "text" not in roles,
+            "applies to text inputs (a text folder, a text column or a string array), and this data has none",
+        ),
         ("window", data.window is not None and kind != "timeseries", "applies to a time series table"),
-        ("features", data.features is not None and kind not in ("tabular", "arrays", "timeseries"),
-         "applies to tables, .npz files and time series"),
+        (
+            "features",
+            data.features is not None and kind not in ("tabular", "arrays", "timeseries"),
+            "applies to tables, .npz files and time series",
+        ),
         ("tfrecord", data.tfrecord is not None, "applies to TFRecord files (data.format: tfrecord)"),
         ("cache", data.cache is not None and not images_from_files, "applies to a folder of images (image_dir)"),
-        ("on_bad_file", data.on_bad_file is not None and not images_from_files,
-         "applies to a folder of images (image_dir)"),
+        (
+            "on_bad_file",
+            data.on_bad_file is not None and not images_from_files,
+            "applies to a folder of images (image_dir)",
+        ),
         ("augment", bool(data.augment) and "image" not in roles, "applies to image inputs, and this data has none"),
-        ("missing", data.missing != MissingConfig() and kind != "tabular", "applies to tables (a time series "
-         "needs every value; fill its gaps first)" if kind == "timeseries" else "applies to tables"),
-        ("streaming", data.streaming != StreamingConfig() and kind != "tabular", "applies to tables read from "
-         "CSV or parquet files"),
+        (
+            "missing",
+            data.missing != MissingConfig() and kind != "tabular",
+            "applies to tables (a time series needs every value; fill its gaps first)"
+            if kind == "timeseries"
+            else "applies to tables",
+        ),
+        (
+            "streaming",
+            data.streaming != StreamingConfig() and kind != "tabular",
+            "applies to tables read from CSV or parquet files",
+        ),
     )
     for option, unused, where in rules:
         if unused:
-            raise DataError(f"data.{option} {where}; {dataset.source} is {_described(kind)}: remove data.{option}",
-                            config_path=("data", option))
+            raise DataError(
+                f"data.{option} {where}; {dataset.source} is {_described(kind)}: remove data.{option}",
+                config_path=("data", option),
+            )
     _check_sequence_length(data, kind)
 
 
@@ -62,11 +81,19 @@ def _check_sequence_length(data: Any, kind: str) -> None:
     mode = text.output_mode or default_text_mode(kind)
     if mode != "int":
         how = "" if text.output_mode else " (the default for a table's text column)"
-        raise DataError(f"data.text.sequence_length applies to token ids (output_mode: int), but the text is "
-                        f"vectorized as {mode}{how}, one vector per text; set output_mode: int or remove "
-                        f"sequence_length", config_path=("data", "text", "sequence_length"))
+        raise DataError(
+            f"data.text.sequence_length applies to token ids (output_mode: int), but the text is "
+            f"vectorized as {mode}{how}, one vector per text; set output_mode: int or remove "
+            f"sequence_length",
+            config_path=("data", "text", "sequence_length"),
+        )
 
 
 def _described(kind: str) -> str:
-    return {"tabular": "a table", "image": "image data", "text": "a text folder", "timeseries": "a time series",
-            "arrays": "an .npz of arrays"}.get(kind, kind)
+    return {
+        "tabular": "a table",
+        "image": "image data",
+        "text": "a text folder",
+        "timeseries": "a time series",
+        "arrays": "an .npz of arrays",
+    }.get(kind, kind)

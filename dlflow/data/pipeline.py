@@ -64,8 +64,11 @@ def _arrays_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int,
     features = data.model_inputs()
     features = {k: _tensor(v) for k, v in features.items()} if isinstance(features, dict) else _tensor(features)
     targets = data.model_targets()
-    targets = {k: _tensor(v) for k, v in targets.items()} if isinstance(targets, dict) else (
-        _tensor(targets) if targets is not None else None)
+    targets = (
+        {k: _tensor(v) for k, v in targets.items()}
+        if isinstance(targets, dict)
+        else (_tensor(targets) if targets is not None else None)
+    )
     n = len(data)
     indices = tf.data.Dataset.range(n)
     if shuffle:
@@ -73,8 +76,9 @@ def _arrays_dataset(data: Dataset, *, batch_size: int, shuffle: bool, seed: int,
     indices = indices.batch(batch_size, drop_remainder=drop_remainder)
 
     def gather(batch: Any) -> Any:  # (inputs, targets); the inputs alone for data without a target
-        return tf.nest.map_structure(lambda t: tf.gather(t, batch), (features, targets) if targets is not None
-                                     else features)
+        return tf.nest.map_structure(
+            lambda t: tf.gather(t, batch), (features, targets) if targets is not None else features
+        )
 
     return indices.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
 

@@ -23,26 +23,31 @@ def check_numbers(series: Any, name: str, source: str) -> None:
     bad = (series.notna() & pd.to_numeric(series, errors="coerce").isna()).to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{source}: row {row + 2}, column '{name}': a window takes numbers, received "
-                        f"{series.iloc[row]!r}")
+        raise DataError(
+            f"{source}: row {row + 2}, column '{name}': a window takes numbers, received {series.iloc[row]!r}"
+        )
 
 
 def target_columns(frame: Any, target: Any, default: str | None, source: str) -> list[str]:
     columns = [str(c) for c in frame.columns]
     targets = [target] if isinstance(target, str) else list(target or ([default] if default else []))
     if not targets:
-        raise DataError(f"{source}: data.target must name the column(s) to forecast; columns are: "
-                        f"{', '.join(columns)}", config_path=("data", "target"))
+        raise DataError(
+            f"{source}: data.target must name the column(s) to forecast; columns are: {', '.join(columns)}",
+            config_path=("data", "target"),
+        )
     for name in targets:
         if name not in columns:
-            raise DataError(f"{source}: no column '{name}'{did_you_mean(name, columns)}; columns are: "
-                            f"{', '.join(columns)}",
-                            config_path=("data", "target"))
+            raise DataError(
+                f"{source}: no column '{name}'{did_you_mean(name, columns)}; columns are: {', '.join(columns)}",
+                config_path=("data", "target"),
+            )
     return targets
 
 
-def used_columns(frame: Any, targets: list[str], features: dict[str, str] | None,
-                  default_ignore: Sequence[str], source: str) -> tuple[list[str], list[str], str | None]:
+def used_columns(
+    frame: Any, targets: list[str], features: dict[str, str] | None, default_ignore: Sequence[str], source: str
+) -> tuple[list[str], list[str], str | None]:
     """(used columns in table order, ignored columns, the time column if one was recognized)."""
     import pandas as pd
 
@@ -50,11 +55,17 @@ def used_columns(frame: Any, targets: list[str], features: dict[str, str] | None
     columns = [str(c) for c in frame.columns]
     for name, kind in given.items():
         if name not in columns:
-            raise DataError(f"{source}: data.features names column '{name}', which the table does not have; "
-                            f"columns are: {', '.join(columns)}", config_path=("data", "features", name))
+            raise DataError(
+                f"{source}: data.features names column '{name}', which the table does not have; "
+                f"columns are: {', '.join(columns)}",
+                config_path=("data", "features", name),
+            )
         if kind in ("categorical", "text"):
-            raise DataError(f"a time series window takes numeric columns only: expected numeric or ignore for "
-                            f"'{name}', received {kind}", config_path=("data", "features", name))
+            raise DataError(
+                f"a time series window takes numeric columns only: expected numeric or ignore for "
+                f"'{name}', received {kind}",
+                config_path=("data", "features", name),
+            )
         if kind == "ignore" and name in targets:
             raise DataError(f"'{name}' is the target: it cannot be ignored", config_path=("data", "features", name))
     used, ignored, time_column = [], [], None
@@ -74,9 +85,11 @@ def used_columns(frame: Any, targets: list[str], features: dict[str, str] | None
             bad = series.notna() & numbers.isna()
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise DataError(f"{source}: row {row + 2}, column '{name}': a window takes numbers, received "
-                                f"{series.iloc[row]!r}; set data.features: {{{name}: ignore}} to leave it out",
-                                config_path=("data", "features"))
+                raise DataError(
+                    f"{source}: row {row + 2}, column '{name}': a window takes numbers, received "
+                    f"{series.iloc[row]!r}; set data.features: {{{name}: ignore}} to leave it out",
+                    config_path=("data", "features"),
+                )
         used.append(name)
     return used, ignored, time_column
 
@@ -103,15 +116,20 @@ def _check_time_order(series: Any, name: str, source: str) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        times = pd.to_datetime(series, errors="coerce", format="mixed") if not \
-            pd.api.types.is_datetime64_any_dtype(series) else series
+        times = (
+            pd.to_datetime(series, errors="coerce", format="mixed")
+            if not pd.api.types.is_datetime64_any_dtype(series)
+            else series
+        )
     stamps = times.to_numpy()
     back = np.flatnonzero(stamps[1:] < stamps[:-1])
     if len(back):
         row = int(back[0]) + 1
-        raise DataError(f"{source}: the rows must be in time order, but row {row + 2} ({series.iloc[row]}) comes "
-                        f"before row {row + 1} ({series.iloc[row - 1]}) in column '{name}'; sort the table",
-                        config_path=("data", "source"))
+        raise DataError(
+            f"{source}: the rows must be in time order, but row {row + 2} ({series.iloc[row]}) comes "
+            f"before row {row + 1} ({series.iloc[row - 1]}) in column '{name}'; sort the table",
+            config_path=("data", "source"),
+        )
 
 
 def numeric_values(frame: Any, used: list[str], source: str) -> np.ndarray:
@@ -136,7 +154,9 @@ def numeric_values(frame: Any, used: list[str], source: str) -> np.ndarray:
             missing += len(gaps)
     if first:
         row, col = min(first)
-        raise DataError(f"{source}: row {row + 2}, column '{used[col]}' has no value ({missing} missing "
-                        f"in all); a time series needs every step: fill or interpolate the gaps first",
-                        config_path=("data", "source"))
+        raise DataError(
+            f"{source}: row {row + 2}, column '{used[col]}' has no value ({missing} missing "
+            f"in all); a time series needs every step: fill or interpolate the gaps first",
+            config_path=("data", "source"),
+        )
     return values

@@ -41,8 +41,11 @@ def load_dataset(data: Any, task: str | None) -> Dataset:
         check_no_target_options(data, task)
         fmt = data.format if data.format != "auto" else detect_format(data.source)
         if fmt not in ("builtin", "npz", "image_dir", "text_dir"):
-            raise DataError(f"{data.source}: data.target: none applies to images, text folders, .npz arrays and "
-                            f"built-ins; {fmt} data needs a target", config_path=("data", "target"))
+            raise DataError(
+                f"{data.source}: data.target: none applies to images, text folders, .npz arrays and "
+                f"built-ins; {fmt} data needs a target",
+                config_path=("data", "target"),
+            )
         dataset = without_target(_load(data.model_copy(update={"target": None}) if fmt == "builtin" else data, None))
     else:
         dataset = _load(data, task)
@@ -57,8 +60,7 @@ def _load(data: Any, task: str | None) -> Dataset:
         from dlflow.data.builtin import load_builtin
 
         try:
-            return load_builtin(source.removeprefix("builtin:"), task=task, target=_one_target(data.target),
-                                data=data)
+            return load_builtin(source.removeprefix("builtin:"), task=task, target=_one_target(data.target), data=data)
         except DataError as exc:
             exc.config_path = exc.config_path or ("data", "source")
             raise
@@ -71,9 +73,15 @@ def _load(data: Any, task: str | None) -> Dataset:
     if fmt in ("csv", "tsv", "parquet"):
         from dlflow.data.tabular import dataset_from_frame
 
-        return dataset_from_frame(read_table(path, fmt), target=data.target, features=data.features,
-                                  task=task, source=str(path), missing=data.missing,
-                                  first_line=None if fmt == "parquet" else 2)
+        return dataset_from_frame(
+            read_table(path, fmt),
+            target=data.target,
+            features=data.features,
+            task=task,
+            source=str(path),
+            missing=data.missing,
+            first_line=None if fmt == "parquet" else 2,
+        )
     if fmt == "npz":
         from dlflow.data.arrays import load_npz
 
@@ -94,7 +102,8 @@ def _load(data: Any, task: str | None) -> Dataset:
         return EXTRA_LOADERS[fmt](data, task)
     raise DataError(
         f"cannot tell the format of '{source}': expected a .csv, .tsv, .parquet or .npz file, a folder, "
-        f"or builtin:<name>; set data.format", config_path=("data", "format"),
+        f"or builtin:<name>; set data.format",
+        config_path=("data", "format"),
     )
 
 

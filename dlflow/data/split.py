@@ -57,9 +57,16 @@ class Split:
 
     def describe(self) -> dict:
         """JSON-ready facts for the manifest."""
-        out = {"sizes": self.sizes(), "fingerprint": self.fingerprint, "seed": self.seed,
-               "validation": self.fractions[0], "test": self.fractions[1],
-               "stratified": self.stratified, "chronological": self.chronological, "digests": self.digests()}
+        out = {
+            "sizes": self.sizes(),
+            "fingerprint": self.fingerprint,
+            "seed": self.seed,
+            "validation": self.fractions[0],
+            "test": self.fractions[1],
+            "stratified": self.stratified,
+            "chronological": self.chronological,
+            "digests": self.digests(),
+        }
         if self.duplicates is not None:
             out["duplicates"] = self.duplicates
         return out
@@ -78,13 +85,22 @@ def make_split(dataset: Dataset, *, validation: float, test: float, stratify: bo
         raise DataError(
             f"{dataset.source}: too few samples for the split: {n} samples, validation {validation:g} "
             f"and test {test:g} leave {n - n_test - n_val} for training, "
-            f"{n_val} for validation and {n_test} for test", config_path=("data", "split"),
+            f"{n_val} for validation and {n_test} for test",
+            config_path=("data", "split"),
         )
     fractions = (validation, test)
     if dataset.ordered:
         idx = np.arange(n)
-        return Split(idx[: n - n_val - n_test], idx[n - n_val - n_test: n - n_test], idx[n - n_test:],
-                     dataset.fingerprint(), seed, fractions, False, True)
+        return Split(
+            idx[: n - n_val - n_test],
+            idx[n - n_val - n_test : n - n_test],
+            idx[n - n_test :],
+            dataset.fingerprint(),
+            seed,
+            fractions,
+            False,
+            True,
+        )
     labels = stratify_labels(dataset) if stratify else None
     from sklearn.model_selection import train_test_split
 
@@ -94,14 +110,33 @@ def make_split(dataset: Dataset, *, validation: float, test: float, stratify: bo
         rest_labels = labels[rest] if labels is not None else None
         train_idx, val_idx = _cut(rest, n_val, rest_labels, seed + 1, train_test_split)
     except ValueError as exc:
-        raise DataError(f"{dataset.source}: cannot stratify the split: {exc}; set data.split.stratify: false "
-                        f"or collect more samples of the rare classes", config_path=("data", "split")) from exc
-    return Split(np.sort(train_idx), np.sort(val_idx), np.sort(test_idx), dataset.fingerprint(), seed,
-                 fractions, labels is not None, False)
+        raise DataError(
+            f"{dataset.source}: cannot stratify the split: {exc}; set data.split.stratify: false "
+            f"or collect more samples of the rare classes",
+            config_path=("data", "split"),
+        ) from exc
+    return Split(
+        np.sort(train_idx),
+        np.sort(val_idx),
+        np.sort(test_idx),
+        dataset.fingerprint(),
+        seed,
+        fractions,
+        labels is not None,
+        False,
+    )
 
 
-def frozen_split(dataset: Dataset, *, validation: float, test: float, stratify: bool, seed: int,
-                 store: Path, trained_on: dict | None = None) -> tuple[Split, bool]:
+def frozen_split(
+    dataset: Dataset,
+    *,
+    validation: float,
+    test: float,
+    stratify: bool,
+    seed: int,
+    store: Path,
+    trained_on: dict | None = None,
+) -> tuple[Split, bool]:
     """The experiment's stored split when it still matches; otherwise a new one, stored.
 
     Args:
@@ -113,8 +148,13 @@ def frozen_split(dataset: Dataset, *, validation: float, test: float, stratify: 
     """
     fingerprint = dataset.fingerprint()
     stored = load_split(store)
-    if (isinstance(stored, Split) and stored.fingerprint == fingerprint and stored.seed == seed
-            and stored.fractions == (validation, test) and sum(stored.sizes().values()) == len(dataset)):
+    if (
+        isinstance(stored, Split)
+        and stored.fingerprint == fingerprint
+        and stored.seed == seed
+        and stored.fractions == (validation, test)
+        and sum(stored.sizes().values()) == len(dataset)
+    ):
         if stored.duplicates is None:
             stored.duplicates = find_duplicates(stored, dataset)
         return stored, False
@@ -130,13 +170,25 @@ def save_split(split: Split | "HashSplit", path: Path) -> None:
     """Write the split atomically as an .npz of indices (none for a hash split) plus its metadata."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(split, HashSplit):
-        meta = {"method": "hash", "fingerprint": split.fingerprint, "seed": split.seed,
-                "fractions": split.fractions, "rows": split.rows, "counts": split.counts}
+        meta = {
+            "method": "hash",
+            "fingerprint": split.fingerprint,
+            "seed": split.seed,
+            "fractions": split.fractions,
+            "rows": split.rows,
+            "counts": split.counts,
+        }
         arrays: dict[str, np.ndarray] = {}
     else:
-        meta = {"method": "holdout", "fingerprint": split.fingerprint, "seed": split.seed,
-                "fractions": split.fractions, "stratified": split.stratified,
-                "chronological": split.chronological, "duplicates": split.duplicates}
+        meta = {
+            "method": "holdout",
+            "fingerprint": split.fingerprint,
+            "seed": split.seed,
+            "fractions": split.fractions,
+            "stratified": split.stratified,
+            "chronological": split.chronological,
+            "duplicates": split.duplicates,
+        }
         arrays = {"train": split.train, "validation": split.validation, "test": split.test}
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, meta=np.array(json.dumps(meta)), **arrays)
@@ -154,28 +206,48 @@ def load_split(path: Path) -> "Split | HashSplit | None":
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["meta"]))
             if meta.get("method") == "hash":
-                return HashSplit(meta["fingerprint"], meta["seed"], tuple(meta["fractions"]), meta["rows"],
-                                 {k: int(v) for k, v in meta["counts"].items()})
-            return Split(archive["train"], archive["validation"], archive["test"], meta["fingerprint"],
-                         meta["seed"], tuple(meta["fractions"]), meta["stratified"], meta["chronological"],
-                         meta.get("duplicates"))
+                return HashSplit(
+                    meta["fingerprint"],
+                    meta["seed"],
+                    tuple(meta["fractions"]),
+                    meta["rows"],
+                    {k: int(v) for k, v in meta["counts"].items()},
+                )
+            return Split(
+                archive["train"],
+                archive["validation"],
+                archive["test"],
+                meta["fingerprint"],
+                meta["seed"],
+                tuple(meta["fractions"]),
+                meta["stratified"],
+                meta["chronological"],
+                meta.get("duplicates"),
+            )
     except Exception as exc:  # noqa: BLE001 - any failure to read it means the file is damaged
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}"
-        raise DataError(f"{path}: the experiment's stored split is damaged ({reason}); restore it from a backup, "
-                        f"or delete it: dlflow computes it again and keeps it only if it matches the runs "
-                        f"trained on it") from None
+        raise DataError(
+            f"{path}: the experiment's stored split is damaged ({reason}); restore it from a backup, "
+            f"or delete it: dlflow computes it again and keeps it only if it matches the runs "
+            f"trained on it"
+        ) from None
 
 
 def check_same_split(split: "Split | HashSplit", trained_on: dict, store: Path) -> None:
     """Refuse a split computed now that differs from the one a run was trained on (its manifest's `data`)."""
     fingerprint = trained_on.get("fingerprint")
     if fingerprint and fingerprint != split.fingerprint:
-        raise DataError(f"the data changed since this run was trained (fingerprint {fingerprint} -> "
-                        f"{split.fingerprint}); its test split no longer exists", config_path=("data", "source"))
+        raise DataError(
+            f"the data changed since this run was trained (fingerprint {fingerprint} -> "
+            f"{split.fingerprint}); its test split no longer exists",
+            config_path=("data", "source"),
+        )
     digests = trained_on.get("digests")
     if isinstance(split, Split) and digests and digests != split.digests():
-        raise DataError(f"{store} is missing and the split computed now differs from the one this run was trained "
-                        f"on (digests {digests} -> {split.digests()}); restore {store.name} from a backup")
+        raise DataError(
+            f"{store} is missing and the split computed now differs from the one this run was trained "
+            f"on (digests {digests} -> {split.digests()}); restore {store.name} from a backup"
+        )
 
 
 # -- streamed tables: a split by a seeded hash of the row index ---------------------------------
@@ -186,8 +258,11 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 def hash_unit(index: np.ndarray, seed: int, salt: int = 0) -> np.ndarray:
     """A uniform number in [0, 1) per row index, fixed by `seed` and `salt` (splitmix64)."""
     with np.errstate(over="ignore"):
-        z = np.asarray(index, dtype=np.uint64) + np.uint64(seed & 0xFFFFFFFF) * _GOLDEN \
+        z = (
+            np.asarray(index, dtype=np.uint64)
+            + np.uint64(seed & 0xFFFFFFFF) * _GOLDEN
             + np.uint64(salt + 1) * np.uint64(0xD1B54A32D192ED03)
+        )
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         z = z ^ (z >> np.uint64(31))
@@ -230,9 +305,17 @@ class HashSplit:
 
     def describe(self) -> dict:
         """JSON-ready facts for the manifest."""
-        return {"sizes": self.sizes(), "fingerprint": self.fingerprint, "seed": self.seed,
-                "validation": self.fractions[0], "test": self.fractions[1], "stratified": False,
-                "chronological": False, "method": "hash", "streamed": True}
+        return {
+            "sizes": self.sizes(),
+            "fingerprint": self.fingerprint,
+            "seed": self.seed,
+            "validation": self.fractions[0],
+            "test": self.fractions[1],
+            "stratified": False,
+            "chronological": False,
+            "method": "hash",
+            "streamed": True,
+        }
 
 
 def _digest(indices: np.ndarray) -> str:

@@ -31,8 +31,16 @@ from dlflow.data.table_shards import TABLE_FORMATS, TableShards, is_pattern, sep
 from dlflow.data.table_stream import StreamedTable, TablePart, encode_with_classes, streamed_part
 from dlflow.errors import ConfigError, DataError
 
-__all__ = ["StreamedTable", "TablePart", "encode_with_classes", "estimate_memory_mb", "scan_table", "should_stream",
-           "streamed_part", "table_format"]
+__all__ = [
+    "StreamedTable",
+    "TablePart",
+    "encode_with_classes",
+    "estimate_memory_mb",
+    "scan_table",
+    "should_stream",
+    "streamed_part",
+    "table_format",
+]
 
 ESTIMATE_ROWS = 5_000  # rows read to estimate the in-memory size
 FOLDER_KINDS = {".txt", ".png", ".jpg", ".jpeg", ".bmp", ".gif"}  # files that make a folder an image or text folder
@@ -71,12 +79,17 @@ def should_stream(data: Any) -> bool:
     setting = data.streaming.enabled
     fmt = table_format(data)
     if setting is True and fmt is None:
-        raise ConfigError("streaming reads CSV, TSV or parquet tables (a file, a folder or a glob of them); this "
-                          "source is not one", config_path=("data", "streaming", "enabled"))
+        raise ConfigError(
+            "streaming reads CSV, TSV or parquet tables (a file, a folder or a glob of them); this source is not one",
+            config_path=("data", "streaming", "enabled"),
+        )
     if fmt is not None and is_sharded(data):
         if setting is False:
-            raise ConfigError(f"{data.source} is a table in several files: it is always streamed; remove "
-                              f"data.streaming.enabled: false", config_path=("data", "streaming", "enabled"))
+            raise ConfigError(
+                f"{data.source} is a table in several files: it is always streamed; remove "
+                f"data.streaming.enabled: false",
+                config_path=("data", "streaming", "enabled"),
+            )
         return True
     if setting is False or fmt is None:
         return False

@@ -26,8 +26,10 @@ def check_regular(path: Path, *, config_path: tuple | None = None) -> None:
         raise DataError(f"{path}: cannot read it ({exc.strerror or exc})", config_path=config_path) from exc
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
-        raise DataError(f"{path}: {kind}, not a regular file; dlflow reads data only from files and folders",
-                        config_path=config_path)
+        raise DataError(
+            f"{path}: {kind}, not a regular file; dlflow reads data only from files and folders",
+            config_path=config_path,
+        )
 
 
 def read_table(path: Path, fmt: str) -> Any:
@@ -70,8 +72,11 @@ def check_unique_columns(path: Path, fmt: str) -> None:
     first: dict[str, int] = {}
     for number, name in enumerate(names, start=1):
         if name in first:
-            raise DataError(f"{path}: columns {first[name]} and {number} are both named '{name}'; "
-                            f"column names must be unique: rename one", config_path=("data", "source"))
+            raise DataError(
+                f"{path}: columns {first[name]} and {number} are both named '{name}'; "
+                f"column names must be unique: rename one",
+                config_path=("data", "source"),
+            )
         first[name] = number
 
 
@@ -101,11 +106,14 @@ def table_errors(path: Path, fmt: str) -> Iterator[None]:
         raise DataError(f"{path}: the file is empty", config_path=("data", "source")) from exc
     except UnicodeDecodeError as exc:
         line, offset = first_bad_utf8(path)
-        raise DataError(f"{path}:{line}: not UTF-8 text (byte offset {offset}); re-save the file as UTF-8",
-                        config_path=("data", "source")) from exc
+        raise DataError(
+            f"{path}:{line}: not UTF-8 text (byte offset {offset}); re-save the file as UTF-8",
+            config_path=("data", "source"),
+        ) from exc
     except (pd.errors.ParserError, csv.Error, ValueError, OSError) as exc:
-        raise DataError(f"{path}: cannot read it as {fmt}: {str(exc).splitlines()[0]}",
-                        config_path=("data", "source")) from exc
+        raise DataError(
+            f"{path}: cannot read it as {fmt}: {str(exc).splitlines()[0]}", config_path=("data", "source")
+        ) from exc
 
 
 def first_bad_utf8(path: Path) -> tuple[int, int]:

@@ -48,8 +48,10 @@ def plan_columns(first: Any, data: Any, task: str | None, source: str) -> Column
             spec = input_spec(first[column], column, kind, names[column])
             specs[spec.name] = spec
     if not specs:
-        raise DataError(f"{source}: no feature columns left after removing the target and ignored columns",
-                        config_path=("data", "features"))
+        raise DataError(
+            f"{source}: no feature columns left after removing the target and ignored columns",
+            config_path=("data", "features"),
+        )
     return ColumnPlan(targets, types, inferred, specs, _target_tasks(first, targets, task, source))
 
 
@@ -74,8 +76,11 @@ class TableScan:
     def __post_init__(self) -> None:
         from dlflow.data.stats import ColumnSummary
 
-        self.summaries = {n: ColumnSummary(s.role, integer=s.role == "categorical" and s.dtype != "string")
-                          for n, s in self.plan.specs.items() if s.role in ("numeric", "categorical")}
+        self.summaries = {
+            n: ColumnSummary(s.role, integer=s.role == "categorical" and s.dtype != "string")
+            for n, s in self.plan.specs.items()
+            if s.role in ("numeric", "categorical")
+        }
         self.labels = {t: {p: {} for p in PARTS} for t in self.plan.targets}
         self.missing = {c: 0 for c in [*self.plan.types, *self.plan.targets]}
 
@@ -98,8 +103,9 @@ class TableScan:
             take = np.flatnonzero((parts == PARTS.index(part)) & (draw | (part == "validation")))
             take = take[: max(limit - self.kept_rows[part], 0)]
             if len(take):
-                self.kept[part].append(({k: v[take] for k, v in inputs.items()},
-                                        {k: v[take] for k, v in raw_targets.items()}))
+                self.kept[part].append(
+                    ({k: v[take] for k, v in inputs.items()}, {k: v[take] for k, v in raw_targets.items()})
+                )
                 self.kept_rows[part] += len(take)
         self.rows += n
 
@@ -109,8 +115,9 @@ class TableScan:
         inputs = {}
         for name, spec in self.plan.specs.items():
             inputs[name] = column_values(frame[spec.column], spec, self.shards.locate, offset)
-            check_no_missing(spec.column, inputs[name], spec.role, self.policy,
-                             lambda r, o=offset: self.shards.locate(r + o))
+            check_no_missing(
+                spec.column, inputs[name], spec.role, self.policy, lambda r, o=offset: self.shards.locate(r + o)
+            )
         return inputs
 
     def _targets(self, frame: Any, offset: int, parts: np.ndarray) -> dict[str, np.ndarray]:
@@ -120,15 +127,20 @@ class TableScan:
             values = frame[name].to_numpy()
             absent = missing_mask(values)
             if absent.any():
-                raise DataError(f"{self.shards.locate(offset + int(np.flatnonzero(absent)[0]))}: target '{name}' is "
-                                f"missing; drop the rows without a target or fill them", config_path=("data", "target"))
+                raise DataError(
+                    f"{self.shards.locate(offset + int(np.flatnonzero(absent)[0]))}: target '{name}' is "
+                    f"missing; drop the rows without a target or fill them",
+                    config_path=("data", "target"),
+                )
             raw_targets[name] = values
             if self.plan.tasks[name] != "regression":
                 for code, part in enumerate(PARTS):
                     _count(self.labels[name][part], values[parts == code])
             elif values.dtype.kind not in "iuf":
-                raise DataError(f"{source}: target '{name}': regression needs numbers, received values like "
-                                f"{values[0]!r}", config_path=("data", "target"))
+                raise DataError(
+                    f"{source}: target '{name}': regression needs numbers, received values like {values[0]!r}",
+                    config_path=("data", "target"),
+                )
         return raw_targets
 
     def finish(self, chunk_rows: int, fingerprint: str) -> StreamedTable:
@@ -140,12 +152,19 @@ class TableScan:
         layout = TableLayout(self.shards, chunk_rows, plan.specs, target_specs, self.seed, self.fractions)
         _check_sizes(source, self.rows, self.counts, self.fractions)
         info = {
-            "column_types": plan.types, "inferred_types": plan.inferred,
-            "missing": {c: n for c, n in self.missing.items() if n}, "missing_policy": self.policy.describe(),
-            "rows": self.rows, "first_line": None if self.shards.fmt == "parquet" else 2, "streamed": True,
+            "column_types": plan.types,
+            "inferred_types": plan.inferred,
+            "missing": {c: n for c, n in self.missing.items() if n},
+            "missing_policy": self.policy.describe(),
+            "rows": self.rows,
+            "first_line": None if self.shards.fmt == "parquet" else 2,
+            "streamed": True,
             "chunk_rows": chunk_rows,
-            "class_counts": {t: {p: _jsonable_counts(c, target_specs[t]) for p, c in by.items()}
-                             for t, by in self.labels.items() if plan.tasks[t] != "regression"},
+            "class_counts": {
+                t: {p: _jsonable_counts(c, target_specs[t]) for p, c in by.items()}
+                for t, by in self.labels.items()
+                if plan.tasks[t] != "regression"
+            },
         }
         if len(self.shards.files) > 1:
             info["shards"] = len(self.shards.files)
@@ -162,10 +181,15 @@ class TableScan:
 def _target_tasks(frame: Any, targets: list[str], task: str | None, source: str) -> dict[str, str]:
     from dlflow.data.tasks import infer_task
 
-    if len(targets) > 1 and task in (None, "multilabel") and all(set(frame[t].dropna().unique()) <= {0, 1}
-                                                                  for t in targets):
-        raise DataError(f"{source}: a multilabel table cannot be streamed yet; set data.streaming.enabled: false",
-                        config_path=("data", "streaming"))
+    if (
+        len(targets) > 1
+        and task in (None, "multilabel")
+        and all(set(frame[t].dropna().unique()) <= {0, 1} for t in targets)
+    ):
+        raise DataError(
+            f"{source}: a multilabel table cannot be streamed yet; set data.streaming.enabled: false",
+            config_path=("data", "streaming"),
+        )
     return {t: task or infer_task(frame[t].to_numpy()) for t in targets}
 
 
@@ -176,27 +200,36 @@ def _target_spec(name: str, task: str, labels: dict[str, dict[Any, int]], source
 
     classes = _unique(np.array(sorted({c for by in labels.values() for c in by}, key=str), dtype=object))
     if task == "binary" and len(classes) != 2:
-        raise DataError(f"{source}: target '{name}': binary needs exactly 2 classes, received {len(classes)}",
-                        config_path=("data", "target"))
+        raise DataError(
+            f"{source}: target '{name}': binary needs exactly 2 classes, received {len(classes)}",
+            config_path=("data", "target"),
+        )
     if len(classes) < 2:
-        raise DataError(f"{source}: target '{name}': classification needs at least 2 classes, received "
-                        f"{len(classes)}", config_path=("data", "target"))
+        raise DataError(
+            f"{source}: target '{name}': classification needs at least 2 classes, received {len(classes)}",
+            config_path=("data", "target"),
+        )
     return TargetSpec(name, task, tuple(classes), ())
 
 
 def _check_sizes(source: str, rows: int, counts: dict[str, int], fractions: tuple[float, float]) -> None:
     validation, test = fractions
     if counts["train"] < 2 or (validation > 0 and counts["validation"] < 1) or (test > 0 and counts["test"] < 1):
-        raise DataError(f"{source}: too few rows for the split: {rows} rows, validation {validation:g} and "
-                        f"test {test:g} leave {counts['train']} for training, {counts['validation']} for "
-                        f"validation and {counts['test']} for test", config_path=("data", "split"))
+        raise DataError(
+            f"{source}: too few rows for the split: {rows} rows, validation {validation:g} and "
+            f"test {test:g} leave {counts['train']} for training, {counts['validation']} for "
+            f"validation and {counts['test']} for test",
+            config_path=("data", "split"),
+        )
 
 
 def _sample_dataset(kept: list[tuple[dict, dict]], layout: TableLayout, info: dict) -> Dataset:
     specs, target_specs = layout.specs, layout.target_specs
     inputs = {n: joined_arrays([k[0][n] for k in kept], specs[n]) for n in specs}
-    targets = {n: encode_with_classes(np.concatenate([k[1][n] for k in kept]) if kept else np.empty(0), s)
-               for n, s in target_specs.items()}
+    targets = {
+        n: encode_with_classes(np.concatenate([k[1][n] for k in kept]) if kept else np.empty(0), s)
+        for n, s in target_specs.items()
+    }
     return Dataset("tabular", inputs, targets, dict(specs), dict(target_specs), layout.source, info=dict(info))
 
 

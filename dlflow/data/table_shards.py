@@ -26,8 +26,27 @@ GLOB_CHARS = set("*?[")
 BLOCK_BYTES = 8 << 20  # pyarrow's CSV block size: rows parsed together, in parallel
 # pyarrow's CSV reader reads up to 32 blocks ahead of the consumer: a slow one (`dlflow predict`)
 # holds 32 x block_bytes of the file, so it asks for smaller blocks
-PANDAS_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
-                "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]  # what pandas.read_csv reads as missing
+PANDAS_NULLS = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+]  # what pandas.read_csv reads as missing
 
 
 def is_pattern(source: str) -> bool:
@@ -42,8 +61,11 @@ def shard_files(source: str) -> list[Path]:
         found = [Path(p) for p in glob.glob(source, recursive=True)]
     elif Path(source).is_dir():
         root = Path(source)
-        found = [p for p in root.rglob("*") if p.suffix.lower() in TABLE_FORMATS
-                 and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+        found = [
+            p
+            for p in root.rglob("*")
+            if p.suffix.lower() in TABLE_FORMATS and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        ]
     else:
         return [Path(source)]
     return sorted(p for p in found if p.is_file())
@@ -85,8 +107,9 @@ class TableShards:
         name = self.source if len(self.files) == 1 else str(self.files[index])
         return f"{name}: row {within + 1}" if self.fmt == "parquet" else f"{name}:{within + 2}"
 
-    def chunks(self, chunk_rows: int, *, columns: list[str] | None = None,
-               strings: list[str] | None = None) -> Iterator[Any]:
+    def chunks(
+        self, chunk_rows: int, *, columns: list[str] | None = None, strings: list[str] | None = None
+    ) -> Iterator[Any]:
         """The whole table as DataFrames of at most `chunk_rows` rows (a shard's last chunk may be
         shorter), missing strings as "".
 
@@ -105,9 +128,12 @@ class TableShards:
                 names = _column_names(file, self.fmt)
                 first_columns = first_columns or names
                 if names != first_columns:
-                    raise DataError(f"{file}: its columns ({', '.join(names)}) differ from those of {self.files[0]} "
-                                    f"({', '.join(first_columns)}); every shard of a table must have the same "
-                                    f"columns", config_path=("data", "source"))
+                    raise DataError(
+                        f"{file}: its columns ({', '.join(names)}) differ from those of {self.files[0]} "
+                        f"({', '.join(first_columns)}); every shard of a table must have the same "
+                        f"columns",
+                        config_path=("data", "source"),
+                    )
                 self._starts.append(offset)
                 reader = _parquet_chunks if self.fmt == "parquet" else _csv_chunks
                 for frame in reader(file, self.fmt, chunk_rows, columns, strings or [], self.block_bytes):
@@ -162,23 +188,26 @@ def _column_names(file: Path, fmt: str) -> list[str]:
         return next(csv.reader(handle, delimiter=separator(fmt)), [])
 
 
-def _parquet_chunks(file: Path, fmt: str, chunk_rows: int, columns: list[str] | None,
-                    strings: list[str], block_bytes: int = BLOCK_BYTES) -> Iterator[Any]:
+def _parquet_chunks(
+    file: Path, fmt: str, chunk_rows: int, columns: list[str] | None, strings: list[str], block_bytes: int = BLOCK_BYTES
+) -> Iterator[Any]:
     import pyarrow.parquet as pq
 
     for batch in pq.ParquetFile(file).iter_batches(batch_size=chunk_rows, columns=columns):
         yield batch.to_pandas()
 
 
-def _csv_chunks(file: Path, fmt: str, chunk_rows: int, columns: list[str] | None,
-                strings: list[str], block_bytes: int = BLOCK_BYTES) -> Iterator[Any]:
+def _csv_chunks(
+    file: Path, fmt: str, chunk_rows: int, columns: list[str] | None, strings: list[str], block_bytes: int = BLOCK_BYTES
+) -> Iterator[Any]:
     """A CSV's rows in chunks: pyarrow with each column's type from pandas' reading of the first
     rows; from a block pyarrow cannot convert on, pandas (whose values reach the usual checks)."""
     import pandas as pd
     import pyarrow as pa
 
-    head = pd.read_csv(file, sep=separator(fmt), nrows=min(chunk_rows, 10_000), usecols=columns,
-                       dtype={c: object for c in strings})
+    head = pd.read_csv(
+        file, sep=separator(fmt), nrows=min(chunk_rows, 10_000), usecols=columns, dtype={c: object for c in strings}
+    )
     if head.empty:
         yield head
         return
@@ -189,24 +218,34 @@ def _csv_chunks(file: Path, fmt: str, chunk_rows: int, columns: list[str] | None
             done += len(frame)
             yield frame
     except pa.ArrowInvalid:
-        reader = pd.read_csv(file, sep=separator(fmt), chunksize=chunk_rows, usecols=columns,
-                             dtype={c: object for c in strings}, skiprows=range(1, done + 1))
+        reader = pd.read_csv(
+            file,
+            sep=separator(fmt),
+            chunksize=chunk_rows,
+            usecols=columns,
+            dtype={c: object for c in strings},
+            skiprows=range(1, done + 1),
+        )
         with reader:
             for frame in reader:
                 yield frame.reset_index(drop=True)
 
 
-def _arrow_tables(file: Path, fmt: str, chunk_rows: int, types: dict[str, Any],
-                  block_bytes: int = BLOCK_BYTES) -> Iterator[Any]:
+def _arrow_tables(
+    file: Path, fmt: str, chunk_rows: int, types: dict[str, Any], block_bytes: int = BLOCK_BYTES
+) -> Iterator[Any]:
     """pyarrow Tables of exactly `chunk_rows` rows (the last one shorter) from a CSV's blocks."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     reader = pcsv.open_csv(
-        file, read_options=pcsv.ReadOptions(block_size=block_bytes),
+        file,
+        read_options=pcsv.ReadOptions(block_size=block_bytes),
         parse_options=pcsv.ParseOptions(delimiter=separator(fmt), newlines_in_values=True),
-        convert_options=pcsv.ConvertOptions(column_types=types, include_columns=list(types),
-                                            null_values=PANDAS_NULLS, strings_can_be_null=True))
+        convert_options=pcsv.ConvertOptions(
+            column_types=types, include_columns=list(types), null_values=PANDAS_NULLS, strings_can_be_null=True
+        ),
+    )
     pending: list[Any] = []
     rows = 0
     for batch in reader:

@@ -58,8 +58,10 @@ class TableLayout:
         """A chunk's raw model inputs and encoded targets."""
         from dlflow.data.tabular import column_values
 
-        inputs = {name: column_values(frame[spec.column or name], spec, self.shards.locate, offset)
-                  for name, spec in self.specs.items()}
+        inputs = {
+            name: column_values(frame[spec.column or name], spec, self.shards.locate, offset)
+            for name, spec in self.specs.items()
+        }
         targets = {name: encode_with_classes(frame[name].to_numpy(), spec) for name, spec in self.target_specs.items()}
         return inputs, targets
 
@@ -77,8 +79,9 @@ class TablePart:
     rows: int
     owner: Any = field(default=None, repr=False)
 
-    def batches(self, batch_size: int, rng: np.random.Generator | None = None,
-                drop_remainder: bool = False) -> Iterator[tuple[Any, Any]]:
+    def batches(
+        self, batch_size: int, rng: np.random.Generator | None = None, drop_remainder: bool = False
+    ) -> Iterator[tuple[Any, Any]]:
         """(inputs, targets) batches of this part in file order, or shuffled within chunks with `rng`."""
         code = PARTS.index(self.part)
         pending: tuple[dict, dict] | None = None
@@ -115,10 +118,14 @@ class TablePart:
             rng = np.random.default_rng([seed, next(epochs)]) if shuffle else None
             yield from self.batches(block, rng, drop_remainder)
 
-        inputs = {name: tf.TensorSpec((None, *spec.shape), tf.string if spec.dtype == "string" else spec.dtype)
-                  for name, spec in self.layout.specs.items()}
-        targets = {name: tf.TensorSpec((None, *spec.shape), _target_dtype(spec))
-                   for name, spec in self.layout.target_specs.items()}
+        inputs = {
+            name: tf.TensorSpec((None, *spec.shape), tf.string if spec.dtype == "string" else spec.dtype)
+            for name, spec in self.layout.specs.items()
+        }
+        targets = {
+            name: tf.TensorSpec((None, *spec.shape), _target_dtype(spec))
+            for name, spec in self.layout.target_specs.items()
+        }
         signature = (inputs, targets if len(targets) > 1 else next(iter(targets.values())))
         blocks = tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(1)
         batches = blocks.flat_map(lambda x, y: _sliced((x, y), batch_size, drop_remainder))
@@ -135,11 +142,18 @@ class TablePart:
                 inputs[name].append(batch_inputs[name])
             for name in targets:
                 targets[name].append(batch_targets[name])
-        return Dataset("tabular", {n: joined_arrays(v, self.layout.specs[n]) for n, v in inputs.items()},
-                       {n: np.concatenate(v) if v else np.empty(0, _target_dtype(self.layout.target_specs[n]))
-                        for n, v in targets.items()},
-                       dict(self.layout.specs), dict(self.layout.target_specs), self.layout.source,
-                       info={"streamed_part": self.part})
+        return Dataset(
+            "tabular",
+            {n: joined_arrays(v, self.layout.specs[n]) for n, v in inputs.items()},
+            {
+                n: np.concatenate(v) if v else np.empty(0, _target_dtype(self.layout.target_specs[n]))
+                for n, v in targets.items()
+            },
+            dict(self.layout.specs),
+            dict(self.layout.target_specs),
+            self.layout.source,
+            info={"streamed_part": self.part},
+        )
 
     def _shape(self, inputs: dict, targets: dict) -> tuple[Any, Any]:
         return inputs, targets if len(targets) > 1 else next(iter(targets.values()))
@@ -211,6 +225,6 @@ def _sliced(block: Any, batch_size: int, drop_remainder: bool) -> Any:
 
     def take(i: Any) -> Any:
         start = i * batch_size
-        return tf.nest.map_structure(lambda t: t[start:tf.minimum(start + batch_size, rows)], block)
+        return tf.nest.map_structure(lambda t: t[start : tf.minimum(start + batch_size, rows)], block)
 
     return tf.data.Dataset.range(count).map(take)

@@ -123,8 +123,10 @@ def dataset_from_frame(
         check_no_missing(column, values, spec.role, policy, locate)
         inputs[spec.name], specs[spec.name] = values, spec
     if not inputs:
-        raise DataError(f"{source}: no feature columns left after removing the target and ignored columns",
-                        config_path=("data", "features"))
+        raise DataError(
+            f"{source}: no feature columns left after removing the target and ignored columns",
+            config_path=("data", "features"),
+        )
 
     encoded, target_specs = encode_targets(frame, targets, task, locate, source)
     info = {
@@ -150,23 +152,31 @@ def target_columns(frame: Any, target: str | list[str] | None, source: str) -> l
     targets = [target] if isinstance(target, str) else list(target or [])
     columns = [str(c) for c in frame.columns]
     if not targets:
-        raise DataError(f"{source}: data.target is required for a table; columns are: {', '.join(columns)}",
-                        config_path=("data", "target"))
+        raise DataError(
+            f"{source}: data.target is required for a table; columns are: {', '.join(columns)}",
+            config_path=("data", "target"),
+        )
     for name in targets:
         if name not in frame.columns:
-            raise DataError(f"{source}: no target column '{name}'{did_you_mean(name, columns)}; columns are: {', '.join(columns)}",
-                            config_path=("data", "target"))
+            raise DataError(
+                f"{source}: no target column '{name}'{did_you_mean(name, columns)}; columns are: {', '.join(columns)}",
+                config_path=("data", "target"),
+            )
     return targets
 
 
-def column_types(frame: Any, targets: list[str], features: dict[str, str] | None,
-                 source: str) -> tuple[dict[str, str], list[str]]:
+def column_types(
+    frame: Any, targets: list[str], features: dict[str, str] | None, source: str
+) -> tuple[dict[str, str], list[str]]:
     """The type of every non-target column (given, or inferred) and which of them were inferred."""
     given = dict(features or {})
     for name in given:
         if name not in frame.columns:
-            raise DataError(f"{source}: data.features names column '{name}', which the table does not have; "
-                            f"columns are: {', '.join(map(str, frame.columns))}", config_path=("data", "features", name))
+            raise DataError(
+                f"{source}: data.features names column '{name}', which the table does not have; "
+                f"columns are: {', '.join(map(str, frame.columns))}",
+                config_path=("data", "features", name),
+            )
     types, inferred = {}, []
     for column in frame.columns:
         column = str(column)
@@ -192,8 +202,10 @@ def input_spec(series: Any, column: str, kind: str, name: str) -> InputSpec:
         return InputSpec(name, (1,), dtype, "categorical", column=column)
     if kind == "text":
         return InputSpec(name, (1,), "string", "text", column=column)
-    raise DataError(f"column '{column}': unknown type '{kind}'; expected one of: {', '.join(COLUMN_TYPES)}",
-                    config_path=("data", "features", column))
+    raise DataError(
+        f"column '{column}': unknown type '{kind}'; expected one of: {', '.join(COLUMN_TYPES)}",
+        config_path=("data", "features", column),
+    )
 
 
 def column_values(series: Any, spec: InputSpec, locate: Locate, offset: int = 0) -> np.ndarray:
@@ -217,10 +229,16 @@ def column_values(series: Any, spec: InputSpec, locate: Locate, offset: int = 0)
         bad = ~absent & numbers.isna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            advice = (f"fix the value, or set data.features.{column}: categorical if the column holds categories"
-                      if spec.role == "numeric" else "fix the value: the column's other values are integer codes")
-            raise DataError(f"{locate(offset + row)}: column '{column}': expected a number, received "
-                            f"{series.iloc[row]!r}; {advice}", config_path=("data", "source"))
+            advice = (
+                f"fix the value, or set data.features.{column}: categorical if the column holds categories"
+                if spec.role == "numeric"
+                else "fix the value: the column's other values are integer codes"
+            )
+            raise DataError(
+                f"{locate(offset + row)}: column '{column}': expected a number, received "
+                f"{series.iloc[row]!r}; {advice}",
+                config_path=("data", "source"),
+            )
         return numbers.to_numpy("float32").reshape(-1, 1)
     strings = series.astype("string").fillna(MISSING_STRING).to_numpy(dtype=object)
     return strings.reshape(-1, 1)
@@ -231,25 +249,37 @@ def missing_counts(frame: Any) -> dict[str, int]:
     return {str(c): int(missing_mask(frame[c].to_numpy()).sum()) for c in frame.columns}
 
 
-def encode_targets(frame: Any, targets: list[str], task: str | None, locate: Locate,
-                   source: str) -> tuple[dict[str, np.ndarray], dict[str, TargetSpec]]:
+def encode_targets(
+    frame: Any, targets: list[str], task: str | None, locate: Locate, source: str
+) -> tuple[dict[str, np.ndarray], dict[str, TargetSpec]]:
     """Encode the target column(s); a missing label is an error naming its row."""
     for name in targets:
         absent = missing_mask(frame[name].to_numpy())
         if absent.any():
             row = int(np.flatnonzero(absent)[0])
-            raise DataError(f"{locate(row)}: target '{name}' is missing ({int(absent.sum())} rows have no "
-                            f"target); drop those rows or fill them", config_path=("data", "target"))
+            raise DataError(
+                f"{locate(row)}: target '{name}' is missing ({int(absent.sum())} rows have no "
+                f"target); drop those rows or fill them",
+                config_path=("data", "target"),
+            )
     encoded, specs = {}, {}
-    if len(targets) > 1 and task in (None, "multilabel") and all(
-        set(frame[t].dropna().unique()) <= {0, 1} for t in targets
+    if (
+        len(targets) > 1
+        and task in (None, "multilabel")
+        and all(set(frame[t].dropna().unique()) <= {0, 1} for t in targets)
     ):
-        values, spec = encode_target(frame[targets].to_numpy(), "labels", "multilabel", source=source)  # one sigmoid output
+        values, spec = encode_target(
+            frame[targets].to_numpy(), "labels", "multilabel", source=source
+        )  # one sigmoid output
         spec = TargetSpec(spec.name, spec.task, tuple(targets), spec.shape)
         return {spec.name: values}, {spec.name: spec}
     for name in targets:
-        values, spec = encode_target(frame[name].to_numpy(), safe_name(name, fallback="target"), task,  # a Keras output name
-                                     source=source)
+        values, spec = encode_target(
+            frame[name].to_numpy(),
+            safe_name(name, fallback="target"),
+            task,  # a Keras output name
+            source=source,
+        )
         encoded[name], specs[name] = values, spec
     return encoded, specs
 

@@ -33,8 +33,9 @@ def infer_task(values: np.ndarray) -> str:
     return "regression"
 
 
-def encode_target(values: np.ndarray, name: str, task: str | None,
-                  source: str | None = None) -> tuple[np.ndarray, TargetSpec]:
+def encode_target(
+    values: np.ndarray, name: str, task: str | None, source: str | None = None
+) -> tuple[np.ndarray, TargetSpec]:
     """Encode a raw target for `task` (inferred when None) and describe it.
 
     Classification labels become indices into `TargetSpec.classes` (sorted original labels),
@@ -46,42 +47,53 @@ def encode_target(values: np.ndarray, name: str, task: str | None,
     try:
         return _encode_target(np.asarray(values), name, task)
     except DataError as exc:
-        raise DataError(f"{source}: {exc.message}" if source else exc.message,
-                        config_path=("data", "target")) from None
+        raise DataError(f"{source}: {exc.message}" if source else exc.message, config_path=("data", "target")) from None
 
 
 def _encode_target(values: np.ndarray, name: str, task: str | None) -> tuple[np.ndarray, TargetSpec]:
     if values.dtype.kind == "f" and not np.isfinite(values).all():
         bad = ~np.isfinite(values.reshape(values.shape[0] if values.ndim else 1, -1)).all(axis=1)
-        raise DataError(f"target '{name}': {int(bad.sum())} samples have a NaN or infinite target (the first is "
-                        f"sample {int(np.flatnonzero(bad)[0])}); drop or fix them")
+        raise DataError(
+            f"target '{name}': {int(bad.sum())} samples have a NaN or infinite target (the first is "
+            f"sample {int(np.flatnonzero(bad)[0])}); drop or fix them"
+        )
     task = task or infer_task(values)
     if task == "regression":
         if values.dtype.kind not in "iuf":
-            raise DataError(f"target '{name}': regression needs numbers, received values like {values.reshape(-1)[0]!r}",
-                            config_path=("data", "target"))
+            raise DataError(
+                f"target '{name}': regression needs numbers, received values like {values.reshape(-1)[0]!r}",
+                config_path=("data", "target"),
+            )
         encoded = values.astype("float32")
         return encoded, TargetSpec(name, task, None, tuple(encoded.shape[1:]))
     if task == "multilabel":
         if values.ndim != 2:
-            raise DataError(f"target '{name}': multilabel needs a 2-D 0/1 array, received shape {values.shape}",
-                            config_path=("data", "target"))
+            raise DataError(
+                f"target '{name}': multilabel needs a 2-D 0/1 array, received shape {values.shape}",
+                config_path=("data", "target"),
+            )
         classes = tuple(range(values.shape[1]))
         return values.astype("float32"), TargetSpec(name, task, classes, (values.shape[1],))
     flat = values.reshape(-1) if values.ndim > 1 and values.shape[1:] == (1,) * (values.ndim - 1) else values
     if flat.ndim != 1:
-        raise DataError(f"target '{name}': {task} needs one label per sample, received shape {values.shape}",
-                        config_path=("data", "target"))
+        raise DataError(
+            f"target '{name}': {task} needs one label per sample, received shape {values.shape}",
+            config_path=("data", "target"),
+        )
     if _isnan(flat).any():
-        raise DataError(f"target '{name}': {int(_isnan(flat).sum())} samples have no label",
-                        config_path=("data", "target"))
+        raise DataError(
+            f"target '{name}': {int(_isnan(flat).sum())} samples have no label", config_path=("data", "target")
+        )
     classes = _unique(flat)
     if task == "binary" and len(classes) != 2:
-        raise DataError(f"target '{name}': binary needs exactly 2 classes, received {len(classes)}",
-                        config_path=("data", "target"))
+        raise DataError(
+            f"target '{name}': binary needs exactly 2 classes, received {len(classes)}", config_path=("data", "target")
+        )
     if len(classes) < 2:
-        raise DataError(f"target '{name}': classification needs at least 2 classes, received {len(classes)}",
-                        config_path=("data", "target"))
+        raise DataError(
+            f"target '{name}': classification needs at least 2 classes, received {len(classes)}",
+            config_path=("data", "target"),
+        )
     index = {label: i for i, label in enumerate(classes)}
     encoded = np.array([index[_key(v)] for v in flat], dtype="int64")
     if task == "binary":
@@ -101,7 +113,9 @@ def decode_predictions(spec: TargetSpec, predictions: np.ndarray) -> tuple[np.nd
         return np.asarray(spec.classes, dtype=object)[index], np.where(index == 1, p, 1 - p)
     if spec.task == "multilabel":
         return (predictions >= 0.5).astype(int), predictions
-    return predictions.reshape(len(predictions), -1).squeeze(-1) if predictions.shape[-1:] == (1,) else predictions, None
+    return predictions.reshape(len(predictions), -1).squeeze(-1) if predictions.shape[-1:] == (
+        1,
+    ) else predictions, None
 
 
 def _isnan(values: np.ndarray) -> np.ndarray:

@@ -85,8 +85,9 @@ class TextFiles:
         """A tf.data stream of (1,) string tensors, one per file, in order (for adapting on)."""
         import tensorflow as tf
 
-        return tf.data.Dataset.range(len(self)).map(self.reader(), num_parallel_calls=tf.data.AUTOTUNE,
-                                                    deterministic=True)
+        return tf.data.Dataset.range(len(self)).map(
+            self.reader(), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
 
     def reader(self) -> Any:
         """A tf function: sample index -> its document, a (1,) string tensor (a leading BOM dropped)."""
@@ -123,21 +124,29 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
             report("text files read", i + 1, len(files))
         raw = read_text(file, max_bytes=limit)
         words[i] = len(WORD.findall(raw))
-        digests[i] = int.from_bytes(hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
-                                    "little")
+        digests[i] = int.from_bytes(
+            hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little"
+        )
     if not words.any():
-        raise DataError(f"{folder}: the text files hold no words (all empty or punctuation): TextVectorization "
-                        f"has no vocabulary to learn", config_path=("data", "source"))
+        raise DataError(
+            f"{folder}: the text files hold no words (all empty or punctuation): TextVectorization "
+            f"has no vocabulary to learn",
+            config_path=("data", "source"),
+        )
     texts = TextFiles(folder, np.asarray([str(f.relative_to(folder)) for f in files], dtype=object), digests)
     if wants_no_target(data):  # no target (see dlflow.data.no_target)
         encoded, spec = None, None
     else:
-        encoded, spec = encode_target(np.asarray(labels, dtype=object), target_name(data.target), task,
-                                     source=str(folder))
-    info = {"classes": sorted(set(labels)), "files": len(files),
-            "per_class": {c: labels.count(c) for c in sorted(set(labels))},
-            "words_per_document": {"median": float(np.median(words)), "max": int(words.max())},
-            "files_keyed": "relative path + content digest"}
+        encoded, spec = encode_target(
+            np.asarray(labels, dtype=object), target_name(data.target), task, source=str(folder)
+        )
+    info = {
+        "classes": sorted(set(labels)),
+        "files": len(files),
+        "per_class": {c: labels.count(c) for c in sorted(set(labels))},
+        "words_per_document": {"median": float(np.median(words)), "max": int(words.max())},
+        "files_keyed": "relative path + content digest",
+    }
     return Dataset(
         kind="text",
         inputs={"text": texts},
@@ -149,8 +158,9 @@ def load_text_dir(data: Any, task: str | None) -> Dataset:
     )
 
 
-def text_tf_dataset(files: TextFiles, targets: Any, *, batch_size: int, shuffle: bool, seed: int,
-                    drop_remainder: bool = False) -> Any:
+def text_tf_dataset(
+    files: TextFiles, targets: Any, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool = False
+) -> Any:
     """A tf.data pipeline of (documents, targets) batches read from the files (reshuffled each epoch)."""
     import tensorflow as tf
 
@@ -159,8 +169,11 @@ def text_tf_dataset(files: TextFiles, targets: Any, *, batch_size: int, shuffle:
         order = order.shuffle(max(len(files), 1), seed=seed, reshuffle_each_iteration=True)
     target_t = tf.nest.map_structure(tf.convert_to_tensor, targets)
     read = files.reader()
-    data = order.map(lambda i: (read(i), tf.nest.map_structure(lambda t: tf.gather(t, i), target_t)),
-                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    data = order.map(
+        lambda i: (read(i), tf.nest.map_structure(lambda t: tf.gather(t, i), target_t)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
@@ -174,14 +187,19 @@ def read_text(path: Path, max_bytes: int | None = None) -> str:
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
-            raise DataError(f"{path}: {size:,} bytes, more than data.text.max_file_bytes ({max_bytes:,}); "
-                            f"split the document or raise the limit", config_path=("data", "text", "max_file_bytes"))
+            raise DataError(
+                f"{path}: {size:,} bytes, more than data.text.max_file_bytes ({max_bytes:,}); "
+                f"split the document or raise the limit",
+                config_path=("data", "text", "max_file_bytes"),
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read it ({exc.strerror or exc})", config_path=("data", "source")) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}: 0x{raw[exc.start]:02x}); "
-                        f"re-save it as UTF-8", config_path=("data", "source")) from exc
+        raise DataError(
+            f"{path}: not UTF-8 text (byte {exc.start}: 0x{raw[exc.start]:02x}); re-save it as UTF-8",
+            config_path=("data", "source"),
+        ) from exc
     return text.removeprefix("\ufeff")

@@ -45,31 +45,38 @@ def _record_error(file: Path, spec: dict[str, Any], kind: str, done: int, exc: E
 
     reason = str(exc).splitlines()[0][:300]
     if isinstance(exc, tf.errors.DataLossError):
-        return DataError(f"{file}: corrupt TFRecord data after record {done} ({reason})",
-                         config_path=("data", "source"))
+        return DataError(
+            f"{file}: corrupt TFRecord data after record {done} ({reason})", config_path=("data", "source")
+        )
     for number, record in enumerate(tf.data.TFRecordDataset(str(file), compression_type=kind).skip(done), done):
         try:
             tf.io.parse_single_example(record, spec)
         except tf.errors.InvalidArgumentError as bad:
             reason = str(bad).splitlines()[0][:300]
-            return DataError(f"{file}: record {number + 1} does not match data.tfrecord.features: {reason}",
-                             config_path=("data", "tfrecord", "features"))
-    return DataError(f"{file}: records do not match data.tfrecord.features: {reason}",
-                     config_path=("data", "tfrecord", "features"))
+            return DataError(
+                f"{file}: record {number + 1} does not match data.tfrecord.features: {reason}",
+                config_path=("data", "tfrecord", "features"),
+            )
+    return DataError(
+        f"{file}: records do not match data.tfrecord.features: {reason}", config_path=("data", "tfrecord", "features")
+    )
 
 
 def parse_spec(features: dict[str, Any]) -> dict[str, Any]:
     import tensorflow as tf
 
-    return {name: tf.io.FixedLenFeature(f.shape, {"string": tf.string, "float32": tf.float32}.get(f.dtype, tf.int64))
-            for name, f in features.items()}
+    return {
+        name: tf.io.FixedLenFeature(f.shape, {"string": tf.string, "float32": tf.float32}.get(f.dtype, tf.int64))
+        for name, f in features.items()
+    }
 
 
 def decoded(values: np.ndarray) -> np.ndarray:
     """Bytes as Python strings (an object array); numbers as they are."""
     if values.dtype.kind in "OS":
         return np.asarray([v.decode("utf-8", "replace") for v in values.reshape(-1)], dtype=object).reshape(
-            values.shape)
+            values.shape
+        )
     return values
 
 
@@ -96,8 +103,9 @@ def target_encoder(spec: TargetSpec) -> Any:
         return lambda values: tf.cast(values, tf.float32)
     classes = list(spec.classes or ())
     strings = any(isinstance(c, str) for c in classes)
-    keys = tf.constant([str(c) for c in classes] if strings else [int(c) for c in classes],
-                       dtype=tf.string if strings else tf.int64)
+    keys = tf.constant(
+        [str(c) for c in classes] if strings else [int(c) for c in classes], dtype=tf.string if strings else tf.int64
+    )
     codes = tf.range(len(classes), dtype=tf.int64)
     table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, codes), default_value=-1)
     dtype = tf.float32 if spec.task == "binary" else tf.int64

@@ -57,8 +57,13 @@ def record_files(source: str) -> list[Path]:
 
     path = Path(source)
     if path.is_dir() and not is_pattern(source):
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                      and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        return sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
     return shard_files(source)
 
 
@@ -117,8 +122,9 @@ class RecordPart:
         records = self.layout.records().enumerate().filter(lambda i, _: tf.gather(parts, i) == code)
         records = records.map(lambda _, record: record)
         if shuffle:
-            records = records.shuffle(min(self.layout.shuffle_buffer, max(self.rows, 1)), seed=seed,
-                                      reshuffle_each_iteration=True)
+            records = records.shuffle(
+                min(self.layout.shuffle_buffer, max(self.rows, 1)), seed=seed, reshuffle_each_iteration=True
+            )
         batches = records.batch(batch_size, drop_remainder=drop_remainder)
         batches = batches.map(self.layout.parser(), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         count = self.rows // batch_size if drop_remainder else math.ceil(self.rows / batch_size)
@@ -133,9 +139,15 @@ class RecordPart:
                 inputs[name].append(numpy_values(x[name]))
             targets.append(y.numpy())
         spec = self.layout.target_spec
-        return Dataset("arrays", {n: np.concatenate(v) for n, v in inputs.items()},
-                       {spec.name: np.concatenate(targets)}, dict(self.layout.specs), {spec.name: spec},
-                       self.layout.source, info={"streamed_part": self.part})
+        return Dataset(
+            "arrays",
+            {n: np.concatenate(v) for n, v in inputs.items()},
+            {spec.name: np.concatenate(targets)},
+            dict(self.layout.specs),
+            {spec.name: spec},
+            self.layout.source,
+            info={"streamed_part": self.part},
+        )
 
 
 @dataclass
@@ -165,18 +177,38 @@ def scan_tfrecords(data: Any, task: str | None, *, seed: int, log: Any = None) -
     rows, parts = len(read.targets), hash_parts(np.arange(len(read.targets)), seed, *fractions).astype("uint8")
     counts = {p: int((parts == code).sum()) for code, p in enumerate(PARTS)}
     _check_sizes(source, rows, counts, fractions)
-    _, target_spec = encode_target(read.targets[parts == 0], safe_name(target, fallback="target"), task,
-                                   source=source)
-    specs = {safe_name(n): InputSpec(safe_name(n), tuple(f.shape) or (1,), f.dtype,
-                                      "text" if f.dtype == "string" else "array", column=n)
-             for n, f in options.features.items() if n != target}
-    layout = RecordLayout(source, files, dict(options.features), target, options.compression,
-                          options.shuffle_buffer, specs, target_spec, parts)
-    info = {"rows": rows, "streamed": True, "files": len(files), "records_per_file": read.per_file,
-            "features": {n: {"dtype": f.dtype, "shape": list(f.shape)} for n, f in options.features.items()}}
+    _, target_spec = encode_target(read.targets[parts == 0], safe_name(target, fallback="target"), task, source=source)
+    specs = {
+        safe_name(n): InputSpec(
+            safe_name(n), tuple(f.shape) or (1,), f.dtype, "text" if f.dtype == "string" else "array", column=n
+        )
+        for n, f in options.features.items()
+        if n != target
+    }
+    layout = RecordLayout(
+        source,
+        files,
+        dict(options.features),
+        target,
+        options.compression,
+        options.shuffle_buffer,
+        specs,
+        target_spec,
+        parts,
+    )
+    info = {
+        "rows": rows,
+        "streamed": True,
+        "files": len(files),
+        "records_per_file": read.per_file,
+        "features": {n: {"dtype": f.dtype, "shape": list(f.shape)} for n, f in options.features.items()},
+    }
     if target_spec.task != "regression":
-        info["class_counts"] = {target_spec.name: {p: class_counts(read.targets[parts == code], target_spec)
-                                                   for code, p in enumerate(PARTS)}}
+        info["class_counts"] = {
+            target_spec.name: {
+                p: class_counts(read.targets[parts == code], target_spec) for code, p in enumerate(PARTS)
+            }
+        }
     table = RecordTable(layout, TableShards(source, files, "tfrecord").fingerprint(), rows, counts, {}, info)
     for part in ("train", "validation"):
         sample = read.sample(part, layout, read.targets, info if part == "train" else {})
@@ -199,12 +231,18 @@ class _Read:
         index, _, raw = self.kept[part]
         inputs = {name: as_numpy_input(raw[spec.column], spec) for name, spec in layout.specs.items()}
         spec = layout.target_spec
-        return Dataset("arrays", inputs, {spec.name: encode_with_classes(targets[index], spec)},
-                       dict(layout.specs), {spec.name: spec}, layout.source, info=dict(info))
+        return Dataset(
+            "arrays",
+            inputs,
+            {spec.name: encode_with_classes(targets[index], spec)},
+            dict(layout.specs),
+            {spec.name: spec},
+            layout.source,
+            info=dict(info),
+        )
 
 
-def _read(files: list[Path], options: Any, target: str, seed: int, fractions: tuple[float, float],
-          log: Any) -> _Read:
+def _read(files: list[Path], options: Any, target: str, seed: int, fractions: tuple[float, float], log: Any) -> _Read:
     """Every record parsed once, file by file; the lowest-hash training records (and the first validation
     ones) kept as the samples."""
     from dlflow.data.progress import report
@@ -218,8 +256,9 @@ def _read(files: list[Path], options: Any, target: str, seed: int, fractions: tu
             n = len(batch[target])
             index = np.arange(offset + count, offset + count + n)
             _keep(kept, batch, index, hash_parts(index, seed, *fractions), hash_unit(index, seed, 1), target)
-            targets.append(decoded(batch[target]).reshape(n, -1)[:, 0] if batch[target].ndim > 1
-                           else decoded(batch[target]))
+            targets.append(
+                decoded(batch[target]).reshape(n, -1)[:, 0] if batch[target].ndim > 1 else decoded(batch[target])
+            )
             count += n
         per_file.append(count)
         offset += count
@@ -232,8 +271,14 @@ def _read(files: list[Path], options: Any, target: str, seed: int, fractions: tu
     return _Read(np.concatenate(targets) if targets else np.empty(0), per_file, kept)
 
 
-def _keep(kept: dict[str, Any], batch: dict[str, np.ndarray], index: np.ndarray, parts: np.ndarray,
-          draw: np.ndarray, target: str) -> None:
+def _keep(
+    kept: dict[str, Any],
+    batch: dict[str, np.ndarray],
+    index: np.ndarray,
+    parts: np.ndarray,
+    draw: np.ndarray,
+    target: str,
+) -> None:
     """Add a batch's candidates to the samples: training records with the lowest draws, validation's first."""
     for part, limit in (("train", SAMPLE_RECORDS), ("validation", VALIDATION_SAMPLE_RECORDS)):
         chosen = np.flatnonzero(parts == PARTS.index(part))
@@ -255,14 +300,20 @@ def _keep(kept: dict[str, Any], batch: dict[str, np.ndarray], index: np.ndarray,
 
 def _options(data: Any) -> Any:
     if data.tfrecord is None:
-        raise ConfigError("TFRecord files need their feature spec: data.tfrecord.features: {name: {dtype: float32 | "
-                          "int64 | string, shape: [n]}, ...}", config_path=("data", "tfrecord"))
+        raise ConfigError(
+            "TFRecord files need their feature spec: data.tfrecord.features: {name: {dtype: float32 | "
+            "int64 | string, shape: [n]}, ...}",
+            config_path=("data", "tfrecord"),
+        )
     return data.tfrecord
 
 
 def _target(data: Any, options: Any) -> str:
     target = data.target[0] if isinstance(data.target, list) and len(data.target) == 1 else data.target
     if not isinstance(target, str) or target not in options.features:
-        raise DataError(f"data.target must name one feature of data.tfrecord.features ({', '.join(options.features)}),"
-                        f" received {data.target!r}", config_path=("data", "target"))
+        raise DataError(
+            f"data.target must name one feature of data.tfrecord.features ({', '.join(options.features)}),"
+            f" received {data.target!r}",
+            config_path=("data", "target"),
+        )
     return target

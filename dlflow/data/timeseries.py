@@ -58,8 +58,15 @@ def load_timeseries(data: Any, task: str | None) -> Dataset:
     return dataset_from_series(read_table(path, fmt), data, task, source=str(path))
 
 
-def dataset_from_series(frame: Any, data: Any, task: str | None, *, source: str,
-                        default_target: str | None = None, default_ignore: Sequence[str] = ()) -> Dataset:
+def dataset_from_series(
+    frame: Any,
+    data: Any,
+    task: str | None,
+    *,
+    source: str,
+    default_target: str | None = None,
+    default_ignore: Sequence[str] = (),
+) -> Dataset:
     """Windows and targets from a time-ordered DataFrame (see the module docstring).
 
     Args:
@@ -98,21 +105,38 @@ def dataset_from_series(frame: Any, data: Any, task: str | None, *, source: str,
     )
 
 
-def _series_info(window: Any, series: SeriesWindows, used: list[str], targets: list[str], target_index: list[int],
-                 parts: dict[str, Any]) -> dict[str, Any]:
+def _series_info(
+    window: Any,
+    series: SeriesWindows,
+    used: list[str],
+    targets: list[str],
+    target_index: list[int],
+    parts: dict[str, Any],
+) -> dict[str, Any]:
     """The Dataset's `info`: the window, the columns, the rows and windows of each part."""
     return {
-        "window": {"length": window.length, "horizon": window.horizon, "stride": window.stride,
-                   "sampling_rate": window.sampling_rate, "steps": series.shape[1]},
-        "columns": used, "targets": targets, "rows": len(series.values), "windows": len(series),
-        "windows_dropped": parts.pop("dropped"), "parts_rows": parts,
-        "last_value": {"input": SERIES_INPUT, "feature_index": target_index[0]} if len(targets) == 1
+        "window": {
+            "length": window.length,
+            "horizon": window.horizon,
+            "stride": window.stride,
+            "sampling_rate": window.sampling_rate,
+            "steps": series.shape[1],
+        },
+        "columns": used,
+        "targets": targets,
+        "rows": len(series.values),
+        "windows": len(series),
+        "windows_dropped": parts.pop("dropped"),
+        "parts_rows": parts,
+        "last_value": {"input": SERIES_INPUT, "feature_index": target_index[0]}
+        if len(targets) == 1
         else {"input": SERIES_INPUT, "feature_indices": target_index},
     }
 
 
-def _window_targets(values: np.ndarray, rows: np.ndarray, targets: list[str], target_index: list[int],
-                    source: str) -> tuple[Any, np.ndarray]:
+def _window_targets(
+    values: np.ndarray, rows: np.ndarray, targets: list[str], target_index: list[int], source: str
+) -> tuple[Any, np.ndarray]:
     """Each window's target (the target columns at `rows`), encoded as one regression target."""
     name = safe_name(targets[0]) if len(targets) == 1 else MULTI_TARGET_NAME
     raw = values[rows, target_index[0]] if len(targets) == 1 else values[rows][:, target_index]
@@ -130,15 +154,21 @@ def _checked_window(data: Any, task: str | None, source: str) -> Any:
     """The config's window, once it is known to apply (a window is set, the task is regression)."""
     window = data.window
     if window is None:
-        raise DataError(f"{source} is a time series: set data.window, e.g. data.window: {{length: 24, horizon: 1}} "
-                        f"(each sample sees `length` rows and forecasts the target `horizon` rows later)",
-                        config_path=("data", "window"))
+        raise DataError(
+            f"{source} is a time series: set data.window, e.g. data.window: {{length: 24, horizon: 1}} "
+            f"(each sample sees `length` rows and forecasts the target `horizon` rows later)",
+            config_path=("data", "window"),
+        )
     if task not in (None, "regression"):
-        raise DataError(f"a time series forecasts values: expected task regression (or none), received '{task}'",
-                        config_path=("task",))
+        raise DataError(
+            f"a time series forecasts values: expected task regression (or none), received '{task}'",
+            config_path=("task",),
+        )
     if window.length // window.sampling_rate < 1:
-        raise DataError(f"data.window.length ({window.length}) must be at least data.window.sampling_rate "
-                        f"({window.sampling_rate})", config_path=("data", "window", "length"))
+        raise DataError(
+            f"data.window.length ({window.length}) must be at least data.window.sampling_rate ({window.sampling_rate})",
+            config_path=("data", "window", "length"),
+        )
     return window
 
 
@@ -167,15 +197,19 @@ def prediction_windows(frame: Any, series: dict[str, Any], source: str) -> tuple
     have = [str(c) for c in frame.columns]
     missing = [c for c in columns if c not in have]
     if missing:
-        raise DataError(f"{source}: no column {', '.join(repr(c) for c in missing)}; the run's windows hold the "
-                        f"columns {', '.join(columns)}{did_you_mean(missing[0], have)}")
+        raise DataError(
+            f"{source}: no column {', '.join(repr(c) for c in missing)}; the run's windows hold the "
+            f"columns {', '.join(columns)}{did_you_mean(missing[0], have)}"
+        )
     for name in columns:
         check_numbers(frame[frame.columns[have.index(name)]], name, source)
     values = numeric_values(frame[[frame.columns[have.index(c)] for c in columns]], columns, source)
     length, stride, rate = int(window["length"]), int(window["stride"]), int(window["sampling_rate"])
     if len(values) < length:
-        raise DataError(f"{source}: {len(values)} rows, but the run's windows need {length} rows "
-                        f"(data.window.length); give at least {length} rows")
+        raise DataError(
+            f"{source}: {len(values)} rows, but the run's windows need {length} rows "
+            f"(data.window.length); give at least {length} rows"
+        )
     ends = np.arange(len(values) - 1, length - 2, -stride)[::-1].astype("int64")
     return SeriesWindows(values, ends, window_offsets(length, rate)), ends
 
@@ -190,25 +224,29 @@ def _window_ends(n_rows: int, window: Any, split: Any, source: str) -> tuple[np.
     last_end = n_rows - 1 - horizon
     n_all = (last_end - (length - 1)) // stride + 1 if last_end >= length - 1 else 0
     if n_all < 1:
-        raise DataError(f"{source}: a window of length {length} plus horizon {horizon} needs at least "
-                        f"{length + horizon} rows, but the series has {n_rows}; lower data.window.length",
-                        config_path=("data", "window", "length"))
+        raise DataError(
+            f"{source}: a window of length {length} plus horizon {horizon} needs at least "
+            f"{length + horizon} rows, but the series has {n_rows}; lower data.window.length",
+            config_path=("data", "window", "length"),
+        )
     skip = math.ceil((length + horizon) / stride) - 1  # windows lost at each boundary
     boundaries = int(split.validation > 0) + int(split.test > 0)
     n_kept = n_all - boundaries * skip
     counts = _split_counts(n_kept, split, source) if n_kept > 0 else None
     if counts is None:
-        raise DataError(f"{source}: {n_rows} rows give {n_all} windows of length {length} (horizon {horizon}, "
-                        f"stride {stride}); each of the split's {boundaries} boundaries drops the {skip} windows "
-                        f"that would straddle it, leaving {max(n_kept, 0)}: too few for validation "
-                        f"{split.validation:g} and test {split.test:g}; lower data.window.length",
-                        config_path=("data", "window", "length"))
+        raise DataError(
+            f"{source}: {n_rows} rows give {n_all} windows of length {length} (horizon {horizon}, "
+            f"stride {stride}); each of the split's {boundaries} boundaries drops the {skip} windows "
+            f"that would straddle it, leaving {max(n_kept, 0)}: too few for validation "
+            f"{split.validation:g} and test {split.test:g}; lower data.window.length",
+            config_path=("data", "window", "length"),
+        )
     ends, parts, index, done = np.empty(sum(counts), dtype="int64"), {}, 0, 0
     for part, count in zip(("train", "validation", "test"), counts, strict=True):
         if part != "train" and count:
             index += skip
         first = (length - 1) + stride * index  # the part's windows end at first, first + stride, ...
-        ends[done:done + count] = np.arange(first, first + stride * count, stride, dtype="int64")
+        ends[done : done + count] = np.arange(first, first + stride * count, stride, dtype="int64")
         index, done = index + count, done + count
         parts[part] = [first - length + 1, first + stride * (count - 1) + horizon] if count else None
     parts["dropped"] = n_all - n_kept

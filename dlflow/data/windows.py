@@ -72,8 +72,13 @@ class SeriesWindows:
         holding it), as over the gathered array, without gathering it (GATHER_ROWS rows at a time)."""
         weights = self._row_weights()
         total = float(weights.sum())
-        mean = sum(weights[rows].astype("float64") @ self.values[rows].astype("float64")
-                   for rows in _chunks(len(self.values), GATHER_ROWS)) / total
+        mean = (
+            sum(
+                weights[rows].astype("float64") @ self.values[rows].astype("float64")
+                for rows in _chunks(len(self.values), GATHER_ROWS)
+            )
+            / total
+        )
         variance = np.zeros_like(mean)
         for rows in _chunks(len(self.values), GATHER_ROWS):
             centred = self.values[rows].astype("float64") - mean
@@ -113,7 +118,7 @@ class SeriesWindows:
             np.add.at(change, ends + rate, -1)
         for residue in range(rate):
             np.cumsum(change[residue::rate], out=change[residue::rate])
-        return change[:len(self.values)]
+        return change[: len(self.values)]
 
     def _rate(self) -> int:
         return int(self.offsets[1] - self.offsets[0]) if len(self.offsets) > 1 else 1
@@ -134,10 +139,10 @@ def _prefix_sums(sequence: np.ndarray) -> np.ndarray:
     prefix = np.zeros(len(sequence) + 1, np.uint64)
     running = np.uint64(0)
     for start in range(0, len(sequence), HASH_ROWS):
-        chunk = _row_hashes(sequence[start:start + HASH_ROWS])
+        chunk = _row_hashes(sequence[start : start + HASH_ROWS])
         chunk *= _powers(np.arange(start + 1, start + 1 + len(chunk)), _MIX)
-        np.cumsum(chunk, out=prefix[start + 1:start + 1 + len(chunk)])
-        prefix[start + 1:start + 1 + len(chunk)] += running
+        np.cumsum(chunk, out=prefix[start + 1 : start + 1 + len(chunk)])
+        prefix[start + 1 : start + 1 + len(chunk)] += running
         running = prefix[start + len(chunk)]
     return prefix
 
@@ -148,9 +153,9 @@ def _window_sums(prefix: np.ndarray, ends: np.ndarray, rate: int, steps: int) ->
     inverse = np.uint64(pow(int(_MIX), -1, 1 << 64))
     out = np.empty(len(ends), np.uint64)
     for start in range(0, len(ends), HASH_ROWS):
-        last = ends[start:start + HASH_ROWS] // rate
+        last = ends[start : start + HASH_ROWS] // rate
         first = last - (steps - 1)
-        out[start:start + len(last)] = (prefix[last + 1] - prefix[first]) * _powers(first, inverse)
+        out[start : start + len(last)] = (prefix[last + 1] - prefix[first]) * _powers(first, inverse)
     return out
 
 
@@ -167,8 +172,9 @@ def _powers(exponents: np.ndarray, base: np.uint64) -> np.ndarray:
     return result
 
 
-def windows_tf_dataset(windows: SeriesWindows, targets: Any, *, batch_size: int, shuffle: bool, seed: int,
-                       drop_remainder: bool = False) -> Any:
+def windows_tf_dataset(
+    windows: SeriesWindows, targets: Any, *, batch_size: int, shuffle: bool, seed: int, drop_remainder: bool = False
+) -> Any:
     """A tf.data pipeline of (windows, targets) batches gathered from the series held once as a tensor.
 
     Up to SHUFFLE_BUFFER_MAX windows, batches are those of an in-memory array (the same seeded
@@ -181,8 +187,9 @@ def windows_tf_dataset(windows: SeriesWindows, targets: Any, *, batch_size: int,
         windows.tensors["values"] = tf.constant(windows.values)
     values, ends, offsets = windows.tensors["values"], _last_rows(windows.ends), tf.constant(windows.offsets)
     targets = tf.nest.map_structure(tf.convert_to_tensor, targets)
-    indices = _index_batches(len(windows), batch_size=batch_size, shuffle=shuffle, seed=seed,
-                             drop_remainder=drop_remainder)
+    indices = _index_batches(
+        len(windows), batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
+    )
 
     def gather(batch: Any) -> Any:
         rows = ends(batch)[:, None] + offsets[None, :]

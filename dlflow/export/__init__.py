@@ -53,8 +53,7 @@ from dlflow.errors import UsageError, WorkFailed
 from dlflow.export import _files
 from dlflow.export.errors import Unsupported
 
-ARTIFACTS = {"keras": "model.keras", "saved_model": "saved_model", "tflite": "model.tflite",
-             "onnx": "model.onnx"}
+ARTIFACTS = {"keras": "model.keras", "saved_model": "saved_model", "tflite": "model.tflite", "onnx": "model.onnx"}
 REPORT_NAME = "parity.json"
 
 __all__ = ["ARTIFACTS", "FORMATS", "QUANTIZE_MODES", "REPORT_NAME", "export_model", "check_formats"]
@@ -164,11 +163,19 @@ def _write_report(report: dict[str, Any], export_dir: Path, say: Callable[[str],
 class _Job:
     """One `export_model` call: writes, checks and publishes the artifacts one by one."""
 
-    def __init__(self, model, export_dir: Path, samples, feed, reference, quantize: str,
-                 representative, say: Callable[[str], None]):
+    def __init__(
+        self,
+        model,
+        export_dir: Path,
+        samples,
+        feed,
+        reference,
+        quantize: str,
+        representative,
+        say: Callable[[str], None],
+    ):
         self.model, self.export_dir, self.samples, self.feed = model, export_dir, samples, feed
-        self.reference, self.quantize, self.representative, self.say = (
-            reference, quantize, representative, say)
+        self.reference, self.quantize, self.representative, self.say = (reference, quantize, representative, say)
         self.staging: Path | None = None
         self._saved_model: Path | None = None  # the SavedModel TFLite and ONNX convert from
 
@@ -182,8 +189,7 @@ class _Job:
         entry: dict[str, Any] = {"path": ARTIFACTS[fmt], "ok": False}
         if fmt == "tflite":
             entry["quantize"] = self.quantize
-        self.say(f"{fmt}: exporting {ARTIFACTS[fmt]}" +
-                 (f" (quantize {self.quantize})" if fmt == "tflite" else ""))
+        self.say(f"{fmt}: exporting {ARTIFACTS[fmt]}" + (f" (quantize {self.quantize})" if fmt == "tflite" else ""))
 
         start = time.perf_counter()
         try:
@@ -204,19 +210,20 @@ class _Job:
         except Unsupported as e:
             return self._give_up(fmt, entry, start, final, skipped=str(e))
         except Exception as e:  # noqa: BLE001 - the runtime could not load or run it
-            return self._give_up(fmt, entry, start, final,
-                                 error=f"cannot run the exported artifact: {_one_line(e)}")
+            return self._give_up(fmt, entry, start, final, error=f"cannot run the exported artifact: {_one_line(e)}")
 
         entry.update(parity.compare(self.reference, got, tolerance))
         _files.publish(staged, final)
         if fmt == "saved_model":
             self._saved_model = final
         verdict = "ok" if entry["ok"] else "MISMATCH"
-        self.say(f"{fmt}: {ARTIFACTS[fmt]} ({_size(entry['size_bytes'])}, {entry['seconds']:.1f}s), "
-                 f"parity {verdict}: max rel diff {_num(entry['max_rel_diff'])} "
-                 f"(tolerance {tolerance.rel:g}"
-                 + (f", agreement >= {tolerance.min_agreement:g}" if tolerance.min_agreement else "")
-                 + ")")
+        self.say(
+            f"{fmt}: {ARTIFACTS[fmt]} ({_size(entry['size_bytes'])}, {entry['seconds']:.1f}s), "
+            f"parity {verdict}: max rel diff {_num(entry['max_rel_diff'])} "
+            f"(tolerance {tolerance.rel:g}"
+            + (f", agreement >= {tolerance.min_agreement:g}" if tolerance.min_agreement else "")
+            + ")"
+        )
         return entry
 
     def _write(self, fmt: str) -> Path:
@@ -233,8 +240,12 @@ class _Job:
                 self._export_saved_model(staged)
             self._saved_model = staged
         elif fmt == "tflite":
-            tflite.write(self._saved_model_source(), staged, quantize=self.quantize,
-                         representative=self._representative() if self.quantize == "int8" else None)
+            tflite.write(
+                self._saved_model_source(),
+                staged,
+                quantize=self.quantize,
+                representative=self._representative() if self.quantize == "int8" else None,
+            )
         elif fmt == "onnx":
             onnx_format.write(self._saved_model_source(), staged)
         return staged
@@ -268,11 +279,18 @@ class _Job:
         runner = {"saved_model": saved_model, "tflite": tflite, "onnx": onnx_format}[fmt]
         return runner.predict(path, self.feed)
 
-    def _give_up(self, fmt: str, entry: dict, start: float, final: Path, *,
-                 skipped: str | None = None, error: str | None = None) -> dict:
+    def _give_up(
+        self, fmt: str, entry: dict, start: float, final: Path, *, skipped: str | None = None, error: str | None = None
+    ) -> dict:
         """Record a format that produced no usable artifact; remove any stale one."""
-        entry.update(path=None, ok=False, max_abs_diff=None, max_rel_diff=None,
-                     seconds=round(time.perf_counter() - start, 3), size_bytes=0)
+        entry.update(
+            path=None,
+            ok=False,
+            max_abs_diff=None,
+            max_rel_diff=None,
+            seconds=round(time.perf_counter() - start, 3),
+            size_bytes=0,
+        )
         if skipped is not None:
             entry.update(unsupported=True, skipped=skipped)
             self.say(f"{fmt}: skipped, unsupported for this model: {skipped}")

@@ -28,9 +28,15 @@ from dlflow.export.errors import Unsupported
 FILENAME = "model.onnx"
 
 _ORT_TYPES = {
-    "tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16,
-    "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int16)": np.int16,
-    "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(bool)": np.bool_,
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(float16)": np.float16,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(int16)": np.int16,
+    "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8,
+    "tensor(bool)": np.bool_,
 }
 
 
@@ -50,19 +56,42 @@ def write(saved_model_dir: Path, dest: Path, *, opset: int | None = None) -> Non
     _patch_tf2onnx()
     with _tf2onnx_log() as records:
         graph_def, inputs, outputs, tables, renames = tf_loader.from_saved_model(
-            str(saved_model_dir), None, None, ["serve"], ["serving_default"],
-            return_initialized_tables=True, return_tensors_to_rename=True,
+            str(saved_model_dir),
+            None,
+            None,
+            ["serve"],
+            ["serving_default"],
+            return_initialized_tables=True,
+            return_tensors_to_rename=True,
         )
         common = getattr(convert, "_convert_common", None)
         if common is not None:  # the only entry point that carries lookup tables
-            common(graph_def, name=Path(saved_model_dir).name, opset=opset, input_names=inputs,
-                   output_names=outputs, tensors_to_rename=renames, initialized_tables=tables,
-                   output_path=str(dest))
+            common(
+                graph_def,
+                name=Path(saved_model_dir).name,
+                opset=opset,
+                input_names=inputs,
+                output_names=outputs,
+                tensors_to_rename=renames,
+                initialized_tables=tables,
+                output_path=str(dest),
+            )
         else:  # pragma: no cover - older/newer tf2onnx without the private helper
-            convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs, opset=opset,
-                                   tensors_to_rename=renames, output_path=str(dest))
-    missing = sorted({r.args[1] for r in records
-                      if "is not supported" in str(r.msg) and isinstance(r.args, tuple) and len(r.args) > 1})
+            convert.from_graph_def(
+                graph_def,
+                input_names=inputs,
+                output_names=outputs,
+                opset=opset,
+                tensors_to_rename=renames,
+                output_path=str(dest),
+            )
+    missing = sorted(
+        {
+            r.args[1]
+            for r in records
+            if "is not supported" in str(r.msg) and isinstance(r.args, tuple) and len(r.args) > 1
+        }
+    )
     if missing:
         raise Unsupported(f"tf2onnx has no ONNX conversion for the TensorFlow ops {', '.join(missing)}")
 

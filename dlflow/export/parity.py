@@ -69,8 +69,7 @@ def tolerance_for(fmt: str, quantize: str = "none") -> Tolerance:
     return TOLERANCES[fmt]
 
 
-def compare(reference: dict[str, np.ndarray], got: dict[str, np.ndarray],
-            tolerance: Tolerance) -> dict:
+def compare(reference: dict[str, np.ndarray], got: dict[str, np.ndarray], tolerance: Tolerance) -> dict:
     """Compare an artifact's outputs with the reference, output by output.
 
     Args:
@@ -105,13 +104,16 @@ def compare(reference: dict[str, np.ndarray], got: dict[str, np.ndarray],
 def _compare_one(ref: np.ndarray, got: np.ndarray, tolerance: Tolerance) -> dict:
     ref, got = np.asarray(ref), np.asarray(got)
     if ref.shape != got.shape:
-        return {"ok": False, "max_abs_diff": None, "max_rel_diff": None,
-                "error": f"shape {list(got.shape)}, expected {list(ref.shape)}"}
+        return {
+            "ok": False,
+            "max_abs_diff": None,
+            "max_rel_diff": None,
+            "error": f"shape {list(got.shape)}, expected {list(ref.shape)}",
+        }
     if ref.dtype.kind in "USO" or got.dtype.kind in "USO":
         mismatched = int(np.sum(_text(ref) != _text(got)))
         diff = 0.0 if mismatched == 0 else 1.0
-        return {"ok": mismatched == 0, "max_abs_diff": diff, "max_rel_diff": diff,
-                "mismatched": mismatched}
+        return {"ok": mismatched == 0, "max_abs_diff": diff, "max_rel_diff": diff, "mismatched": mismatched}
 
     r, a = ref.astype(np.float64), got.astype(np.float64)
     both_nan = np.isnan(r) & np.isnan(a)

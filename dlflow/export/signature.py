@@ -44,8 +44,9 @@ def normalize_samples(samples: Any) -> Any:
 
 def count_rows(samples: Any) -> int:
     """The number of rows (first dimension) shared by all sample arrays."""
-    arrays = list(samples.values()) if isinstance(samples, dict) else (
-        samples if isinstance(samples, list) else [samples])
+    arrays = (
+        list(samples.values()) if isinstance(samples, dict) else (samples if isinstance(samples, list) else [samples])
+    )
     sizes = {int(a.shape[0]) if a.ndim else 0 for a in arrays}
     if len(sizes) != 1:
         raise DataError(f"export: the sample arrays have different numbers of rows: {sorted(sizes)}")
@@ -140,9 +141,7 @@ def _pick(samples: Any, key, name: str, n_inputs: int) -> np.ndarray:
             raise DataError(f"export: the model takes {n_inputs} inputs, the samples have {len(samples)}")
         return samples[index]
     if n_inputs != 1:
-        raise DataError(
-            f"export: the model takes {n_inputs} inputs; pass the samples as a dict name -> array"
-        )
+        raise DataError(f"export: the model takes {n_inputs} inputs; pass the samples as a dict name -> array")
     return samples
 
 
@@ -232,7 +231,5 @@ def match_names(wanted: Sequence[str], available: Sequence[str], what: str) -> d
         pairs[missing[0]] = free.pop()
         missing = []
     if missing:
-        raise NameMismatch(
-            f"cannot match the model's {what} {list(wanted)} with the artifact's {list(available)}"
-        )
+        raise NameMismatch(f"cannot match the model's {what} {list(wanted)} with the artifact's {list(available)}")
     return pairs

@@ -32,8 +32,9 @@ FILENAME = "model.tflite"
 REPRESENTATIVE_ROWS = 100  # rows used to calibrate int8 activations
 
 
-def write(saved_model_dir: Path, dest: Path, *, quantize: str = "none",
-          representative: dict[str, np.ndarray] | None = None) -> None:
+def write(
+    saved_model_dir: Path, dest: Path, *, quantize: str = "none", representative: dict[str, np.ndarray] | None = None
+) -> None:
     """Convert the SavedModel at `saved_model_dir` into a `.tflite` file at `dest`.
 
     Args:
@@ -79,8 +80,12 @@ def _by_signature_names(saved_model_dir: Path, feed: dict[str, np.ndarray]) -> d
 
     specs = tf.saved_model.load(str(saved_model_dir)).signatures["serving_default"].structured_input_signature[1]
     names = match_names(list(feed), list(specs), "inputs")
-    return {names[k]: np.asarray(v).astype(specs[names[k]].dtype.as_numpy_dtype, copy=False)
-            if specs[names[k]].dtype != tf.string else v for k, v in feed.items()}
+    return {
+        names[k]: np.asarray(v).astype(specs[names[k]].dtype.as_numpy_dtype, copy=False)
+        if specs[names[k]].dtype != tf.string
+        else v
+        for k, v in feed.items()
+    }
 
 
 def _rows(feed: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
@@ -94,8 +99,7 @@ def _unsupported_ops(message: str) -> str | None:
     if "neither a custom op nor a flex op" not in message and "not supported by the native TFLite" not in message:
         return None
     match = re.search(r"TF Select ops: ([^\n]+)", message)
-    ops = match.group(1).strip() if match else ", ".join(
-        sorted(set(re.findall(r"'tf\.(\w+)' op is neither", message))))
+    ops = match.group(1).strip() if match else ", ".join(sorted(set(re.findall(r"'tf\.(\w+)' op is neither", message))))
     return f"TFLite builtins lack the TensorFlow ops {ops} (they need the Flex delegate)"
 
 

@@ -64,10 +64,11 @@ def apply_backbone(spec: Any, train: Any, raw: dict[str, Any], augment: list[Any
     x = ApplicationPreprocess(info["module"], name=f"preprocess_{info['module']}")(x)
     backbone, notices = _instantiate(name, kwargs, tuple(image.shape))
     weights = kwargs.get("weights", "imagenet")
-    described = (f"backbone: {name} ({len(backbone.layers)} layers, {backbone.count_params():,} parameters, "
-                 f"weights {weights if weights in ('imagenet', None) else Path(weights).name}) on "
-                 f"{'x'.join(map(str, image.shape))} images, with keras.applications.{info['module']}.preprocess_input"
-                 + scaled)
+    described = (
+        f"backbone: {name} ({len(backbone.layers)} layers, {backbone.count_params():,} parameters, "
+        f"weights {weights if weights in ('imagenet', None) else Path(weights).name}) on "
+        f"{'x'.join(map(str, image.shape))} images, with keras.applications.{info['module']}.preprocess_input" + scaled
+    )
     return backbone(x), [described, *notices]
 
 
@@ -75,20 +76,26 @@ def _image_input(train: Any) -> Any:
     """The data's single image input (a backbone takes one)."""
     images = [s for s in train.input_specs.values() if s.role == "image"]
     if len(images) != 1 or len(train.input_specs) != 1:
-        raise ConfigError(f"a backbone takes one image input; this data ({train.kind}) has "
-                          f"{', '.join(train.input_specs)}", config_path=PATH)
+        raise ConfigError(
+            f"a backbone takes one image input; this data ({train.kind}) has {', '.join(train.input_specs)}",
+            config_path=PATH,
+        )
     return images[0]
 
 
 def _check_image(name: str, info: dict[str, Any], shape: tuple, weights: Any) -> None:
     minimum = info.get("min_size")
     if minimum and min(shape[:2]) < minimum:
-        raise ConfigError(f"{name} needs images of at least {minimum}x{minimum}, but the data's are "
-                          f"{shape[0]}x{shape[1]}; set data.image.size (e.g. [{max(minimum, 32)}, {max(minimum, 32)}])",
-                          config_path=PATH)
+        raise ConfigError(
+            f"{name} needs images of at least {minimum}x{minimum}, but the data's are "
+            f"{shape[0]}x{shape[1]}; set data.image.size (e.g. [{max(minimum, 32)}, {max(minimum, 32)}])",
+            config_path=PATH,
+        )
     if shape[-1] != 3 and (weights is not None or info.get("rgb_only")):
-        raise ConfigError(f"{name} expects 3-channel (rgb) images, but the data's have {shape[-1]}; "
-                          f"set data.image.color_mode: rgb", config_path=PATH)
+        raise ConfigError(
+            f"{name} expects 3-channel (rgb) images, but the data's have {shape[-1]}; set data.image.color_mode: rgb",
+            config_path=PATH,
+        )
 
 
 def _instantiate(name: str, kwargs: dict[str, Any], shape: tuple) -> tuple[Any, list[str]]:
@@ -104,18 +111,21 @@ def _instantiate(name: str, kwargs: dict[str, Any], shape: tuple) -> tuple[Any, 
     try:
         with contextlib.redirect_stdout(printed), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            backbone = getattr(keras.applications, name)(include_top=False, input_shape=shape, name=BACKBONE,
-                                                         **arguments)
+            backbone = getattr(keras.applications, name)(
+                include_top=False, input_shape=shape, name=BACKBONE, **arguments
+            )
         sys.stderr.write(printed.getvalue())
         return backbone, [f"notice: {name}: {w.message}" for w in caught if issubclass(w.category, UserWarning)]
     except Exception as exc:  # noqa: BLE001 - Keras raises a bare Exception for a failed download
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         download = re.match(r"URL fetch failure on (\S+): (.*)", message)
         if download:
-            raise ConfigError(f"{name}'s imagenet weights cannot be downloaded from {download.group(1)} "
-                              f"({download.group(2).strip()}); download that file where there is a network and "
-                              f"give its path (weights: path/to/file.h5), or train from scratch (weights: null)",
-                              config_path=(*PATH, name) if kwargs else PATH) from None
+            raise ConfigError(
+                f"{name}'s imagenet weights cannot be downloaded from {download.group(1)} "
+                f"({download.group(2).strip()}); download that file where there is a network and "
+                f"give its path (weights: path/to/file.h5), or train from scratch (weights: null)",
+                config_path=(*PATH, name) if kwargs else PATH,
+            ) from None
         if isinstance(exc, (ValueError, TypeError, OSError)):
             raise ConfigError(f"{name}: {message}", config_path=PATH) from exc
         raise

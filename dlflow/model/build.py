@@ -15,8 +15,15 @@ from dlflow.model.inputs import build_inputs
 from dlflow.model.resolve import resolve
 
 
-def build_model(config: Any, train: Dataset, *, float32_output: bool = False, base_dir: Path | None = None,
-                choices: ModelChoices | None = None, log: Any = None) -> Any:
+def build_model(
+    config: Any,
+    train: Dataset,
+    *,
+    float32_output: bool = False,
+    base_dir: Path | None = None,
+    choices: ModelChoices | None = None,
+    log: Any = None,
+) -> Any:
     """The keras.Model an experiment config describes, with preprocessing adapted on `train`.
 
     Args:
@@ -33,14 +40,16 @@ def build_model(config: Any, train: Dataset, *, float32_output: bool = False, ba
     choices = choices if choices is not None else model_choices(config, train)
     augment = [resolve("layers", spec, ("data", "augment", i)) for i, spec in enumerate(config.data.augment)]
     spec = config.model
-    inputs = build_inputs(train, augment=None if spec.backbone else augment, text_options=config.data.text,
-                          text_mode=choices.text_mode)
+    inputs = build_inputs(
+        train, augment=None if spec.backbone else augment, text_options=config.data.text, text_mode=choices.text_mode
+    )
     if spec.backbone is not None:  # the raw image -> augment -> the application's preprocessing -> backbone
         inputs = _with_backbone(spec.backbone, train, inputs, augment, log)
     if spec.api != "factory":
         require_target(train, f"a {spec.api} model (its outputs are fitted to the target)")
-    model, as_is = _build_api(config, train, inputs, float32_output=float32_output, choices=choices,
-                              augment=bool(augment), base_dir=base_dir)
+    model, as_is = _build_api(
+        config, train, inputs, float32_output=float32_output, choices=choices, augment=bool(augment), base_dir=base_dir
+    )
     if as_is:
         _ensure_built(model, train)
         return model  # fitted as it is: its own steps decide what is learned, it has no dlflow outputs
@@ -59,27 +68,52 @@ def _with_backbone(backbone: Any, train: Dataset, inputs: Any, augment: list[Any
     return replace(inputs, combined=features)
 
 
-def _build_api(config: Any, train: Dataset, inputs: Any, *, float32_output: bool, choices: ModelChoices,
-               augment: bool, base_dir: Path | None) -> tuple[Any, bool]:
+def _build_api(
+    config: Any,
+    train: Dataset,
+    inputs: Any,
+    *,
+    float32_output: bool,
+    choices: ModelChoices,
+    augment: bool,
+    base_dir: Path | None,
+) -> tuple[Any, bool]:
     """(the model of model.sequential, .functional or .factory, whether it is fitted as it is)."""
     spec, targets = config.model, train.target_specs
     if spec.api == "sequential":
         from dlflow.model.sequential import build_sequential
 
         if len(targets) > 1:
-            raise ConfigError(f"a Sequential model has one output, but the data has {len(targets)} targets "
-                              f"({', '.join(targets)}); use model.functional", config_path=("model", "sequential"))
-        return build_sequential(spec.sequential, inputs, kind=train.kind, output_name=next(iter(targets)),
-                                float32_output=float32_output, choices=choices), False
+            raise ConfigError(
+                f"a Sequential model has one output, but the data has {len(targets)} targets "
+                f"({', '.join(targets)}); use model.functional",
+                config_path=("model", "sequential"),
+            )
+        return build_sequential(
+            spec.sequential,
+            inputs,
+            kind=train.kind,
+            output_name=next(iter(targets)),
+            float32_output=float32_output,
+            choices=choices,
+        ), False
     if spec.api == "functional":
         from dlflow.model.functional import build_functional
 
         return build_functional(spec.functional, inputs, float32_output=float32_output, choices=choices), False
     from dlflow.model.factory import build_factory, own_loop_methods
 
-    model = build_factory(spec.factory, spec.args, inputs, kind=train.kind, augment=augment,
-                          outputs={n: t.units for n, t in targets.items()}, task=train.task, base_dir=base_dir,
-                          choices=choices)
+    model = build_factory(
+        spec.factory,
+        spec.args,
+        inputs,
+        kind=train.kind,
+        augment=augment,
+        outputs={n: t.units for n, t in targets.items()},
+        task=train.task,
+        base_dir=base_dir,
+        choices=choices,
+    )
     return model, bool(own_loop_methods(model))
 
 
@@ -101,10 +135,12 @@ def _ensure_built(model: Any, train: Dataset) -> None:
     try:
         model(x, training=False)
     except Exception as exc:  # noqa: BLE001 - the user's call(); said in one line
-        raise ConfigError(f"{type(model).__name__} is not built and calling it on a batch of raw training inputs "
-                          f"failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); build it "
-                          f"in the factory (give its layers their input shapes, or call it on a batch)",
-                          config_path=("model", "factory")) from exc
+        raise ConfigError(
+            f"{type(model).__name__} is not built and calling it on a batch of raw training inputs "
+            f"failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); build it "
+            f"in the factory (give its layers their input shapes, or call it on a batch)",
+            config_path=("model", "factory"),
+        ) from exc
 
 
 def model_outputs(model: Any, targets: dict[str, TargetSpec]) -> dict[str, Any]:
@@ -122,13 +158,18 @@ def check_outputs(model: Any, targets: dict[str, TargetSpec], config: Any) -> No
     """
     outputs = model.outputs
     if len(outputs) != len(targets):
-        raise ConfigError(f"the model has {len(outputs)} output(s) but the data has {len(targets)} target(s) "
-                          f"({', '.join(targets)})", config_path=("model",))
+        raise ConfigError(
+            f"the model has {len(outputs)} output(s) but the data has {len(targets)} target(s) ({', '.join(targets)})",
+            config_path=("model",),
+        )
     by_name = model_outputs(model, targets)
     for name, target in targets.items():
         if name not in by_name:
-            raise ConfigError(f"no model output is named '{name}'; outputs are: {', '.join(by_name)}; "
-                              f"name output nodes after the targets", config_path=_output_path(config, name))
+            raise ConfigError(
+                f"no model output is named '{name}'; outputs are: {', '.join(by_name)}; "
+                f"name output nodes after the targets",
+                config_path=_output_path(config, name),
+            )
         units = by_name[name].shape[-1]
         expected = target.units
         allowed = {expected} | ({2} if target.task == "binary" else set())
@@ -161,14 +202,22 @@ def _output_path(config: Any, name: str) -> tuple:
     if spec.api == "sequential":
         return ("model", "sequential", len(spec.sequential) - 1)
     if spec.api == "functional":
-        return ("model", "functional", "layers", name) if name in spec.functional.layers else ("model", "functional", "outputs")
+        return (
+            ("model", "functional", "layers", name)
+            if name in spec.functional.layers
+            else ("model", "functional", "outputs")
+        )
     return ("model", "factory")
 
 
 def default_loss(target: TargetSpec) -> str:
     """The loss for a task when the config gives none."""
-    return {"binary": "binary_crossentropy", "multiclass": "sparse_categorical_crossentropy",
-            "multilabel": "binary_crossentropy", "regression": "mse"}[target.task]
+    return {
+        "binary": "binary_crossentropy",
+        "multiclass": "sparse_categorical_crossentropy",
+        "multilabel": "binary_crossentropy",
+        "regression": "mse",
+    }[target.task]
 
 
 def binary_loss(target: TargetSpec, units: int | None) -> str | None:
@@ -186,20 +235,33 @@ def _check_binary_loss(loss: Any, target: TargetSpec, units: int | None, path: t
         return
     name = loss if isinstance(loss, str) else next(iter(loss))
     if "sparsecategorical" not in str(name).replace("_", "").lower():
-        raise ConfigError(f"the binary target '{target.name}' has a 2-unit output, which '{name}' cannot score "
-                          f"against class indices: use sparse_categorical_crossentropy (2 units, softmax), or "
-                          f"leave compile.loss out; or make the last layer Dense: {{units: 1, activation: sigmoid}}",
-                          config_path=path)
+        raise ConfigError(
+            f"the binary target '{target.name}' has a 2-unit output, which '{name}' cannot score "
+            f"against class indices: use sparse_categorical_crossentropy (2 units, softmax), or "
+            f"leave compile.loss out; or make the last layer Dense: {{units: 1, activation: sigmoid}}",
+            config_path=path,
+        )
 
 
 def default_metrics(target: TargetSpec) -> list[str]:
     """The metrics for a task when the config gives none."""
-    return {"binary": ["accuracy"], "multiclass": ["accuracy"], "multilabel": ["binary_accuracy"],
-            "regression": ["mae"]}[target.task]
+    return {
+        "binary": ["accuracy"],
+        "multiclass": ["accuracy"],
+        "multilabel": ["binary_accuracy"],
+        "regression": ["mae"],
+    }[target.task]
 
 
-def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, jit_compile: Any = "auto",
-                  steps_per_execution: int = 1, optimizer: Any = None) -> list[str] | None:
+def compile_model(
+    model: Any,
+    config: Any,
+    targets: dict[str, TargetSpec],
+    *,
+    jit_compile: Any = "auto",
+    steps_per_execution: int = 1,
+    optimizer: Any = None,
+) -> list[str] | None:
     """model.compile with the config's optimizer, losses, loss weights and metrics (task defaults).
 
     A factory's model with its own training loop that the factory compiled is left as it is
@@ -225,17 +287,29 @@ def compile_model(model: Any, config: Any, targets: dict[str, TargetSpec], *, ji
     if not targets:  # data without a target (a model fitted as it is): its own steps compute the loss
         loss = None if section.loss is None else _loss_object(section.loss, ("compile", "loss"))
         metrics = [resolve("metrics", m, ("compile", "metrics", i)) for i, m in enumerate(section.metrics or [])]
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile,
-                      steps_per_execution=steps_per_execution)
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+        )
         return None
     loss = _losses(section.loss, targets, units)
     metrics = _metrics(section.metrics, targets)
     loss_weights = section.loss_weights
     if isinstance(loss_weights, dict):
         _check_output_keys(loss_weights, targets, ("compile", "loss_weights"))
-    model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights, metrics=metrics,
-                  jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        loss_weights=loss_weights,
+        metrics=metrics,
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
     return None if own_loop else logged_names(loss, metrics, multi)
+
 
 def _loss_object(value: Any, path: tuple) -> Any:
     return resolve("losses", value, path)
@@ -265,17 +339,21 @@ def _metrics(spec: Any, targets: dict[str, TargetSpec]) -> Any:
     """compile.metrics as model.compile takes it: the task's defaults, a list for every output, or per output."""
     multi = len(targets) > 1
     if spec is None:
-        metrics = {n: default_metrics(t) for n, t in targets.items()} if multi else default_metrics(next(iter(targets.values())))
+        metrics = (
+            {n: default_metrics(t) for n, t in targets.items()}
+            if multi
+            else default_metrics(next(iter(targets.values())))
+        )
     elif isinstance(spec, dict):
         _check_output_keys(spec, targets, ("compile", "metrics"))
-        metrics = {n: [resolve("metrics", m, ("compile", "metrics", n, i)) for i, m in enumerate(v)]
-                   for n, v in spec.items()}
+        metrics = {
+            n: [resolve("metrics", m, ("compile", "metrics", n, i)) for i, m in enumerate(v)] for n, v in spec.items()
+        }
     else:
         metrics = [resolve("metrics", m, ("compile", "metrics", i)) for i, m in enumerate(spec)]
         if multi:
             metrics = {n: list(metrics) for n in targets}
     return metrics
-
 
 
 def logged_names(loss: Any, metrics: Any, multi: bool) -> list[str]:
@@ -291,7 +369,9 @@ def logged_names(loss: Any, metrics: Any, multi: bool) -> list[str]:
     per_output = metrics if isinstance(metrics, dict) else {None: metrics or []}
     for output, items in per_output.items():
         for metric in items or []:
-            name = metric if isinstance(metric, str) else getattr(metric, "name", None) or getattr(metric, "__name__", "")
+            name = (
+                metric if isinstance(metric, str) else getattr(metric, "name", None) or getattr(metric, "__name__", "")
+            )
             names.append(f"{output}_{name}" if multi and output is not None else name)
     return names
 
@@ -305,5 +385,6 @@ def _is_object(value: dict) -> bool:
 def _check_output_keys(mapping: dict, targets: dict[str, TargetSpec], path: tuple) -> None:
     for key in mapping:
         if key not in targets:
-            raise ConfigError(f"'{key}' is not a model output; outputs are: {', '.join(targets)}",
-                              config_path=(*path, key))
+            raise ConfigError(
+                f"'{key}' is not a model output; outputs are: {', '.join(targets)}", config_path=(*path, key)
+            )

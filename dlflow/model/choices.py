@@ -58,9 +58,10 @@ class ModelChoices:
     def describe(self) -> dict[str, Any]:
         """For the manifest: the defaults applied and the target scaling's moments."""
         out: dict[str, Any] = {"defaults": {d.path: d.value for d in self.defaults}}
-        out["target_scaling"] = {name: {"method": "standardize", "mean": m["mean"],
-                                        "std": [float(np.sqrt(v)) for v in m["variance"]]}
-                                 for name, m in self.scaled.items()}
+        out["target_scaling"] = {
+            name: {"method": "standardize", "mean": m["mean"], "std": [float(np.sqrt(v)) for v in m["variance"]]}
+            for name, m in self.scaled.items()
+        }
         return out
 
 
@@ -80,10 +81,14 @@ def _text_mode(config: Any, train: Any, choices: ModelChoices) -> None:
         return
     choices.text_mode = default_text_mode(train.kind)
     if train.kind == "tabular" and texts:
-        choices.defaults.append(Default(
-            "data.text.output_mode", TABLE_TEXT_MODE,
-            f"a table's text column ({', '.join(texts)}) becomes one bag-of-words vector joined with the "
-            f"other columns; write output_mode: int for token sequences of data.text.sequence_length"))
+        choices.defaults.append(
+            Default(
+                "data.text.output_mode",
+                TABLE_TEXT_MODE,
+                f"a table's text column ({', '.join(texts)}) becomes one bag-of-words vector joined with the "
+                f"other columns; write output_mode: int for token sequences of data.text.sequence_length",
+            )
+        )
 
 
 def default_text_mode(kind: str) -> str:
@@ -95,8 +100,11 @@ def _target_scaling(config: Any, train: Any, choices: ModelChoices) -> None:
     written = config.data.target_scaling
     regression = [n for n, t in train.target_specs.items() if t.task == "regression"]
     if written == "standardize" and not regression:
-        raise ConfigError(f"target_scaling: standardize applies to regression targets, and this data has none "
-                          f"(task: {train.task}); remove it or write none", config_path=("data", "target_scaling"))
+        raise ConfigError(
+            f"target_scaling: standardize applies to regression targets, and this data has none "
+            f"(task: {train.task}); remove it or write none",
+            config_path=("data", "target_scaling"),
+        )
     if written == "none" or not regression:
         return
     own = _scaled_by_the_user(config, list(train.target_specs)) if written is None else {}
@@ -104,14 +112,24 @@ def _target_scaling(config: Any, train: Any, choices: ModelChoices) -> None:
         if name not in own:
             choices.scaled[name] = target_moments(train.targets[name])
     if written is None and choices.scaled:
-        choices.defaults.append(Default(
-            "data.target_scaling", "standardize",
-            f"the model learns {', '.join(choices.scaled)} standardized with the training split's mean and std "
-            f"and answers in its own units; write target_scaling: none to fit raw values"))
+        choices.defaults.append(
+            Default(
+                "data.target_scaling",
+                "standardize",
+                f"the model learns {', '.join(choices.scaled)} standardized with the training split's mean and std "
+                f"and answers in its own units; write target_scaling: none to fit raw values",
+            )
+        )
     if written is None and own:
-        choices.defaults.append(Default(
-            "data.target_scaling", "none" if not choices.scaled else f"none for {', '.join(own)}",
-            "; ".join(f"the output layer of {name} is your {layer}, which sets its scale" for name, layer in own.items())))
+        choices.defaults.append(
+            Default(
+                "data.target_scaling",
+                "none" if not choices.scaled else f"none for {', '.join(own)}",
+                "; ".join(
+                    f"the output layer of {name} is your {layer}, which sets its scale" for name, layer in own.items()
+                ),
+            )
+        )
 
 
 def _scaled_by_the_user(config: Any, targets: list[str]) -> dict[str, str]:
@@ -123,8 +141,11 @@ def _scaled_by_the_user(config: Any, targets: list[str]) -> dict[str, str]:
     if model.api == "sequential":
         last = {targets[0]: split_spec(model.sequential[-1])[0]} if model.sequential and targets else {}
     elif model.api == "functional":
-        nodes = {name: {k: v for k, v in model.functional.layers[name].items() if k != "inputs"}
-                 for name in model.functional.outputs if name in model.functional.layers}
+        nodes = {
+            name: {k: v for k, v in model.functional.layers[name].items() if k != "inputs"}
+            for name in model.functional.outputs
+            if name in model.functional.layers
+        }
         last = {name: split_spec(node)[0] for name, node in nodes.items() if node}
     else:
         return {}
@@ -145,8 +166,9 @@ def scale_output(tensor: Any, name: str, moments: dict[str, list[float]]) -> Any
     """The inverse standardization after a regression output: the layer named `name` (the target)."""
     import keras
 
-    layer = keras.layers.Normalization(axis=-1, mean=moments["mean"], variance=moments["variance"], invert=True,
-                                       dtype="float32", name=name)
+    layer = keras.layers.Normalization(
+        axis=-1, mean=moments["mean"], variance=moments["variance"], invert=True, dtype="float32", name=name
+    )
     return layer(tensor)
 
 

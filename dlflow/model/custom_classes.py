@@ -22,10 +22,14 @@ from dlflow.errors import ConfigError
 
 # The Keras base class each category's objects derive from (None: any callable).
 BASES = {
-    "layers": ("keras.layers", "Layer"), "optimizers": ("keras.optimizers", "Optimizer"),
-    "schedules": ("keras.optimizers.schedules", "LearningRateSchedule"), "losses": ("keras.losses", "Loss"),
-    "metrics": ("keras.metrics", "Metric"), "callbacks": ("keras.callbacks", "Callback"),
-    "regularizers": ("keras.regularizers", "Regularizer"), "initializers": ("keras.initializers", "Initializer"),
+    "layers": ("keras.layers", "Layer"),
+    "optimizers": ("keras.optimizers", "Optimizer"),
+    "schedules": ("keras.optimizers.schedules", "LearningRateSchedule"),
+    "losses": ("keras.losses", "Loss"),
+    "metrics": ("keras.metrics", "Metric"),
+    "callbacks": ("keras.callbacks", "Callback"),
+    "regularizers": ("keras.regularizers", "Regularizer"),
+    "initializers": ("keras.initializers", "Initializer"),
     "constraints": ("keras.constraints", "Constraint"),
 }
 SECTIONS = (("model",), ("compile",), ("data", "augment"), ("fit", "callbacks"))
@@ -59,15 +63,22 @@ def external_class(name: str, category: str, path: tuple = ()) -> type:
     cls = getattr(module, cls_name, None)
     if not isinstance(cls, type):
         names = [n for n in dir(module) if isinstance(getattr(module, n, None), type) and not n.startswith("_")]
-        raise ConfigError(f"unknown {category[:-1]} '{name}': module '{module_name}' has no class '{cls_name}'"
-                          f"{did_you_mean(cls_name, names)}", config_path=path)
+        raise ConfigError(
+            f"unknown {category[:-1]} '{name}': module '{module_name}' has no class '{cls_name}'"
+            f"{did_you_mean(cls_name, names)}",
+            config_path=path,
+        )
     base = _base(category)
     if base is not None and not issubclass(cls, base):
-        raise ConfigError(f"{name} is not a keras.{category}.{base.__name__} ({category[:-1]} expected here)",
-                          config_path=path)
+        raise ConfigError(
+            f"{name} is not a keras.{category}.{base.__name__} ({category[:-1]} expected here)", config_path=path
+        )
     if keras.saving.get_registered_object(keras.saving.get_registered_name(cls)) is not cls:
-        raise ConfigError(f"{name} is not registered with Keras, so a saved model.keras could not reload it: "
-                          f"decorate it with @keras.saving.register_keras_serializable()", config_path=path)
+        raise ConfigError(
+            f"{name} is not registered with Keras, so a saved model.keras could not reload it: "
+            f"decorate it with @keras.saving.register_keras_serializable()",
+            config_path=path,
+        )
     return cls
 
 

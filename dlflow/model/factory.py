@@ -44,8 +44,21 @@ from dlflow.model.choices import ModelChoices, scale_output
 from dlflow.model.inputs import ModelInputs
 
 # keras.Model methods that wrapping a model inside another would bypass (only the outer model's run).
-OWN_LOOP = ("train_step", "test_step", "predict_step", "compute_loss", "compute_metrics", "compile", "metrics",
-            "fit", "evaluate", "predict", "train_on_batch", "test_on_batch", "predict_on_batch")
+OWN_LOOP = (
+    "train_step",
+    "test_step",
+    "predict_step",
+    "compute_loss",
+    "compute_metrics",
+    "compile",
+    "metrics",
+    "fit",
+    "evaluate",
+    "predict",
+    "train_on_batch",
+    "test_on_batch",
+    "predict_on_batch",
+)
 
 
 def import_factory(reference: str, base_dir: Path | None) -> Any:
@@ -73,9 +86,18 @@ def own_loop_methods(model: Any) -> list[str]:
     return sorted(found)
 
 
-def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, kind: str,
-                  outputs: dict[str, int], task: str, base_dir: Path | None, augment: bool = False,
-                  choices: ModelChoices | None = None) -> Any:
+def build_factory(
+    reference: str,
+    args: dict[str, Any],
+    inputs: ModelInputs,
+    *,
+    kind: str,
+    outputs: dict[str, int],
+    task: str,
+    base_dir: Path | None,
+    augment: bool = False,
+    choices: ModelChoices | None = None,
+) -> Any:
     """Call the factory; wrap a model body between the raw inputs and named outputs, or return a
     model with its own training loop as it is (see the module docstring).
 
@@ -89,24 +111,37 @@ def build_factory(reference: str, args: dict[str, Any], inputs: ModelInputs, *, 
     body = _call_factory(factory, reference, args, inputs, kind=kind, outputs=outputs, task=task)
     if own_loop_methods(body):
         if augment and "preprocess" not in params:
-            raise ConfigError(f"{reference} returned {type(body).__name__}, which has its own "
-                              f"{', '.join(own_loop_methods(body))}: dlflow fits it as it is, so data.augment "
-                              f"reaches it only through `preprocess`; declare a `preprocess` argument in the "
-                              f"factory and apply it in the model, or remove data.augment", config_path=("data", "augment"))
+            raise ConfigError(
+                f"{reference} returned {type(body).__name__}, which has its own "
+                f"{', '.join(own_loop_methods(body))}: dlflow fits it as it is, so data.augment "
+                f"reaches it only through `preprocess`; declare a `preprocess` argument in the "
+                f"factory and apply it in the model, or remove data.augment",
+                config_path=("data", "augment"),
+            )
         return body
     _check_body(body, reference, params)
-    return _wrap_body(body, features, inputs.model_inputs(kind), outputs,
-                      choices.scaled if choices is not None else {})
+    return _wrap_body(body, features, inputs.model_inputs(kind), outputs, choices.scaled if choices is not None else {})
 
 
-def _call_factory(factory: Any, reference: str, args: dict[str, Any], inputs: ModelInputs, *, kind: str,
-                  outputs: dict[str, int], task: str) -> Any:
+def _call_factory(
+    factory: Any,
+    reference: str,
+    args: dict[str, Any],
+    inputs: ModelInputs,
+    *,
+    kind: str,
+    outputs: dict[str, int],
+    task: str,
+) -> Any:
     """`factory(**args, **what it declares of input_shape, outputs, task, preprocess)`: a Keras model or layer."""
     import keras
 
     params = inspect.signature(factory).parameters
-    offered = {"input_shape": tuple(inputs.combined.shape[1:]) if inputs.combined is not None else None,
-               "outputs": dict(outputs), "task": task}
+    offered = {
+        "input_shape": tuple(inputs.combined.shape[1:]) if inputs.combined is not None else None,
+        "outputs": dict(outputs),
+        "task": task,
+    }
     if "preprocess" in params:
         features = inputs.combined if inputs.combined is not None else dict(inputs.features)
         offered["preprocess"] = keras.Model(inputs.model_inputs(kind), features, name="preprocess")
@@ -116,8 +151,10 @@ def _call_factory(factory: Any, reference: str, args: dict[str, Any], inputs: Mo
     except TypeError as exc:
         raise ConfigError(f"calling {reference}: {exc}", config_path=("model", "args")) from exc
     if not isinstance(body, (keras.Model, keras.layers.Layer)):
-        raise ConfigError(f"{reference} returned {type(body).__name__}; expected a keras.Model or keras.Layer",
-                          config_path=("model", "factory"))
+        raise ConfigError(
+            f"{reference} returned {type(body).__name__}; expected a keras.Model or keras.Layer",
+            config_path=("model", "factory"),
+        )
     return body
 
 
@@ -143,14 +180,18 @@ def _wrap_body(body: Any, features: Any, model_inputs: Any, outputs: dict[str, i
 def _check_body(body: Any, reference: str, params: Any) -> None:
     """A model body gets preprocessed features and dlflow's compile: refuse what could not take effect."""
     if "preprocess" in params:
-        raise ConfigError(f"{reference} declares `preprocess`, which is for models with their own train_step; "
-                          f"{type(body).__name__} is wrapped by dlflow and gets the preprocessed features already",
-                          config_path=("model", "factory"))
+        raise ConfigError(
+            f"{reference} declares `preprocess`, which is for models with their own train_step; "
+            f"{type(body).__name__} is wrapped by dlflow and gets the preprocessed features already",
+            config_path=("model", "factory"),
+        )
     if getattr(body, "compiled", False):
-        raise ConfigError(f"{reference} compiled its {type(body).__name__}, but dlflow wraps a model body with "
-                          f"the data's inputs and compiles the whole with the config's compile: block; remove "
-                          f"the compile call (or override train_step to have dlflow fit your model as it is)",
-                          config_path=("model", "factory"))
+        raise ConfigError(
+            f"{reference} compiled its {type(body).__name__}, but dlflow wraps a model body with "
+            f"the data's inputs and compiles the whole with the config's compile: block; remove "
+            f"the compile call (or override train_step to have dlflow fit your model as it is)",
+            config_path=("model", "factory"),
+        )
 
 
 def compiled_by_factory(model: Any, config: Any) -> bool:
@@ -166,18 +207,25 @@ def compiled_by_factory(model: Any, config: Any) -> bool:
     name = type(model).__name__
     if getattr(model, "compiled", False):
         if "compile" in config.model_fields_set:
-            raise ConfigError(f"{config.model.factory} compiled its {name} itself, so the config's compile: block "
-                              f"cannot take effect; remove it (pass settings to the factory through model.args)",
-                              config_path=("compile",))
+            raise ConfigError(
+                f"{config.model.factory} compiled its {name} itself, so the config's compile: block "
+                f"cannot take effect; remove it (pass settings to the factory through model.args)",
+                config_path=("compile",),
+            )
         if config.runtime.jit_compile != "auto":
-            raise ConfigError(f"{config.model.factory} compiled its {name} itself, so runtime.jit_compile cannot "
-                              f"take effect; pass jit_compile to its compile call instead",
-                              config_path=("runtime", "jit_compile"))
+            raise ConfigError(
+                f"{config.model.factory} compiled its {name} itself, so runtime.jit_compile cannot "
+                f"take effect; pass jit_compile to its compile call instead",
+                config_path=("runtime", "jit_compile"),
+            )
         return True
     if "compile" in own:
-        raise ConfigError(f"{name} overrides compile(), whose arguments dlflow cannot know: call model.compile(...) "
-                          f"in {config.model.factory} before returning the model (its settings can come from "
-                          f"model.args)", config_path=("model", "factory"))
+        raise ConfigError(
+            f"{name} overrides compile(), whose arguments dlflow cannot know: call model.compile(...) "
+            f"in {config.model.factory} before returning the model (its settings can come from "
+            f"model.args)",
+            config_path=("model", "factory"),
+        )
     return False
 
 

@@ -17,14 +17,17 @@ def _input_tensors(graph: Any, inputs: ModelInputs) -> dict[str, Any]:
     for name in graph.inputs:
         if name not in inputs.features:
             known = ", ".join(inputs.features)
-            raise ConfigError(f"'{name}' is not an input of this data; inputs are: {known}",
-                              config_path=("model", "functional", "inputs"))
+            raise ConfigError(
+                f"'{name}' is not an input of this data; inputs are: {known}",
+                config_path=("model", "functional", "inputs"),
+            )
         tensors[name] = inputs.features[name]
     return tensors
 
 
-def build_functional(graph: Any, inputs: ModelInputs, *, float32_output: bool,
-                     choices: ModelChoices | None = None) -> Any:
+def build_functional(
+    graph: Any, inputs: ModelInputs, *, float32_output: bool, choices: ModelChoices | None = None
+) -> Any:
     """Build the graph: each node is {ClassName: kwargs, inputs: ...} or {reuse: <node>, inputs: ...}.
 
     `inputs` is a name or a list of names (the layer's first call argument) or a mapping of call
@@ -71,7 +74,7 @@ def build_functional(graph: Any, inputs: ModelInputs, *, float32_output: bool,
         return tensors[node]
 
     built_outputs = {name: build(name) for name in graph.outputs}
-    for name, moments in (choices.scaled.items() if choices is not None else ()):
+    for name, moments in choices.scaled.items() if choices is not None else ():
         if name in built_outputs:  # a missing one is check_outputs's to report
             built_outputs[name] = scale_output(built_outputs[name], name, moments)
     raw = {name: inputs.raw[name] for name in graph.inputs}

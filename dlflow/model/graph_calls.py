@@ -15,6 +15,7 @@ def call_arguments(sources: Any, tensor: Callable[[str], Any]) -> tuple[list[Any
     `a` -> (a,); `[a, b]` -> ([a, b],) (a layer taking a list: Concatenate, Add);
     `{query: a, value: b}` -> query=a, value=b; a mapping's value may be a list too.
     """
+
     def tensors(value: Any) -> Any:
         return tensor(value) if isinstance(value, str) else [tensor(v) for v in value]
 
@@ -40,8 +41,11 @@ def apply_layer(layer: Any, args: list[Any], kwargs: dict[str, Any], path: tuple
     try:
         return layer(*args, **kwargs)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"cannot apply {type(layer).__name__} to {received(args, kwargs)}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", config_path=path) from exc
+        raise ConfigError(
+            f"cannot apply {type(layer).__name__} to {received(args, kwargs)}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            config_path=path,
+        ) from exc
 
 
 def _first_parameter(layer: Any) -> str | None:

@@ -41,10 +41,12 @@ def apply_hub_backbone(kwargs: dict[str, Any], pixels: Any, shape: tuple, name: 
         x, how = converter(pixels), f"its image converter ({type(converter).__name__})"
     else:
         x, how = keras.layers.Rescaling(1 / 255.0, name="pixels_0_1")(pixels), "pixels scaled to 0-1 (no converter)"
-    described = (f"backbone: KerasHub preset {Path(preset).name if Path(preset).is_dir() else preset} "
-                 f"({type(backbone).__name__}, {len(backbone.layers)} layers, {backbone.count_params():,} parameters, "
-                 f"{'its weights' if load_weights else 'random weights'}) on {'x'.join(map(str, shape))} images, "
-                 f"with {how}")
+    described = (
+        f"backbone: KerasHub preset {Path(preset).name if Path(preset).is_dir() else preset} "
+        f"({type(backbone).__name__}, {len(backbone.layers)} layers, {backbone.count_params():,} parameters, "
+        f"{'its weights' if load_weights else 'random weights'}) on {'x'.join(map(str, shape))} images, "
+        f"with {how}"
+    )
     return backbone(x), described
 
 
@@ -55,15 +57,21 @@ def _load_backbone(preset: str, load_weights: bool, shape: tuple, name: str) -> 
 
     saved = _guarded(preset, lambda: load_json(preset, CONFIG_FILE)).get("config", {}).get("image_shape")
     if load_weights and isinstance(saved, (list, tuple)) and saved and saved[-1] not in (None, shape[-1]):
-        raise ConfigError(f"KerasHub preset {preset!r} takes images of {saved[-1]} channels, and the data's have "
-                          f"{shape[-1]}: set data.image.color_mode ({'rgb' if saved[-1] == 3 else 'grayscale'})",
-                          config_path=PATH)
-    backbone = _guarded(preset, lambda: keras_hub.models.Backbone.from_preset(
-        preset, load_weights=load_weights, image_shape=shape, name=name))
+        raise ConfigError(
+            f"KerasHub preset {preset!r} takes images of {saved[-1]} channels, and the data's have "
+            f"{shape[-1]}: set data.image.color_mode ({'rgb' if saved[-1] == 3 else 'grayscale'})",
+            config_path=PATH,
+        )
+    backbone = _guarded(
+        preset,
+        lambda: keras_hub.models.Backbone.from_preset(preset, load_weights=load_weights, image_shape=shape, name=name),
+    )
     inputs = backbone.inputs
     if len(inputs) != 1 or len(inputs[0].shape) != 4:
-        raise ConfigError(f"KerasHub preset {preset!r} is a {type(backbone).__name__}, not an image backbone "
-                          f"(one image input)", config_path=PATH)
+        raise ConfigError(
+            f"KerasHub preset {preset!r} is a {type(backbone).__name__}, not an image backbone (one image input)",
+            config_path=PATH,
+        )
     return backbone
 
 
@@ -83,16 +91,21 @@ def _load_error(preset: str, exc: Exception) -> ConfigError:
 
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if message.startswith("Unknown preset identifier"):
-        return ConfigError(f"unknown KerasHub preset {preset!r}{did_you_mean(preset, BUILTIN_PRESETS)}; a preset is "
-                           f"a KerasHub preset name, a kaggle:// or hf:// handle, or the directory of one saved "
-                           f"with save_to_preset", config_path=PATH)
+        return ConfigError(
+            f"unknown KerasHub preset {preset!r}{did_you_mean(preset, BUILTIN_PRESETS)}; a preset is "
+            f"a KerasHub preset name, a kaggle:// or hf:// handle, or the directory of one saved "
+            f"with save_to_preset",
+            config_path=PATH,
+        )
     if _is_network_error(exc):
         known = re.search(NETWORK_REASONS, message)
         reason = known.group(0) if known else type(exc).__name__
-        return ConfigError(f"KerasHub preset {preset!r} cannot be downloaded from {preset_url(preset)} ({reason}); "
-                           f"where there is a network, save it with keras_hub.models.ImageClassifier.from_preset("
-                           f"{preset!r}).save_to_preset(DIR) and give that directory (keras_hub: path/to/DIR)",
-                           config_path=PATH)
+        return ConfigError(
+            f"KerasHub preset {preset!r} cannot be downloaded from {preset_url(preset)} ({reason}); "
+            f"where there is a network, save it with keras_hub.models.ImageClassifier.from_preset("
+            f"{preset!r}).save_to_preset(DIR) and give that directory (keras_hub: path/to/DIR)",
+            config_path=PATH,
+        )
     return ConfigError(f"KerasHub preset {preset!r}: {message}", config_path=PATH)
 
 
@@ -100,7 +113,8 @@ def _is_network_error(exc: BaseException) -> bool:
     """A connection failure anywhere in the exception's chain (requests, urllib3, kagglehub, OSError)."""
     while exc is not None:
         if any(isinstance(exc, kind) for kind in (ConnectionError, TimeoutError)) or any(
-                "Connection" in cls.__name__ for cls in type(exc).__mro__):
+            "Connection" in cls.__name__ for cls in type(exc).__mro__
+        ):
             return True
         exc = exc.__cause__ or exc.__context__
     return False

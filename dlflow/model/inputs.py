@@ -34,8 +34,9 @@ class ModelInputs:
     raw: dict[str, Any]
     features: dict[str, Any]
     combined: Any
-    why_not_combined: str = ("this data has several image or sequence inputs, which a Sequential model cannot join; "
-                             "use model.functional")
+    why_not_combined: str = (
+        "this data has several image or sequence inputs, which a Sequential model cannot join; use model.functional"
+    )
 
     def model_inputs(self, kind: str) -> Any:
         """What keras.Model(inputs=...) gets: one tensor, or a dict by name for tables and several inputs."""
@@ -44,8 +45,9 @@ class ModelInputs:
         return dict(self.raw)
 
 
-def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_options: Any = None,
-                 text_mode: str | None = None) -> ModelInputs:
+def build_inputs(
+    train: Dataset, *, augment: list[Any] | None = None, text_options: Any = None, text_mode: str | None = None
+) -> ModelInputs:
     """Create keras.Input tensors and preprocessing layers adapted on the training data.
 
     Args:
@@ -70,8 +72,9 @@ def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_optio
     for name, spec in train.input_specs.items():
         if spec.role == "numeric":
             continue
-        features[name] = _preprocess(spec, raw[name], train.inputs[name], augment or [], text_options,
-                                     stats.get(name), text_mode=text_mode)
+        features[name] = _preprocess(
+            spec, raw[name], train.inputs[name], augment or [], text_options, stats.get(name), text_mode=text_mode
+        )
     for name in numeric:  # per column, for functional graphs that name a column
         features[name] = _normalize([raw[name]], [stats[name]], f"normalize_{name}")
     combined_numeric = None
@@ -83,10 +86,16 @@ def build_inputs(train: Dataset, *, augment: list[Any] | None = None, text_optio
     parts = ([combined_numeric] if combined_numeric is not None else []) + others
     sequences = [n for n, s in train.input_specs.items() if s.role == "text" and text_mode == "int"]
     if sequences and len(parts) > 1:  # token ids are not features to concatenate with numbers
-        return ModelInputs(raw=raw, features=features, combined=None, why_not_combined=(
-            f"the text column(s) {', '.join(sequences)} become token-id sequences (data.text.output_mode: int), "
-            f"which a Sequential model cannot join with the other columns; use model.functional (an Embedding on "
-            f"'{sequences[0]}', joined with the others after it), or output_mode tf_idf for one bag-of-words vector"))
+        return ModelInputs(
+            raw=raw,
+            features=features,
+            combined=None,
+            why_not_combined=(
+                f"the text column(s) {', '.join(sequences)} become token-id sequences (data.text.output_mode: int), "
+                f"which a Sequential model cannot join with the other columns; use model.functional (an Embedding on "
+                f"'{sequences[0]}', joined with the others after it), or output_mode tf_idf for one bag-of-words vector"
+            ),
+        )
     return ModelInputs(raw=raw, features=features, combined=_combine(parts))
 
 
@@ -102,8 +111,16 @@ def _column_stats(train: Dataset) -> dict[str, dict[str, Any]]:
     return preprocessing_stats(summarize(train.inputs, train.input_specs), policy)
 
 
-def _preprocess(spec: InputSpec, tensor: Any, values: np.ndarray, augment: list[Any], text_options: Any,
-                stats: dict[str, Any] | None = None, *, text_mode: str = "int") -> Any:
+def _preprocess(
+    spec: InputSpec,
+    tensor: Any,
+    values: np.ndarray,
+    augment: list[Any],
+    text_options: Any,
+    stats: dict[str, Any] | None = None,
+    *,
+    text_mode: str = "int",
+) -> Any:
     import keras
 
     if spec.role == "image":
@@ -146,6 +163,7 @@ def _lookup(spec: InputSpec, tensor: Any, stats: dict[str, Any]) -> Any:
 
         def encode(mode: str) -> Any:
             return IntegerCategories(vocabulary, output_mode=mode, name=f"lookup_{spec.name}")
+
     if len(vocabulary) <= ONE_HOT_MAX:
         return encode("one_hot")(x)
     ids = encode("int")(x)
@@ -173,8 +191,11 @@ def _text_vectorizer(spec: InputSpec, values: np.ndarray, text_options: Any, mod
     else:
         texts = values.reshape(-1).astype(str)
         if not any(re.search(r"\w", text) for text in texts):
-            raise DataError(f"the training texts of '{spec.column or spec.name}' hold no words (all empty or "
-                            f"punctuation): TextVectorization has no vocabulary to learn", config_path=("data", "source"))
+            raise DataError(
+                f"the training texts of '{spec.column or spec.name}' hold no words (all empty or "
+                f"punctuation): TextVectorization has no vocabulary to learn",
+                config_path=("data", "source"),
+            )
         layer.adapt(texts)
     return layer
 
@@ -189,8 +210,9 @@ def _normalize(tensors: list[Any], stats: list[dict[str, Any]], name: str) -> An
     fills = [s["fill"] for s in stats]
     if all(f is not None for f in fills):  # None: data.missing.numeric is 'error', nothing to fill
         joined = FillMissing(fills, name=f"fill_{name.removeprefix('normalize_')}")(joined)
-    return keras.layers.Normalization(mean=[s["mean"] for s in stats], variance=[s["variance"] for s in stats],
-                                      name=name)(joined)
+    return keras.layers.Normalization(
+        mean=[s["mean"] for s in stats], variance=[s["variance"] for s in stats], name=name
+    )(joined)
 
 
 def _normalize_steps(tensor: Any, windows: np.ndarray, name: str) -> Any:

@@ -85,8 +85,9 @@ def resolve_value(argument: str, value: Any, path: tuple) -> Any:
         if is_dotted_class(name):
             category = external_category(name, candidates)
         else:
-            category = next((c for c in candidates if hasattr(importlib.import_module(CATEGORY_MODULES[c]), name)),
-                            None)
+            category = next(
+                (c for c in candidates if hasattr(importlib.import_module(CATEGORY_MODULES[c]), name)), None
+            )
         if category is not None:
             return resolve(category, value, path)
     if isinstance(value, list):
@@ -94,4 +95,3 @@ def resolve_value(argument: str, value: Any, path: tuple) -> Any:
     if argument == "learning_rate" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)  # YAML reads `10` as an int; Keras optimizers refuse one
     return value
-

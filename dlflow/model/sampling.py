@@ -33,8 +33,9 @@ def latent_vectors(model: Any, count: int, seed: int) -> np.ndarray | None:
     return np.random.default_rng(seed).standard_normal((count, int(model.latent_dim))).astype("float32")
 
 
-def draw(model: Any, count: int, *, image_shape: tuple[int, ...] | None, seed: int = 0,
-         latent: np.ndarray | None = None) -> np.ndarray:
+def draw(
+    model: Any, count: int, *, image_shape: tuple[int, ...] | None, seed: int = 0, latent: np.ndarray | None = None
+) -> np.ndarray:
     """`count` samples as float images (n, height, width, channels).
 
     Args:
@@ -60,6 +61,8 @@ def draw(model: Any, count: int, *, image_shape: tuple[int, ...] | None, seed: i
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or images.shape[0] != count:
-        raise UsageError(f"{name}'s samples have shape {images.shape}; expected {count} images "
-                         f"(n, height, width, channels 1, 3 or 4)")
+        raise UsageError(
+            f"{name}'s samples have shape {images.shape}; expected {count} images "
+            f"(n, height, width, channels 1, 3 or 4)"
+        )
     return images

@@ -10,8 +10,15 @@ from dlflow.model.inputs import ModelInputs
 from dlflow.model.resolve import resolve
 
 
-def build_sequential(layers: list[Any], inputs: ModelInputs, *, kind: str, output_name: str,
-                     float32_output: bool, choices: ModelChoices | None = None) -> Any:
+def build_sequential(
+    layers: list[Any],
+    inputs: ModelInputs,
+    *,
+    kind: str,
+    output_name: str,
+    float32_output: bool,
+    choices: ModelChoices | None = None,
+) -> Any:
     """Stack the config's layers on the preprocessed inputs; returns a functional keras.Model.
 
     A functional model (rather than keras.Sequential) lets the raw inputs be a dict of columns
@@ -32,8 +39,11 @@ def build_sequential(layers: list[Any], inputs: ModelInputs, *, kind: str, outpu
         try:
             x = layer(x)
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"cannot apply {type(layer).__name__} to an input of shape {tuple(x.shape)}: "
-                              f"{str(exc).splitlines()[0]}", config_path=("model", "sequential", i)) from exc
+            raise ConfigError(
+                f"cannot apply {type(layer).__name__} to an input of shape {tuple(x.shape)}: "
+                f"{str(exc).splitlines()[0]}",
+                config_path=("model", "sequential", i),
+            ) from exc
     if choices is not None and output_name in choices.scaled:
         x = scale_output(x, output_name, choices.scaled[output_name])
     return keras.Model(inputs.model_inputs(kind), x, name="sequential_model")

@@ -71,9 +71,12 @@ def categorical_drift(reference: np.ndarray, live: np.ndarray, limits: Threshold
     ref, now = _present_labels(reference), _present_labels(live)
     categories = sorted(set(ref) | set(now), key=str)
     unseen = sorted(set(now) - set(ref), key=str)
-    out: dict[str, Any] = {"type": "categorical", "unseen": [str(c) for c in unseen[:UNSEEN_SHOWN]],
-                           "unseen_count": len(unseen),
-                           "unseen_rate": float(np.isin(now, unseen).mean()) if len(now) and unseen else 0.0}
+    out: dict[str, Any] = {
+        "type": "categorical",
+        "unseen": [str(c) for c in unseen[:UNSEEN_SHOWN]],
+        "unseen_count": len(unseen),
+        "unseen_rate": float(np.isin(now, unseen).mean()) if len(now) and unseen else 0.0,
+    }
     pvalue = 1.0
     if len(categories) > 1 and len(ref) and len(now):
         counts = np.array([[np.sum(ref == c) for c in categories], [np.sum(now == c) for c in categories]])

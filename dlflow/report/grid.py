@@ -39,7 +39,7 @@ def image_grid(images: np.ndarray) -> np.ndarray:
     for i, image in enumerate(pixels):
         row, column = divmod(i, layout["columns"])
         top, left = PAD + row * (cell_h + PAD), PAD + column * (cell_w + PAD)
-        canvas[top:top + cell_h, left:left + cell_w] = image.repeat(scale, axis=0).repeat(scale, axis=1)
+        canvas[top : top + cell_h, left : left + cell_w] = image.repeat(scale, axis=0).repeat(scale, axis=1)
     return canvas
 
 

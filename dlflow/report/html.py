@@ -29,12 +29,22 @@ def write_report(run: RunDir) -> Path:
         images += learning_curves(run.history, run.plots, best_epoch=metrics.get("best_epoch"))
     if evaluation:
         images += plot_evaluation(evaluation, run.plots)
-    parts = [f"<h1>{html.escape(run.experiment)} / {html.escape(run.run_id)}</h1>",
-             f"<p>status: <b>{html.escape(str(manifest.get('status', '?')))}</b></p>"]
+    parts = [
+        f"<h1>{html.escape(run.experiment)} / {html.escape(run.run_id)}</h1>",
+        f"<p>status: <b>{html.escape(str(manifest.get('status', '?')))}</b></p>",
+    ]
     if metrics:
-        parts.append("<h2>Training</h2>" + _table({
-            "monitor": metrics.get("monitor"), "best epoch": metrics.get("best_epoch"),
-            "best value": metrics.get("best_value"), "epochs": metrics.get("epochs_completed")}))
+        parts.append(
+            "<h2>Training</h2>"
+            + _table(
+                {
+                    "monitor": metrics.get("monitor"),
+                    "best epoch": metrics.get("best_epoch"),
+                    "best value": metrics.get("best_value"),
+                    "epochs": metrics.get("epochs_completed"),
+                }
+            )
+        )
         if metrics.get("best"):
             parts.append("<h3>Metrics at the best epoch</h3>" + _table(metrics["best"]))
     for image in images:
@@ -46,8 +56,10 @@ def write_report(run: RunDir) -> Path:
         parts.append("<h2>Test evaluation</h2>" + _table(evaluation.get("metrics", {})))
         for name, target in (evaluation.get("targets") or {}).items():
             if "per_class" in target:
-                rows = {c: ", ".join(f"{k} {v:.3f}" for k, v in s.items() if k != "support")
-                        for c, s in target["per_class"].items()}
+                rows = {
+                    c: ", ".join(f"{k} {v:.3f}" for k, v in s.items() if k != "support")
+                    for c, s in target["per_class"].items()
+                }
                 parts.append(f"<h3>{html.escape(name)}: per class</h3>" + _table(rows))
     if parity:
         from dlflow.export.parity import verdict
@@ -56,8 +68,10 @@ def write_report(run: RunDir) -> Path:
         parts.append("<h2>Export parity</h2>" + _table(rows))
     if run.config.exists():
         parts.append("<h2>Config</h2><pre>" + html.escape(run.config.read_text()) + "</pre>")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(run.experiment)}</title>"
-            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(run.experiment)}</title>"
+        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
+    )
     write_text(run.report, page)
     return run.report
 
@@ -72,8 +86,10 @@ def sample_grids(run: RunDir, most: int = 12) -> list[str]:
     for grid in grids:
         data = base64.b64encode(grid.read_bytes()).decode()
         epoch = int(grid.stem.split("_")[1])
-        parts.append(f'<figure style="display:inline-block"><img alt="samples after epoch {epoch}" '
-                     f'src="data:image/png;base64,{data}"><figcaption>epoch {epoch}</figcaption></figure>')
+        parts.append(
+            f'<figure style="display:inline-block"><img alt="samples after epoch {epoch}" '
+            f'src="data:image/png;base64,{data}"><figcaption>epoch {epoch}</figcaption></figure>'
+        )
     return parts
 
 

@@ -54,32 +54,43 @@ def write_monitor_page(result: dict[str, Any], plots: list[Path], path: Path) ->
     """Write the self-contained page (images inlined) for a `dlflow monitor` result."""
     verdict = "ALERT" if result["alerts"] else "OK"
     css = "bad" if result["alerts"] else "ok"
-    parts = [f"<h1>monitor: {html.escape(result['run'])}</h1>",
-             f"<p class='{css}'><b>{verdict}</b>: {result['rows']} live rows from {html.escape(result['source'])}, "
-             f"{len(result['drifted_features'])} drifting feature(s)</p>"]
+    parts = [
+        f"<h1>monitor: {html.escape(result['run'])}</h1>",
+        f"<p class='{css}'><b>{verdict}</b>: {result['rows']} live rows from {html.escape(result['source'])}, "
+        f"{len(result['drifted_features'])} drifting feature(s)</p>",
+    ]
     if result["alerts"]:
         parts.append("<ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in result["alerts"]) + "</ul>")
-    header = "<tr><th>feature</th><th>type</th><th>PSI</th><th>KS p</th><th>chi-square p</th>" \
-             "<th>missing train / live</th><th>drifted</th></tr>"
+    header = (
+        "<tr><th>feature</th><th>type</th><th>PSI</th><th>KS p</th><th>chi-square p</th>"
+        "<th>missing train / live</th><th>drifted</th></tr>"
+    )
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{f['type']}</td><td>{_fmt(f.get('psi'))}</td>"
         f"<td>{_fmt(f.get('ks_pvalue'))}</td><td>{_fmt(f.get('chi2_pvalue'))}</td>"
         f"<td>{f['missing_train']:.1%} / {f['missing_live']:.1%}</td>"
         f"<td class='{'bad' if f['drifted'] else 'ok'}'>{'yes' if f['drifted'] else 'no'}</td></tr>"
-        for name, f in result["features"].items())
+        for name, f in result["features"].items()
+    )
     parts.append(f"<h2>Features</h2><table>{header}{rows}</table>")
     for name, check in result.get("predictions", {}).items():
-        parts.append(f"<h2>Predicted {html.escape(name)}</h2><p>chi-square p {_fmt(check.get('chi2_pvalue'))}; "
-                     f"reference {html.escape(str(check.get('reference_share')))}; live "
-                     f"{html.escape(str(check.get('live_share')))}</p>")
+        parts.append(
+            f"<h2>Predicted {html.escape(name)}</h2><p>chi-square p {_fmt(check.get('chi2_pvalue'))}; "
+            f"reference {html.escape(str(check.get('reference_share')))}; live "
+            f"{html.escape(str(check.get('live_share')))}</p>"
+        )
     for name, check in result.get("accuracy", {}).items():
-        parts.append(f"<h2>Live accuracy: {html.escape(name)}</h2><p>{_fmt(check.get('live'))} on "
-                     f"{check.get('rows')} labelled rows; evaluation {_fmt(check.get('evaluation'))}</p>")
+        parts.append(
+            f"<h2>Live accuracy: {html.escape(name)}</h2><p>{_fmt(check.get('live'))} on "
+            f"{check.get('rows')} labelled rows; evaluation {_fmt(check.get('evaluation'))}</p>"
+        )
     for image in plots:
         data = base64.b64encode(image.read_bytes()).decode()
         parts.append(f'<img alt="{html.escape(image.stem)}" src="data:image/png;base64,{data}">')
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>monitor</title>"
-            f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>monitor</title>"
+        f"<style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
+    )
     write_text(path, page)
     return path
 

@@ -66,8 +66,9 @@ def confusion_matrix_plot(name: str, classes: list[str], matrix: list[list[int]]
     peak = max((max(r) for r in matrix), default=0)
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
-            ax.text(j, i, str(value), ha="center", va="center", fontsize=8,
-                    color="white" if value > peak / 2 else "black")
+            ax.text(
+                j, i, str(value), ha="center", va="center", fontsize=8, color="white" if value > peak / 2 else "black"
+            )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"confusion matrix: {name} (test)")
@@ -81,5 +82,8 @@ def confusion_matrix_plot(name: str, classes: list[str], matrix: list[list[int]]
 
 def plot_evaluation(evaluation: dict[str, Any], out: Path) -> list[Path]:
     """Confusion matrices for every classification target of an evaluation.json."""
-    return [confusion_matrix_plot(name, t["classes"], t["confusion_matrix"], out)
-            for name, t in (evaluation.get("targets") or {}).items() if "confusion_matrix" in t]
+    return [
+        confusion_matrix_plot(name, t["classes"], t["confusion_matrix"], out)
+        for name, t in (evaluation.get("targets") or {}).items()
+        if "confusion_matrix" in t
+    ]

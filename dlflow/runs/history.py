@@ -27,8 +27,10 @@ def read_history(history_csv: Path) -> dict[str, list[float]]:
     if not header:
         return {}  # no epoch finished yet (CSVLogger writes the header with the first row)
     if "epoch" not in header:
-        raise UsageError(f"{history_csv}: damaged, expected a header with an 'epoch' column, received "
-                         f"{','.join(header)[:80]!r}; {ADVICE}")
+        raise UsageError(
+            f"{history_csv}: damaged, expected a header with an 'epoch' column, received "
+            f"{','.join(header)[:80]!r}; {ADVICE}"
+        )
     columns: dict[str, list[float]] = {name: [] for name in header}
     for row in rows:
         for key in header:

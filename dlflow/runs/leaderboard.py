@@ -20,8 +20,18 @@ def write_leaderboard(folder: Path, rows: list[dict[str, Any]], keys: list[str])
         writer = csv.writer(handle)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([row["rank"], row["trial"], row["status"], *[one_line_yaml(row["values"].get(k)) for k in keys],
-                             row["score"], row["best_epoch"], row["epochs"], row["seconds"]])
+            writer.writerow(
+                [
+                    row["rank"],
+                    row["trial"],
+                    row["status"],
+                    *[one_line_yaml(row["values"].get(k)) for k in keys],
+                    row["score"],
+                    row["best_epoch"],
+                    row["epochs"],
+                    row["seconds"],
+                ]
+            )
 
 
 def write_best_config(folder: Path, state: Any, best: dict[str, Any]) -> Path:
@@ -30,13 +40,17 @@ def write_best_config(folder: Path, state: Any, best: dict[str, Any]) -> Path:
 
     config = trial_config(state.loaded, best["values"]).config
     path = folder / "best.yaml"
-    lines = [f"# The best trial ({best['trial']}) of {folder}:",
-             f"#   {config.search.objective} {best['score']:.6g} at epoch {best['best_epoch']}",
-             *[f"#   {key}: {one_line_yaml(value)}" for key, value in best["values"].items()],
-             f"# Train it: dlflow train {path}"]
+    lines = [
+        f"# The best trial ({best['trial']}) of {folder}:",
+        f"#   {config.search.objective} {best['score']:.6g} at epoch {best['best_epoch']}",
+        *[f"#   {key}: {one_line_yaml(value)}" for key, value in best["values"].items()],
+        f"# Train it: dlflow train {path}",
+    ]
     if config.model.factory:
-        lines.append(f"# model.factory '{config.model.factory}' is imported from {state.loaded.base_dir}: run "
-                     f"with PYTHONPATH={state.loaded.base_dir} (or copy this file next to the original config)")
+        lines.append(
+            f"# model.factory '{config.model.factory}' is imported from {state.loaded.base_dir}: run "
+            f"with PYTHONPATH={state.loaded.base_dir} (or copy this file next to the original config)"
+        )
     write_text(path, "\n".join(lines) + "\n" + dump_config(config))
     return path
 
@@ -53,19 +67,29 @@ def write_hparams_config(folder: Path, search: Any, direction: str) -> None:
             domain = hp_api.Discrete([one_line_yaml(v) for v in dim.choice] if key in encoded else list(dim.choice))
         elif dim.kind == "int" and not dim.log:
             low, high = int(dim.int[0]), int(dim.int[1])
-            domain = hp_api.Discrete(list(range(low, high + 1, int(dim.step)))) if dim.step else hp_api.IntInterval(low, high)
+            domain = (
+                hp_api.Discrete(list(range(low, high + 1, int(dim.step))))
+                if dim.step
+                else hp_api.IntInterval(low, high)
+            )
         elif dim.kind == "int":
             domain = None  # log-spaced integers: shown as they come
         else:
             domain = hp_api.RealInterval(float(dim.float[0]), float(dim.float[1]))
         hparams.append(hp_api.HParam(key, domain))
-    metrics = [hp_api.Metric("epoch_loss", group="validation", display_name="val_loss"),
-               hp_api.Metric("epoch_loss", group="train", display_name="loss")]
+    metrics = [
+        hp_api.Metric("epoch_loss", group="validation", display_name="val_loss"),
+        hp_api.Metric("epoch_loss", group="train", display_name="loss"),
+    ]
     objective = search.objective
     if objective not in ("loss", "val_loss"):
         group = "validation" if objective.startswith("val_") else "train"
-        metrics.insert(0, hp_api.Metric(f"epoch_{objective.removeprefix('val_')}", group=group,
-                                        display_name=f"{objective} ({direction})"))
+        metrics.insert(
+            0,
+            hp_api.Metric(
+                f"epoch_{objective.removeprefix('val_')}", group=group, display_name=f"{objective} ({direction})"
+            ),
+        )
     folder.mkdir(parents=True, exist_ok=True)
     writer = tf.summary.create_file_writer(str(folder))
     with writer.as_default():
@@ -86,12 +110,14 @@ def write_hparams(folder: Path, trial_id: str, values: dict[str, Any], search: A
     import tensorflow as tf
     from tensorboard.plugins.hparams import api as hp_api
 
-    encoded = encoded_choices(search) if search is not None else {
-        key for key, v in values.items() if not isinstance(v, (bool, int, float, str))}
+    encoded = (
+        encoded_choices(search)
+        if search is not None
+        else {key for key, v in values.items() if not isinstance(v, (bool, int, float, str))}
+    )
     shown = {key: (one_line_yaml(v) if key in encoded else v) for key, v in values.items()}
     folder.mkdir(parents=True, exist_ok=True)
     writer = tf.summary.create_file_writer(str(folder))
     with writer.as_default():
         hp_api.hparams(shown, trial_id=f"trial {trial_id}" if search is not None else trial_id)
     writer.close()
-

@@ -32,17 +32,19 @@ def list_runs(runs_root: Path, experiment: str | None = None) -> list[dict[str, 
                 metrics = read_json(run_dir / "metrics.json")
             except UsageError:
                 pass
-        rows.append({
-            "experiment": run_dir.parent.name,
-            "run": run_dir.name,
-            "status": manifest.get("status", "?"),
-            "monitor": metrics.get("monitor", manifest.get("monitor")),
-            "best": metrics.get("best_value"),
-            "best_epoch": metrics.get("best_epoch"),
-            "epochs": metrics.get("epochs_completed"),
-            "duration_s": (manifest.get("timings") or {}).get("total_s"),
-            "path": str(run_dir),
-        })
+        rows.append(
+            {
+                "experiment": run_dir.parent.name,
+                "run": run_dir.name,
+                "status": manifest.get("status", "?"),
+                "monitor": metrics.get("monitor", manifest.get("monitor")),
+                "best": metrics.get("best_value"),
+                "best_epoch": metrics.get("best_epoch"),
+                "epochs": metrics.get("epochs_completed"),
+                "duration_s": (manifest.get("timings") or {}).get("total_s"),
+                "path": str(run_dir),
+            }
+        )
     rows.sort(key=lambda r: (r["experiment"], r["run"]), reverse=False)
     if experiment is not None:
         rows = rank_runs(rows)
@@ -52,6 +54,7 @@ def list_runs(runs_root: Path, experiment: str | None = None) -> list[dict[str, 
 
 def rank_runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Runs sorted best first by their monitored metric (runs without a score last)."""
+
     def key(row: dict[str, Any]) -> tuple:
         best = row.get("best")
         if not isinstance(best, (int, float)):

@@ -34,16 +34,23 @@ def run_lock(run: RunDir) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise UsageError(f"{path}: cannot open the run's lock file ({exc.strerror}); the run directory "
-                         f"must be writable") from None
+        raise UsageError(
+            f"{path}: cannot open the run's lock file ({exc.strerror}); the run directory must be writable"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise UsageError(f"{run.path} is in use by {_holder(fd)}; wait until it ends, or stop it "
-                             f"(the lock goes with the process)") from None
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(["dlflow", *sys.argv[1:]]),
-                  "started": now_iso()}
+            raise UsageError(
+                f"{run.path} is in use by {_holder(fd)}; wait until it ends, or stop it "
+                f"(the lock goes with the process)"
+            ) from None
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": " ".join(["dlflow", *sys.argv[1:]]),
+            "started": now_iso(),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
         try:
@@ -63,5 +70,7 @@ def _holder(fd: int) -> str:
         holder = {}
     if not holder.get("pid"):
         return "another process"
-    return (f"pid {holder['pid']} on {holder.get('host', '?')} ({holder.get('command', '?')}) "
-            f"since {holder.get('started', '?')}")
+    return (
+        f"pid {holder['pid']} on {holder.get('host', '?')} ({holder.get('command', '?')}) "
+        f"since {holder.get('started', '?')}"
+    )

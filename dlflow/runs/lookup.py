@@ -20,8 +20,9 @@ from dlflow.runs.layout import RunDir
 STAGES = ("train", "develop")  # the commands that write run directories; their manifests say which
 
 
-def find_run(run: str, runs_root: Path, log: Callable[[str], None] | None = None, *,
-             completed_train: bool = True) -> RunDir:
+def find_run(
+    run: str, runs_root: Path, log: Callable[[str], None] | None = None, *, completed_train: bool = True
+) -> RunDir:
     """The run directory `run` names.
 
     Args:
@@ -42,8 +43,10 @@ def find_run(run: str, runs_root: Path, log: Callable[[str], None] | None = None
             return chosen
     for candidate in (Path(run), runs_root / run):
         if _lost_manifest(candidate):
-            raise UsageError(f"{candidate / 'manifest.json'}: missing, so '{run}' is a damaged run directory; "
-                             f"restore its manifest.json, or train again")
+            raise UsageError(
+                f"{candidate / 'manifest.json'}: missing, so '{run}' is a damaged run directory; "
+                f"restore its manifest.json, or train again"
+            )
     known = sorted(p.name for p in runs_root.iterdir() if p.is_dir()) if runs_root.is_dir() else []
     hint = f"; experiments in {runs_root}: {', '.join(known)}" if known else f"; {runs_root} has no runs yet"
     raise UsageError(f"no run or experiment '{run}'{hint}")
@@ -56,8 +59,12 @@ def is_run_dir(path: Path) -> bool:
 
 def _lost_manifest(path: Path) -> bool:
     """A run directory (run id, config or checkpoints) whose manifest.json is gone."""
-    return (path.name[:1].isdigit() and path.is_dir() and not (path / "manifest.json").exists()
-            and ((path / "config.yaml").is_file() or (path / "checkpoints").is_dir()))
+    return (
+        path.name[:1].isdigit()
+        and path.is_dir()
+        and not (path / "manifest.json").exists()
+        and ((path / "config.yaml").is_file() or (path / "checkpoints").is_dir())
+    )
 
 
 def latest_run(experiment_dir: Path) -> RunDir | None:
@@ -95,7 +102,7 @@ def recorded_overrides(run: RunDir) -> list[str]:
         if word == "--set" and i + 1 < len(command):
             found.append(command[i + 1])
         elif word.startswith("--set="):
-            found.append(word[len("--set="):])
+            found.append(word[len("--set=") :])
     return found
 
 
@@ -106,11 +113,15 @@ def _pick(experiment_dir: Path, completed_train: bool) -> tuple[RunDir, str]:
     if chosen is not None:
         return chosen, "latest completed train run"
     runs = sorted((p for p in experiment_dir.iterdir() if is_run_dir(p)), key=_run_key)
-    listed = [f"  {p.name}: {run_stage(m := _manifest(p))} run, {m.get('status', 'no readable manifest')}"
-              for p in runs]
-    raise UsageError(f"experiment '{experiment_dir.name}' has no completed train run (its develop, tune and cv "
-                     f"runs and unfinished runs do not stand for it); run `dlflow train`, `--resume` one of "
-                     f"these, or name a run directory", details=listed)
+    listed = [
+        f"  {p.name}: {run_stage(m := _manifest(p))} run, {m.get('status', 'no readable manifest')}" for p in runs
+    ]
+    raise UsageError(
+        f"experiment '{experiment_dir.name}' has no completed train run (its develop, tune and cv "
+        f"runs and unfinished runs do not stand for it); run `dlflow train`, `--resume` one of "
+        f"these, or name a run directory",
+        details=listed,
+    )
 
 
 def _manifest(path: Path) -> dict:

@@ -62,8 +62,10 @@ def resolve_target(config: Any, runs_root: Path) -> MlflowTarget | None:
     try:
         import mlflow  # noqa: F401
     except ImportError as exc:
-        raise ConfigError("tracking.mlflow needs the mlflow package: pip install 'dlflow[mlflow]' (or mlflow)",
-                          config_path=("tracking", "mlflow")) from exc
+        raise ConfigError(
+            "tracking.mlflow needs the mlflow package: pip install 'dlflow[mlflow]' (or mlflow)",
+            config_path=("tracking", "mlflow"),
+        ) from exc
     experiment = settings.experiment or config.name
     if settings.uri:
         database = settings.uri.removeprefix("sqlite:///") if settings.uri.startswith("sqlite:///") else None
@@ -92,8 +94,11 @@ class MlflowRun:
         try:
             self.client = MlflowClient(tracking_uri=target.uri)
             found = self.client.get_experiment_by_name(target.experiment)
-            self.experiment_id = found.experiment_id if found else self.client.create_experiment(
-                target.experiment, artifact_location=target.artifacts)
+            self.experiment_id = (
+                found.experiment_id
+                if found
+                else self.client.create_experiment(target.experiment, artifact_location=target.artifacts)
+            )
         except Exception as exc:  # noqa: BLE001 - MLflow's errors for a bad URI, store or server vary
             raise UsageError(f"tracking.mlflow: cannot use the tracking store {target.uri}: {_reason(exc)}") from exc
 
@@ -105,8 +110,11 @@ class MlflowRun:
             self.run_id = resume_id
             self.client.update_run(resume_id, status="RUNNING")
             return resume_id
-        run = self.client.create_run(self.experiment_id, run_name=run_dir.run_id,
-                                     tags={"dlflow.run_dir": str(run_dir.path), "dlflow.experiment": config.name})
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=run_dir.run_id,
+            tags={"dlflow.run_dir": str(run_dir.path), "dlflow.experiment": config.name},
+        )
         self.run_id = run.info.run_id
         self.log_params(flat_config(config))
         return self.run_id
@@ -117,10 +125,12 @@ class MlflowRun:
 
         from dlflow.config.search_space import one_line_yaml
 
-        params = [Param(safe_name(key), (v if isinstance(v, str) else one_line_yaml(v))[:PARAM_VALUE_LIMIT])
-                  for key, v in values.items()]
+        params = [
+            Param(safe_name(key), (v if isinstance(v, str) else one_line_yaml(v))[:PARAM_VALUE_LIMIT])
+            for key, v in values.items()
+        ]
         for start in range(0, len(params), BATCH):
-            self.client.log_batch(self.run_id, params=params[start:start + BATCH])
+            self.client.log_batch(self.run_id, params=params[start : start + BATCH])
 
     def log_metrics(self, values: dict[str, Any], step: int = 0, prefix: str = "") -> None:
         """Numeric values as metrics at `step` (others are skipped)."""
@@ -129,8 +139,11 @@ class MlflowRun:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        metrics = [Metric(safe_name(prefix + key), float(v), now, step) for key, v in values.items()
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        metrics = [
+            Metric(safe_name(prefix + key), float(v), now, step)
+            for key, v in values.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
         if metrics:
             self.client.log_batch(self.run_id, metrics=metrics)
 
@@ -166,8 +179,12 @@ class MlflowRun:
 
     def describe(self) -> dict[str, Any]:
         """What the manifest records."""
-        return {"uri": self.target.uri, "experiment": self.target.experiment, "experiment_id": self.experiment_id,
-                "run_id": self.run_id}
+        return {
+            "uri": self.target.uri,
+            "experiment": self.target.experiment,
+            "experiment_id": self.experiment_id,
+            "run_id": self.run_id,
+        }
 
 
 def open_tracking(config: Any, runs_root: Path) -> MlflowRun | None:
@@ -211,4 +228,3 @@ def safe_name(key: str) -> str:
 def _reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
-

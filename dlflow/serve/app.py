@@ -60,11 +60,19 @@ INLINE_PARSE_BYTES = 16 * 1024
 JSON_CODEC = "python json"  # what /metadata says decodes and encodes the bodies
 
 
-def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: float = 0.0,
-               metrics: ServerMetrics | None = None, max_body_bytes: int = MAX_BODY_BYTES,
-               max_rows: int = MAX_ROWS, token: str | None = None,
-               hosts: frozenset[str] | None = None, output: str = "decoded",
-               prediction_log: PredictionLog | None = None) -> FastAPI:
+def create_app(
+    served: ServedModel,
+    *,
+    max_batch_size: int = 64,
+    batch_timeout: float = 0.0,
+    metrics: ServerMetrics | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_rows: int = MAX_ROWS,
+    token: str | None = None,
+    hosts: frozenset[str] | None = None,
+    output: str = "decoded",
+    prediction_log: PredictionLog | None = None,
+) -> FastAPI:
     """A FastAPI app serving `served` over TensorFlow Serving's REST API.
 
     Args:
@@ -84,13 +92,24 @@ def create_app(served: ServedModel, *, max_batch_size: int = 64, batch_timeout: 
         raise ValueError(f"output must be one of {OUTPUT_FORMATS}, received {output!r}")
     metrics = _model_metrics(served, metrics or ServerMetrics())
     batcher = _batcher(served, metrics, max_batch_size=max_batch_size, batch_timeout=batch_timeout)
-    app = FastAPI(title=f"dlflow serve: {served.name}", lifespan=_lifespan(batcher, prediction_log), docs_url=None,
-                  redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title=f"dlflow serve: {served.name}",
+        lifespan=_lifespan(batcher, prediction_log),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, token=token, hosts=hosts)
     app.add_middleware(_Instrumented, metrics=metrics)  # added last: outermost, so refusals are counted
     _add_error_handlers(app)
-    _add_predict_route(app, served, batcher, answer=raw_predictions if output == "raw" else predictions,
-                       max_rows=max_rows, prediction_log=prediction_log)
+    _add_predict_route(
+        app,
+        served,
+        batcher,
+        answer=raw_predictions if output == "raw" else predictions,
+        max_rows=max_rows,
+        prediction_log=prediction_log,
+    )
     _add_info_routes(app, served, metrics, serving=_serving_info(served, batcher), output=output)
     app.state.served = served
     app.state.metrics = metrics
@@ -106,30 +125,35 @@ def _model_metrics(served: ServedModel, metrics: ServerMetrics) -> ServerMetrics
 
 def _serving_info(served: ServedModel, batcher: MicroBatcher) -> dict[str, Any]:
     """How the server runs the model, for /metadata's `dlflow.serving`."""
-    info = {"runtime": served.runtime, "predict": served.predict_path or PREDICT_PATH, "json": JSON_CODEC,
-            "max_batch_size": batcher.max_batch_size, "batch_timeout_ms": batcher.timeout * 1000,
-            "parse_in_thread_above_bytes": INLINE_PARSE_BYTES,
-            "model_call": f"on the event loop while calls average under {batcher.inline_below * 1000:g} ms, "
-                          f"else in a worker thread"}
+    info = {
+        "runtime": served.runtime,
+        "predict": served.predict_path or PREDICT_PATH,
+        "json": JSON_CODEC,
+        "max_batch_size": batcher.max_batch_size,
+        "batch_timeout_ms": batcher.timeout * 1000,
+        "parse_in_thread_above_bytes": INLINE_PARSE_BYTES,
+        "model_call": f"on the event loop while calls average under {batcher.inline_below * 1000:g} ms, "
+        f"else in a worker thread",
+    }
     if served.parity:
         info["parity"] = served.parity
     return info
 
 
-def _batcher(served: ServedModel, metrics: ServerMetrics, *, max_batch_size: int,
-             batch_timeout: float) -> MicroBatcher:
+def _batcher(served: ServedModel, metrics: ServerMetrics, *, max_batch_size: int, batch_timeout: float) -> MicroBatcher:
     """The micro-batcher over the model's predict, counting each batch in `metrics`."""
+
     def record_batch(rows: int, requests: int, seconds: float) -> None:
         metrics.batch_size.observe(rows)
         metrics.batch_requests.observe(requests)
         metrics.batch_seconds.observe(seconds)
 
-    return MicroBatcher(served.predict, max_batch_size=max_batch_size, timeout=batch_timeout,
-                        on_batch=record_batch)
+    return MicroBatcher(served.predict, max_batch_size=max_batch_size, timeout=batch_timeout, on_batch=record_batch)
 
 
 def _lifespan(batcher: MicroBatcher, prediction_log: PredictionLog | None) -> Any:
     """The app's start-up and shut-down: the batcher's task and the prediction log's writer."""
+
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         await batcher.start()
@@ -155,6 +179,7 @@ def _check_model(served: ServedModel, name: str, version: str | None) -> None:
 
 def _add_error_handlers(app: FastAPI) -> None:
     """Errors as TF Serving answers them: `{"error": message}` with the status."""
+
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, error: ApiError):
         return _json({"error": error.message}, error.status)
@@ -164,8 +189,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _json({"error": f"{error.detail}: {request.method} {request.url.path}"}, error.status_code)
 
 
-def _add_predict_route(app: FastAPI, served: ServedModel, batcher: MicroBatcher, *, answer: Callable[..., Any],
-                       max_rows: int, prediction_log: PredictionLog | None) -> None:
+def _add_predict_route(
+    app: FastAPI,
+    served: ServedModel,
+    batcher: MicroBatcher,
+    *,
+    answer: Callable[..., Any],
+    max_rows: int,
+    prediction_log: PredictionLog | None,
+) -> None:
     """`POST /v1/models/<name>[/versions/<v>]:predict`: parse, batch, predict, answer, log a sample."""
     body = predict_openapi(served.inputs)  # the request's schema in app.openapi() (dlflow.serve.openapi)
 
@@ -182,8 +214,11 @@ def _add_predict_route(app: FastAPI, served: ServedModel, batcher: MicroBatcher,
             except RequestError as error:
                 raise ApiError(400, str(error)) from None
             if parsed.rows > max_rows:
-                raise ApiError(413, f"{parsed.rows} rows in one request; at most {max_rows} "
-                                    f"(send several requests, or serve --max-rows)")
+                raise ApiError(
+                    413,
+                    f"{parsed.rows} rows in one request; at most {max_rows} "
+                    f"(send several requests, or serve --max-rows)",
+                )
             try:
                 outputs = await slot.submit(parsed.inputs, parsed.rows)
                 response = _json(answer(served, outputs, columnar=parsed.columnar))
@@ -196,9 +231,11 @@ def _add_predict_route(app: FastAPI, served: ServedModel, batcher: MicroBatcher,
         return response
 
 
-def _add_info_routes(app: FastAPI, served: ServedModel, metrics: ServerMetrics, *, serving: dict[str, Any],
-                     output: str) -> None:
+def _add_info_routes(
+    app: FastAPI, served: ServedModel, metrics: ServerMetrics, *, serving: dict[str, Any], output: str
+) -> None:
     """Model status and metadata (TF Serving's), other verbs refused, and Prometheus metrics."""
+
     @app.post("/v1/models/{name}:{verb}", name="other")
     @app.post("/v1/models/{name}/versions/{version}:{verb}", name="other")
     async def other_verb(name: str, verb: str, version: str | None = None):
@@ -277,6 +314,8 @@ class _Instrumented:
         """The request counter and latency histogram of one endpoint and status."""
         key = (endpoint, status)
         if key not in self._series:
-            self._series[key] = (self.metrics.requests.labels(endpoint=endpoint, code=str(status)),
-                                 self.metrics.latency.labels(endpoint=endpoint))
+            self._series[key] = (
+                self.metrics.requests.labels(endpoint=endpoint, code=str(status)),
+                self.metrics.latency.labels(endpoint=endpoint),
+            )
         return self._series[key]

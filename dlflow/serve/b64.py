@@ -36,8 +36,10 @@ def decode_b64_values(values: list, spec: Any, where: Callable[[int], str], erro
 
     label = getattr(spec, "column", None) or spec.name
     if getattr(spec, "role", None) != "image" or len(spec.shape) != 3:
-        raise error(f'input "{label}": {{"b64": ...}} values are accepted for image inputs only; '
-                    f"send this input as {spec.dtype} values of shape {list(spec.shape)}")
+        raise error(
+            f'input "{label}": {{"b64": ...}} values are accepted for image inputs only; '
+            f"send this input as {spec.dtype} values of shape {list(spec.shape)}"
+        )
     decoded = []
     for j, value in enumerate(values):
         if not is_b64(value):

@@ -62,8 +62,15 @@ class MicroBatcher:
         inline_below: model calls faster than this, on average, run on the event loop (0: never).
     """
 
-    def __init__(self, predict: Callable[[Arrays], Arrays], *, max_batch_size: int = 64, timeout: float = 0.0,
-                 on_batch: Callable[[int, int, float], None] | None = None, inline_below: float = INLINE_BELOW_S):
+    def __init__(
+        self,
+        predict: Callable[[Arrays], Arrays],
+        *,
+        max_batch_size: int = 64,
+        timeout: float = 0.0,
+        on_batch: Callable[[int, int, float], None] | None = None,
+        inline_below: float = INLINE_BELOW_S,
+    ):
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be at least 1, received {max_batch_size}")
         self.predict = predict
@@ -166,7 +173,7 @@ class MicroBatcher:
             return
         start = 0
         for pending in live:
-            part = {name: array[start:start + pending.rows] for name, array in outputs.items()}
+            part = {name: array[start : start + pending.rows] for name, array in outputs.items()}
             start += pending.rows
             if not pending.future.done():
                 pending.future.set_result(part)

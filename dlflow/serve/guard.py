@@ -43,8 +43,7 @@ class RequestGuard:
         hosts: the accepted Host names (without port); None accepts any.
     """
 
-    def __init__(self, app: Any, *, max_body_bytes: int, token: str | None = None,
-                 hosts: frozenset[str] | None = None):
+    def __init__(self, app: Any, *, max_body_bytes: int, token: str | None = None, hosts: frozenset[str] | None = None):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.token = token.encode() if token else None
@@ -61,8 +60,11 @@ class RequestGuard:
             return
         body = await self._read_body(receive)
         if body is None:
-            await _answer(send, 413, f"request body larger than {self.max_body_bytes} bytes "
-                                     f"(serve --max-body-mb raises the limit)")
+            await _answer(
+                send,
+                413,
+                f"request body larger than {self.max_body_bytes} bytes (serve --max-body-mb raises the limit)",
+            )
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -70,13 +72,20 @@ class RequestGuard:
         if self.hosts is not None:
             host = _host_name(headers.get("host", b"").decode("latin-1"))
             if host not in self.hosts:
-                return 400, f"Host '{host}' is not served here (this server answers {', '.join(sorted(self.hosts))})", {}
+                return (
+                    400,
+                    f"Host '{host}' is not served here (this server answers {', '.join(sorted(self.hosts))})",
+                    {},
+                )
         if self.token is not None:
             given = headers.get("authorization", b"")
             scheme, _, value = given.partition(b" ")
             if scheme.lower() != b"bearer" or not hmac.compare_digest(value.strip(), self.token):
-                return 401, "missing or wrong bearer token (send 'Authorization: Bearer <token>')", {
-                    "www-authenticate": "Bearer"}
+                return (
+                    401,
+                    "missing or wrong bearer token (send 'Authorization: Bearer <token>')",
+                    {"www-authenticate": "Bearer"},
+                )
         declared = headers.get("content-length")
         if declared is not None:
             try:
@@ -84,8 +93,14 @@ class RequestGuard:
             except ValueError:
                 return 400, "Content-Length is not a number", {}
             if size > self.max_body_bytes:
-                return 413, (f"request body of {size} bytes is larger than {self.max_body_bytes} bytes "
-                             f"(serve --max-body-mb raises the limit)"), {}
+                return (
+                    413,
+                    (
+                        f"request body of {size} bytes is larger than {self.max_body_bytes} bytes "
+                        f"(serve --max-body-mb raises the limit)"
+                    ),
+                    {},
+                )
         return None
 
     async def _read_body(self, receive: Any) -> list[dict] | None:
@@ -123,8 +138,11 @@ def _host_name(header: str) -> str:
 
 async def _answer(send: Any, status: int, message: str, extra: dict[str, str] | None = None) -> None:
     body = json.dumps({"error": message}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"connection", b"close")]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
     headers += [(key.encode(), value.encode()) for key, value in (extra or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

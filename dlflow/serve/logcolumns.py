@@ -36,8 +36,9 @@ def log_columns(inputs: dict[str, np.ndarray], specs: Sequence[Any]) -> dict[str
             continue
         column = flat[:, 0]
         if spec.dtype == "string":
-            column = np.array([v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in column],
-                              dtype=object)
+            column = np.array(
+                [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in column], dtype=object
+            )
         columns[spec.column or spec.name] = column
     return columns
 

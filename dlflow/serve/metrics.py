@@ -33,33 +33,61 @@ class ServerMetrics:
 
     def __init__(self):
         self.registry = registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("dlflow_serve_requests", "HTTP requests answered, by endpoint and status code.",
-                                ("endpoint", "code"), registry=registry)
-        self.latency = Histogram("dlflow_serve_request_duration_seconds",
-                                 "Time from request to the end of the response, by endpoint.", ("endpoint",),
-                                 buckets=LATENCY_BUCKETS, registry=registry)
-        self.batch_size = Histogram("dlflow_serve_batch_size",
-                                    "Examples per model call (concurrent requests batched together).",
-                                    buckets=BATCH_SIZE_BUCKETS, registry=registry)
-        self.batch_requests = Histogram("dlflow_serve_batch_requests", "Requests per model call.",
-                                        buckets=BATCH_SIZE_BUCKETS, registry=registry)
-        self.batch_seconds = Histogram("dlflow_serve_batch_duration_seconds", "Time of one model call.",
-                                       buckets=LATENCY_BUCKETS, registry=registry)
-        self.load_seconds = Gauge("dlflow_serve_model_load_seconds",
-                                  "Time to load the model and trace its predict function.", ("model",),
-                                  registry=registry)
-        self.model_info = Gauge("dlflow_serve_model_info", "The served model: name, version and run directory.",
-                                ("model", "version", "run"), registry=registry)
-        self.logged_rows = Counter("dlflow_serve_log_rows", "Examples written to the prediction log.",
-                                   registry=registry)
-        self.dropped_rows = Counter("dlflow_serve_log_dropped_rows",
-                                    "Sampled examples not logged, by reason (queue full, write error).",
-                                    ("reason",), registry=registry)
-        self.drift_psi = Gauge("dlflow_serve_feature_psi",
-                               "Population stability index of each numeric feature: the last logged rows "
-                               "against the training split.", ("feature",), registry=registry)
-        self.drift_rows = Gauge("dlflow_serve_drift_rows", "Logged rows the drift gauges were computed on.",
-                                registry=registry)
+        self.requests = Counter(
+            "dlflow_serve_requests",
+            "HTTP requests answered, by endpoint and status code.",
+            ("endpoint", "code"),
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "dlflow_serve_request_duration_seconds",
+            "Time from request to the end of the response, by endpoint.",
+            ("endpoint",),
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            "dlflow_serve_batch_size",
+            "Examples per model call (concurrent requests batched together).",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=registry,
+        )
+        self.batch_requests = Histogram(
+            "dlflow_serve_batch_requests", "Requests per model call.", buckets=BATCH_SIZE_BUCKETS, registry=registry
+        )
+        self.batch_seconds = Histogram(
+            "dlflow_serve_batch_duration_seconds", "Time of one model call.", buckets=LATENCY_BUCKETS, registry=registry
+        )
+        self.load_seconds = Gauge(
+            "dlflow_serve_model_load_seconds",
+            "Time to load the model and trace its predict function.",
+            ("model",),
+            registry=registry,
+        )
+        self.model_info = Gauge(
+            "dlflow_serve_model_info",
+            "The served model: name, version and run directory.",
+            ("model", "version", "run"),
+            registry=registry,
+        )
+        self.logged_rows = Counter(
+            "dlflow_serve_log_rows", "Examples written to the prediction log.", registry=registry
+        )
+        self.dropped_rows = Counter(
+            "dlflow_serve_log_dropped_rows",
+            "Sampled examples not logged, by reason (queue full, write error).",
+            ("reason",),
+            registry=registry,
+        )
+        self.drift_psi = Gauge(
+            "dlflow_serve_feature_psi",
+            "Population stability index of each numeric feature: the last logged rows against the training split.",
+            ("feature",),
+            registry=registry,
+        )
+        self.drift_rows = Gauge(
+            "dlflow_serve_drift_rows", "Logged rows the drift gauges were computed on.", registry=registry
+        )
         self._drift_lock = threading.Lock()
 
     def set_drift(self, psi: dict[str, float], rows: int = 0) -> None:

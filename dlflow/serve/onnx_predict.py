@@ -18,12 +18,18 @@ import numpy as np
 
 Arrays = dict[str, np.ndarray]
 PREDICT_PATH = "onnxruntime session (CPU), converted from the model at start-up; parity with TensorFlow checked"
-_ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,
-              "tensor(int32)": np.int32, "tensor(bool)": np.bool_}
+_ORT_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(bool)": np.bool_,
+}
 
 
-def onnx_predict(onnx_model: bytes, specs: Sequence[Any], raw_names: dict[str, str],
-                 output_names: Sequence[str]) -> Callable[[Arrays], Arrays]:
+def onnx_predict(
+    onnx_model: bytes, specs: Sequence[Any], raw_names: dict[str, str], output_names: Sequence[str]
+) -> Callable[[Arrays], Arrays]:
     """`{input name: array} -> {output name: array}` over an onnxruntime session.
 
     Args:
@@ -54,8 +60,10 @@ def onnx_predict(onnx_model: bytes, specs: Sequence[Any], raw_names: dict[str, s
     run = session.run
 
     def predict(batch: Arrays) -> Arrays:
-        feed = {graph: (batch[name] if kind is None else batch[name].astype(kind, copy=False))
-                for name, graph, kind in feeds}
+        feed = {
+            graph: (batch[name] if kind is None else batch[name].astype(kind, copy=False))
+            for name, graph, kind in feeds
+        }
         return dict(zip(output_names, run(graph_outputs, feed), strict=True))
 
     return predict

@@ -36,22 +36,46 @@ def predict_request_schema(inputs: Any) -> dict[str, Any]:
     else:
         names = [spec.name for spec in inputs]
         row = {"type": "object", "properties": {spec.name: _example(spec) for spec in inputs}, "required": names}
-        columns = {"type": "object", "required": names, "properties": {
-            spec.name: {"type": "array", "items": _example(spec), "minItems": 1, "maxItems": SHOWN_ROWS}
-            for spec in inputs}}
-    return {"oneOf": [
-        {"type": "object", "required": ["instances"], "additionalProperties": False, "properties": {
-            "instances": {"type": "array", "items": row, "minItems": 1, "maxItems": SHOWN_ROWS},
-            "signature_name": {"type": "string"}}},
-        {"type": "object", "required": ["inputs"], "additionalProperties": False, "properties": {
-            "inputs": columns, "signature_name": {"type": "string"}}},
-    ]}
+        columns = {
+            "type": "object",
+            "required": names,
+            "properties": {
+                spec.name: {"type": "array", "items": _example(spec), "minItems": 1, "maxItems": SHOWN_ROWS}
+                for spec in inputs
+            },
+        }
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["instances"],
+                "additionalProperties": False,
+                "properties": {
+                    "instances": {"type": "array", "items": row, "minItems": 1, "maxItems": SHOWN_ROWS},
+                    "signature_name": {"type": "string"},
+                },
+            },
+            {
+                "type": "object",
+                "required": ["inputs"],
+                "additionalProperties": False,
+                "properties": {"inputs": columns, "signature_name": {"type": "string"}},
+            },
+        ]
+    }
 
 
 def predict_openapi(inputs: Any) -> dict[str, Any]:
     """`openapi_extra` for the predict routes: the request body, and the JSON error answers."""
-    error = {"description": "refused", "content": {"application/json": {"schema": {
-        "type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}}}}
-    return {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": predict_request_schema(inputs)}}},
-        "responses": {"400": error, "404": error, "413": error}}
+    error = {
+        "description": "refused",
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+            }
+        },
+    }
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": predict_request_schema(inputs)}}},
+        "responses": {"400": error, "404": error, "413": error},
+    }

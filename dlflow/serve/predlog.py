@@ -55,12 +55,22 @@ class PredictionLog:
         warn: where the one-time messages go (stderr).
     """
 
-    def __init__(self, folder: Path, inputs: Sequence[Any], outputs: Sequence[Any],
-                 decode: Callable[[Any, np.ndarray], tuple[np.ndarray, Any]], *, version: str = "1",
-                 sample: float = 1.0, max_bytes: int = 100 * 2**20, metrics: Any = None,
-                 drift: Callable[[dict[str, np.ndarray]], dict[str, float]] | None = None,
-                 warn: Callable[[str], None] | None = None, flush_seconds: float = 2.0,
-                 queue_requests: int = QUEUE_REQUESTS):
+    def __init__(
+        self,
+        folder: Path,
+        inputs: Sequence[Any],
+        outputs: Sequence[Any],
+        decode: Callable[[Any, np.ndarray], tuple[np.ndarray, Any]],
+        *,
+        version: str = "1",
+        sample: float = 1.0,
+        max_bytes: int = 100 * 2**20,
+        metrics: Any = None,
+        drift: Callable[[dict[str, np.ndarray]], dict[str, float]] | None = None,
+        warn: Callable[[str], None] | None = None,
+        flush_seconds: float = 2.0,
+        queue_requests: int = QUEUE_REQUESTS,
+    ):
         self.folder = Path(folder)
         self.inputs, self.outputs, self.decode, self.version = list(inputs), list(outputs), decode, version
         self.sample, self.max_bytes, self.metrics, self.drift = sample, max_bytes, metrics, drift
@@ -89,8 +99,9 @@ class PredictionLog:
             self._thread = None
             self._stopping.clear()
 
-    def record(self, inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray], rows: int,
-               latency: float) -> str | None:
+    def record(
+        self, inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray], rows: int, latency: float
+    ) -> str | None:
         """Queue one answered request; its request id, or None when not sampled or dropped."""
         if self.sample < 1.0 and random.random() >= self.sample:
             return None
@@ -142,8 +153,11 @@ class PredictionLog:
         try:
             self._write(columns)
         except OSError as error:
-            self._warn_once("write", f"prediction log: cannot write to {self.folder} ({error.strerror or error}); "
-                                     f"serving goes on without it")
+            self._warn_once(
+                "write",
+                f"prediction log: cannot write to {self.folder} ({error.strerror or error}); "
+                f"serving goes on without it",
+            )
             self._drop(rows, "write_error")
             return
         self._update_drift(columns)
@@ -197,8 +211,11 @@ class PredictionLog:
         while len(self._recent) > 1 and sum(sizes) - sizes[0] >= DRIFT_ROWS:
             self._recent.pop(0)
             sizes.pop(0)
-        recent = {name: np.concatenate([part[name] for part in self._recent])[-DRIFT_ROWS:] for name in columns
-                  if all(name in part for part in self._recent)}
+        recent = {
+            name: np.concatenate([part[name] for part in self._recent])[-DRIFT_ROWS:]
+            for name in columns
+            if all(name in part for part in self._recent)
+        }
         rows = min(sum(sizes), DRIFT_ROWS)
         try:
             self.metrics.set_drift(self.drift(recent), rows=rows)

@@ -69,6 +69,9 @@ def _values(array: np.ndarray) -> list:
             return np.where(np.isfinite(array), array.astype("float64"), None).tolist()
         return array.astype("float64").tolist()
     if array.dtype.kind in "SO":
-        return [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in array.ravel().tolist()] \
-            if array.ndim == 1 else [_values(row) for row in array]
+        return (
+            [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in array.ravel().tolist()]
+            if array.ndim == 1
+            else [_values(row) for row in array]
+        )
     return array.tolist()

@@ -71,12 +71,16 @@ def parse_predict_request(body: bytes, specs: Sequence[Any], *, noun: str = "inp
     except (ValueError, UnicodeDecodeError) as exc:
         raise RequestError(f"malformed JSON: {exc}") from exc
     if not isinstance(payload, dict):
-        raise RequestError('expected a JSON object with "instances" (row format) or "inputs" (columnar format), '
-                           f"received {_describe(payload)}")
+        raise RequestError(
+            'expected a JSON object with "instances" (row format) or "inputs" (columnar format), '
+            f"received {_describe(payload)}"
+        )
     unknown = [key for key in payload if key not in KNOWN_KEYS]
     if unknown:
-        raise RequestError(f'unknown key "{unknown[0]}"{did_you_mean(unknown[0], KNOWN_KEYS, json=True)}; '
-                           f'expected "instances" (row format) or "inputs" (columnar format)')
+        raise RequestError(
+            f'unknown key "{unknown[0]}"{did_you_mean(unknown[0], KNOWN_KEYS, json=True)}; '
+            f'expected "instances" (row format) or "inputs" (columnar format)'
+        )
     signature = payload.get("signature_name", SIGNATURE_NAME)
     if signature != SIGNATURE_NAME:
         raise RequestError(f'unknown signature_name "{signature}"; the model has "{SIGNATURE_NAME}"')
@@ -92,8 +96,9 @@ def parse_predict_request(body: bytes, specs: Sequence[Any], *, noun: str = "inp
 
 def _refuse_constant(name: str) -> Any:
     """`json.loads` hook for NaN, Infinity and -Infinity, which models must not be fed."""
-    raise RequestError(f"non-finite number {name} is not accepted; send finite numbers (or null where a "
-                       f"column may be missing)")
+    raise RequestError(
+        f"non-finite number {name} is not accepted; send finite numbers (or null where a column may be missing)"
+    )
 
 
 class _Parser:
@@ -111,7 +116,9 @@ class _Parser:
     def rows(self, instances: Any) -> dict[str, np.ndarray]:
         """Row format: one item per example."""
         if not isinstance(instances, list):
-            raise RequestError(f'"instances": expected a list with one item per example, received {_describe(instances)}')
+            raise RequestError(
+                f'"instances": expected a list with one item per example, received {_describe(instances)}'
+            )
         if not instances:
             raise RequestError('"instances" is empty; expected at least one example')
         values: dict[str, list] = {spec.name: [] for spec in self.specs}
@@ -121,8 +128,10 @@ class _Parser:
             elif len(self.specs) == 1:
                 named = {self.specs[0].name: instance}
             else:
-                raise RequestError(f"instances[{i}]: expected an object {{{self.noun} name: value}} for a model with "
-                                   f"{len(self.specs)} {self.noun}s ({self._names()}), received {_describe(instance)}")
+                raise RequestError(
+                    f"instances[{i}]: expected an object {{{self.noun} name: value}} for a model with "
+                    f"{len(self.specs)} {self.noun}s ({self._names()}), received {_describe(instance)}"
+                )
             for name, value in named.items():
                 values[name].append(value)
         return {spec.name: self._array(values[spec.name], spec, lambda j: f"instances[{j}]") for spec in self.specs}
@@ -134,22 +143,27 @@ class _Parser:
         elif len(self.specs) == 1:
             named = {self.specs[0].name: inputs}
         else:
-            raise RequestError(f'"inputs": expected an object {{{self.noun} name: [one value per example]}} for a '
-                               f"model with {len(self.specs)} {self.noun}s ({self._names()}), received {_describe(inputs)}")
+            raise RequestError(
+                f'"inputs": expected an object {{{self.noun} name: [one value per example]}} for a '
+                f"model with {len(self.specs)} {self.noun}s ({self._names()}), received {_describe(inputs)}"
+            )
         arrays = {}
         for spec in self.specs:
-            where = '"inputs"' + (f'.{self._label(spec)}' if isinstance(inputs, dict) else "")
+            where = '"inputs"' + (f".{self._label(spec)}" if isinstance(inputs, dict) else "")
             batch = named[spec.name]
             if not isinstance(batch, list) or not batch:
-                raise RequestError(f"{where}: expected a non-empty list with one value per example, "
-                                   f"received {_describe(batch)}")
+                raise RequestError(
+                    f"{where}: expected a non-empty list with one value per example, received {_describe(batch)}"
+                )
             arrays[spec.name] = self._array(batch, spec, lambda j, where=where: f"{where}[{j}]")
         first = self.specs[0]
         for spec in self.specs[1:]:
             if len(arrays[spec.name]) != len(arrays[first.name]):
-                raise RequestError(f'"inputs": every {self.noun} needs the same number of examples; '
-                                   f'"{self._label(first)}" has {len(arrays[first.name])}, '
-                                   f'"{self._label(spec)}" has {len(arrays[spec.name])}')
+                raise RequestError(
+                    f'"inputs": every {self.noun} needs the same number of examples; '
+                    f'"{self._label(first)}" has {len(arrays[first.name])}, '
+                    f'"{self._label(spec)}" has {len(arrays[spec.name])}'
+                )
         return arrays
 
     def _match(self, given: dict, where: str) -> dict[str, Any]:
@@ -197,11 +211,17 @@ class _Parser:
                 out = array.astype(spec.dtype, copy=False)
             except OverflowError:
                 out = None
-        wrapped = out is not None and out.dtype.kind in "iu" and array.dtype.kind == "f" and bool(
-            (np.abs(array) >= float(np.iinfo(out.dtype).max)).any())  # 1e300 as int64 wraps round silently
+        wrapped = (
+            out is not None
+            and out.dtype.kind in "iu"
+            and array.dtype.kind == "f"
+            and bool((np.abs(array) >= float(np.iinfo(out.dtype).max)).any())
+        )  # 1e300 as int64 wraps round silently
         if out is None or wrapped or (out.dtype.kind == "f" and bool(np.isinf(out).any())):
-            raise RequestError(f'{self.noun} "{self._label(spec)}": a number beyond the range of {spec.dtype}; '
-                               f"send numbers the model's {spec.dtype} input can hold")
+            raise RequestError(
+                f'{self.noun} "{self._label(spec)}": a number beyond the range of {spec.dtype}; '
+                f"send numbers the model's {spec.dtype} input can hold"
+            )
         return out
 
     def _check_value(self, value: Any, spec: Any, where: Callable[[], str]) -> None:
@@ -225,8 +245,11 @@ class _Parser:
                 array = np.array(values, dtype=object)
             except ValueError:
                 array = None
-            if (array is None or array.shape[1:] not in _accepted_shapes(shape)
-                    or not all(isinstance(v, str) for v in array.ravel())):
+            if (
+                array is None
+                or array.shape[1:] not in _accepted_shapes(shape)
+                or not all(isinstance(v, str) for v in array.ravel())
+            ):
                 raise RequestError(f'{self.noun} "{self._label(spec)}": expected {_expected(spec)} in each example')
             return array.reshape(len(values), *shape)
         out = np.empty((len(values), 1), dtype=object)
@@ -237,8 +260,9 @@ class _Parser:
                 value = ""  # as `dlflow predict` reads an empty cell
             elif not isinstance(value, str):
                 if not isinstance(value, (int, float)):
-                    raise RequestError(f'{where(j)}: {self.noun} "{self._label(spec)}": expected a string, '
-                                       f"received {_describe(value)}")
+                    raise RequestError(
+                        f'{where(j)}: {self.noun} "{self._label(spec)}": expected a string, received {_describe(value)}'
+                    )
                 value = str(value)
             out[j, 0] = value
         return out
@@ -251,7 +275,9 @@ class _Parser:
         labels = [self._label(spec) for spec in self.specs]
         if len(labels) <= NAMES_SHOWN:
             return ", ".join(labels)
-        return ", ".join(labels[:NAMES_SHOWN]) + f", ... ({len(labels)} in all; GET the model's /metadata for every one)"
+        return (
+            ", ".join(labels[:NAMES_SHOWN]) + f", ... ({len(labels)} in all; GET the model's /metadata for every one)"
+        )
 
 
 def _accepted_shapes(shape: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:

@@ -25,22 +25,34 @@ import numpy as np
 from dlflow.config.task_kinds import is_classification
 from dlflow.serve.model import ServedModel
 
-TF_DTYPES = {"float32": "DT_FLOAT", "float16": "DT_HALF", "float64": "DT_DOUBLE", "int64": "DT_INT64",
-             "int32": "DT_INT32", "string": "DT_STRING", "bool": "DT_BOOL"}
+TF_DTYPES = {
+    "float32": "DT_FLOAT",
+    "float16": "DT_HALF",
+    "float64": "DT_DOUBLE",
+    "int64": "DT_INT64",
+    "int32": "DT_INT32",
+    "string": "DT_STRING",
+    "bool": "DT_BOOL",
+}
 
 
 def model_status(served: ServedModel) -> dict[str, Any]:
     """`GET /v1/models/<name>`: the one version, AVAILABLE."""
-    return {"model_version_status": [
-        {"version": served.version, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
+    return {
+        "model_version_status": [
+            {"version": served.version, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+        ]
+    }
 
 
 def model_metadata(served: ServedModel, serving: dict[str, Any] | None = None) -> dict[str, Any]:
     """`GET /v1/models/<name>/metadata`: the serving signature, plus what dlflow knows of the data
     and (`serving`) how the server runs the model: predict path, JSON codec, batching."""
     inputs = {spec.name: _tensor_info(spec.name, spec.dtype, (-1, *spec.shape)) for spec in served.inputs}
-    outputs = {spec.name: _tensor_info(spec.name, "float32", served.output_shapes.get(spec.name, (-1,)))
-               for spec in served.outputs}
+    outputs = {
+        spec.name: _tensor_info(spec.name, "float32", served.output_shapes.get(spec.name, (-1,)))
+        for spec in served.outputs
+    }
     signature = {"inputs": inputs, "outputs": outputs, "method_name": "tensorflow/serving/predict"}
     return {
         "model_spec": {"name": served.name, "signature_name": "", "version": served.version},
@@ -76,15 +88,19 @@ def decode_output(served: ServedModel, spec: Any, raw: np.ndarray) -> list[Any]:
     if is_classification(spec.task):
         keys = [str(_plain(c)) for c in spec.classes]
         probabilities = _numbers(_class_probabilities(raw, len(keys)))
-        return [{"label": _plain(label), "confidence": _number(c), "probabilities": dict(zip(keys, row))}
-                for label, c, row in zip(labels, confidence.tolist(), probabilities)]
+        return [
+            {"label": _plain(label), "confidence": _number(c), "probabilities": dict(zip(keys, row))}
+            for label, c, row in zip(labels, confidence.tolist(), probabilities)
+        ]
     if spec.task == "multilabel":
         classes = [_plain(c) for c in spec.classes]
         keys = [str(c) for c in classes]
         flags = np.asarray(labels).reshape(len(raw), -1).tolist()
         probabilities = _numbers(raw.reshape(len(raw), -1))
-        return [{"labels": [c for c, on in zip(classes, row) if on], "probabilities": dict(zip(keys, p))}
-                for row, p in zip(flags, probabilities)]
+        return [
+            {"labels": [c for c, on in zip(classes, row) if on], "probabilities": dict(zip(keys, p))}
+            for row, p in zip(flags, probabilities)
+        ]
     return [{"value": value} for value in _numbers(np.asarray(labels))]
 
 
@@ -113,9 +129,11 @@ def _plain(value: Any) -> Any:
 
 
 def _tensor_info(name: str, dtype: str, shape: tuple[int, ...]) -> dict[str, Any]:
-    return {"dtype": TF_DTYPES.get(str(dtype), f"DT_{str(dtype).upper()}"),
-            "tensor_shape": {"dim": [{"size": str(int(d)), "name": ""} for d in shape], "unknown_rank": False},
-            "name": name}
+    return {
+        "dtype": TF_DTYPES.get(str(dtype), f"DT_{str(dtype).upper()}"),
+        "tensor_shape": {"dim": [{"size": str(int(d)), "name": ""} for d in shape], "unknown_rank": False},
+        "name": name,
+    }
 
 
 def _input_info(spec: Any) -> dict[str, Any]:

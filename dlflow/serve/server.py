@@ -37,8 +37,9 @@ def run_server(app: Any, sock: socket.socket, *, on_ready: Callable[[str], None]
     """
     host, port = sock.getsockname()[:2]
     url = f"http://{_url_host(host)}:{port}"
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
+    )
     server = _Server(config, on_ready=(lambda: on_ready(url)) if on_ready else None)
     gc.collect()
     gc.freeze()  # start-up's objects stay; full collections walk only what serving allocates
@@ -57,8 +58,9 @@ def listen(host: str = "127.0.0.1", port: int = 8501) -> socket.socket:
         UsageError: the address cannot be listened on (port in use, unknown host).
     """
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                             flags=socket.AI_PASSIVE)[0]
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
     except socket.gaierror as exc:
         raise UsageError(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})") from exc
     sock = socket.socket(family, kind, proto)
@@ -68,8 +70,10 @@ def listen(host: str = "127.0.0.1", port: int = 8501) -> socket.socket:
         sock.listen(BACKLOG)
     except OSError as exc:
         sock.close()
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-                         + ("; pick another --port" if exc.errno in (98, 48) else "")) from exc
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            + ("; pick another --port" if exc.errno in (98, 48) else "")
+        ) from exc
     return sock
 
 

@@ -31,16 +31,24 @@ def select_backend(backend: str, runtime: Any = None) -> None:
         check_strategy(runtime)
     loaded = _loaded_backend()
     if loaded is not None and loaded != backend:
-        hint = (f" (KERAS_BACKEND={os.environ['KERAS_BACKEND']} in the environment? dlflow takes the backend from "
-                f"runtime.backend: unset it)" if os.environ.get("KERAS_BACKEND", backend) != backend else "")
-        raise ConfigError(f"Keras is already loaded with the {loaded} backend in this process; expected {backend}"
-                          + hint, config_path=("runtime", "backend"))
+        hint = (
+            f" (KERAS_BACKEND={os.environ['KERAS_BACKEND']} in the environment? dlflow takes the backend from "
+            f"runtime.backend: unset it)"
+            if os.environ.get("KERAS_BACKEND", backend) != backend
+            else ""
+        )
+        raise ConfigError(
+            f"Keras is already loaded with the {loaded} backend in this process; expected {backend}" + hint,
+            config_path=("runtime", "backend"),
+        )
     if backend == "jax":
         import importlib.util
 
         if importlib.util.find_spec("jax") is None:
-            raise ConfigError("the jax backend needs the 'jax' package, which is not installed "
-                              "(pip install jax)", config_path=("runtime", "backend"))
+            raise ConfigError(
+                "the jax backend needs the 'jax' package, which is not installed (pip install jax)",
+                config_path=("runtime", "backend"),
+            )
         # TensorFlow only feeds tf.data here: keep it from reserving GPU memory JAX will use.
         os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
         if runtime is not None and loaded is None:
@@ -51,14 +59,21 @@ def select_backend(backend: str, runtime: Any = None) -> None:
 def check_strategy(runtime: Any) -> None:
     """Raise a ConfigError when runtime.strategy needs the other backend."""
     if runtime.backend == "tensorflow" and runtime.strategy in KERAS_DISTRIBUTION_STRATEGIES:
-        why = (" (Keras 3 cannot fit under TensorFlow's MultiWorkerMirroredStrategy)"
-               if runtime.strategy == "multi_worker" else "; on tensorflow use mirrored (one machine)")
-        raise ConfigError(f"strategy {runtime.strategy} runs on Keras's distribution API, which needs "
-                          f"runtime.backend: jax{why}", config_path=("runtime", "strategy"))
+        why = (
+            " (Keras 3 cannot fit under TensorFlow's MultiWorkerMirroredStrategy)"
+            if runtime.strategy == "multi_worker"
+            else "; on tensorflow use mirrored (one machine)"
+        )
+        raise ConfigError(
+            f"strategy {runtime.strategy} runs on Keras's distribution API, which needs runtime.backend: jax{why}",
+            config_path=("runtime", "strategy"),
+        )
     if runtime.backend == "jax" and runtime.strategy == "mirrored":
-        raise ConfigError("strategy mirrored is TensorFlow's MirroredStrategy, which needs runtime.backend: "
-                          "tensorflow; on jax use data_parallel (one machine) or multi_worker (several)",
-                          config_path=("runtime", "strategy"))
+        raise ConfigError(
+            "strategy mirrored is TensorFlow's MirroredStrategy, which needs runtime.backend: "
+            "tensorflow; on jax use data_parallel (one machine) or multi_worker (several)",
+            config_path=("runtime", "strategy"),
+        )
 
 
 def _loaded_backend() -> str | None:

@@ -52,8 +52,10 @@ def check_monitors(fit_config: Any, logged: list[str] | None, *, validation: boo
                 watched.append((kwargs["monitor"], ("fit", "callbacks", index, name, "monitor")))
     for monitor, path in watched:
         if monitor not in known:
-            raise ConfigError(f"training logs no '{monitor}'{did_you_mean(monitor, known)}; expected one of: "
-                              f"{', '.join(known)}", config_path=path)
+            raise ConfigError(
+                f"training logs no '{monitor}'{did_you_mean(monitor, known)}; expected one of: {', '.join(known)}",
+                config_path=path,
+            )
 
 
 def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool) -> list[Any]:
@@ -65,8 +67,12 @@ def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool) -> list[Any
 
     monitor = fit_config.monitor
     own = [
-        Checkpoints(run, monitor, backup_interval(fit_config.backup_every),
-                    best_value=best_so_far(run.history, monitor) if resuming else None),
+        Checkpoints(
+            run,
+            monitor,
+            backup_interval(fit_config.backup_every),
+            best_value=best_so_far(run.history, monitor) if resuming else None,
+        ),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.CSVLogger(str(run.history), append=resuming),
         EpochTensorBoard(log_dir=str(run.logs)),
@@ -76,8 +82,10 @@ def build_callbacks(run: RunDir, fit_config: Any, *, resuming: bool) -> list[Any
 
 def user_callbacks(fit_config: Any, run_path: Any) -> list[Any]:
     """The config's callbacks, their path arguments confined inside `run_path`."""
-    return [resolve("callbacks", confine_callback(spec, run_path), ("fit", "callbacks", i))
-            for i, spec in enumerate(fit_config.callbacks)]
+    return [
+        resolve("callbacks", confine_callback(spec, run_path), ("fit", "callbacks", i))
+        for i, spec in enumerate(fit_config.callbacks)
+    ]
 
 
 def _epoch_tensorboard_class():
@@ -92,8 +100,7 @@ def _epoch_tensorboard_class():
         """
 
         def __init__(self, log_dir: str):
-            super().__init__(log_dir=log_dir, histogram_freq=0, write_graph=False, update_freq="epoch",
-                             profile_batch=0)
+            super().__init__(log_dir=log_dir, histogram_freq=0, write_graph=False, update_freq="epoch", profile_batch=0)
 
         def on_train_batch_begin(self, batch, logs=None):
             pass

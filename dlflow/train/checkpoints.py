@@ -58,8 +58,10 @@ def _arrays(variables: list[Any]) -> list[Any]:
 def _built_on(model: Any) -> list[list[int] | None]:
     """For each optimizer, the indices in `model.variables` of the variables it was built on (None: unbuilt)."""
     index = {id(v): i for i, v in enumerate(model.variables)}
-    return [[index[id(v)] for v in optimizer._trainable_variables] if optimizer.built else None
-            for optimizer in optimizers(model)]
+    return [
+        [index[id(v)] for v in optimizer._trainable_variables] if optimizer.built else None
+        for optimizer in optimizers(model)
+    ]
 
 
 def _build_optimizers(model: Any, built_on: list[list[int] | None] | None) -> None:
@@ -103,8 +105,13 @@ def write_state(folder: Path, model: Any, epoch: int, arrays: list[Any] | None, 
     variables = _variables(model)
     extra = {f"v{i}": a for i, a in enumerate(arrays if arrays is not None else _arrays(variables))}
     extra.update({f"b{i}": a for i, a in enumerate(best[1] or [])})
-    meta = {"epoch": epoch, "paths": [v.path for v in variables], "best_value": best[0],
-            "best_count": len(best[1] or []), "optimizers_built_on": _built_on(model)}
+    meta = {
+        "epoch": epoch,
+        "paths": [v.path for v in variables],
+        "best_value": best[0],
+        "best_count": len(best[1] or []),
+        "optimizers_built_on": _built_on(model),
+    }
     with atomic_path(folder / STATE) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **extra)
     _atomic_json(folder / METADATA, {"epoch": epoch, "batch": 0})
@@ -135,11 +142,12 @@ def read_state(folder: Path, model: Any, *, phase_start: int | None = None) -> t
             own = len(model.variables)
             variables = _variables(model)[:own] if new_phase else _variables(model)
             paths = [v.path for v in variables]
-            if _comparable(meta["paths"][:len(paths)], own) != _comparable(paths, own):
+            if _comparable(meta["paths"][: len(paths)], own) != _comparable(paths, own):
                 from dlflow.errors import UsageError
 
-                raise UsageError(f"{folder}: the backed-up state does not fit this model "
-                                 f"(its variables differ); start a new run")
+                raise UsageError(
+                    f"{folder}: the backed-up state does not fit this model (its variables differ); start a new run"
+                )
             for i, variable in enumerate(variables):
                 variable.assign(saved[f"v{i}"])
         best = [saved[f"b{i}"] for i in range(meta.get("best_count") or 0)] or None
@@ -183,8 +191,9 @@ class _CheckpointEvents:
 
     def on_train_begin(self, logs=None):
         if not self.restored:  # the first fit only (fit.phases fits once per phase)
-            self.epoch, best_value, best_weights = read_state(Path(self.run.backup), self.model,
-                                                              phase_start=self.phase_start)
+            self.epoch, best_value, best_weights = read_state(
+                Path(self.run.backup), self.model, phase_start=self.phase_start
+            )
             if best_weights is not None:
                 self.best_value, self.best_weights = best_value, best_weights
             self.model._initial_epoch = self.saved_epoch = self.epoch  # fit starts from there
@@ -193,8 +202,11 @@ class _CheckpointEvents:
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch, value = epoch + 1, (logs or {}).get(self.monitor)
-        if isinstance(value, (int, float)) and not math.isnan(value) and (self.best_value is None or (
-                value > self.best_value if self.maximize else value < self.best_value)):
+        if (
+            isinstance(value, (int, float))
+            and not math.isnan(value)
+            and (self.best_value is None or (value > self.best_value if self.maximize else value < self.best_value))
+        ):
             self.best_value, self.best_weights, self.best_written = float(value), self.model.get_weights(), False
             self.best_epoch = self.epoch
         unit, amount = self.every

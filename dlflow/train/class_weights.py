@@ -21,8 +21,9 @@ def class_weights(setting: Any, train: Any) -> dict[int, float] | None:
     if setting is None:
         return None
     if len(train.target_specs) != 1 or not is_classification(train.task):
-        raise ConfigError("class_weight needs a single binary or multiclass target",
-                          config_path=("fit", "class_weight"))
+        raise ConfigError(
+            "class_weight needs a single binary or multiclass target", config_path=("fit", "class_weight")
+        )
     import numpy as np
 
     labels = np.asarray(next(iter(train.targets.values()))).reshape(-1).astype(int)
@@ -37,7 +38,9 @@ def class_weights(setting: Any, train: Any) -> dict[int, float] | None:
     out = {i: 1.0 for i in range(len(spec.classes))}  # a class not listed weighs 1 (Keras's fit needs them all)
     for label, weight in setting.items():
         if str(label) not in index:
-            raise ConfigError(f"unknown class '{label}'; classes are: {', '.join(map(str, spec.classes))}",
-                              config_path=("fit", "class_weight", label))
+            raise ConfigError(
+                f"unknown class '{label}'; classes are: {', '.join(map(str, spec.classes))}",
+                config_path=("fit", "class_weight", label),
+            )
         out[index[str(label)]] = float(weight)
     return out

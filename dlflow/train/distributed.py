@@ -46,7 +46,6 @@ ENV_WORKER_INDEX = "KERAS_DISTRIBUTION_PROCESS_ID"
 RUN_STATE_FILES = ("config.yaml", "manifest.json", "history.csv")
 
 
-
 @dataclass(frozen=True)
 class ClusterOptions:
     """Where the cluster is, from `dlflow train`'s options or the KERAS_DISTRIBUTION_* variables.
@@ -62,8 +61,9 @@ class ClusterOptions:
     worker_index: int | None = None
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any] | None = None,
-                     environ: Mapping[str, str] | None = None) -> "ClusterOptions":
+    def from_options(
+        cls, options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> "ClusterOptions":
         """Options given on the command line, falling back to the KERAS_DISTRIBUTION_* variables."""
         options = dict(options or {})
         environ = os.environ if environ is None else environ
@@ -126,17 +126,28 @@ def check_cluster(runtime: Any, options: ClusterOptions) -> None:
     """
     if runtime.strategy != "multi_worker":
         if options.given:
-            raise UsageError("--coordinator, --num-workers and --worker-index are for runtime.strategy "
-                             f"multi_worker, but the strategy is {runtime.strategy}; "
-                             "add --set runtime.strategy=multi_worker --set runtime.backend=jax")
+            raise UsageError(
+                "--coordinator, --num-workers and --worker-index are for runtime.strategy "
+                f"multi_worker, but the strategy is {runtime.strategy}; "
+                "add --set runtime.strategy=multi_worker --set runtime.backend=jax"
+            )
         return
     if not options.given:
         return  # JAX's cluster detection (SLURM, ...) fills everything in
-    missing = [flag for flag, value in (("--coordinator", options.coordinator), ("--num-workers", options.num_workers),
-                                        ("--worker-index", options.worker_index)) if value is None]
+    missing = [
+        flag
+        for flag, value in (
+            ("--coordinator", options.coordinator),
+            ("--num-workers", options.num_workers),
+            ("--worker-index", options.worker_index),
+        )
+        if value is None
+    ]
     if missing:
-        raise UsageError(f"multi-worker training needs --coordinator, --num-workers and --worker-index together; "
-                         f"missing: {', '.join(missing)}")
+        raise UsageError(
+            f"multi-worker training needs --coordinator, --num-workers and --worker-index together; "
+            f"missing: {', '.join(missing)}"
+        )
     host, _, port = options.coordinator.split(",")[0].rpartition(":")
     if not host or not port.isdigit():
         raise UsageError(f"--coordinator: expected HOST:PORT (the chief's address), received {options.coordinator!r}")
@@ -172,13 +183,16 @@ def join_cluster(runtime: Any, options: ClusterOptions | None = None) -> Worker:
 
     try:
         with _stdout_to_stderr():  # the first collective connects the workers; Gloo says so on stdout
-            keras.distribution.initialize(job_addresses=options.coordinator, num_processes=options.num_workers,
-                                          process_id=options.worker_index)
+            keras.distribution.initialize(
+                job_addresses=options.coordinator, num_processes=options.num_workers, process_id=options.worker_index
+            )
     except (ValueError, RuntimeError) as exc:
         if not options.given:
-            raise UsageError("runtime.strategy multi_worker needs to know the cluster: run the same command on "
-                             "every machine with --coordinator HOST:PORT --num-workers N --worker-index I (or set "
-                             f"{ENV_COORDINATOR}, {ENV_NUM_WORKERS}, {ENV_WORKER_INDEX}; SLURM is detected)") from exc
+            raise UsageError(
+                "runtime.strategy multi_worker needs to know the cluster: run the same command on "
+                "every machine with --coordinator HOST:PORT --num-workers N --worker-index I (or set "
+                f"{ENV_COORDINATOR}, {ENV_NUM_WORKERS}, {ENV_WORKER_INDEX}; SLURM is detected)"
+            ) from exc
         raise UsageError(f"cannot join the workers at {options.coordinator}: {_first_line(exc)}") from exc
     return Worker(jax.process_index(), jax.process_count(), options.coordinator)
 
@@ -209,7 +223,7 @@ def shard_batches(dataset: Any, *, replicas: int, worker: Worker, batch_size: in
         size = tf.shape(tf.nest.flatten(structure)[0])[0]
         share_size = (size // replicas) * replicas // share_count
         start = index * share_size
-        return tf.nest.map_structure(lambda t: t[start:start + share_size], structure)
+        return tf.nest.map_structure(lambda t: t[start : start + share_size], structure)
 
     dataset = dataset.map(share, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     last = samples - (samples - 1) // batch_size * batch_size if samples else None
@@ -257,8 +271,14 @@ def follow_chief_run(worker: Worker, run: Any, runs_root: Path) -> Any:
         return run
     if worker.is_chief:
         label = f"{run.experiment}/{run.run_id}" if run is not None else ""
-        files = [] if run is None else [*RUN_STATE_FILES, *(
-            str(p.relative_to(run.path)) for p in sorted(run.backup.rglob("*")) if p.is_file())]
+        files = (
+            []
+            if run is None
+            else [
+                *RUN_STATE_FILES,
+                *(str(p.relative_to(run.path)) for p in sorted(run.backup.rglob("*")) if p.is_file()),
+            ]
+        )
         _broadcast_bytes(worker, label.encode())
         _broadcast_bytes(worker, _read_bundle(run.path, files) if run is not None else b"")
         return run
@@ -298,8 +318,10 @@ def agree(worker: Worker, what: str, value: str) -> None:
     everyone = np.asarray(multihost_utils.process_allgather(digest))
     differ = [i for i, row in enumerate(everyone.reshape(worker.count, -1)) if not (row == everyone[:1]).all()]
     if differ:
-        raise DataError(f"the workers do not agree on {what}: worker(s) {', '.join(map(str, differ))} differ from "
-                        f"worker 0; every worker must read the same data with the same config")
+        raise DataError(
+            f"the workers do not agree on {what}: worker(s) {', '.join(map(str, differ))} differ from "
+            f"worker 0; every worker must read the same data with the same config"
+        )
 
 
 def _broadcast_bytes(worker: Worker, payload: bytes | None) -> bytes:
@@ -331,7 +353,7 @@ def _write_bundle(root: Path, bundle: bytes) -> None:
         target = (root / name).resolve()
         if root.resolve() not in target.parents:
             raise DataError(f"refusing to write {name!r} outside {root}")
-        write_bytes(target, body[offset:offset + size])
+        write_bytes(target, body[offset : offset + size])
         offset += size
 
 

@@ -67,14 +67,21 @@ def dry_batch(session: Any, config: Any, train: Any) -> dict[str, float] | None:
     from dlflow.model.factory import fitted_as_is
 
     runtime = session.runtime
-    if (len(train) == 0 or runtime.strategy is not None or runtime.distribution is not None
-            or (config.model.api == "factory" and fitted_as_is(session.model) is not None)):
+    if (
+        len(train) == 0
+        or runtime.strategy is not None
+        or runtime.distribution is not None
+        or (config.model.api == "factory" and fitted_as_is(session.model) is not None)
+    ):
         return None
     model = session.model
     x, y = _one_batch(train, config, session.batch_size)
     # stdout stays the command's result (a callback's progress bar goes to stderr, as in fit)
-    with _restored(model), keras_failures(config, "the model cannot train on one batch"), \
-            contextlib.redirect_stdout(sys.stderr):
+    with (
+        _restored(model),
+        keras_failures(config, "the model cannot train on one batch"),
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         logs = model.train_on_batch(x, y, class_weight=session.class_weight, return_dict=True)
         _through_one_epoch(model, config, logs)
     return logs

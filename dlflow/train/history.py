@@ -16,9 +16,18 @@ def summarize_history(history_csv: Path, monitor: str) -> dict[str, Any]:
         # Keras writes NA in val_ columns when there is no validation data (dlflow train --final).
         rows = [{k: _number(v) for k, v in row.items() if v != "NA"} for row in csv.DictReader(handle)]
     out: dict[str, Any] = {"monitor": monitor, "mode": monitor_mode(monitor), "epochs_completed": len(rows)}
-    diverged = next((int(r["epoch"]) + 1 for r in rows  # `loss`, or a custom step's own (d_loss, g_loss)
-                     if any(isinstance(v, float) and not math.isfinite(v) for k, v in r.items()
-                            if k == "loss" or (k.endswith("_loss") and not k.startswith("val_")))), None)
+    diverged = next(
+        (
+            int(r["epoch"]) + 1
+            for r in rows  # `loss`, or a custom step's own (d_loss, g_loss)
+            if any(
+                isinstance(v, float) and not math.isfinite(v)
+                for k, v in r.items()
+                if k == "loss" or (k.endswith("_loss") and not k.startswith("val_"))
+            )
+        ),
+        None,
+    )
     if not rows or diverged is not None:
         out["diverged_epoch"] = diverged
         return out

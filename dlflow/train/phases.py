@@ -48,20 +48,23 @@ def learning_layers(backbone: Any, trainable: Any, index: int) -> list[Any]:
         return layers
     if hasattr(trainable, "top_layers"):
         if trainable.top_layers > len(layers):
-            raise ConfigError(f"top_layers: {trainable.top_layers} is more than the backbone's {len(layers)} layers",
-                              config_path=(*path, "top_layers"))
-        return layers[-trainable.top_layers:]
+            raise ConfigError(
+                f"top_layers: {trainable.top_layers} is more than the backbone's {len(layers)} layers",
+                config_path=(*path, "top_layers"),
+            )
+        return layers[-trainable.top_layers :]
     name = trainable.from_layer
-    start = next((i for i, layer in enumerate(layers)
-                  if layer.name == name or layer.name.startswith(f"{name}_")), None)
+    start = next((i for i, layer in enumerate(layers) if layer.name == name or layer.name.startswith(f"{name}_")), None)
     if start is None:
         from dlflow.config.problems import did_you_mean
 
         names = [layer.name for layer in layers]
         prefixes = sorted({n.rsplit("_", 1)[0] for n in names if "_" in n})
-        raise ConfigError(f"the backbone has no layer named {name!r} or starting with '{name}_'"
-                          f"{did_you_mean(name, names + prefixes)}; its layers are {names[1]} ... {names[-1]}",
-                          config_path=(*path, "from_layer"))
+        raise ConfigError(
+            f"the backbone has no layer named {name!r} or starting with '{name}_'"
+            f"{did_you_mean(name, names + prefixes)}; its layers are {names[1]} ... {names[-1]}",
+            config_path=(*path, "from_layer"),
+        )
     return layers[start:]
 
 
@@ -71,15 +74,20 @@ def check_phases(model: Any, config: Any) -> None:
 
     phases = config.fit.phases or []
     if phases and config.model.api == "factory":
-        raise ConfigError("fit.phases compiles the model again for each phase, which a factory's model (compiled, "
-                          "or trained by its own steps, as the factory decides) cannot take; use model.sequential "
-                          "or model.functional", config_path=("fit", "phases"))
+        raise ConfigError(
+            "fit.phases compiles the model again for each phase, which a factory's model (compiled, "
+            "or trained by its own steps, as the factory decides) cannot take; use model.sequential "
+            "or model.functional",
+            config_path=("fit", "phases"),
+        )
     backbone = find_backbone(model)
     for index, phase in enumerate(phases, 1):
         if phase.trainable != "all" and backbone is None:
-            raise ConfigError("trainable chooses model.backbone's layers, and the model has no backbone; use "
-                              "trainable: all (phases then only change the learning rate)",
-                              config_path=("fit", "phases", index - 1, "trainable"))
+            raise ConfigError(
+                "trainable chooses model.backbone's layers, and the model has no backbone; use "
+                "trainable: all (phases then only change the learning rate)",
+                config_path=("fit", "phases", index - 1, "trainable"),
+            )
         if backbone is not None:
             learning_layers(backbone, phase.trainable, index)
 
@@ -109,8 +117,11 @@ def apply_phase(model: Any, phase: Phase, *, pretrained: bool) -> str:
         return "the backbone is frozen, the head learns"
     first = next(layer.name for layer in backbone.layers if id(layer) in learn)
     which = "all" if len(learn) == len(backbone.layers) else f"{len(learn)}"
-    return (f"the head and {which} of the backbone's {len(backbone.layers)} layers learn (from {first}"
-            + (f"; its {frozen_norms} BatchNormalization layers stay frozen: pretrained" if frozen_norms else "") + ")")
+    return (
+        f"the head and {which} of the backbone's {len(backbone.layers)} layers learn (from {first}"
+        + (f"; its {frozen_norms} BatchNormalization layers stay frozen: pretrained" if frozen_norms else "")
+        + ")"
+    )
 
 
 def phase_optimizer(spec: Any, learning_rate: float | None) -> Any:
@@ -127,8 +138,15 @@ def phase_optimizer(spec: Any, learning_rate: float | None) -> Any:
     return resolve("optimizers", {name: {**kwargs, "learning_rate": learning_rate}}, ("compile", "optimizer"))
 
 
-def fit_epochs(session: Any, config: Any, train: Any, fit_range: Callable[[int, int], Any], callbacks: Sequence[Any],
-               epochs: int, log: Callable[[str], None] = lambda line: None) -> Any:
+def fit_epochs(
+    session: Any,
+    config: Any,
+    train: Any,
+    fit_range: Callable[[int, int], Any],
+    callbacks: Sequence[Any],
+    epochs: int,
+    log: Callable[[str], None] = lambda line: None,
+) -> Any:
     """Fit `epochs` epochs, in fit.phases when there are phases; returns the (last phase's) History.
 
     A resumed run starts in the phase of the epochs its backup holds (the checkpoints callback's
@@ -158,8 +176,10 @@ def fit_epochs(session: Any, config: Any, train: Any, fit_range: Callable[[int, 
         _compile(session, config, train, phase_optimizer(config.compile.optimizer, phase.config.learning_rate))
         rate = phase.config.learning_rate
         if first < phase.end:
-            log(f"phase {phase.index}/{phase.count}: epochs {first + 1}-{phase.end}: {described}; learning rate "
-                f"{rate if rate is not None else 'of compile.optimizer'}")
+            log(
+                f"phase {phase.index}/{phase.count}: epochs {first + 1}-{phase.end}: {described}; learning rate "
+                f"{rate if rate is not None else 'of compile.optimizer'}"
+            )
         for callback in callbacks:
             if hasattr(callback, "phase_start"):
                 callback.phase_start = phase.start
@@ -179,8 +199,9 @@ def _compile(session: Any, config: Any, train: Any, optimizer: Any) -> None:
     from dlflow.train.runtime import strategy_scope
 
     with strategy_scope(session.runtime):
-        compile_model(session.model, config, train.target_specs, jit_compile=session.runtime.jit_compile,
-                      optimizer=optimizer)
+        compile_model(
+            session.model, config, train.target_specs, jit_compile=session.runtime.jit_compile, optimizer=optimizer
+        )
 
 
 def _pretrained(config: Any) -> bool:

@@ -69,14 +69,22 @@ class Runtime:
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready facts for the manifest."""
-        return {"backend": self.backend, "strategy": self.strategy_name, "replicas": self.replicas,
-                "devices": self.devices, "gpus": self.gpus, "mixed_precision": self.mixed_precision,
-                "jit_compile": self.jit_compile, "deterministic": self.deterministic,
-                "workers": self.worker.describe()}
+        return {
+            "backend": self.backend,
+            "strategy": self.strategy_name,
+            "replicas": self.replicas,
+            "devices": self.devices,
+            "gpus": self.gpus,
+            "mixed_precision": self.mixed_precision,
+            "jit_compile": self.jit_compile,
+            "deterministic": self.deterministic,
+            "workers": self.worker.describe(),
+        }
 
 
-def configure_runtime(config: Any, seed: int, *, worker: Worker | None = None,
-                      batch_size: int | None = None) -> Runtime:
+def configure_runtime(
+    config: Any, seed: int, *, worker: Worker | None = None, batch_size: int | None = None
+) -> Runtime:
     """Apply the config's runtime section and return what was chosen.
 
     Args:
@@ -91,9 +99,11 @@ def configure_runtime(config: Any, seed: int, *, worker: Worker | None = None,
     select_backend(config.backend, config)
     worker = worker or Worker()
     if config.strategy == "multi_worker" and not worker.distributed and not _cluster_joined():
-        raise ConfigError("strategy multi_worker trains over several processes and only `dlflow train` starts "
-                          "them (--coordinator, --num-workers, --worker-index); use data_parallel on one machine",
-                          config_path=("runtime", "strategy"))
+        raise ConfigError(
+            "strategy multi_worker trains over several processes and only `dlflow train` starts "
+            "them (--coordinator, --num-workers, --worker-index); use data_parallel on one machine",
+            config_path=("runtime", "strategy"),
+        )
     if config.backend == "jax":
         runtime = _jax_runtime(config, worker)
     else:
@@ -107,8 +117,11 @@ def configure_runtime(config: Any, seed: int, *, worker: Worker | None = None,
 
         tf.config.experimental.enable_op_determinism()
     if batch_size is not None and runtime.distribution is not None and batch_size % runtime.replicas:
-        raise ConfigError(f"the global batch is split evenly over {runtime.replicas} replicas: expected a multiple "
-                          f"of {runtime.replicas}, received {batch_size}", config_path=("fit", "batch_size"))
+        raise ConfigError(
+            f"the global batch is split evenly over {runtime.replicas} replicas: expected a multiple "
+            f"of {runtime.replicas}, received {batch_size}",
+            config_path=("fit", "batch_size"),
+        )
     return runtime
 
 
@@ -117,8 +130,10 @@ def _tensorflow_runtime(config: Any) -> Runtime:
 
     gpus = tf.config.list_physical_devices("GPU")
     if config.device == "gpu" and not gpus:
-        raise ConfigError("runtime.device is gpu but TensorFlow finds no GPU on this machine; "
-                          "use device: auto or cpu", config_path=("runtime", "device"))
+        raise ConfigError(
+            "runtime.device is gpu but TensorFlow finds no GPU on this machine; use device: auto or cpu",
+            config_path=("runtime", "device"),
+        )
     if config.device == "cpu" and gpus:
         tf.config.set_visible_devices([], "GPU")
         gpus = []
@@ -134,9 +149,16 @@ def _tensorflow_runtime(config: Any) -> Runtime:
     else:
         devices = [d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")][:1]
     platform = "gpu" if gpus else "cpu"
-    return Runtime("tensorflow", strategy, name, devices, gpu_details,
-                   _mixed_precision(config.mixed_precision, platform, gpu_details), config.jit_compile,
-                   config.deterministic)
+    return Runtime(
+        "tensorflow",
+        strategy,
+        name,
+        devices,
+        gpu_details,
+        _mixed_precision(config.mixed_precision, platform, gpu_details),
+        config.jit_compile,
+        config.deterministic,
+    )
 
 
 def _tf_strategy(tf: Any, config: Any, gpus: list) -> tuple[Any, str]:
@@ -161,8 +183,11 @@ def _jax_runtime(config: Any, worker: Worker) -> Runtime:
     _hide_gpus_from_tensorflow()
     platform = jax.default_backend()  # cpu, gpu or tpu (JAX_PLATFORMS=cpu for device: cpu)
     if config.device == "gpu" and platform == "cpu":
-        raise ConfigError("runtime.device is gpu but JAX finds no GPU on this machine (is jax[cuda] installed?); "
-                          "use device: auto or cpu", config_path=("runtime", "device"))
+        raise ConfigError(
+            "runtime.device is gpu but JAX finds no GPU on this machine (is jax[cuda] installed?); "
+            "use device: auto or cpu",
+            config_path=("runtime", "device"),
+        )
     local = jax.local_devices()
     gpu_details = [_jax_gpu_details(d) for d in local] if platform == "gpu" else []
     strategy = config.strategy
@@ -172,16 +197,26 @@ def _jax_runtime(config: Any, worker: Worker) -> Runtime:
     if strategy in KERAS_DISTRIBUTION_STRATEGIES:
         # dlflow shards the input itself (shard_batches), evenly, so every worker takes equal steps.
         devices = jax.devices() if strategy == "multi_worker" else local
-        distribution = keras.distribution.DataParallel(devices=[f"{d.platform}:{d.id}" for d in devices],
-                                                       auto_shard_dataset=False)
+        distribution = keras.distribution.DataParallel(
+            devices=[f"{d.platform}:{d.id}" for d in devices], auto_shard_dataset=False
+        )
         keras.distribution.set_distribution(distribution)
         names = [str(d) for d in devices]
     else:
         keras.distribution.set_distribution(None)
         names = [str(local[0])]
-    return Runtime("jax", None, strategy, names, gpu_details,
-                   _mixed_precision(config.mixed_precision, platform, gpu_details), config.jit_compile,
-                   config.deterministic, distribution, worker)
+    return Runtime(
+        "jax",
+        None,
+        strategy,
+        names,
+        gpu_details,
+        _mixed_precision(config.mixed_precision, platform, gpu_details),
+        config.jit_compile,
+        config.deterministic,
+        distribution,
+        worker,
+    )
 
 
 def _cluster_joined() -> bool:
@@ -233,16 +268,29 @@ def check_backend_supports(runtime: Runtime, model: Any) -> None:
         return
     import keras
 
-    tf_only = (keras.layers.StringLookup, keras.layers.IntegerLookup, keras.layers.TextVectorization,
-               keras.layers.Hashing, keras.layers.HashedCrossing)
-    found = [f"{type(layer).__name__} '{layer.name}'" for layer in model._flatten_layers(include_self=False)
-             if isinstance(layer, tf_only)]
-    found += [f"the string input '{t.name}'" for t in getattr(model, "inputs", None) or []
-              if "string" in str(getattr(t, "dtype", ""))]
+    tf_only = (
+        keras.layers.StringLookup,
+        keras.layers.IntegerLookup,
+        keras.layers.TextVectorization,
+        keras.layers.Hashing,
+        keras.layers.HashedCrossing,
+    )
+    found = [
+        f"{type(layer).__name__} '{layer.name}'"
+        for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, tf_only)
+    ]
+    found += [
+        f"the string input '{t.name}'"
+        for t in getattr(model, "inputs", None) or []
+        if "string" in str(getattr(t, "dtype", ""))
+    ]
     if found:
-        raise ConfigError(f"the jax backend cannot run {', '.join(dict.fromkeys(found[:3]))} inside the model "
-                          f"(string and lookup preprocessing runs TensorFlow ops); use runtime.backend: tensorflow",
-                          config_path=("runtime", "backend"))
+        raise ConfigError(
+            f"the jax backend cannot run {', '.join(dict.fromkeys(found[:3]))} inside the model "
+            f"(string and lookup preprocessing runs TensorFlow ops); use runtime.backend: tensorflow",
+            config_path=("runtime", "backend"),
+        )
 
 
 def input_pipeline(runtime: Runtime, dataset: Any, *, batch_size: int, samples: int | None = None) -> Any:
@@ -254,8 +302,9 @@ def input_pipeline(runtime: Runtime, dataset: Any, *, batch_size: int, samples: 
     """
     if runtime.distribution is None:
         return dataset
-    return shard_batches(dataset, replicas=runtime.replicas, worker=runtime.worker, batch_size=batch_size,
-                         samples=samples)
+    return shard_batches(
+        dataset, replicas=runtime.replicas, worker=runtime.worker, batch_size=batch_size, samples=samples
+    )
 
 
 def release_distribution(runtime: Runtime) -> None:
@@ -277,8 +326,7 @@ def _mixed_precision(choice: str, platform: str, gpus: list[dict[str, Any]]) -> 
         return choice
     if platform == "tpu":
         return "mixed_bfloat16"
-    capable = gpus and all(tuple(g.get("compute_capability") or (0, 0)) >= MIXED_PRECISION_MIN_CAPABILITY
-                           for g in gpus)
+    capable = gpus and all(tuple(g.get("compute_capability") or (0, 0)) >= MIXED_PRECISION_MIN_CAPABILITY for g in gpus)
     return "mixed_float16" if capable else "off"
 
 

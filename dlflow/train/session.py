@@ -34,8 +34,9 @@ class Session:
     choices: Any = None  # dlflow.model.choices.ModelChoices: the data-dependent defaults applied
 
 
-def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *, worker: Any = None,
-                  stage: str | None = None) -> Session:
+def build_session(
+    loaded: Any, train: Any, validation: Any, log: Log = quiet, *, worker: Any = None, stage: str | None = None
+) -> Session:
     """Configure the runtime, then build and compile the config's model on `train`.
 
     Config problems found here (a layer that cannot apply, an output that does not fit the
@@ -57,22 +58,32 @@ def build_session(loaded: Any, train: Any, validation: Any, log: Log = quiet, *,
     config = loaded.config
     with located_errors(loaded):
         if config.fit.monitor.startswith("val_") and len(validation) == 0:
-            raise ConfigError(f"'{config.fit.monitor}' needs validation data, but data.split.validation is 0",
-                              config_path=("fit", "monitor"))
+            raise ConfigError(
+                f"'{config.fit.monitor}' needs validation data, but data.split.validation is 0",
+                config_path=("fit", "monitor"),
+            )
         choices = model_choices(config, train)
         batch_size = config.fit.batch_size  # the one read of it on its way to model.fit (Session.batch_size)
         runtime = configure_runtime(config.runtime, config.seed, worker=worker, batch_size=batch_size)
         with strategy_scope(runtime), keras_failures(config, "the model cannot be built"):
-            model = build_model(config, train, float32_output=runtime.mixed_precision != "off",
-                                base_dir=loaded.base_dir, choices=choices, log=log)
+            model = build_model(
+                config,
+                train,
+                float32_output=runtime.mixed_precision != "off",
+                base_dir=loaded.base_dir,
+                choices=choices,
+                log=log,
+            )
             check_backend_supports(runtime, model)
             logged = compile_model(model, config, train.target_specs, jit_compile=runtime.jit_compile)
         check_monitors(config.fit, logged, validation=len(validation) > 0)
         check_phases(model, config)
         record_jit_compile(runtime, model)
         _check_as_is(model, config, log, stage)
-        log(f"runtime: {runtime.backend}, {runtime.strategy_name} over {', '.join(runtime.devices)}; "
-            f"precision {runtime.mixed_precision}, XLA {'on' if runtime.jit_compile else 'off'}")
+        log(
+            f"runtime: {runtime.backend}, {runtime.strategy_name} over {', '.join(runtime.devices)}; "
+            f"precision {runtime.mixed_precision}, XLA {'on' if runtime.jit_compile else 'off'}"
+        )
         class_weight = class_weights(config.fit.class_weight, train)
     for default in choices.defaults:
         log(default.line())
@@ -87,17 +98,31 @@ def _check_as_is(model: Any, config: Any, log: Log, stage: str | None) -> None:
     if own is None:
         return
     if stage != "train":
-        raise ConfigError(f"{own['class']} has its own {', '.join(own['methods'])}: `dlflow train` fits it as it is, "
-                          f"but this stage scores models through dlflow's inputs and named outputs",
-                          config_path=("model", "factory"))
+        raise ConfigError(
+            f"{own['class']} has its own {', '.join(own['methods'])}: `dlflow train` fits it as it is, "
+            f"but this stage scores models through dlflow's inputs and named outputs",
+            config_path=("model", "factory"),
+        )
     batches = "x" if config.data.target == "none" else "(x, y)"  # data.target: none: the inputs alone
-    log(f"model: {own['class']} has its own {', '.join(own['methods'])}: fitted as it is, on raw {batches} batches "
+    log(
+        f"model: {own['class']} has its own {', '.join(own['methods'])}: fitted as it is, on raw {batches} batches "
         f"(preprocessing only through the factory's `preprocess`); export/predict/serve will refuse it; evaluate "
-        f"reports its own test_step's values, if it has one")
+        f"reports its own test_step's values, if it has one"
+    )
 
 
-def fit_session(session: Session, config: Any, train: Any, validation: Any, *, epochs: int | None = None,
-                callbacks: Sequence[Any] = (), verbose: Any = 0, batch_size: int | None = None, log: Log = quiet) -> Any:
+def fit_session(
+    session: Session,
+    config: Any,
+    train: Any,
+    validation: Any,
+    *,
+    epochs: int | None = None,
+    callbacks: Sequence[Any] = (),
+    verbose: Any = 0,
+    batch_size: int | None = None,
+    log: Log = quiet,
+) -> Any:
     """model.fit on in-memory splits with the session's batch size and seeded shuffle; returns the History.
 
     Under a Keras distribution each process feeds its equal share of every batch (`input_pipeline`).
@@ -113,14 +138,25 @@ def fit_session(session: Session, config: Any, train: Any, validation: Any, *, e
 
     batch = batch_size or session.batch_size
     train_ds, steps = _batches(session, train, batch, shuffle=True, seed=config.seed)
-    val_ds, val_steps = (_batches(session, validation, batch, shuffle=False, seed=config.seed) if len(validation)
-                         else (None, None))
+    val_ds, val_steps = (
+        _batches(session, validation, batch, shuffle=False, seed=config.seed) if len(validation) else (None, None)
+    )
     with contextlib.redirect_stdout(sys.stderr), naming_bad_images(train, validation):  # progress bar: stderr
+
         def fit_range(first: int, end: int) -> Any:
-            return session.model.fit(train_ds, validation_data=val_ds, initial_epoch=first, epochs=end,
-                                     steps_per_epoch=steps, validation_steps=val_steps,
-                                     callbacks=list(callbacks), class_weight=session.class_weight, verbose=verbose,
-                                     shuffle=False)  # tf.data shuffles
+            return session.model.fit(
+                train_ds,
+                validation_data=val_ds,
+                initial_epoch=first,
+                epochs=end,
+                steps_per_epoch=steps,
+                validation_steps=val_steps,
+                callbacks=list(callbacks),
+                class_weight=session.class_weight,
+                verbose=verbose,
+                shuffle=False,
+            )  # tf.data shuffles
+
         try:
             return fit_epochs(session, config, train, fit_range, list(callbacks), epochs or config.fit.epochs, log)
         finally:
@@ -134,8 +170,12 @@ def _batches(session: Session, part: Any, batch: int, *, shuffle: bool, seed: in
     from dlflow.train.runtime import input_pipeline
 
     samples = None if streamed_part(part) is not None else len(part)
-    dataset = input_pipeline(session.runtime, to_tf_dataset(part, batch_size=batch, shuffle=shuffle, seed=seed),
-                             batch_size=batch, samples=samples)
+    dataset = input_pipeline(
+        session.runtime,
+        to_tf_dataset(part, batch_size=batch, shuffle=shuffle, seed=seed),
+        batch_size=batch,
+        samples=samples,
+    )
     if samples is None or session.runtime.distribution is not None:
         return dataset, None
     # Repeated, with the steps of one pass given: Keras keeps one iterator for the whole fit
@@ -144,9 +184,17 @@ def _batches(session: Session, part: Any, batch: int, *, shuffle: bool, seed: in
     return dataset.repeat(), -(-samples // batch)
 
 
-def fit_in_folder(session: Any, loaded: Any, train: Any, validation: Any, folder: Path, *,
-                  epochs: int | None = None, tensorboard: Path | None = None,
-                  extra_callbacks: Sequence[Any] = ()) -> Any:
+def fit_in_folder(
+    session: Any,
+    loaded: Any,
+    train: Any,
+    validation: Any,
+    folder: Path,
+    *,
+    epochs: int | None = None,
+    tensorboard: Path | None = None,
+    extra_callbacks: Sequence[Any] = (),
+) -> Any:
     """Fit a session for a stage that trains without a run directory (cv folds, tuning trials).
 
     Writes folder/history.csv; stops on NaN; the config's own callbacks (EarlyStopping,
@@ -165,14 +213,19 @@ def fit_in_folder(session: Any, loaded: Any, train: Any, validation: Any, folder
     config = loaded.config
     callbacks = [keras.callbacks.TerminateOnNaN(), keras.callbacks.CSVLogger(str(folder / "history.csv"))]
     if tensorboard is not None:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(tensorboard), histogram_freq=0,
-                                                     write_graph=False, update_freq="epoch"))
+        callbacks.append(
+            keras.callbacks.TensorBoard(
+                log_dir=str(tensorboard), histogram_freq=0, write_graph=False, update_freq="epoch"
+            )
+        )
     with located_errors(loaded):
-        callbacks += [resolve("callbacks", spec, ("fit", "callbacks", i))
-                      for i, spec in enumerate(config.fit.callbacks)]
+        callbacks += [
+            resolve("callbacks", spec, ("fit", "callbacks", i)) for i, spec in enumerate(config.fit.callbacks)
+        ]
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 0)
-    return fit_session(session, config, train, validation, epochs=epochs,
-                       callbacks=[*callbacks, *extra_callbacks], verbose=verbose)
+    return fit_session(
+        session, config, train, validation, epochs=epochs, callbacks=[*callbacks, *extra_callbacks], verbose=verbose
+    )
 
 
 @contextlib.contextmanager

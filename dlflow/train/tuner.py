@@ -49,8 +49,13 @@ def make_tuner(state: Any, directory: Path | None = None) -> Any:
     hyperparameters = search_hyperparameters(search)
     if state.role is not None and state.role.is_chief:  # tells the workers where the trials go
         hyperparameters.Fixed(TUNE_DIR_KEY, state.folder.name)
-    common = dict(objective=objective, hyperparameters=hyperparameters, seed=config.seed,
-                  tune_new_entries=False, allow_new_entries=False)
+    common = dict(
+        objective=objective,
+        hyperparameters=hyperparameters,
+        seed=config.seed,
+        tune_new_entries=False,
+        allow_new_entries=False,
+    )
     oracles = keras_tuner.oracles
     if search.tuner == "random":
         oracle = oracles.RandomSearchOracle(max_trials=search.max_trials, **common)
@@ -61,8 +66,9 @@ def make_tuner(state: Any, directory: Path | None = None) -> Any:
     else:
         oracle = oracles.HyperbandOracle(max_epochs=config.fit.epochs, **common)
         oracle.max_trials = search.max_trials  # Hyperband has no such argument; create_trial honours it
-    return tuner_class()(oracle, state=state, directory=str(directory or state.folder), project_name="tuner",
-                          overwrite=False)
+    return tuner_class()(
+        oracle, state=state, directory=str(directory or state.folder), project_name="tuner", overwrite=False
+    )
 
 
 def tuner_class() -> type:
@@ -113,11 +119,17 @@ def ranked_trials(oracle: Any, state: Any) -> list[dict[str, Any]]:
         folder = state.folder / "trials" / trial.trial_id
         metrics = read_json(folder / "metrics.json") if (folder / "metrics.json").is_file() else {}
         completed = str(trial.status) == "COMPLETED" and trial.score is not None
-        row = {"trial": trial.trial_id, "status": "completed" if completed else str(trial.status).lower(),
-               "values": state.values(trial), "score": float(trial.score) if completed else None,
-               "best_epoch": (int(metrics.get("initial_epoch") or 0) + int(trial.best_step) + 1)
-               if completed and trial.best_step is not None else None,
-               "epochs": metrics.get("epochs_completed"), "seconds": metrics.get("seconds")}
+        row = {
+            "trial": trial.trial_id,
+            "status": "completed" if completed else str(trial.status).lower(),
+            "values": state.values(trial),
+            "score": float(trial.score) if completed else None,
+            "best_epoch": (int(metrics.get("initial_epoch") or 0) + int(trial.best_step) + 1)
+            if completed and trial.best_step is not None
+            else None,
+            "epochs": metrics.get("epochs_completed"),
+            "seconds": metrics.get("seconds"),
+        }
         if "tuner/epochs" in trial.hyperparameters.values:
             row["hyperband_epochs"] = int(trial.hyperparameters.values["tuner/epochs"])
         if metrics.get("error"):
@@ -151,4 +163,3 @@ def first_line(error: BaseException) -> str:
         return error.message
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-

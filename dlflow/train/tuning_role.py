@@ -39,8 +39,9 @@ class TuningRole:
     oracle: str | None = None
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any] | None = None,
-                     environ: Mapping[str, str] | None = None) -> "TuningRole":
+    def from_options(
+        cls, options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> "TuningRole":
         """--oracle and --tuner-id, falling back to KerasTuner's KERASTUNER_* variables."""
         options = dict(options or {})
         environ = os.environ if environ is None else environ
@@ -49,13 +50,16 @@ class TuningRole:
             oracle = f"{environ[ENV_ORACLE_IP]}:{environ.get(ENV_ORACLE_PORT, '')}"
         tuner_id = options.get("tuner_id") or environ.get(ENV_TUNER_ID) or None
         if (oracle is None) != (tuner_id is None):
-            raise UsageError("distributed tuning needs --oracle HOST:PORT and --tuner-id together "
-                             "(chief on the process serving the oracle, tuner0, tuner1, ... on the others)")
+            raise UsageError(
+                "distributed tuning needs --oracle HOST:PORT and --tuner-id together "
+                "(chief on the process serving the oracle, tuner0, tuner1, ... on the others)"
+            )
         if oracle is not None:
             host, _, port = oracle.rpartition(":")
             if not host or not port.isdigit():
-                raise UsageError(f"--oracle: expected HOST:PORT (where the chief's oracle listens), "
-                                 f"received {oracle!r}")
+                raise UsageError(
+                    f"--oracle: expected HOST:PORT (where the chief's oracle listens), received {oracle!r}"
+                )
             if not tuner_id.replace("-", "").replace("_", "").isalnum():
                 raise UsageError(f"--tuner-id: expected a name such as chief or tuner0, received {tuner_id!r}")
         return cls(tuner_id, oracle)

@@ -62,8 +62,14 @@ class Baseline:
         return asdict(self)
 
 
-def evaluate_baselines(train: Dataset, holdout: Dataset, *, seed: int = 1337, shallow: bool = True,
-                       log: Callable[[str], None] | None = None) -> list[Baseline]:
+def evaluate_baselines(
+    train: Dataset,
+    holdout: Dataset,
+    *,
+    seed: int = 1337,
+    shallow: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> list[Baseline]:
     """The common-sense baseline, then shallow scikit-learn models, scored on `holdout`.
 
     Args:
@@ -101,8 +107,13 @@ def common_sense_baseline(train: Dataset, holdout: Dataset) -> Baseline:
             values = window[:, -1, index] if window.ndim == 3 else window[:, -1]
         shape = values.shape + (1,) * (truth.ndim - values.ndim)
         predicted = np.broadcast_to(values.reshape(shape), truth.shape)
-        return Baseline("last value", COMMON_SENSE, metric, score_predictions(spec.task, truth, predicted),
-                        note="predicts the last value of each input window")
+        return Baseline(
+            "last value",
+            COMMON_SENSE,
+            metric,
+            score_predictions(spec.task, truth, predicted),
+            note="predicts the last value of each input window",
+        )
     started = time.perf_counter()
     labels = np.asarray(train.targets[name])
     if is_classification(spec.task):
@@ -121,8 +132,9 @@ def common_sense_baseline(train: Dataset, holdout: Dataset) -> Baseline:
     return Baseline(title, COMMON_SENSE, metric, score, time.perf_counter() - started)
 
 
-def shallow_baselines(train: Dataset, holdout: Dataset, *, seed: int = 1337,
-                      log: Callable[[str], None] | None = None) -> list[Baseline]:
+def shallow_baselines(
+    train: Dataset, holdout: Dataset, *, seed: int = 1337, log: Callable[[str], None] | None = None
+) -> list[Baseline]:
     """Shallow scikit-learn models on the data flattened to a matrix, scored on `holdout`.
 
     Each model fits on one thread, so fit times compare. Tables: numeric columns as they are
@@ -180,8 +192,10 @@ def shallow_skip_reason(dataset: Dataset) -> str | None:
         return "inputs mix strings with arrays; no flat matrix for shallow models"
     width = sum(int(np.prod(spec.shape)) for spec in dataset.input_specs.values())
     if width > MAX_SHALLOW_FEATURES:
-        return (f"{width} features per sample (more than {MAX_SHALLOW_FEATURES}): too many for shallow "
-                f"models; the common-sense baseline is the bar")
+        return (
+            f"{width} features per sample (more than {MAX_SHALLOW_FEATURES}): too many for shallow "
+            f"models; the common-sense baseline is the bar"
+        )
     return None
 
 
@@ -199,19 +213,28 @@ def _models(spec: TargetSpec, train: Dataset, seed: int) -> list[tuple[str, Any]
         if spec.task == "regression":
             return [("TF-IDF + ridge regression", Ridge(alpha=1.0))]
         linear = LogisticRegression(max_iter=1000, C=10.0)
-        return [("TF-IDF + logistic regression",
-                 MultiOutputClassifier(linear) if spec.task == "multilabel" else linear)]
+        return [
+            ("TF-IDF + logistic regression", MultiOutputClassifier(linear) if spec.task == "multilabel" else linear)
+        ]
     several_outputs = spec.task == "multilabel" or (spec.task == "regression" and spec.units > 1)
     if spec.task == "regression":
-        return [("linear regression (ridge)", Ridge(alpha=1.0)),
-                ("random forest", RandomForestRegressor(n_estimators=100, random_state=seed)),
-                ("gradient boosting", None if several_outputs else
-                 HistGradientBoostingRegressor(max_iter=100, random_state=seed))]
+        return [
+            ("linear regression (ridge)", Ridge(alpha=1.0)),
+            ("random forest", RandomForestRegressor(n_estimators=100, random_state=seed)),
+            (
+                "gradient boosting",
+                None if several_outputs else HistGradientBoostingRegressor(max_iter=100, random_state=seed),
+            ),
+        ]
     logistic = LogisticRegression(max_iter=1000)
-    return [("logistic regression", MultiOutputClassifier(logistic) if several_outputs else logistic),
-            ("random forest", RandomForestClassifier(n_estimators=100, random_state=seed)),
-            ("gradient boosting", None if several_outputs else
-             HistGradientBoostingClassifier(max_iter=100, random_state=seed))]
+    return [
+        ("logistic regression", MultiOutputClassifier(logistic) if several_outputs else logistic),
+        ("random forest", RandomForestClassifier(n_estimators=100, random_state=seed)),
+        (
+            "gradient boosting",
+            None if several_outputs else HistGradientBoostingClassifier(max_iter=100, random_state=seed),
+        ),
+    ]
 
 
 def _features(train: Dataset) -> Any:
@@ -229,14 +252,27 @@ def _features(train: Dataset) -> Any:
     parts = []
     for name, spec in train.input_specs.items():
         if spec.role == "categorical":
-            parts.append((name, make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                              OneHotEncoder(handle_unknown="ignore", sparse_output=False)), [name]))
+            parts.append(
+                (
+                    name,
+                    make_pipeline(
+                        SimpleImputer(strategy="most_frequent"),
+                        OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                    ),
+                    [name],
+                )
+            )
         elif spec.role == "text":
             parts.append((name, TfidfVectorizer(max_features=TABLE_TEXT_FEATURES), name))
         else:
             columns = _column_names(name, spec)
-            parts.append((name, make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True),
-                                              StandardScaler()), columns))
+            parts.append(
+                (
+                    name,
+                    make_pipeline(SimpleImputer(strategy="mean", keep_empty_features=True), StandardScaler()),
+                    columns,
+                )
+            )
     return ColumnTransformer(parts, sparse_threshold=0.0)
 
 

@@ -23,9 +23,14 @@ from dlflow.native_output import quiet_tensorflow
 ConfigSource = Union[str, Path, LoadedConfig]
 
 
-def begin(config: ConfigSource, overrides: Sequence[str] = (), *, quiet_tf: bool = False,
-          cluster: Optional[dict[str, Any]] = None,
-          check: Optional[Callable[[LoadedConfig], Optional[LoadedConfig]]] = None) -> LoadedConfig:
+def begin(
+    config: ConfigSource,
+    overrides: Sequence[str] = (),
+    *,
+    quiet_tf: bool = False,
+    cluster: Optional[dict[str, Any]] = None,
+    check: Optional[Callable[[LoadedConfig], Optional[LoadedConfig]]] = None,
+) -> LoadedConfig:
     """Load and check a stage's config, settle Keras's backend, and (optionally) quiet TensorFlow.
 
     Args:

@@ -13,9 +13,16 @@ from dlflow.workflow.prepared_data import prepare_data
 CARD_NAME = "collect.json"
 
 
-def collect(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
-            folds: int | None = None, repeats: int = 1, log: Log = quiet,
-            count: Listener | None = None) -> dict[str, Any]:
+def collect(
+    config_file: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    runs_root: Path = Path("runs"),
+    folds: int | None = None,
+    repeats: int = 1,
+    log: Log = quiet,
+    count: Listener | None = None,
+) -> dict[str, Any]:
     """Load and validate a config's data, freeze the experiment's split, and write its data card.
 
     Args:

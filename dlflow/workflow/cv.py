@@ -58,9 +58,17 @@ class CvResult:
     monitor: str
 
 
-def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5, repeats: int = 1,
-       runs_root: Path = Path("runs"), log: Log = quiet, argv: Sequence[str] | None = None,
-       quiet_tf: bool = False) -> CvResult:
+def cv(
+    config_file: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    folds: int = 5,
+    repeats: int = 1,
+    runs_root: Path = Path("runs"),
+    log: Log = quiet,
+    argv: Sequence[str] | None = None,
+    quiet_tf: bool = False,
+) -> CvResult:
     """K-fold (repeats=1) or iterated K-fold validation of the model a config describes.
 
     Args:
@@ -93,19 +101,35 @@ def cv(config_file: str | Path, overrides: Sequence[str] = (), *, folds: int = 5
     return CvResult(folder, results, summary, config.fit.monitor)
 
 
-def _finish(folder: Path, config: Any, results: list[dict[str, Any]], *, folds: int, repeats: int,
-            started: float) -> dict[str, dict[str, Any]]:
+def _finish(
+    folder: Path, config: Any, results: list[dict[str, Any]], *, folds: int, repeats: int, started: float
+) -> dict[str, dict[str, Any]]:
     """Write cv.json and mark the manifest completed; the summary over folds (WorkFailed: every fold diverged)."""
     summary = summarize_folds(results)
     if all(r.get("diverged_epoch") for r in results):
         update_manifest(folder / "manifest.json", status="failed", ended=now_iso(), error="every fold diverged")
-        raise WorkFailed("training diverged in every fold: the loss became NaN or infinite; lower the learning "
-                         "rate or check the inputs for NaN")
-    write_json(folder / "cv.json", {"experiment": config.name, "folds": folds, "repeats": repeats,
-                                    "monitor": config.fit.monitor, "std": "sample (ddof=1)",
-                                    "summary": summary, "per_fold": results})
-    update_manifest(folder / "manifest.json", status="completed", ended=now_iso(),
-                    timings={"total_s": round(time.time() - started, 3)})
+        raise WorkFailed(
+            "training diverged in every fold: the loss became NaN or infinite; lower the learning "
+            "rate or check the inputs for NaN"
+        )
+    write_json(
+        folder / "cv.json",
+        {
+            "experiment": config.name,
+            "folds": folds,
+            "repeats": repeats,
+            "monitor": config.fit.monitor,
+            "std": "sample (ddof=1)",
+            "summary": summary,
+            "per_fold": results,
+        },
+    )
+    update_manifest(
+        folder / "manifest.json",
+        status="completed",
+        ended=now_iso(),
+        timings={"total_s": round(time.time() - started, 3)},
+    )
     return summary
 
 
@@ -120,14 +144,19 @@ def _run_folds(plan: list[Fold], loaded: Any, data: Any, folder: Path, log: Log)
         update_manifest(folder / "manifest.json", status="interrupted", ended=now_iso())
         raise Interrupted(f"interrupted after {len(results)} of {len(plan)} folds ({folder})") from exc
     except BaseException as exc:
-        update_manifest(folder / "manifest.json", status="failed", ended=now_iso(),
-                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        update_manifest(
+            folder / "manifest.json",
+            status="failed",
+            ended=now_iso(),
+            error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
         raise
     return results
 
 
-def _start_folder(runs_root: Path, loaded: Any, data: Any, *, folds: int, repeats: int,
-                  argv: Sequence[str] | None, log: Log) -> Path:
+def _start_folder(
+    runs_root: Path, loaded: Any, data: Any, *, folds: int, repeats: int, argv: Sequence[str] | None, log: Log
+) -> Path:
     """A new runs/<name>/cv-<UTC id>/ folder with the resolved config and its manifest (status running)."""
     from dlflow.config import dump_config
 
@@ -135,13 +164,24 @@ def _start_folder(runs_root: Path, loaded: Any, data: Any, *, folds: int, repeat
     pool = len(data.split.train) + len(data.split.validation)
     folder = stage_dir(runs_root.resolve(), config.name, "cv")
     write_text(folder / "config.yaml", dump_config(config))
-    update_manifest(folder / "manifest.json", kind="cv", experiment=config.name, status="running",
-                    created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
-                    folds=folds, repeats=repeats, monitor=config.fit.monitor,
-                    data={"source": data.dataset.source, **data.split.describe(),
-                          "pool": "train+validation", "pool_size": pool})
-    log(f"cv: {folder}: {folds} folds x {repeats} repeat(s) over the {pool} train+validation samples; "
-        f"the test split is not used")
+    update_manifest(
+        folder / "manifest.json",
+        kind="cv",
+        experiment=config.name,
+        status="running",
+        created=now_iso(),
+        command=list(argv or sys.argv),
+        versions=versions(),
+        seed=config.seed,
+        folds=folds,
+        repeats=repeats,
+        monitor=config.fit.monitor,
+        data={"source": data.dataset.source, **data.split.describe(), "pool": "train+validation", "pool_size": pool},
+    )
+    log(
+        f"cv: {folder}: {folds} folds x {repeats} repeat(s) over the {pool} train+validation samples; "
+        f"the test split is not used"
+    )
     return folder
 
 
@@ -195,11 +235,18 @@ def fold_indices(dataset: Any, split: Any, *, folds: int, repeats: int, seed: in
 def fold_record(fold: Fold, metrics: dict[str, Any]) -> dict[str, Any]:
     """One fold's row of cv.json: sizes, epochs, and the metrics at its best epoch."""
     best = metrics.get("best") or {}
-    return {"fold": fold.name, "repeat": fold.repeat + 1, "index": fold.index + 1,
-            "train": int(len(fold.train)), "validation": int(len(fold.validation)),
-            "epochs": metrics.get("epochs_completed"), "best_epoch": metrics.get("best_epoch"),
-            "diverged_epoch": metrics.get("diverged_epoch"), "seconds": metrics.get("seconds"),
-            "metrics": {k: v for k, v in best.items() if k not in NOT_METRICS and isinstance(v, float)}}
+    return {
+        "fold": fold.name,
+        "repeat": fold.repeat + 1,
+        "index": fold.index + 1,
+        "train": int(len(fold.train)),
+        "validation": int(len(fold.validation)),
+        "epochs": metrics.get("epochs_completed"),
+        "best_epoch": metrics.get("best_epoch"),
+        "diverged_epoch": metrics.get("diverged_epoch"),
+        "seconds": metrics.get("seconds"),
+        "metrics": {k: v for k, v in best.items() if k not in NOT_METRICS and isinstance(v, float)},
+    }
 
 
 def summarize_folds(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -215,9 +262,14 @@ def summarize_folds(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         present = np.array([v for v in values if isinstance(v, (int, float))], dtype="float64")
         if not len(present):
             continue
-        summary[name] = {"mean": float(present.mean()), "std": float(present.std(ddof=1)) if len(present) > 1 else 0.0,
-                         "min": float(present.min()), "max": float(present.max()), "values": values,
-                         "missing": len(values) - len(present)}
+        summary[name] = {
+            "mean": float(present.mean()),
+            "std": float(present.std(ddof=1)) if len(present) > 1 else 0.0,
+            "min": float(present.min()),
+            "max": float(present.max()),
+            "values": values,
+            "missing": len(values) - len(present),
+        }
     return summary
 
 

@@ -80,16 +80,37 @@ class Definition:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary (no config text)."""
-        return {"name": self.name, "data": {"source": self.source, "format": self.format, "kind": self.kind,
-                                            "samples": self.samples, "description": self.description},
-                "task": self.task, "target": self.target, "classes": self.classes, "metric": self.metric,
-                "loss": loss_for(self.task), "baseline": self.baseline.describe() if self.baseline else None,
-                "model": self.model}
+        return {
+            "name": self.name,
+            "data": {
+                "source": self.source,
+                "format": self.format,
+                "kind": self.kind,
+                "samples": self.samples,
+                "description": self.description,
+            },
+            "task": self.task,
+            "target": self.target,
+            "classes": self.classes,
+            "metric": self.metric,
+            "loss": loss_for(self.task),
+            "baseline": self.baseline.describe() if self.baseline else None,
+            "model": self.model,
+        }
 
 
-def define(data: str | None, *, target: str | list[str] | None = None, task: str | None = None, fmt: str | None = None,
-           name: str | None = None, config_dir: Path = Path("."), ask: Ask | None = None, seed: int = 1337,
-           log: Log = quiet) -> Definition:
+def define(
+    data: str | None,
+    *,
+    target: str | list[str] | None = None,
+    task: str | None = None,
+    fmt: str | None = None,
+    name: str | None = None,
+    config_dir: Path = Path("."),
+    ask: Ask | None = None,
+    seed: int = 1337,
+    log: Log = quiet,
+) -> Definition:
     """Frame the task for `data` and compose its config.
 
     Args:
@@ -115,12 +136,31 @@ def define(data: str | None, *, target: str | list[str] | None = None, task: str
     if target is None and fmt not in ("image_dir", "text_dir"):  # a built-in's own target, written out
         target = dataset.info["targets"][0] if dataset.kind == "timeseries" else next(iter(dataset.target_specs))
     name = _experiment_name(name or _data_name(data))
-    return _definition(dataset, name=name, source=source, fmt=fmt, target=target, task_given=task_given,
-                       options=options, config_dir=config_dir, seed=seed)
+    return _definition(
+        dataset,
+        name=name,
+        source=source,
+        fmt=fmt,
+        target=target,
+        task_given=task_given,
+        options=options,
+        config_dir=config_dir,
+        seed=seed,
+    )
 
 
-def _definition(dataset: Any, *, name: str, source: str, fmt: str, target: Any, task_given: bool,
-                options: dict[str, Any], config_dir: Path, seed: int) -> Definition:
+def _definition(
+    dataset: Any,
+    *,
+    name: str,
+    source: str,
+    fmt: str,
+    target: Any,
+    task_given: bool,
+    options: dict[str, Any],
+    config_dir: Path,
+    seed: int,
+) -> Definition:
     """The loaded data's baseline, starter model and config text, as a Definition."""
     from dlflow.data.sources import detect_format
 
@@ -128,11 +168,34 @@ def _definition(dataset: Any, *, name: str, source: str, fmt: str, target: Any, 
     baseline = common_sense_baseline(train, validation) if train is not None and len(validation) else None
     written = _written_source(source, config_dir)
     starter = starter_model(dataset, train)
-    text = config_text(dataset, starter, name=name, source=written, fmt=fmt,
-                       given_format=fmt != detect_format(source), target=target, task_given=task_given,
-                       seed=seed, baseline=baseline, extra=_plain(options))
-    return Definition(name, text, written, fmt, dataset.kind, dataset.task, target, primary_metric(dataset.task),
-                      len(dataset), describe_data(dataset), baseline, starter.description, _classes(dataset))
+    text = config_text(
+        dataset,
+        starter,
+        name=name,
+        source=written,
+        fmt=fmt,
+        given_format=fmt != detect_format(source),
+        target=target,
+        task_given=task_given,
+        seed=seed,
+        baseline=baseline,
+        extra=_plain(options),
+    )
+    return Definition(
+        name,
+        text,
+        written,
+        fmt,
+        dataset.kind,
+        dataset.task,
+        target,
+        primary_metric(dataset.task),
+        len(dataset),
+        describe_data(dataset),
+        baseline,
+        starter.description,
+        _classes(dataset),
+    )
 
 
 def _missing_target(source: str, fmt: str, frame: Any, ask: Ask | None) -> str | None:
@@ -177,14 +240,17 @@ def _format(source: str, given: str | None, log: Log) -> tuple[str, Any, str | N
     frame = read_frame(source, fmt)
     time_column = find_time_column(frame) if frame is not None else None
     if fmt in TABLE_FORMATS and given is None and time_column is not None:
-        log(f"define: column '{time_column}' orders the rows: framed as a time series to forecast "
-            f"(give --format {fmt} to treat it as a plain table)")
+        log(
+            f"define: column '{time_column}' orders the rows: framed as a time series to forecast "
+            f"(give --format {fmt} to treat it as a plain table)"
+        )
         fmt = "timeseries"
     return fmt, frame, time_column
 
 
-def _load(source: str, fmt: str, target: Any, task: str | None, options: dict[str, Any],
-          ask: Ask | None) -> tuple[Any, bool]:
+def _load(
+    source: str, fmt: str, target: Any, task: str | None, options: dict[str, Any], ask: Ask | None
+) -> tuple[Any, bool]:
     """(the data set, whether the task was given): the task inferred, confirmed at a terminal."""
     from dlflow.config import DataConfig
     from dlflow.data.sources import load_dataset
@@ -200,8 +266,9 @@ def _load(source: str, fmt: str, target: Any, task: str | None, options: dict[st
 
 def _plain(options: dict[str, Any]) -> dict[str, Any]:
     """The chosen options as they are written in the config."""
-    out = {key: value.model_dump(mode="json") if hasattr(value, "model_dump") else value
-           for key, value in options.items()}
+    out = {
+        key: value.model_dump(mode="json") if hasattr(value, "model_dump") else value for key, value in options.items()
+    }
     if "window" in options:
         out["window"] = {"length": options["window"].length, "horizon": options["window"].horizon}
     return out
@@ -250,8 +317,9 @@ def _parts(dataset: Any, seed: int) -> tuple[Any, Any]:
 def _ask_target(columns: list[str], what: str, ask: Ask | None) -> str:
     """The target column or array: asked at a terminal (the last one, or one named like a target, by
     default), else a usage error naming --target."""
-    default = next((c for c in columns if what == "array" and c.lower() in TARGET_NAMES),
-                   columns[-1] if columns else None)
+    default = next(
+        (c for c in columns if what == "array" and c.lower() in TARGET_NAMES), columns[-1] if columns else None
+    )
     if ask is None:
         raise UsageError(f"missing --target: name the {what} to predict; {what}s are: {', '.join(columns)}")
     answer = ask(f"Which {what} is the target?", columns, default)
@@ -279,6 +347,6 @@ def _written_source(source: str, config_dir: Path) -> str:
         relative = os.path.relpath(source, os.path.abspath(config_dir))
     except ValueError:  # another drive
         return source
-    if Path(relative).parts[:MAX_PARENT_STEPS + 1].count("..") > MAX_PARENT_STEPS:
+    if Path(relative).parts[: MAX_PARENT_STEPS + 1].count("..") > MAX_PARENT_STEPS:
         return source  # far away: absolute reads better than ../../../..
     return relative.replace(os.sep, "/")

@@ -39,8 +39,12 @@ def read_frame(source: str, fmt: str) -> Any:
 
     if fmt in TABLE_FORMATS or fmt == "timeseries":
         suffix = Path(source).suffix.lower()
-        return read_table(Path(source), fmt if fmt in TABLE_FORMATS else {".tsv": "tsv", ".parquet": "parquet",
-                                                                            ".pq": "parquet"}.get(suffix, "csv"))
+        return read_table(
+            Path(source),
+            fmt
+            if fmt in TABLE_FORMATS
+            else {".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}.get(suffix, "csv"),
+        )
     if source.startswith("builtin:") and source.removeprefix("builtin:") in BUILTIN_SERIES:
         return BUILTIN_SERIES[source.removeprefix("builtin:")]()
     return None

@@ -14,8 +14,14 @@ from dlflow.workflow.opened_run import load_run_model, open_run
 PARITY_SAMPLES = 64
 
 
-def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path("runs"), log: Log = quiet,
-           trust_code: bool = False) -> dict[str, Any]:
+def export(
+    run_ref: str,
+    formats: Sequence[str] = (),
+    *,
+    runs_root: Path = Path("runs"),
+    log: Log = quiet,
+    trust_code: bool = False,
+) -> dict[str, Any]:
     """Export a run's model into <run>/export/ and check each artifact against the Keras model.
 
     Args:
@@ -36,10 +42,18 @@ def export(run_ref: str, formats: Sequence[str] = (), *, runs_root: Path = Path(
 
         take = samples_data.take(np.arange(min(PARITY_SAMPLES, len(samples_data))))
         model = load_run_model(opened)
-        report = export_model(model, opened.run.export, formats, take.model_inputs(),
-                              tflite_quantize=config.export.tflite.quantize, log=log)
-        update_manifest(opened.run.manifest, export={"formats": formats, "ok": report.get("ok"),
-                                                     "skipped": report.get("skipped", [])})
+        report = export_model(
+            model,
+            opened.run.export,
+            formats,
+            take.model_inputs(),
+            tflite_quantize=config.export.tflite.quantize,
+            log=log,
+        )
+        update_manifest(
+            opened.run.manifest,
+            export={"formats": formats, "ok": report.get("ok"), "skipped": report.get("skipped", [])},
+        )
     report["run"] = str(opened.run.path)
     if not report.get("ok"):
         bad = [f for f, r in report.get("formats", {}).items() if not r.get("ok")]

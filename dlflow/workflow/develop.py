@@ -50,10 +50,19 @@ class DevelopResult:
     passed: bool
 
 
-def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
-            epochs: int | None = None, overfit_epochs: int = MAX_EPOCHS, skip_train: bool = False,
-            shallow: bool = True, log: Log = quiet, argv: Sequence[str] | None = None,
-            quiet_tf: bool = False) -> DevelopResult:
+def develop(
+    config_file: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    runs_root: Path = Path("runs"),
+    epochs: int | None = None,
+    overfit_epochs: int = MAX_EPOCHS,
+    skip_train: bool = False,
+    shallow: bool = True,
+    log: Log = quiet,
+    argv: Sequence[str] | None = None,
+    quiet_tf: bool = False,
+) -> DevelopResult:
     """Baselines, the overfit check, a full run and the verdict for one config.
 
     Args:
@@ -79,8 +88,7 @@ def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
     loaded = begin(config_file, overrides, quiet_tf=quiet_tf)
     config = loaded.config
     data = prepare_data(loaded, runs_root, log)
-    report, baselines, overfit = _before_training(loaded, data, shallow=shallow, overfit_epochs=overfit_epochs,
-                                                  log=log)
+    report, baselines, overfit = _before_training(loaded, data, shallow=shallow, overfit_epochs=overfit_epochs, log=log)
     run_path = None
     if skip_train:
         report["run_skipped"] = "--skip-train"
@@ -95,8 +103,9 @@ def develop(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root
     return DevelopResult(report, path, passed)
 
 
-def _before_training(loaded: Any, data: Any, *, shallow: bool, overfit_epochs: int,
-                     log: Log) -> tuple[dict[str, Any], list[Any], Any]:
+def _before_training(
+    loaded: Any, data: Any, *, shallow: bool, overfit_epochs: int, log: Log
+) -> tuple[dict[str, Any], list[Any], Any]:
     """The baselines and the overfit check; develop.json as it stands before the full run, and the two."""
     with located_errors(loaded):
         from dlflow.data.no_target import require_target
@@ -111,21 +120,30 @@ def _before_training(loaded: Any, data: Any, *, shallow: bool, overfit_epochs: i
     return _start_report(loaded, data, spec, metric, baselines, overfit), baselines, overfit
 
 
-def _start_report(loaded: Any, data: Any, spec: Any, metric: str, baselines: list[Any],
-                  overfit: Any) -> dict[str, Any]:
+def _start_report(loaded: Any, data: Any, spec: Any, metric: str, baselines: list[Any], overfit: Any) -> dict[str, Any]:
     """develop.json before the full run: the data, the baselines and the overfit check."""
     config = loaded.config
     return {
-        "config": str(loaded.path), "experiment": config.name, "created": now_iso(),
-        "task": spec.task, "target": spec.name, "metric": metric, "higher_is_better": higher_is_better(metric),
+        "config": str(loaded.path),
+        "experiment": config.name,
+        "created": now_iso(),
+        "task": spec.task,
+        "target": spec.name,
+        "metric": metric,
+        "higher_is_better": higher_is_better(metric),
         "data": {"source": data.dataset.source, "kind": data.dataset.kind, **data.split.sizes()},
-        "baselines": [b.describe() for b in baselines], "overfit_check": overfit.describe(),
-        "run": None, "run_status": "skipped", "model": None, "curves": None,
+        "baselines": [b.describe() for b in baselines],
+        "overfit_check": overfit.describe(),
+        "run": None,
+        "run_status": "skipped",
+        "model": None,
+        "curves": None,
     }
 
 
-def _full_run(overrides: Sequence[str], runs_root: Path, log: Log, argv: Any,
-              report: dict[str, Any], data: Any, loaded: Any) -> Path | None:
+def _full_run(
+    overrides: Sequence[str], runs_root: Path, log: Log, argv: Any, report: dict[str, Any], data: Any, loaded: Any
+) -> Path | None:
     """Train through the train stage; fill the report's run, model score and curves."""
     from dlflow.runs.lookup import latest_run
     from dlflow.workflow.training import train
@@ -141,10 +159,13 @@ def _full_run(overrides: Sequence[str], runs_root: Path, log: Log, argv: Any,
     run = result.run
     manifest = read_json(run.manifest)
     report.update(run=str(run.path), run_status="completed")
-    report["model"] = {"name": f"the model ({loaded.config.model.api})", "score": _model_score(run, loaded, data),
-                       "fit_seconds": (manifest.get("timings") or {}).get("fit_s"),
-                       "best_epoch": result.metrics.get("best_epoch"),
-                       "epochs_completed": result.metrics.get("epochs_completed")}
+    report["model"] = {
+        "name": f"the model ({loaded.config.model.api})",
+        "score": _model_score(run, loaded, data),
+        "fit_seconds": (manifest.get("timings") or {}).get("fit_s"),
+        "best_epoch": result.metrics.get("best_epoch"),
+        "epochs_completed": result.metrics.get("epochs_completed"),
+    }
     report["curves"] = curves(run.history, loaded.config.fit.epochs)
     return run.path
 
@@ -175,16 +196,24 @@ def curves(history_csv: Path, epochs: int) -> dict[str, Any]:
     val_loss, loss = columns.get("val_loss", []), columns.get("loss", [])
     completed = len(loss)
     clean = [v for v in val_loss if not math.isnan(v)]
-    best = (min(range(len(val_loss)), key=lambda i: val_loss[i] if not math.isnan(val_loss[i]) else math.inf) + 1
-            if clean else None)
+    best = (
+        min(range(len(val_loss)), key=lambda i: val_loss[i] if not math.isnan(val_loss[i]) else math.inf) + 1
+        if clean
+        else None
+    )
     turned = overfitting_epoch(val_loss) if clean else None
     still_improving = bool(clean) and best == completed and completed >= 2
     gap = None
     if best and loss and not math.isnan(val_loss[best - 1]) and loss[best - 1] > 0:
         gap = val_loss[best - 1] / loss[best - 1]
-    return {"epochs_completed": completed, "epochs_allowed": epochs, "best_val_loss_epoch": best,
-            "overfitting_epoch": turned, "still_improving": still_improving,
-            "val_to_train_loss_at_best": round(gap, 4) if gap is not None else None}
+    return {
+        "epochs_completed": completed,
+        "epochs_allowed": epochs,
+        "best_val_loss_epoch": best,
+        "overfitting_epoch": turned,
+        "still_improving": still_improving,
+        "val_to_train_loss_at_best": round(gap, 4) if gap is not None else None,
+    }
 
 
 def verdict(report: dict[str, Any], baselines: list[Any], overfit: Any, config: Any) -> dict[str, Any]:
@@ -194,8 +223,12 @@ def verdict(report: dict[str, Any], baselines: list[Any], overfit: Any, config: 
     shallow = [b for b in baselines if b.kind == SHALLOW and b.score is not None]
     best_shallow = (max if higher_is_better(metric) else min)(shallow, key=lambda b: b.score) if shallow else None
     model = report.get("model")
-    out: dict[str, Any] = {"beats_common_sense": None, "beats_best_shallow": None,
-                           "best_shallow": best_shallow.describe() if best_shallow else None, "advice": []}
+    out: dict[str, Any] = {
+        "beats_common_sense": None,
+        "beats_best_shallow": None,
+        "best_shallow": best_shallow.describe() if best_shallow else None,
+        "advice": [],
+    }
     advice = out["advice"]
     if not overfit.passed:
         advice += overfit.advice
@@ -207,20 +240,29 @@ def verdict(report: dict[str, Any], baselines: list[Any], overfit: Any, config: 
     out["passed"] = bool(out["beats_common_sense"])
     curve_advice = _curve_advice(report.get("curves") or {}, config, report["data"]["kind"])
     if not out["beats_common_sense"]:
-        out["summary"] = (f"the model ({metric} {format_score(metric, score)}) does not beat the common-sense "
-                          f"baseline ({common.name}: {format_score(metric, common.score)})")
+        out["summary"] = (
+            f"the model ({metric} {format_score(metric, score)}) does not beat the common-sense "
+            f"baseline ({common.name}: {format_score(metric, common.score)})"
+        )
         if not (report.get("curves") or {}).get("still_improving"):
-            advice += ["check the data and the labels (dlflow collect), that the loss fits the task and the last "
-                       "layer, and that the inputs carry signal: shallow models' scores say how much there is"]
+            advice += [
+                "check the data and the labels (dlflow collect), that the loss fits the task and the last "
+                "layer, and that the inputs carry signal: shallow models' scores say how much there is"
+            ]
     else:
-        out["summary"] = (f"the model ({metric} {format_score(metric, score)}) beats the common-sense baseline "
-                          f"({common.name}: {format_score(metric, common.score)})" if common and common.score is not None
-                          else f"the model scores {metric} {format_score(metric, score)}")
+        out["summary"] = (
+            f"the model ({metric} {format_score(metric, score)}) beats the common-sense baseline "
+            f"({common.name}: {format_score(metric, common.score)})"
+            if common and common.score is not None
+            else f"the model scores {metric} {format_score(metric, score)}"
+        )
     if best_shallow is not None and out["beats_best_shallow"] is False:
-        advice.append(f"{best_shallow.name} ({metric} {format_score(metric, best_shallow.score)}, "
-                      f"{best_shallow.fit_seconds:.1f} s) "
-                      f"does as well or better: give the network more capacity or better features, or weigh "
-                      f"whether the shallow model is the better tool here")
+        advice.append(
+            f"{best_shallow.name} ({metric} {format_score(metric, best_shallow.score)}, "
+            f"{best_shallow.fit_seconds:.1f} s) "
+            f"does as well or better: give the network more capacity or better features, or weigh "
+            f"whether the shallow model is the better tool here"
+        )
     advice += curve_advice
     if not overfit.passed:
         out["summary"] += "; the overfit check failed (see the advice)"
@@ -235,21 +277,28 @@ def _verdict_without_model(out: dict[str, Any], report: dict[str, Any], overfit:
         out["advice"].append("lower the learning rate, or check the inputs for NaN or huge values")
     else:
         out["passed"] = bool(overfit.passed)
-        out["summary"] = ("the overfit check passed; run without --skip-train for the full run and the verdict"
-                          if overfit.passed else "the overfit check failed: the model cannot fit a few batches")
+        out["summary"] = (
+            "the overfit check passed; run without --skip-train for the full run and the verdict"
+            if overfit.passed
+            else "the overfit check failed: the model cannot fit a few batches"
+        )
     return out
 
 
 def _curve_advice(curve: dict[str, Any], config: Any, kind: str) -> list[str]:
     turned, completed = curve.get("overfitting_epoch"), curve.get("epochs_completed")
     if turned:
-        return [f"validation loss turned up after epoch {turned} of {completed}: the model overfits from there; "
-                f"regularize: dropout, an L2 weight penalty (kernel_regularizer: {{L2: {{l2: 1.0e-4}}}}), a smaller "
-                f"model, more data" + (", augmentation (data.augment)" if kind == "image"
-                                       and not config.data.augment else "")]
+        return [
+            f"validation loss turned up after epoch {turned} of {completed}: the model overfits from there; "
+            f"regularize: dropout, an L2 weight penalty (kernel_regularizer: {{L2: {{l2: 1.0e-4}}}}), a smaller "
+            f"model, more data"
+            + (", augmentation (data.augment)" if kind == "image" and not config.data.augment else "")
+        ]
     if curve.get("still_improving"):
-        return [f"validation loss was still falling at the last epoch ({completed}): the model underfits; "
-                f"train longer (fit.epochs), then add capacity (more units or layers) until it overfits"]
+        return [
+            f"validation loss was still falling at the last epoch ({completed}): the model underfits; "
+            f"train longer (fit.epochs), then add capacity (more units or layers) until it overfits"
+        ]
     return []
 
 

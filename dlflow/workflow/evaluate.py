@@ -17,8 +17,14 @@ from dlflow.workflow.opened_run import load_run_model, open_run
 SLICE_BINS = 4  # a numeric slice column is cut into this many quantile bins
 
 
-def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence[str] = (),
-             log: Log = quiet, trust_code: bool = False) -> dict[str, Any]:
+def evaluate(
+    run_ref: str,
+    *,
+    runs_root: Path = Path("runs"),
+    slice_by: Sequence[str] = (),
+    log: Log = quiet,
+    trust_code: bool = False,
+) -> dict[str, Any]:
     """Evaluate a run's model on the experiment's test split; writes evaluation.json.
 
     Args:
@@ -34,20 +40,30 @@ def evaluate(run_ref: str, *, runs_root: Path = Path("runs"), slice_by: Sequence
     opened = open_run(run_ref, runs_root, log, trust_code=trust_code, as_is_needs="test_step")
     as_is = bool(opened.manifest.get("fitted_as_is"))  # its own test_step: its own losses, no predictions
     if slice_by and as_is:
-        raise UsageError(f"{opened.run.path}: --slice-by groups predictions by dlflow's outputs, which a model "
-                         f"fitted as it is does not have")
+        raise UsageError(
+            f"{opened.run.path}: --slice-by groups predictions by dlflow's outputs, which a model "
+            f"fitted as it is does not have"
+        )
     with run_lock(opened.run):  # one writer per run directory
         run, data, config = opened.run, opened.data, opened.loaded.config
         test = data.test()
         if len(test) == 0:
             raise UsageError(f"{run.path}: the experiment has no test split (data.split.test is 0)")
         scores, predictions = _score(load_run_model(opened), test, config, predict=not as_is)
-        result: dict[str, Any] = {"run": str(run.path), "split": "test", "samples": len(test),
-                                  "metrics": {k: float(v) for k, v in scores.items()}, "evaluated": now_iso()}
+        result: dict[str, Any] = {
+            "run": str(run.path),
+            "split": "test",
+            "samples": len(test),
+            "metrics": {k: float(v) for k, v in scores.items()},
+            "evaluated": now_iso(),
+        }
         if predictions is not None:
             outputs = predictions if isinstance(predictions, dict) else {next(iter(test.target_specs)): predictions}
-            result["targets"] = {name: _target_report(spec, test.targets[name], np.asarray(outputs[name]))
-                                 for name, spec in test.target_specs.items() if name in outputs}
+            result["targets"] = {
+                name: _target_report(spec, test.targets[name], np.asarray(outputs[name]))
+                for name, spec in test.target_specs.items()
+                if name in outputs
+            }
         if slice_by:
             result["slices"] = {column: _slices(test, column, outputs) for column in slice_by}
         _record(run, result, log)
@@ -75,8 +91,10 @@ def _record(run: Any, result: dict[str, Any], log: Log) -> None:
     looks = int(manifest.get("test_evaluations", 0)) + 1
     result["test_evaluations"] = looks
     if looks > 1:
-        result["warning"] = (f"the test split has now been evaluated {looks} times for this run: it is no "
-                             f"longer an unbiased estimate if those results guided any change")
+        result["warning"] = (
+            f"the test split has now been evaluated {looks} times for this run: it is no "
+            f"longer an unbiased estimate if those results guided any change"
+        )
     write_json(run.evaluation, result)
     update_manifest(run.manifest, test_evaluations=looks, last_evaluated=result["evaluated"])
     if (manifest.get("mlflow") or {}).get("run_id"):
@@ -90,8 +108,10 @@ def _track_evaluation(recorded: dict[str, Any], result: dict[str, Any], path: Pa
 
         log_evaluation(recorded, result, path)
     except Exception as exc:  # noqa: BLE001 - an unreachable store, or mlflow gone, must not undo the evaluation
-        log(f"warning: the evaluation was not logged to MLflow run {recorded['run_id']} at {recorded.get('uri')}: "
-            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        log(
+            f"warning: the evaluation was not logged to MLflow run {recorded['run_id']} at {recorded.get('uri')}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        )
         return
     log(f"mlflow: evaluation logged to run {recorded['run_id']}")
 
@@ -108,17 +128,26 @@ def _target_report(spec: Any, truth: np.ndarray, predicted: np.ndarray) -> dict[
         true_labels = np.asarray(classes, dtype=object)[np.asarray(truth).reshape(-1).astype(int)]
         names = [str(c) for c in classes]
         matrix = confusion_matrix([str(x) for x in true_labels], [str(x) for x in labels], labels=names)
-        report = classification_report([str(x) for x in true_labels], [str(x) for x in labels], labels=names,
-                                       output_dict=True, zero_division=0)
-        return {"task": spec.task, "classes": names, "confusion_matrix": matrix.tolist(),
-                "per_class": {n: {k: float(v) for k, v in report[n].items()} for n in names},
-                "accuracy": float(np.mean(true_labels.astype(str) == np.asarray(labels).astype(str)))}
+        report = classification_report(
+            [str(x) for x in true_labels], [str(x) for x in labels], labels=names, output_dict=True, zero_division=0
+        )
+        return {
+            "task": spec.task,
+            "classes": names,
+            "confusion_matrix": matrix.tolist(),
+            "per_class": {n: {k: float(v) for k, v in report[n].items()} for n in names},
+            "accuracy": float(np.mean(true_labels.astype(str) == np.asarray(labels).astype(str))),
+        }
     if spec.task == "regression":
         errors = (predicted.reshape(len(predicted), -1) - np.asarray(truth).reshape(len(truth), -1)).reshape(-1)
         quantiles = np.quantile(np.abs(errors), [0.5, 0.9, 0.99]).tolist()
-        return {"task": "regression", "mae": float(np.mean(np.abs(errors))),
-                "rmse": float(np.sqrt(np.mean(errors ** 2))), "bias": float(np.mean(errors)),
-                "abs_error_p50_p90_p99": quantiles}
+        return {
+            "task": "regression",
+            "mae": float(np.mean(np.abs(errors))),
+            "rmse": float(np.sqrt(np.mean(errors**2))),
+            "bias": float(np.mean(errors)),
+            "abs_error_p50_p90_p99": quantiles,
+        }
     return {"task": spec.task}
 
 
@@ -131,8 +160,10 @@ def _slices(test: Any, column: str, outputs: dict[str, np.ndarray]) -> dict[str,
         columns = ", ".join(spec.column or n for n, spec in test.input_specs.items())
         raise DataError(f"--slice-by {column}: not an input column; columns are: {columns}")
     if int(np.prod(test.input_specs[key].shape)) != 1:
-        raise DataError(f"--slice-by {column}: expected a column with one value per sample, "
-                        f"received shape {test.input_specs[key].shape}")
+        raise DataError(
+            f"--slice-by {column}: expected a column with one value per sample, "
+            f"received shape {test.input_specs[key].shape}"
+        )
     values = np.asarray(test.inputs[key]).reshape(len(test), -1)
     values = values[:, 0]
     if values.dtype.kind == "f" and len(np.unique(values)) > SLICE_BINS * 2:
@@ -160,5 +191,9 @@ def _slices(test: Any, column: str, outputs: dict[str, np.ndarray]) -> dict[str,
         out[group] = entry
     metric = "accuracy" if is_classification(spec.task) else "mae"
     scores = [e[metric] for e in out.values() if metric in e]
-    return {"target": name, "metric": metric, "groups": out,
-            "gap": float(max(scores) - min(scores)) if len(scores) > 1 else 0.0}
+    return {
+        "target": name,
+        "metric": metric,
+        "groups": out,
+        "gap": float(max(scores) - min(scores)) if len(scores) > 1 else 0.0,
+    }

@@ -34,8 +34,12 @@ class FinalPlan:
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready facts for the final run's manifest."""
-        return {"from_run": str(self.source), "epochs": self.epochs, "trained_on": "train+validation",
-                "notices": self.notices}
+        return {
+            "from_run": str(self.source),
+            "epochs": self.epochs,
+            "trained_on": "train+validation",
+            "notices": self.notices,
+        }
 
 
 def plan_final(config: Any, runs_root: Path) -> FinalPlan:
@@ -50,14 +54,18 @@ def plan_final(config: Any, runs_root: Path) -> FinalPlan:
     """
     source, best_epoch = best_epoch_source(runs_root / config.name)
     if source is None:
-        raise UsageError(f"dlflow train --final takes its epoch count from a completed run of experiment "
-                         f"'{config.name}', and there is none in {runs_root / config.name}; train first: "
-                         f"dlflow train CONFIG")
+        raise UsageError(
+            f"dlflow train --final takes its epoch count from a completed run of experiment "
+            f"'{config.name}', and there is none in {runs_root / config.name}; train first: "
+            f"dlflow train CONFIG"
+        )
     overrides, notices = [f"fit.epochs={best_epoch}"], []
     changed = _changes_since(source, config)
     if changed:
-        notices.append(f"the config differs from that run's ({', '.join(changed[:3])}"
-                       f"{', ...' if len(changed) > 3 else ''}): its best epoch may not carry over")
+        notices.append(
+            f"the config differs from that run's ({', '.join(changed[:3])}"
+            f"{', ...' if len(changed) > 3 else ''}): its best epoch may not carry over"
+        )
     if config.fit.monitor.startswith("val_"):
         overrides.append("fit.monitor=loss")
         notices.append(f"no validation data: fit.monitor {config.fit.monitor} -> loss")
@@ -131,8 +139,11 @@ def train_and_validation(data: Any) -> Any:
     from dlflow.errors import DataError
 
     if getattr(data, "stream", None) is not None:
-        raise DataError(f"{data.dataset.source}: dlflow train --final needs the table in memory, but it is "
-                        f"streamed; set data.streaming.enabled: false", config_path=("data", "streaming"))
+        raise DataError(
+            f"{data.dataset.source}: dlflow train --final needs the table in memory, but it is "
+            f"streamed; set data.streaming.enabled: false",
+            config_path=("data", "streaming"),
+        )
     split = data.split
     together = np.sort(np.concatenate([split.train, split.validation]))
     return replace(data, train=data.dataset.take(together), validation=data.dataset.take(together[:0]))

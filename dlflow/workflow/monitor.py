@@ -27,9 +27,16 @@ from dlflow.workflow.opened_run import load_run_model, open_run, run_signature
 LOG_FOLDER = "serving"
 
 
-def monitor(run_ref: str, *, log_dir: str | Path | None = None, data_file: str | Path | None = None,
-            labels: str | Path | None = None, output: str | Path | None = None,
-            runs_root: Path = Path("runs"), log: Log = quiet) -> dict[str, Any]:
+def monitor(
+    run_ref: str,
+    *,
+    log_dir: str | Path | None = None,
+    data_file: str | Path | None = None,
+    labels: str | Path | None = None,
+    output: str | Path | None = None,
+    runs_root: Path = Path("runs"),
+    log: Log = quiet,
+) -> dict[str, Any]:
     """Compare live data with the run's training split; write the HTML page; return the result.
 
     `result["alerts"]` lists every threshold crossed (the CLI exits 1 when it is not empty).
@@ -50,15 +57,22 @@ def monitor(run_ref: str, *, log_dir: str | Path | None = None, data_file: str |
     rows = len(next(iter(live.values()))) if live else 0
     reference = drift_features(log_columns(train.inputs, specs), specs)
     current = drift_features(live, specs)
-    features = {name: feature_drift(values, current.get(name, np.array([], dtype=values.dtype)), limits)
-                for name, values in reference.items()}
-    result: dict[str, Any] = {"run": str(opened.run.path), "source": source, "rows": rows,
-                              "thresholds": {**asdict(limits), "accuracy_drop": config.monitor.accuracy_drop},
-                              "features": features}
+    features = {
+        name: feature_drift(values, current.get(name, np.array([], dtype=values.dtype)), limits)
+        for name, values in reference.items()
+    }
+    result: dict[str, Any] = {
+        "run": str(opened.run.path),
+        "source": source,
+        "rows": rows,
+        "thresholds": {**asdict(limits), "accuracy_drop": config.monitor.accuracy_drop},
+        "features": features,
+    }
     result["predictions"] = _prediction_drift(opened, model, live, targets, limits, log)
     if labels is not None:
-        result["accuracy"] = _live_accuracy(opened, live, Path(labels), targets, by_id=data_file is None,
-                                            drop=config.monitor.accuracy_drop)
+        result["accuracy"] = _live_accuracy(
+            opened, live, Path(labels), targets, by_id=data_file is None, drop=config.monitor.accuracy_drop
+        )
     result["drifted_features"] = [name for name, f in features.items() if f["drifted"]]
     result["alerts"] = _alerts(result, rows, limits)
     out = Path(output) if output else opened.run.path / "monitor" / "report.html"
@@ -74,8 +88,10 @@ def read_log(folder: Path) -> dict[str, np.ndarray]:
     from dlflow.serve.predlog import FILE_GLOB
 
     if not folder.is_dir():
-        raise UsageError(f"no prediction log folder '{folder}' (dlflow serve writes <run>/{LOG_FOLDER}/; "
-                         f"or give --log DIR or --data FILE)")
+        raise UsageError(
+            f"no prediction log folder '{folder}' (dlflow serve writes <run>/{LOG_FOLDER}/; "
+            f"or give --log DIR or --data FILE)"
+        )
     files = sorted(folder.glob(FILE_GLOB))
     if not files:
         raise UsageError(f"'{folder}' holds no prediction log files ({FILE_GLOB})")
@@ -112,8 +128,9 @@ def _predict_file(opened: Any, model: Any, path: Path, targets: list[Any]) -> di
     return columns
 
 
-def _prediction_drift(opened: Any, model: Any, live: dict, targets: list[Any], limits: Thresholds,
-                      log: Log) -> dict[str, Any]:
+def _prediction_drift(
+    opened: Any, model: Any, live: dict, targets: list[Any], limits: Thresholds, log: Log
+) -> dict[str, Any]:
     """Predicted classes, live against the model's on the validation split."""
     wanted = [t for t in targets if is_classification(t.task) and f"_pred.{t.name}" in live]
     validation = opened.data.validation
@@ -124,8 +141,9 @@ def _prediction_drift(opened: Any, model: Any, live: dict, targets: list[Any], l
     return {t.name: label_drift(reference[t.name], live[f"_pred.{t.name}"], limits) for t in wanted}
 
 
-def _live_accuracy(opened: Any, live: dict, path: Path, targets: list[Any], *, by_id: bool,
-                   drop: float) -> dict[str, Any]:
+def _live_accuracy(
+    opened: Any, live: dict, path: Path, targets: list[Any], *, by_id: bool, drop: float
+) -> dict[str, Any]:
     """Accuracy on the labelled live rows, per classification target, against the evaluation's."""
     import json
 
@@ -137,15 +155,19 @@ def _live_accuracy(opened: Any, live: dict, path: Path, targets: list[Any], *, b
         raise UsageError(f"--labels '{path}': cannot read it as CSV ({error})") from error
     if by_id:
         if "request_id" not in labels.columns:
-            raise UsageError(f"--labels '{path}': needs a request_id column (the X-Request-Id of each request) "
-                             f"and a row column when requests sent several rows")
+            raise UsageError(
+                f"--labels '{path}': needs a request_id column (the X-Request-Id of each request) "
+                f"and a row column when requests sent several rows"
+            )
         keys = [f"{r}#{w}" for r, w in zip(live["_request_id"], live["_row"])]
         rows = labels["row"] if "row" in labels.columns else ["0"] * len(labels)
         index = dict(zip((f"{r}#{int(w)}" for r, w in zip(labels["request_id"], rows)), range(len(labels))))
         where = [index.get(k, -1) for k in keys]
     elif len(labels) != len(next(iter(live.values()))):
-        raise UsageError(f"--labels '{path}': {len(labels)} rows, --data has {len(next(iter(live.values())))}; "
-                         f"labels go in the data's row order")
+        raise UsageError(
+            f"--labels '{path}': {len(labels)} rows, --data has {len(next(iter(live.values())))}; "
+            f"labels go in the data's row order"
+        )
     else:
         where = list(range(len(labels)))
     evaluation = json.loads(opened.run.evaluation.read_text()) if opened.run.evaluation.exists() else {}
@@ -158,21 +180,29 @@ def _live_accuracy(opened: Any, live: dict, path: Path, targets: list[Any], *, b
         pairs = [(str(live[f"_pred.{spec.name}"][i]), truth[j]) for i, j in enumerate(where) if j >= 0]
         accuracy = float(np.mean([p == t for p, t in pairs])) if pairs else None
         reference = scores.get("accuracy", scores.get(f"{spec.name}_accuracy"))
-        out[spec.name] = {"rows": len(pairs), "live": accuracy, "evaluation": reference,
-                          "dropped": bool(accuracy is not None and reference is not None
-                                          and reference - accuracy > drop)}
+        out[spec.name] = {
+            "rows": len(pairs),
+            "live": accuracy,
+            "evaluation": reference,
+            "dropped": bool(accuracy is not None and reference is not None and reference - accuracy > drop),
+        }
     if not out:
-        raise UsageError(f"--labels '{path}': no column named after a classification target "
-                         f"({', '.join(t.name for t in targets)})")
+        raise UsageError(
+            f"--labels '{path}': no column named after a classification target ({', '.join(t.name for t in targets)})"
+        )
     return out
 
 
 def _alerts(result: dict[str, Any], rows: int, limits: Thresholds) -> list[str]:
     alerts = [f"{name}: {'; '.join(f['crossed'])}" for name, f in result["features"].items() if f["drifted"]]
-    alerts += [f"predicted {name}: {'; '.join(p['crossed'])}" for name, p in result["predictions"].items()
-               if p["drifted"]]
-    alerts += [f"accuracy of {name}: {a['live']:.3f} vs {a['evaluation']:.3f} in evaluation"
-               for name, a in result.get("accuracy", {}).items() if a["dropped"]]
+    alerts += [
+        f"predicted {name}: {'; '.join(p['crossed'])}" for name, p in result["predictions"].items() if p["drifted"]
+    ]
+    alerts += [
+        f"accuracy of {name}: {a['live']:.3f} vs {a['evaluation']:.3f} in evaluation"
+        for name, a in result.get("accuracy", {}).items()
+        if a["dropped"]
+    ]
     if rows < limits.min_rows:
         result["note"] = f"only {rows} live rows (monitor.min_rows: {limits.min_rows}): nothing tested"
     return alerts
@@ -181,7 +211,8 @@ def _alerts(result: dict[str, Any], rows: int, limits: Thresholds) -> list[str]:
 def _write_page(result: dict[str, Any], reference: dict, current: dict, out: Path) -> Path:
     from dlflow.report.monitor import drift_plot, write_monitor_page
 
-    plots = [drift_plot(name, reference[name], current[name], out.parent / "plots")
-             for name in result["drifted_features"]]
+    plots = [
+        drift_plot(name, reference[name], current[name], out.parent / "plots") for name in result["drifted_features"]
+    ]
     result["plots"] = [str(p) for p in plots]
     return write_monitor_page(result, plots, out)

@@ -25,8 +25,15 @@ class OpenedRun:
     trust_code: bool = False  # import a model.factory module found outside the installed environment
 
 
-def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool = True,
-             trust_code: bool = False, as_is_needs: str | None = None) -> OpenedRun:
+def open_run(
+    run_ref: str,
+    runs_root: Path,
+    log: Log = quiet,
+    *,
+    with_data: bool = True,
+    trust_code: bool = False,
+    as_is_needs: str | None = None,
+) -> OpenedRun:
     """Find a run, reload its config and its data with the experiment's frozen split.
 
     Refuses when the data changed since the run was trained (its test split would differ), and a
@@ -61,10 +68,15 @@ def open_run(run_ref: str, runs_root: Path, log: Log = quiet, *, with_data: bool
     trained_on = (described or {}).get("fingerprint")
     if trained_on and trained_on != data.split.fingerprint:
         older = manifest["data"].get("kind") in ("image", "text") and "files_keyed" not in manifest["data"]
-        hint = ("; image and text folders are now fingerprinted by file paths and contents: train this run "
-                "again" if older else "")
-        raise UsageError(f"{run.path}: the data changed since this run was trained (fingerprint "
-                         f"{trained_on} -> {data.split.fingerprint}); its test split no longer exists{hint}")
+        hint = (
+            "; image and text folders are now fingerprinted by file paths and contents: train this run again"
+            if older
+            else ""
+        )
+        raise UsageError(
+            f"{run.path}: the data changed since this run was trained (fingerprint "
+            f"{trained_on} -> {data.split.fingerprint}); its test split no longer exists{hint}"
+        )
     return OpenedRun(run, loaded, data, manifest, trust_code)
 
 
@@ -100,24 +112,36 @@ def run_signature(opened: OpenedRun, log: Log = quiet, *, raw_files: bool = True
     described = opened.manifest.get("data") or {}
     kind = described.get("kind", "arrays")
     inputs, targets = described.get("inputs"), described.get("targets")
-    lacking = raw_files and bool(inputs) and (
-        any(d.get("role") == "image" and "scale" not in d for d in inputs)
-        or (kind == "timeseries" and "series" not in described))
+    lacking = (
+        raw_files
+        and bool(inputs)
+        and (
+            any(d.get("role") == "image" and "scale" not in d for d in inputs)
+            or (kind == "timeseries" and "series" not in described)
+        )
+    )
     complete = bool(inputs and targets) and not lacking
     if complete:
-        return RunSignature([InputSpec.from_description(d) for d in inputs],
-                            [TargetSpec.from_description(d) for d in targets], kind, described.get("series"))
+        return RunSignature(
+            [InputSpec.from_description(d) for d in inputs],
+            [TargetSpec.from_description(d) for d in targets],
+            kind,
+            described.get("series"),
+        )
     from dlflow.errors import ConfigError, DataError
 
     try:
         data = prepare_data(opened.loaded, opened.run.experiment_dir.parent, log)
     except (ConfigError, DataError) as exc:
-        raise UsageError(f"{opened.run.path}: this run's manifest.json predates the record of its inputs, so its "
-                         f"training data is needed, and it cannot be read: {exc.message}") from exc
+        raise UsageError(
+            f"{opened.run.path}: this run's manifest.json predates the record of its inputs, so its "
+            f"training data is needed, and it cannot be read: {exc.message}"
+        ) from exc
     dataset = data.dataset
     signature = dataset.signature()
-    return RunSignature(list(dataset.input_specs.values()), list(dataset.target_specs.values()), dataset.kind,
-                        signature.get("series"))
+    return RunSignature(
+        list(dataset.input_specs.values()), list(dataset.target_specs.values()), dataset.kind, signature.get("series")
+    )
 
 
 def load_run_model(opened: OpenedRun) -> Any:
@@ -142,15 +166,19 @@ def load_run_model(opened: OpenedRun) -> Any:
 def _refuse_fitted_as_is(run: RunDir, manifest: dict, config: Any, needs: str | None = None) -> None:
     own = manifest.get("fitted_as_is")
     if own and needs == "test_step" and needs not in (own.get("methods") or []):
-        raise UsageError(f"{run.path}: nothing to evaluate: its model ({own.get('class')}) was fitted as it is and "
-                         f"defines no test_step, so it has no test loss of its own (its training losses are in "
-                         f"metrics.json and history.csv)")
+        raise UsageError(
+            f"{run.path}: nothing to evaluate: its model ({own.get('class')}) was fitted as it is and "
+            f"defines no test_step, so it has no test loss of its own (its training losses are in "
+            f"metrics.json and history.csv)"
+        )
     if own and needs is None:
         module = str(config.model.factory).split(":")[0]
-        raise UsageError(f"{run.path}: its model ({own.get('class')}) has its own "
-                         f"{', '.join(own.get('methods') or ['training loop'])} and was fitted as it is, without "
-                         f"dlflow's inputs and named outputs, which evaluate, export, predict and serve need; "
-                         f"load model.keras with keras.saving.load_model after importing {module}")
+        raise UsageError(
+            f"{run.path}: its model ({own.get('class')}) has its own "
+            f"{', '.join(own.get('methods') or ['training loop'])} and was fitted as it is, without "
+            f"dlflow's inputs and named outputs, which evaluate, export, predict and serve need; "
+            f"load model.keras with keras.saving.load_model after importing {module}"
+        )
 
 
 def factory_folder(run: RunDir, manifest: dict, config: Any, trust_code: bool) -> Path | None:
@@ -195,13 +223,17 @@ def _trusted_folder(run: RunDir, manifest: dict, what: str, record: dict, trust_
     folder = manifest.get("config_dir")
     where = folder or "the run's folder"
     if not trust_code:
-        raise UsageError(f"{run.path}: its config names {what}, Python code that would be "
-                         f"imported from {where}; opening a run never runs its code: pass --trust-code if you "
-                         f"trust it")
+        raise UsageError(
+            f"{run.path}: its config names {what}, Python code that would be "
+            f"imported from {where}; opening a run never runs its code: pass --trust-code if you "
+            f"trust it"
+        )
     if folder and record.get("file") and record.get("sha256"):
         file = Path(folder) / record["file"]
         digest = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "(missing)"
         if digest != record["sha256"]:
-            raise UsageError(f"{run.path}: {file} changed since the run was trained (sha256 {record['sha256'][:12]}"
-                             f"... -> {digest[:12]}); refusing to import it")
+            raise UsageError(
+                f"{run.path}: {file} changed since the run was trained (sha256 {record['sha256'][:12]}"
+                f"... -> {digest[:12]}); refusing to import it"
+            )
     return Path(folder) if folder else None

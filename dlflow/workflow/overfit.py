@@ -73,8 +73,16 @@ class OverfitResult:
         return asdict(self)
 
 
-def overfit_check(loaded: Any, train: Any, validation: Any, *, samples: int = SAMPLES,
-                  max_epochs: int = MAX_EPOCHS, max_seconds: float = MAX_SECONDS, log: Log = quiet) -> OverfitResult:
+def overfit_check(
+    loaded: Any,
+    train: Any,
+    validation: Any,
+    *,
+    samples: int = SAMPLES,
+    max_epochs: int = MAX_EPOCHS,
+    max_seconds: float = MAX_SECONDS,
+    log: Log = quiet,
+) -> OverfitResult:
     """Train the config's model on a small subset of `train` until it memorizes it.
 
     Args:
@@ -95,40 +103,78 @@ def overfit_check(loaded: Any, train: Any, validation: Any, *, samples: int = SA
     batch_size = max(1, min(session.batch_size, count // MIN_BATCHES))
     target, spec = primary_target(subset)
     truth = np.asarray(subset.targets[target])
-    watch = _watch(subset, target, truth, batch_size=batch_size, seed=config.seed, max_seconds=max_seconds,
-                   max_epochs=max_epochs, log=log)
+    watch = _watch(
+        subset,
+        target,
+        truth,
+        batch_size=batch_size,
+        seed=config.seed,
+        max_seconds=max_seconds,
+        max_epochs=max_epochs,
+        log=log,
+    )
     started = time.perf_counter()
-    fit_session(session, config, subset, subset.take(np.arange(0)), epochs=max_epochs, callbacks=[watch],
-                batch_size=batch_size)
+    fit_session(
+        session, config, subset, subset.take(np.arange(0)), epochs=max_epochs, callbacks=[watch], batch_size=batch_size
+    )
     seconds = time.perf_counter() - started
     result = _result(watch, count, batch_size, seconds)
     if not result.passed:
         result.advice = diagnose(result, config, session.model, spec, truth)
-    log(f"overfit check: {'passed' if result.passed else 'FAILED'} after {watch.epochs} epochs ({seconds:.1f} s): "
-        f"{watch.stopped}")
+    log(
+        f"overfit check: {'passed' if result.passed else 'FAILED'} after {watch.epochs} epochs ({seconds:.1f} s): "
+        f"{watch.stopped}"
+    )
     return result
 
 
-def _watch(subset: Any, target: str, truth: np.ndarray, *, batch_size: int, seed: int, max_seconds: float,
-           max_epochs: int, log: Log) -> Any:
+def _watch(
+    subset: Any,
+    target: str,
+    truth: np.ndarray,
+    *,
+    batch_size: int,
+    seed: int,
+    max_seconds: float,
+    max_epochs: int,
+    log: Log,
+) -> Any:
     """The callback that scores the subset in inference mode and stops at the goal (announced in the log)."""
     from dlflow.data.pipeline import to_tf_dataset
 
     spec = subset.target_specs[target]
     metric = primary_metric(spec.task)
     goal = _goal(spec, truth)
-    log(f"overfit check: {len(subset)} training samples, batch size {batch_size}, up to {max_epochs} epochs; "
-        f"goal: {metric} {'<=' if metric == 'mae' else '>='} {goal:.4g} on those samples")
-    return _watcher()(to_tf_dataset(subset, batch_size=batch_size, shuffle=False, seed=seed),
-                      lambda outputs: score_outputs(spec, truth, _first_output(outputs, target)),
-                      metric=metric, goal=goal, max_seconds=max_seconds, max_epochs=max_epochs, log=log)
+    log(
+        f"overfit check: {len(subset)} training samples, batch size {batch_size}, up to {max_epochs} epochs; "
+        f"goal: {metric} {'<=' if metric == 'mae' else '>='} {goal:.4g} on those samples"
+    )
+    return _watcher()(
+        to_tf_dataset(subset, batch_size=batch_size, shuffle=False, seed=seed),
+        lambda outputs: score_outputs(spec, truth, _first_output(outputs, target)),
+        metric=metric,
+        goal=goal,
+        max_seconds=max_seconds,
+        max_epochs=max_epochs,
+        log=log,
+    )
 
 
 def _result(watch: Any, samples: int, batch_size: int, seconds: float) -> OverfitResult:
     """What the watching callback saw, as the check's result (no advice yet)."""
-    return OverfitResult(watch.stopped == "reached the goal", samples, batch_size, watch.epochs, round(seconds, 2),
-                         watch.metric, watch.best, watch.goal, watch.losses[0] if watch.losses else None,
-                         watch.losses[-1] if watch.losses else None, watch.stopped)
+    return OverfitResult(
+        watch.stopped == "reached the goal",
+        samples,
+        batch_size,
+        watch.epochs,
+        round(seconds, 2),
+        watch.metric,
+        watch.best,
+        watch.goal,
+        watch.losses[0] if watch.losses else None,
+        watch.losses[-1] if watch.losses else None,
+        watch.stopped,
+    )
 
 
 def _goal(spec: Any, truth: np.ndarray) -> float:
@@ -145,8 +191,17 @@ def _first_output(outputs: Any, name: str) -> np.ndarray:
 class _WatchEvents:
     """Stops training once the subset is fitted, the loss is not finite, or the budget is spent."""
 
-    def __init__(self, data: Any, score: Any, *, metric: str, goal: float, max_seconds: float,
-                 max_epochs: int = MAX_EPOCHS, log: Log = quiet):
+    def __init__(
+        self,
+        data: Any,
+        score: Any,
+        *,
+        metric: str,
+        goal: float,
+        max_seconds: float,
+        max_epochs: int = MAX_EPOCHS,
+        log: Log = quiet,
+    ):
         super().__init__()
         self.data, self.score, self.metric, self.goal = data, score, metric, goal
         self.max_seconds, self.max_epochs, self.log = max_seconds, max_epochs, log
@@ -193,8 +248,10 @@ class _WatchEvents:
     def _progress(self, loss: float) -> None:
         """A line per check: the epoch, the training loss and the subset's score against the goal."""
         elapsed = time.perf_counter() - self._started
-        self.log(f"overfit check: epoch {self.epochs}/{self.max_epochs}: loss {loss:.4g}, {self.metric} "
-                 f"{self.last:.4g} (goal {self.goal:.4g}); {elapsed:.0f} s")
+        self.log(
+            f"overfit check: epoch {self.epochs}/{self.max_epochs}: loss {loss:.4g}, {self.metric} "
+            f"{self.last:.4g} (goal {self.goal:.4g}); {elapsed:.0f} s"
+        )
 
     def _stop(self, why: str) -> None:
         self.stopped = why

@@ -34,39 +34,61 @@ def diagnose(result: Any, config: Any, model: Any, spec: Any, truth: np.ndarray)
     if spec.task == "regression":
         advice += target_scale_advice(model, truth)
     for path, layer, width in bottlenecks(config, model, spec.units):
-        advice.append(f"{path}: {layer} with {width} unit(s) is a bottleneck narrower than the output "
-                      f"({spec.units} unit(s)); widen it (e.g. 32 or more) or remove it")
+        advice.append(
+            f"{path}: {layer} with {width} unit(s) is a bottleneck narrower than the output "
+            f"({spec.units} unit(s)); widen it (e.g. 32 or more) or remove it"
+        )
     weights = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     if weights < result.samples:
-        advice.append(f"the model has only {weights} trainable weights for {result.samples} samples: add units "
-                      f"or layers for more capacity")
-    advice += [f"{path}: {what} is strong regularization for a capacity check; try the model without it first"
-               for path, what in strong_regularization(config)]
-    moved = (result.first_loss is not None and result.last_loss is not None and math.isfinite(result.last_loss)
-             and result.last_loss < 0.9 * result.first_loss)
+        advice.append(
+            f"the model has only {weights} trainable weights for {result.samples} samples: add units "
+            f"or layers for more capacity"
+        )
+    advice += [
+        f"{path}: {what} is strong regularization for a capacity check; try the model without it first"
+        for path, what in strong_regularization(config)
+    ]
+    moved = (
+        result.first_loss is not None
+        and result.last_loss is not None
+        and math.isfinite(result.last_loss)
+        and result.last_loss < 0.9 * result.first_loss
+    )
     if not diverged and not moved:
-        advice.append("the loss hardly moved: check that the labels match the inputs (shuffled or misaligned "
-                      "labels cannot be learned) and that the inputs vary (not constant or all missing)")
+        advice.append(
+            "the loss hardly moved: check that the labels match the inputs (shuffled or misaligned "
+            "labels cannot be learned) and that the inputs vary (not constant or all missing)"
+        )
     if not advice:
-        advice.append(f"it reached {result.metric} {result.reached:.4g} (goal {result.goal:.4g}): add capacity "
-                      f"(more units or layers) or raise the learning rate; check that the labels match the inputs")
+        advice.append(
+            f"it reached {result.metric} {result.reached:.4g} (goal {result.goal:.4g}): add capacity "
+            f"(more units or layers) or raise the learning rate; check that the labels match the inputs"
+        )
     return advice
 
 
 def _rate_advice(result: Any, config: Any, diverged: bool) -> list[str]:
     """A learning rate likely too high (the loss diverged, rose, or the rate is large) or too low."""
     rate = learning_rate(config)
-    rose = (result.first_loss is not None and result.last_loss is not None
-            and math.isfinite(result.last_loss) and result.last_loss > 1.5 * result.first_loss)
+    rose = (
+        result.first_loss is not None
+        and result.last_loss is not None
+        and math.isfinite(result.last_loss)
+        and result.last_loss > 1.5 * result.first_loss
+    )
     if diverged or rose or (rate is not None and rate >= HIGH_LEARNING_RATE):
         shown = f"{rate:g}" if rate is not None else "the learning rate"
         lower = 1e-3 if rate is None or rate >= HIGH_LEARNING_RATE else rate / 10
-        return [f"the learning rate ({shown}) is likely too high: the loss "
-                f"{'diverged' if diverged else 'rose' if rose else 'did not settle'}; "
-                f"lower it, e.g. {_rate_override(config, lower)}"]
+        return [
+            f"the learning rate ({shown}) is likely too high: the loss "
+            f"{'diverged' if diverged else 'rose' if rose else 'did not settle'}; "
+            f"lower it, e.g. {_rate_override(config, lower)}"
+        ]
     if rate is not None and rate <= LOW_LEARNING_RATE:
-        return [f"the learning rate ({rate:g}) is likely too low to fit in {result.epochs} epochs; "
-                f"raise it, e.g. {_rate_override(config, rate * 10)}"]
+        return [
+            f"the learning rate ({rate:g}) is likely too low to fit in {result.epochs} epochs; "
+            f"raise it, e.g. {_rate_override(config, rate * 10)}"
+        ]
     return []
 
 
@@ -78,9 +100,11 @@ def target_scale_advice(model: Any, truth: np.ndarray) -> list[str]:
     last = type(outputs[0]._keras_history.operation).__name__ if outputs else None
     if max(abs(mean), std) <= TARGET_SCALE_LIMIT or last in ("Rescaling", "Normalization"):
         return []
-    return [f"the targets have mean {mean:.4g} and standard deviation {std:.4g}, far from the output layer's "
-            f"starting scale: let dlflow standardize them (data.target_scaling: standardize, the default for "
-            f"regression) so the layers predict standard units and the model still answers in raw units"]
+    return [
+        f"the targets have mean {mean:.4g} and standard deviation {std:.4g}, far from the output layer's "
+        f"starting scale: let dlflow standardize them (data.target_scaling: standardize, the default for "
+        f"regression) so the layers predict standard units and the model still answers in raw units"
+    ]
 
 
 def _rate_override(config: Any, rate: float) -> str:
@@ -117,8 +141,10 @@ def bottlenecks(config: Any, model: Any, output_units: int) -> list[tuple[str, s
     limit = max(2, output_units)
     found = []
     if config.model.api == "sequential":
-        widths = [(i, name, _width(kwargs)) for i, (name, kwargs) in
-                  enumerate(split_spec(spec) for spec in config.model.sequential)]
+        widths = [
+            (i, name, _width(kwargs))
+            for i, (name, kwargs) in enumerate(split_spec(spec) for spec in config.model.sequential)
+        ]
         hidden = [w for w in widths if w[2] is not None][:-1]
         return [(f"model.sequential[{i}]", name, width) for i, name, width in hidden if width < limit]
     heads = {_head_layer(t) for t in _output_tensors(model)}

@@ -30,8 +30,16 @@ TEXT_SUFFIXES = (".txt",)
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
 
 
-def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("runs"), output: str | None = None,
-            log: Log = quiet, trust_code: bool = False, keep_predictions: bool = True) -> dict[str, Any]:
+def predict(
+    run_ref: str,
+    input_path: str | Path,
+    *,
+    runs_root: Path = Path("runs"),
+    output: str | None = None,
+    log: Log = quiet,
+    trust_code: bool = False,
+    keep_predictions: bool = True,
+) -> dict[str, Any]:
     """Predict for every sample of `input_path`; write a CSV (to `output`, '-' for the text itself).
 
     Args:
@@ -61,9 +69,12 @@ def predict(run_ref: str, input_path: str | Path, *, runs_root: Path = Path("run
             rows = _rows(target_specs, labelled, batch_ids, decoded if keep_predictions else None)
             writer.writerows(rows)
             done += len(rows)
-    return {"rows": done, "output": str(target) if target else None,
-            "csv": buffer.getvalue() if buffer is not None else None,
-            "predictions": decoded if keep_predictions else None}
+    return {
+        "rows": done,
+        "output": str(target) if target else None,
+        "csv": buffer.getvalue() if buffer is not None else None,
+        "predictions": decoded if keep_predictions else None,
+    }
 
 
 def _header(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]]) -> list[str]:
@@ -76,8 +87,9 @@ def _header(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]]) 
     return header
 
 
-def _rows(target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]], ids: list,
-          decoded: dict[str, list] | None) -> list[list]:
+def _rows(
+    target_specs: dict[str, Any], labelled: dict[str, tuple[Any, Any]], ids: list, decoded: dict[str, list] | None
+) -> list[list]:
     """One CSV row per sample of a batch: its id, then each target's label (and confidence)."""
     rows = [[i] for i in ids]
     for name, spec in target_specs.items():
@@ -149,8 +161,13 @@ def _read_texts(path: Path) -> tuple[Any, list]:
     from dlflow.data.text import read_text
 
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in TEXT_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
         if not files:
             raise DataError(f"{path}: no .txt files")
     else:
@@ -217,7 +234,11 @@ def _string_tensors(inputs: Any) -> Any:
     import tensorflow as tf
 
     def convert(array: Any) -> Any:
-        return tf.constant(array, dtype=tf.string) if getattr(array, "dtype", None) is not None and array.dtype == object else array
+        return (
+            tf.constant(array, dtype=tf.string)
+            if getattr(array, "dtype", None) is not None and array.dtype == object
+            else array
+        )
 
     return {k: convert(v) for k, v in inputs.items()} if isinstance(inputs, dict) else convert(inputs)
 

@@ -46,8 +46,9 @@ class ImageStream:
 
         from dlflow.data.image_stream import image_tf_dataset
 
-        data = image_tf_dataset(self.files, np.zeros(len(self.files), "int8"), batch_size=batch_size,
-                                shuffle=False, seed=0)
+        data = image_tf_dataset(
+            self.files, np.zeros(len(self.files), "int8"), batch_size=batch_size, shuffle=False, seed=0
+        )
         factor = self.factor
         yield from data.map(lambda x, _: x * factor if factor != 1.0 else x, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -63,9 +64,13 @@ def image_stream(path: Path, files: list[Path], spec: Any) -> ImageStream:
         raise DataError(f"{file}: unreadable image ({reason}){more}")
     height, width, channels = spec.shape
     root = path if path.is_dir() else path.parent
-    images = ImageFiles(root, np.asarray([str(f.relative_to(root)) for f in files], dtype=object),
-                        np.asarray(scanned.digests, dtype=np.uint64), (height, width),
-                        {1: "grayscale", 3: "rgb", 4: "rgba"}[channels])
+    images = ImageFiles(
+        root,
+        np.asarray([str(f.relative_to(root)) for f in files], dtype=object),
+        np.asarray(scanned.digests, dtype=np.uint64),
+        (height, width),
+        {1: "grayscale", 3: "rgb", 4: "rgba"}[channels],
+    )
     scale = spec.scale or 1.0 / 255.0
     return ImageStream(images, (1.0 / 255.0) / scale)
 
@@ -83,8 +88,12 @@ class TableStream:
         """(inputs, ids) of `batch_size` rows each (the last one fewer)."""
         from dlflow.data.table_shards import TABLE_FORMATS, TableShards
 
-        shards = TableShards(str(self.path), [self.path], TABLE_FORMATS.get(self.path.suffix.lower(), "csv"),
-                             block_bytes=TABLE_BLOCK_BYTES)
+        shards = TableShards(
+            str(self.path),
+            [self.path],
+            TABLE_FORMATS.get(self.path.suffix.lower(), "csv"),
+            block_bytes=TABLE_BLOCK_BYTES,
+        )
         columns = self._columns(shards.column_names())
         rows, kept_inputs, kept_ids = 0, None, []
         for frame in shards.chunks(batch_size * max(1, self.chunk_rows // batch_size), columns=columns):
@@ -94,7 +103,7 @@ class TableStream:
                 inputs, ids = {k: np.concatenate([kept_inputs[k], v]) for k, v in inputs.items()}, kept_ids + ids
             full = len(ids) - len(ids) % batch_size
             for start in range(0, full, batch_size):
-                yield {k: v[start:start + batch_size] for k, v in inputs.items()}, ids[start:start + batch_size]
+                yield {k: v[start : start + batch_size] for k, v in inputs.items()}, ids[start : start + batch_size]
             kept_inputs, kept_ids = {k: v[full:] for k, v in inputs.items()}, ids[full:]
         if kept_ids:
             yield kept_inputs, kept_ids
@@ -121,7 +130,7 @@ def input_batches(inputs: Any, ids: list | None, batch_size: int) -> Iterator[tu
     if hasattr(inputs, "batches"):
         done = 0
         for batch in inputs.batches(batch_size):
-            yield batch, ids[done:done + len(batch)]
+            yield batch, ids[done : done + len(batch)]
             done += len(batch)
         return
     n = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else len(inputs)

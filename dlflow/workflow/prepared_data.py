@@ -53,19 +53,28 @@ def prepare_data(loaded: Any, runs_root: Path, log: Log = quiet, *, trained_on: 
             return _streamed_data(loaded, runs_root, log, trained_on)
         dataset = load_dataset(config.data, config.task)
         split, created = frozen_split(
-            dataset, validation=config.data.split.validation, test=config.data.split.test,
-            stratify=config.data.split.stratify, seed=config.seed, store=split_store(runs_root, config.name),
+            dataset,
+            validation=config.data.split.validation,
+            test=config.data.split.test,
+            stratify=config.data.split.stratify,
+            seed=config.seed,
+            store=split_store(runs_root, config.name),
             trained_on=trained_on,
         )
         _image_files_facts(dataset, split_store(runs_root, config.name).parent, log)
     sizes = split.sizes()
-    log(f"data: {dataset.source} ({dataset.kind}, {dataset.task}): train {sizes['train']}, "
-        f"validation {sizes['validation']}, test {sizes['test']}" + (" (new split stored)" if created else ""))
+    log(
+        f"data: {dataset.source} ({dataset.kind}, {dataset.task}): train {sizes['train']}, "
+        f"validation {sizes['validation']}, test {sizes['test']}" + (" (new split stored)" if created else "")
+    )
     duplicates = split.duplicates or {}
     leaked = {k: duplicates.get(k, 0) for k in ("train_validation", "train_test", "validation_test")}
     if any(leaked.values()):
-        log("warning: samples with the exact inputs of a sample in another part: "
-            + ", ".join(f"{k.replace('_', '/')} {n}" for k, n in leaked.items() if n) + " (see dlflow collect)")
+        log(
+            "warning: samples with the exact inputs of a sample in another part: "
+            + ", ".join(f"{k.replace('_', '/')} {n}" for k, n in leaked.items() if n)
+            + " (see dlflow collect)"
+        )
     return PreparedData(dataset, split, created, dataset.take(split.train), dataset.take(split.validation))
 
 
@@ -81,8 +90,11 @@ def _image_files_facts(dataset: Any, experiment_dir: Path, log: Log) -> None:
     skipped = dataset.info.get("skipped_files") or []
     if skipped:
         shown = ", ".join(f"{entry['file']} ({entry['reason']})" for entry in skipped[:5])
-        log(f"warning: data.on_bad_file: skip left out {len(skipped)} bad image file(s): {shown}"
-            + (" ..." if len(skipped) > 5 else "") + " (listed in the data card and the manifest)")
+        log(
+            f"warning: data.on_bad_file: skip left out {len(skipped)} bad image file(s): {shown}"
+            + (" ..." if len(skipped) > 5 else "")
+            + " (listed in the data card and the manifest)"
+        )
 
 
 def _streamed_data(loaded: Any, runs_root: Path, log: Log, trained_on: dict | None) -> PreparedData:
@@ -94,8 +106,9 @@ def _streamed_data(loaded: Any, runs_root: Path, log: Log, trained_on: dict | No
     config = loaded.config
     log(f"data: {config.data.source}: streaming from disk in chunks of {config.data.streaming.chunk_rows:,} rows")
     table = scan_table(config.data, config.task, seed=config.seed, log=log)
-    split = HashSplit(table.fingerprint, config.seed, (config.data.split.validation, config.data.split.test),
-                      table.rows, table.counts)
+    split = HashSplit(
+        table.fingerprint, config.seed, (config.data.split.validation, config.data.split.test), table.rows, table.counts
+    )
     store = split_store(runs_root, config.name)
     stored = load_split(store)
     created = not (isinstance(stored, HashSplit) and stored.describe() == split.describe())
@@ -105,6 +118,8 @@ def _streamed_data(loaded: Any, runs_root: Path, log: Log, trained_on: dict | No
         save_split(split, store)
     sizes = split.sizes()
     sample = table.samples["train"]
-    log(f"data: {table.layout.source} (tabular, {sample.task}, streamed): train {sizes['train']:,}, "
-        f"validation {sizes['validation']:,}, test {sizes['test']:,}" + (" (new split stored)" if created else ""))
+    log(
+        f"data: {table.layout.source} (tabular, {sample.task}, streamed): train {sizes['train']:,}, "
+        f"validation {sizes['validation']:,}, test {sizes['test']:,}" + (" (new split stored)" if created else "")
+    )
     return PreparedData(sample, split, created, sample, table.samples["validation"], stream=table)

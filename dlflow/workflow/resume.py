@@ -44,7 +44,7 @@ def resumed_overrides(resume: str, runs_root: Path, overrides: Sequence[str], lo
     if earlier:
         log(f"resume: the run's own overrides apply first: {' '.join(f'--set {o}' for o in earlier)}")
     combined = [*earlier, *overrides]
-    return [o for i, o in enumerate(combined) if o not in combined[i + 1:]]  # the last of exact repeats
+    return [o for i, o in enumerate(combined) if o not in combined[i + 1 :]]  # the last of exact repeats
 
 
 def trim_history(run: RunDir, log: Log = quiet) -> None:
@@ -83,6 +83,9 @@ def resumable_run(resume: str, runs_root: Path, config: Any, log: Log, held: con
     blocking = [c for c in changes if not c[0].startswith(RESUMABLE_CHANGES)]
     if blocking:
         lines = [f"  {path}: {old!r} -> {new!r}" for path, old, new in blocking]
-        raise UsageError(f"cannot resume {run.path}: the config changed in ways that invalidate its "
-                         f"backed-up state (only fit.epochs, runtime and export may change)", details=lines)
+        raise UsageError(
+            f"cannot resume {run.path}: the config changed in ways that invalidate its "
+            f"backed-up state (only fit.epochs, runtime and export may change)",
+            details=lines,
+        )
     return run

@@ -9,8 +9,16 @@ from dlflow.log import Log, quiet
 from dlflow.workflow.opened_run import load_run_model, open_run
 
 
-def sample(run_ref: str, *, count: int = 64, output: Path | None = None, seed: int = 0,
-           runs_root: Path = Path("runs"), log: Log = quiet, trust_code: bool = False) -> dict[str, Any]:
+def sample(
+    run_ref: str,
+    *,
+    count: int = 64,
+    output: Path | None = None,
+    seed: int = 0,
+    runs_root: Path = Path("runs"),
+    log: Log = quiet,
+    trust_code: bool = False,
+) -> dict[str, Any]:
     """Draw `count` samples from a run's model and write them as a PNG grid.
 
     The model declares how it is sampled (`dlflow.model.sampling`): a `sample(n)` method, or a
@@ -40,8 +48,10 @@ def sample(run_ref: str, *, count: int = 64, output: Path | None = None, seed: i
     if not can_sample(model):
         from dlflow.model.sampling import HOW
 
-        raise UsageError(f"{opened.run.path}: its model ({type(model).__name__}) cannot be sampled: a generative "
-                         f"model declares {HOW} (see configs/generative_models.py)")
+        raise UsageError(
+            f"{opened.run.path}: its model ({type(model).__name__}) cannot be sampled: a generative "
+            f"model declares {HOW} (see configs/generative_models.py)"
+        )
     inputs = (opened.manifest.get("data") or {}).get("inputs") or []
     shape = tuple(inputs[0]["shape"]) if len(inputs) == 1 and inputs[0].get("role") == "image" else None
     images = draw(model, count, image_shape=shape, seed=seed)

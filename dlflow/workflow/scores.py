@@ -12,8 +12,8 @@ from dlflow.config.task_kinds import is_classification
 from dlflow.data.dataset import Dataset, TargetSpec
 from dlflow.train.monitoring import monitor_mode
 
-PRIMARY_METRICS = {"binary": "accuracy", "multiclass": "accuracy", "multilabel": "binary_accuracy",
-                   "regression": "mae"}
+PRIMARY_METRICS = {"binary": "accuracy", "multiclass": "accuracy", "multilabel": "binary_accuracy", "regression": "mae"}
+
 
 def primary_metric(task: str) -> str:
     """The metric baselines and the model are compared on for a task."""

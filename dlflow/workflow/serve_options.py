@@ -56,14 +56,18 @@ class ServeOptions:
         if self.batch_timeout_ms < 0:
             raise UsageError(f"--batch-timeout-ms must be 0 or more, received {self.batch_timeout_ms}")
         if not self.max_body_mb > 0 or self.max_rows < 1:
-            raise UsageError(f"--max-body-mb must be above 0 and --max-rows at least 1, received {self.max_body_mb} "
-                             f"and {self.max_rows}")
+            raise UsageError(
+                f"--max-body-mb must be above 0 and --max-rows at least 1, received {self.max_body_mb} "
+                f"and {self.max_rows}"
+            )
         if self.output not in SERVE_OUTPUTS:
             raise UsageError(f"--output must be one of {', '.join(SERVE_OUTPUTS)}, received '{self.output}'")
         if self.runtime not in SERVE_RUNTIMES:
             raise UsageError(f"--runtime must be one of {', '.join(SERVE_RUNTIMES)}, received '{self.runtime}'")
         if not 0.0 <= self.log_sample <= 1.0 or not self.log_max_mb > 0:
-            raise UsageError(f"--log-sample must be within 0..1 and --log-max-mb above 0, received "
-                             f"{self.log_sample} and {self.log_max_mb}")
+            raise UsageError(
+                f"--log-sample must be within 0..1 and --log-max-mb above 0, received "
+                f"{self.log_sample} and {self.log_max_mb}"
+            )
         if self.token is not None and not self.token.strip():
             raise UsageError("--token (or DLFLOW_SERVE_TOKEN) is empty; give a secret or leave it unset")

@@ -15,8 +15,15 @@ from dlflow.workflow.serve_options import ServeOptions
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def serve(run_ref: str, options: ServeOptions | None = None, *, runs_root: Path = Path("runs"), log: Log = quiet,
-          on_ready: Callable[[dict[str, Any]], None] | None = None, trust_code: bool = False) -> None:
+def serve(
+    run_ref: str,
+    options: ServeOptions | None = None,
+    *,
+    runs_root: Path = Path("runs"),
+    log: Log = quiet,
+    on_ready: Callable[[dict[str, Any]], None] | None = None,
+    trust_code: bool = False,
+) -> None:
     """Load a run's model once and serve it until SIGINT or SIGTERM.
 
     Args:
@@ -37,8 +44,9 @@ def serve(run_ref: str, options: ServeOptions | None = None, *, runs_root: Path 
     options.check()
     sock = listen(options.host, options.port)  # a busy port fails now, not after loading the model
     try:
-        served = load_served_model(run_ref, runs_root=runs_root, name=options.name, log=log, trust_code=trust_code,
-                                   runtime=options.runtime)
+        served = load_served_model(
+            run_ref, runs_root=runs_root, name=options.name, log=log, trust_code=trust_code, runtime=options.runtime
+        )
     except BaseException:
         sock.close()
         raise
@@ -54,27 +62,51 @@ def _serving_app(served: Any, options: ServeOptions, runs_root: Path, log: Log) 
     metrics = ServerMetrics()
     prediction_log = None
     if options.log_sample > 0:
-        prediction_log = _prediction_log(served, metrics, options.log_sample, options.log_max_mb, options.log_dir,
-                                         runs_root, log)
-    return create_app(served, max_batch_size=options.max_batch_size, batch_timeout=options.batch_timeout_ms / 1000.0,
-                      max_body_bytes=int(options.max_body_mb * 1024 * 1024), max_rows=options.max_rows,
-                      token=options.token, hosts=allowed_hosts(options.host), output=options.output, metrics=metrics,
-                      prediction_log=prediction_log)
+        prediction_log = _prediction_log(
+            served, metrics, options.log_sample, options.log_max_mb, options.log_dir, runs_root, log
+        )
+    return create_app(
+        served,
+        max_batch_size=options.max_batch_size,
+        batch_timeout=options.batch_timeout_ms / 1000.0,
+        max_body_bytes=int(options.max_body_mb * 1024 * 1024),
+        max_rows=options.max_rows,
+        token=options.token,
+        hosts=allowed_hosts(options.host),
+        output=options.output,
+        metrics=metrics,
+        prediction_log=prediction_log,
+    )
 
 
 def _announce(served: Any, on_ready: Callable[[dict[str, Any]], None] | None) -> Callable[[str], None]:
     """What the server calls once it listens: `on_ready` with the URLs."""
+
     def ready(base_url: str) -> None:
         if on_ready is not None:
-            on_ready({"url": f"{base_url}/v1/models/{served.name}", "server": base_url,
-                      "metrics": f"{base_url}/metrics", "model": served.name, "version": served.version,
-                      "run": served.run})
+            on_ready(
+                {
+                    "url": f"{base_url}/v1/models/{served.name}",
+                    "server": base_url,
+                    "metrics": f"{base_url}/metrics",
+                    "model": served.name,
+                    "version": served.version,
+                    "run": served.run,
+                }
+            )
 
     return ready
 
 
-def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str | None = None,
-                      log: Log = quiet, trust_code: bool = False, runtime: str = "tensorflow") -> Any:
+def load_served_model(
+    run_ref: str,
+    *,
+    runs_root: Path = Path("runs"),
+    name: str | None = None,
+    log: Log = quiet,
+    trust_code: bool = False,
+    runtime: str = "tensorflow",
+) -> Any:
     """A run's model, loaded and traced once, with its signature: a `dlflow.serve.model.ServedModel`.
 
     The input and target specs come from the run's manifest (what training saw), so serving
@@ -98,31 +130,52 @@ def load_served_model(run_ref: str, *, runs_root: Path = Path("runs"), name: str
     predict = compile_predict(model, names)
     warm = predict(example_batch(inputs))  # traces the function once, for every batch size
     if absent := [output for output in names if output not in warm]:
-        raise WorkFailed(f"{opened.run.path}: the model has no output named {', '.join(absent)} "
-                         f"(its outputs: {', '.join(warm)})")
+        raise WorkFailed(
+            f"{opened.run.path}: the model has no output named {', '.join(absent)} (its outputs: {', '.join(warm)})"
+        )
     raw_names = signature_output_names(model, names)
     chosen = choose_runtime(runtime, model, predict, PREDICT_PATH, inputs, raw_names, names, log)
     seconds = time.perf_counter() - started
     log(f"model: {opened.run.path} loaded and made ready in {seconds:.2f}s")
     return ServedModel(
-        name=name, inputs=inputs, outputs=signature.targets, predict=chosen.predict, decode=decode_predictions,
-        output_shapes={key: (-1, *value.shape[1:]) for key, value in warm.items()}, kind=signature.kind,
-        run=_shown_path(opened.run.path), load_seconds=seconds, run_dir=str(opened.run.path), raw_names=raw_names,
-        runtime=chosen.runtime, predict_path=chosen.path, parity=chosen.parity,
+        name=name,
+        inputs=inputs,
+        outputs=signature.targets,
+        predict=chosen.predict,
+        decode=decode_predictions,
+        output_shapes={key: (-1, *value.shape[1:]) for key, value in warm.items()},
+        kind=signature.kind,
+        run=_shown_path(opened.run.path),
+        load_seconds=seconds,
+        run_dir=str(opened.run.path),
+        raw_names=raw_names,
+        runtime=chosen.runtime,
+        predict_path=chosen.path,
+        parity=chosen.parity,
     )
 
 
-def _prediction_log(served: Any, metrics: Any, sample: float, max_mb: float, log_dir: str | Path | None,
-                    runs_root: Path, log: Log) -> Any:
+def _prediction_log(
+    served: Any, metrics: Any, sample: float, max_mb: float, log_dir: str | Path | None, runs_root: Path, log: Log
+) -> Any:
     """The prediction log of a served run, with drift gauges against its training split."""
     from dlflow.serve.predlog import PredictionLog
 
     run = Path(served.run_dir)
     folder = Path(log_dir) if log_dir is not None else run / "serving"
     log(f"prediction log: {sample:.0%} of requests to {folder} (at most {max_mb:g} MiB)")
-    return PredictionLog(folder, served.inputs, served.outputs, served.decode, version=served.version,
-                         sample=sample, max_bytes=int(max_mb * 2**20), metrics=metrics,
-                         drift=_psi_gauges(run, served.inputs, runs_root), warn=log)
+    return PredictionLog(
+        folder,
+        served.inputs,
+        served.outputs,
+        served.decode,
+        version=served.version,
+        sample=sample,
+        max_bytes=int(max_mb * 2**20),
+        metrics=metrics,
+        drift=_psi_gauges(run, served.inputs, runs_root),
+        warn=log,
+    )
 
 
 def _psi_gauges(run: Path, specs: Any, runs_root: Path) -> Callable[[dict], dict[str, float]]:
@@ -148,4 +201,3 @@ def _psi_gauges(run: Path, specs: Any, runs_root: Path) -> Callable[[dict], dict
 def _shown_path(run_dir: Path) -> str:
     """The run as `<experiment>/<run-id>`: what metadata and metrics show (never an absolute path)."""
     return "/".join(Path(run_dir).parts[-2:])
-

@@ -38,9 +38,16 @@ class ServingRuntime:
     parity: dict[str, Any] = field(default_factory=dict)
 
 
-def choose_runtime(choice: str, model: Any, tf_predict: Callable[[Arrays], Arrays], tf_path: str,
-                   inputs: Sequence[Any], raw_names: dict[str, str], output_names: Sequence[str],
-                   log: Log) -> ServingRuntime:
+def choose_runtime(
+    choice: str,
+    model: Any,
+    tf_predict: Callable[[Arrays], Arrays],
+    tf_path: str,
+    inputs: Sequence[Any],
+    raw_names: dict[str, str],
+    output_names: Sequence[str],
+    log: Log,
+) -> ServingRuntime:
     """The runtime to serve with (see the module's docstring).
 
     Args:
@@ -71,16 +78,19 @@ def choose_runtime(choice: str, model: Any, tf_predict: Callable[[Arrays], Array
 
             log(f"runtime: onnxruntime (outputs within {parity['max_rel_diff']:.1e} of TensorFlow's)")
             return ServingRuntime(predict, "onnxruntime", PREDICT_PATH, parity)
-        reason = (f"ONNX outputs differ from TensorFlow's by {parity['max_rel_diff']} of their scale "
-                  f"(tolerance {parity['tolerance']})")
+        reason = (
+            f"ONNX outputs differ from TensorFlow's by {parity['max_rel_diff']} of their scale "
+            f"(tolerance {parity['tolerance']})"
+        )
     if choice == "onnx":
         raise UsageError(f"--runtime onnx: {reason}; serve with --runtime auto or tensorflow")
     log(f"runtime: tensorflow ({reason})")
     return tensorflow
 
 
-def _convert(model: Any, inputs: Sequence[Any], raw_names: dict[str, str],
-             output_names: Sequence[str]) -> Callable[[Arrays], Arrays]:
+def _convert(
+    model: Any, inputs: Sequence[Any], raw_names: dict[str, str], output_names: Sequence[str]
+) -> Callable[[Arrays], Arrays]:
     """The model as ONNX (through its SavedModel signature, as `dlflow export` converts it), on onnxruntime."""
     from dlflow.export import onnx_format, saved_model
     from dlflow.serve.onnx_predict import onnx_predict

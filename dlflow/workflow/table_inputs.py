@@ -16,8 +16,10 @@ def table_inputs(frame: Any, specs: dict[str, Any], where: str) -> dict[str, np.
     for name, spec in specs.items():
         column = spec.column or name
         if column not in frame.columns and name not in frame.columns:
-            raise DataError(f"{where}: missing column '{column}' (the model takes: "
-                            f"{', '.join(s.column or n for n, s in specs.items())})")
+            raise DataError(
+                f"{where}: missing column '{column}' (the model takes: "
+                f"{', '.join(s.column or n for n, s in specs.items())})"
+            )
         values = frame[column if column in frame.columns else name]
         inputs[name] = as_input(np.asarray(values), spec, where, column)
     return inputs
@@ -29,5 +31,6 @@ def as_input(values: np.ndarray, spec: Any, path: Path | str, column: str) -> np
     try:
         return np.asarray(values, dtype=spec.dtype).reshape(-1, *spec.shape)
     except (TypeError, ValueError) as exc:
-        raise DataError(f"{path}: column '{column}': expected {spec.dtype} values of shape {spec.shape}: "
-                        f"{exc}") from exc
+        raise DataError(
+            f"{path}: column '{column}': expected {spec.dtype} values of shape {spec.shape}: {exc}"
+        ) from exc

@@ -64,8 +64,15 @@ class RunningTensorBoard:
             self.process.wait()
 
 
-def start_tensorboard(folder: Path, *, host: str = "127.0.0.1", port: int = 6006, verbose: bool = False,
-                      timeout: float = START_TIMEOUT_S, log: Callable[[str], None] | None = None) -> RunningTensorBoard:
+def start_tensorboard(
+    folder: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 6006,
+    verbose: bool = False,
+    timeout: float = START_TIMEOUT_S,
+    log: Callable[[str], None] | None = None,
+) -> RunningTensorBoard:
     """Start TensorBoard over `folder` and return once it serves.
 
     Args:
@@ -86,15 +93,17 @@ def start_tensorboard(folder: Path, *, host: str = "127.0.0.1", port: int = 6006
     log = tempfile.TemporaryFile(mode="w+")
     command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(folder), "--host", host, "--port", str(port)]
     # Its own process group: stopping it stops its data server too (a child that holds our pipes otherwise).
-    process = subprocess.Popen(command, stdout=None if verbose else log, stderr=None if verbose else log,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, stdout=None if verbose else log, stderr=None if verbose else log, start_new_session=True
+    )
     running = RunningTensorBoard(process, url)
     deadline = time.monotonic() + timeout
     try:
         while not _answers(url):
             if process.poll() is not None:
-                raise WorkFailed(f"TensorBoard exited (status {process.returncode}) before serving on "
-                                 f"{host}:{port}{_last_line(log)}")
+                raise WorkFailed(
+                    f"TensorBoard exited (status {process.returncode}) before serving on {host}:{port}{_last_line(log)}"
+                )
             if time.monotonic() > deadline:
                 raise WorkFailed(f"TensorBoard did not answer on {host}:{port} within {timeout:.0f}s")
             time.sleep(0.25)
@@ -117,8 +126,7 @@ def check_port_free(host: str, port: int) -> int:
             probe.bind((host, port))
         except OSError as e:
             why = "it is already in use" if e.errno == errno.EADDRINUSE else (e.strerror or str(e))
-            raise WorkFailed(f"cannot start TensorBoard on {host}:{port}: {why}; "
-                             f"pick another with --port") from None
+            raise WorkFailed(f"cannot start TensorBoard on {host}:{port}: {why}; pick another with --port") from None
         return probe.getsockname()[1]
 
 

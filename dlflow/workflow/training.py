@@ -38,10 +38,20 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
-def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
-          resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None,
-          final: bool = False, cluster: dict[str, Any] | None = None, stage: str = "train",
-          quiet_tf: bool = False, summary: bool = False) -> TrainResult:
+def train(
+    config_file: ConfigSource,
+    overrides: Sequence[str] = (),
+    *,
+    runs_root: Path = Path("runs"),
+    resume: str | None = None,
+    log: Log = quiet,
+    argv: Sequence[str] | None = None,
+    final: bool = False,
+    cluster: dict[str, Any] | None = None,
+    stage: str = "train",
+    quiet_tf: bool = False,
+    summary: bool = False,
+) -> TrainResult:
     """Train the model a config describes.
 
     Args:
@@ -65,8 +75,9 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
     started = time.time()
     if resume and not isinstance(config_file, LoadedConfig):
         overrides = resumed_overrides(resume, runs_root, overrides, log)
-    loaded, plan = _begin_train(config_file, overrides, runs_root=runs_root, final=final, cluster=cluster,
-                                quiet_tf=quiet_tf, log=log)
+    loaded, plan = _begin_train(
+        config_file, overrides, runs_root=runs_root, final=final, cluster=cluster, quiet_tf=quiet_tf, log=log
+    )
     config = loaded.config
     worker, runs_root = _join(loaded, cluster, runs_root)
     with contextlib.ExitStack() as held:  # the run directory's lock (see dlflow.runs.lock)
@@ -81,8 +92,9 @@ def train(config_file: ConfigSource, overrides: Sequence[str] = (), *, runs_root
             reopen_run(run, config, argv=argv, overrides=overrides)
         chief_run = _announce_run(run, config, worker, session, tracker, summary=summary, log=log)
         again = resume_command(shown_name(config_file), overrides, run, final)
-        metrics = _fit_marked(loaded, data, session, run, resuming=resuming, log=log, started=started,
-                              tracker=tracker, resume_hint=again)
+        metrics = _fit_marked(
+            loaded, data, session, run, resuming=resuming, log=log, started=started, tracker=tracker, resume_hint=again
+        )
         return TrainResult(run if worker.is_chief else RunDir(Path(chief_run)), metrics)
 
 
@@ -95,8 +107,9 @@ def _join(loaded: Any, cluster: dict[str, Any] | None, runs_root: Path) -> tuple
     return worker, worker.runs_root(runs_root)  # only the chief writes the real run directory
 
 
-def _announce_run(run: RunDir, config: Any, worker: Any, session: Session, tracker: Any, *, summary: bool,
-                  log: Log) -> str:
+def _announce_run(
+    run: RunDir, config: Any, worker: Any, session: Session, tracker: Any, *, summary: bool, log: Log
+) -> str:
     """Start tracking, say where the run is (and show the model's summary); the chief's run directory."""
     from dlflow.runs.mlflow_tracking import start_tracking
     from dlflow.train.distributed import share_text
@@ -104,8 +117,11 @@ def _announce_run(run: RunDir, config: Any, worker: Any, session: Session, track
     if tracker is not None:
         start_tracking(tracker, run, config, log)
     chief_run = share_text(worker, str(run.path))
-    log(f"run: {run.path}" if worker.is_chief else f"run: {chief_run} (written by worker 0; this is worker "
-                                                   f"{worker.index} of {worker.count})")
+    log(
+        f"run: {run.path}"
+        if worker.is_chief
+        else f"run: {chief_run} (written by worker 0; this is worker {worker.index} of {worker.count})"
+    )
     if summary and worker.is_chief:
         from dlflow.model.summary import summary_text
 
@@ -124,8 +140,9 @@ def _data_and_session(loaded: Any, runs_root: Path, worker: Any, plan: Any, log:
     config = loaded.config
     with chief_first(worker, runs_root, [str(split_store(Path(), config.name))]):  # every worker: the chief's split
         data = prepare_data(loaded, runs_root, log)
-    agree(worker, "the config, the data and its split",
-          dump_config(config) + repr(sorted(data.split.describe().items())))
+    agree(
+        worker, "the config, the data and its split", dump_config(config) + repr(sorted(data.split.describe().items()))
+    )
     if plan is not None:
         data = train_and_validation(data)
     session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
@@ -134,12 +151,25 @@ def _data_and_session(loaded: Any, runs_root: Path, worker: Any, plan: Any, log:
     return data, session
 
 
-def _begin_train(config_file: ConfigSource, overrides: Sequence[str], *, runs_root: Path, final: bool,
-                 cluster: dict[str, Any] | None, quiet_tf: bool, log: Log) -> tuple[Any, Any]:
+def _begin_train(
+    config_file: ConfigSource,
+    overrides: Sequence[str],
+    *,
+    runs_root: Path,
+    final: bool,
+    cluster: dict[str, Any] | None,
+    quiet_tf: bool,
+    log: Log,
+) -> tuple[Any, Any]:
     """The loaded config (with --final's overrides) and --final's plan (None without it), said in the log."""
     plans: list[Any] = []  # --final's plan, made before TensorFlow loads
-    loaded = begin(config_file, overrides, quiet_tf=quiet_tf, cluster=cluster,
-                   check=functools.partial(final_config, runs_root=runs_root, plans=plans) if final else None)
+    loaded = begin(
+        config_file,
+        overrides,
+        quiet_tf=quiet_tf,
+        cluster=cluster,
+        check=functools.partial(final_config, runs_root=runs_root, plans=plans) if final else None,
+    )
     plan = plans[0] if plans else None
     if plan is not None:
         log(f"final: {plan.epochs} epochs (the best epoch of {plan.source}) on train + validation")
@@ -148,8 +178,18 @@ def _begin_train(config_file: ConfigSource, overrides: Sequence[str], *, runs_ro
     return loaded, plan
 
 
-def _fit_marked(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log, started: float,
-                tracker: Any, resume_hint: str) -> dict[str, Any]:
+def _fit_marked(
+    loaded: Any,
+    data: Any,
+    session: Session,
+    run: RunDir,
+    *,
+    resuming: bool,
+    log: Log,
+    started: float,
+    tracker: Any,
+    resume_hint: str,
+) -> dict[str, Any]:
     """`_fit`, with the manifest (and the tracker) marked interrupted or failed when it does not finish."""
     try:
         return _fit(loaded, data, session, run, resuming=resuming, log=log, started=started, tracker=tracker)
@@ -159,15 +199,28 @@ def _fit_marked(loaded: Any, data: Any, session: Session, run: RunDir, *, resumi
             tracker.fail("KILLED")
         raise Interrupted(f"interrupted; resume with: {resume_hint}") from exc
     except BaseException as exc:
-        update_manifest(run.manifest, status="failed", ended=now_iso(),
-                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        update_manifest(
+            run.manifest,
+            status="failed",
+            ended=now_iso(),
+            error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
         if tracker is not None:
             tracker.fail()
         raise
 
 
-def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, log: Log,
-         started: float, tracker: Any = None) -> dict[str, Any]:
+def _fit(
+    loaded: Any,
+    data: Any,
+    session: Session,
+    run: RunDir,
+    *,
+    resuming: bool,
+    log: Log,
+    started: float,
+    tracker: Any = None,
+) -> dict[str, Any]:
     config = loaded.config
     callbacks = _callbacks(loaded, data, session, run, resuming=resuming, tracker=tracker, log=log)
     verbose = config.fit.verbose if config.fit.verbose != "auto" else (1 if sys.stderr.isatty() else 2)
@@ -182,14 +235,17 @@ def _fit(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: boo
     metrics = summarize_history(run.history, config.fit.monitor)
     if metrics.get("diverged_epoch") is not None:
         update_manifest(run.manifest, status="failed", ended=now_iso(), error="diverged")
-        raise WorkFailed(f"training diverged: the loss became NaN or infinite at epoch {metrics['diverged_epoch']}; "
-                         f"lower the learning rate or check the inputs for NaN")
+        raise WorkFailed(
+            f"training diverged: the loss became NaN or infinite at epoch {metrics['diverged_epoch']}; "
+            f"lower the learning rate or check the inputs for NaN"
+        )
     _complete(run, session, metrics, fit_seconds=fit_seconds, started=started, tracker=tracker, log=log)
     return metrics
 
 
-def _callbacks(loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, tracker: Any,
-               log: Log) -> list[Any]:
+def _callbacks(
+    loaded: Any, data: Any, session: Session, run: RunDir, *, resuming: bool, tracker: Any, log: Log
+) -> list[Any]:
     """The fit's callbacks (checkpoints first); a new run's HParams written, a resumed run's history trimmed."""
     from dlflow.config.load import flat_config
     from dlflow.runs.leaderboard import write_hparams
@@ -209,8 +265,16 @@ def _callbacks(loaded: Any, data: Any, session: Session, run: RunDir, *, resumin
     return callbacks
 
 
-def _complete(run: RunDir, session: Session, metrics: dict[str, Any], *, fit_seconds: float, started: float,
-              tracker: Any, log: Log) -> None:
+def _complete(
+    run: RunDir,
+    session: Session,
+    metrics: dict[str, Any],
+    *,
+    fit_seconds: float,
+    started: float,
+    tracker: Any,
+    log: Log,
+) -> None:
     """The best (or last) checkpoint as the run's model, its metrics and report; the manifest marked completed."""
     source = run.best_checkpoint if run.best_checkpoint.exists() else run.last_checkpoint
     with atomic_path(run.model) as tmp:
@@ -218,13 +282,21 @@ def _complete(run: RunDir, session: Session, metrics: dict[str, Any], *, fit_sec
     write_json(run.metrics, metrics)
     if session.runtime.is_chief:  # the other workers' run directories are thrown away
         _write_report(run, log)
-    manifest = update_manifest(run.manifest, status="completed", ended=now_iso(),
-                               timings={"fit_s": round(fit_seconds, 3), "total_s": round(time.time() - started, 3)})
+    manifest = update_manifest(
+        run.manifest,
+        status="completed",
+        ended=now_iso(),
+        timings={"fit_s": round(fit_seconds, 3), "total_s": round(time.time() - started, 3)},
+    )
     if tracker is not None:
         tracker.finish(run, manifest)
     best = metrics.get("best_value")
-    log(f"done: {metrics['epochs_completed']} epochs; best {metrics['monitor']} "
-        f"{best:.4f} at epoch {metrics['best_epoch']}" if best is not None else "done")
+    log(
+        f"done: {metrics['epochs_completed']} epochs; best {metrics['monitor']} "
+        f"{best:.4f} at epoch {metrics['best_epoch']}"
+        if best is not None
+        else "done"
+    )
 
 
 def _write_report(run: RunDir, log: Log) -> None:

@@ -54,10 +54,17 @@ class TuneResult:
     tuner_id: str | None = None  # a distributed search's process: chief, or the worker that ran `leaderboard`
 
 
-
-def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: Path = Path("runs"),
-         resume: str | None = None, log: Log = quiet, argv: Sequence[str] | None = None,
-         tuning: dict[str, Any] | None = None, quiet_tf: bool = False) -> TuneResult:
+def tune(
+    config_file: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    runs_root: Path = Path("runs"),
+    resume: str | None = None,
+    log: Log = quiet,
+    argv: Sequence[str] | None = None,
+    tuning: dict[str, Any] | None = None,
+    quiet_tf: bool = False,
+) -> TuneResult:
     """Search the config's `search.space` with KerasTuner and rank the trials.
 
     Args:
@@ -87,33 +94,55 @@ def tune(config_file: str | Path, overrides: Sequence[str] = (), *, runs_root: P
     role.activate()
     if role.is_worker:
         return _tune_worker(loaded, role, runs_root, log)
-    state = _start_search(loaded, config_file, role, runs_root=runs_root, resume=resume, argv=argv,
-                          overrides=overrides, log=log)
+    state = _start_search(
+        loaded, config_file, role, runs_root=runs_root, resume=resume, argv=argv, overrides=overrides, log=log
+    )
     manifest_path = state.folder / "manifest.json"
     hint = f"dlflow tune {config_file}{''.join(f' --set {o}' for o in overrides)} --resume {state.folder}"
     tuner = _run_marked(state, manifest_path, resumed=bool(resume), resume_hint=hint)
     ranked = _rank(tuner, state, manifest_path, started)
-    return TuneResult(state.folder, state.search.objective, state.direction, *ranked, resumed=resume is not None,
-                      tuner_id=role.tuner_id)
+    return TuneResult(
+        state.folder,
+        state.search.objective,
+        state.direction,
+        *ranked,
+        resumed=resume is not None,
+        tuner_id=role.tuner_id,
+    )
 
 
-def _start_search(loaded: Any, config_file: str | Path, role: Any, *, runs_root: Path, resume: str | None,
-                  argv: Sequence[str] | None, overrides: Sequence[str], log: Log) -> Search:
+def _start_search(
+    loaded: Any,
+    config_file: str | Path,
+    role: Any,
+    *,
+    runs_root: Path,
+    resume: str | None,
+    argv: Sequence[str] | None,
+    overrides: Sequence[str],
+    log: Log,
+) -> Search:
     """The chief's (or a lone process's) search: the data, the tune directory (new or resumed), said in the log."""
     config = loaded.config
     folder = _resumable_search(resume, runs_root, config) if resume else None
     data = prepare_data(loaded, runs_root, log)
     if len(data.validation) == 0:
-        raise ConfigError(f"{loaded.where(('data', 'split', 'validation'))}: trials are scored on the validation "
-                          f"split, which is empty; set data.split.validation above 0")
+        raise ConfigError(
+            f"{loaded.where(('data', 'split', 'validation'))}: trials are scored on the validation "
+            f"split, which is empty; set data.split.validation above 0"
+        )
     search = config.search
     direction = search.direction or monitor_mode(search.objective)
     folder = _open_folder(folder, runs_root, loaded, data, direction, role, argv=argv, overrides=overrides)
-    log(f"tune: {folder}: {search.tuner} search, up to {search.max_trials} trials, "
-        f"{search.objective} ({direction}) on the validation split")
+    log(
+        f"tune: {folder}: {search.tuner} search, up to {search.max_trials} trials, "
+        f"{search.objective} ({direction}) on the validation split"
+    )
     if role.is_chief:
-        log(f"tune: serving the oracle at {role.oracle}; trials run on the workers: dlflow tune {config_file} "
-            f"--oracle {role.oracle} --tuner-id tuner0 (tuner1, ...)")
+        log(
+            f"tune: serving the oracle at {role.oracle}; trials run on the workers: dlflow tune {config_file} "
+            f"--oracle {role.oracle} --tuner-id tuner0 (tuner1, ...)"
+        )
     return Search(loaded, data, folder, direction, log, role=role)
 
 
@@ -131,16 +160,31 @@ def _rank(tuner: Any, state: Any, manifest_path: Path, started: float) -> tuple[
         first = next((row.get("error") for row in leaderboard if row.get("error")), "no trial ran")
         raise WorkFailed(f"every trial failed; the first: {first}")
     best_config = write_best_config(state.folder, state, best)
-    update_manifest(manifest_path, status="completed", ended=now_iso(),
-                    trials={"completed": sum(r["status"] == "completed" for r in leaderboard),
-                            "failed": sum(r["status"] != "completed" for r in leaderboard)},
-                    best={"trial": best["trial"], "score": best["score"], "values": best["values"]},
-                    timings={"total_s": round(time.time() - started, 3)})
+    update_manifest(
+        manifest_path,
+        status="completed",
+        ended=now_iso(),
+        trials={
+            "completed": sum(r["status"] == "completed" for r in leaderboard),
+            "failed": sum(r["status"] != "completed" for r in leaderboard),
+        },
+        best={"trial": best["trial"], "score": best["score"], "values": best["values"]},
+        timings={"total_s": round(time.time() - started, 3)},
+    )
     return leaderboard, best, best_config
 
 
-def _open_folder(folder: Path | None, runs_root: Path, loaded: Any, data: Any, direction: str, role: Any, *,
-                 argv: Sequence[str] | None, overrides: Sequence[str]) -> Path:
+def _open_folder(
+    folder: Path | None,
+    runs_root: Path,
+    loaded: Any,
+    data: Any,
+    direction: str,
+    role: Any,
+    *,
+    argv: Sequence[str] | None,
+    overrides: Sequence[str],
+) -> Path:
     """A new tune directory (config.yaml, manifest, HParams set-up), or the resumed one marked running again."""
     from dlflow.config import dump_config
     from dlflow.runs.layout import stage_dir
@@ -149,18 +193,33 @@ def _open_folder(folder: Path | None, runs_root: Path, loaded: Any, data: Any, d
     searched = {**search.model_dump(mode="json"), "direction": direction}
     if folder is not None:
         manifest = update_manifest(folder / "manifest.json", status="running")
-        update_manifest(folder / "manifest.json", resumes=int(manifest.get("resumes", 0)) + 1, resumed=now_iso(),
-                        command=list(argv or sys.argv), search=searched)
+        update_manifest(
+            folder / "manifest.json",
+            resumes=int(manifest.get("resumes", 0)) + 1,
+            resumed=now_iso(),
+            command=list(argv or sys.argv),
+            search=searched,
+        )
         write_text(folder / "config.yaml", dump_config(config))
         return folder
     folder = stage_dir(runs_root.resolve(), config.name, "tune")
     write_text(folder / "config.yaml", dump_config(config))
-    update_manifest(folder / "manifest.json", kind="tune", experiment=config.name, status="running",
-                    created=now_iso(), command=list(argv or sys.argv), versions=versions(), seed=config.seed,
-                    config_file=str(loaded.path), overrides=list(overrides), search=searched,
-                    data={"source": data.dataset.source, **data.split.describe(),
-                          "trained_on": "train", "scored_on": "validation"}, resumes=0,
-                    **({"distributed": role.describe()} if role.distributed else {}))
+    update_manifest(
+        folder / "manifest.json",
+        kind="tune",
+        experiment=config.name,
+        status="running",
+        created=now_iso(),
+        command=list(argv or sys.argv),
+        versions=versions(),
+        seed=config.seed,
+        config_file=str(loaded.path),
+        overrides=list(overrides),
+        search=searched,
+        data={"source": data.dataset.source, **data.split.describe(), "trained_on": "train", "scored_on": "validation"},
+        resumes=0,
+        **({"distributed": role.describe()} if role.distributed else {}),
+    )
     write_hparams_config(folder / "trials", search, direction)
     return folder
 
@@ -180,8 +239,12 @@ def _run_marked(state: Any, manifest_path: Path, *, resumed: bool, resume_hint: 
         update_manifest(manifest_path, status="interrupted", ended=now_iso())
         raise Interrupted(f"interrupted; resume with: {resume_hint}") from exc
     except BaseException as exc:
-        update_manifest(manifest_path, status="failed", ended=now_iso(),
-                        error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        update_manifest(
+            manifest_path,
+            status="failed",
+            ended=now_iso(),
+            error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
         raise
 
 
@@ -209,7 +272,6 @@ def _tune_worker(loaded: Any, role: Any, runs_root: Path, log: Log) -> TuneResul
     return TuneResult(state.folder, search.objective, direction, ran, None, None, tuner_id=role.tuner_id)
 
 
-
 def _resumable_search(resume: str, runs_root: Path, config: Any) -> Path:
     """The tune directory to resume, after checking the config still describes its search."""
     from dlflow.config import load_config
@@ -229,7 +291,10 @@ def _resumable_search(resume: str, runs_root: Path, config: Any) -> Path:
     blocking = [c for c in changes if not c[0].startswith(RESUMABLE_CHANGES)]
     if blocking:
         lines = [f"  {path}: {old!r} -> {new!r}" for path, old, new in blocking]
-        raise UsageError(f"cannot resume {folder}: the config changed in ways its trials do not share "
-                         f"(only search.max_trials, runtime and export may change); pass the same --set "
-                         f"options as the first time", details=lines)
+        raise UsageError(
+            f"cannot resume {folder}: the config changed in ways its trials do not share "
+            f"(only search.max_trials, runtime and export may change); pass the same --set "
+            f"options as the first time",
+            details=lines,
+        )
     return folder.resolve()

@@ -77,12 +77,21 @@ class Search:
         if "tuner/trial_id" in hp:  # Hyperband continues an earlier round's trial: weights and optimizer
             session.model.optimizer.build(session.model.trainable_variables)
             session.model.load_weights(self.folder / "trials" / hp["tuner/trial_id"] / WEIGHTS)
-        history = fit_in_folder(session, loaded, self.data.train, self.data.validation, where, epochs=epochs,
-                                tensorboard=folder / "logs" if execution == 0 else None)
+        history = fit_in_folder(
+            session,
+            loaded,
+            self.data.train,
+            self.data.validation,
+            where,
+            epochs=epochs,
+            tensorboard=folder / "logs" if execution == 0 else None,
+        )
         if self.search.objective not in history.history:
             logged = ", ".join(sorted(history.history))
-            self.fatal = ConfigError(f"{self.loaded.where(('search', 'objective'))}: '{self.search.objective}' "
-                                     f"is not a metric the trials log; they log: {logged}")
+            self.fatal = ConfigError(
+                f"{self.loaded.where(('search', 'objective'))}: '{self.search.objective}' "
+                f"is not a metric the trials log; they log: {logged}"
+            )
             raise fatal_error(self.fatal)
         if self.search.tuner == "hyperband" and execution == 0:
             session.model.save_weights(folder / WEIGHTS)
@@ -105,9 +114,11 @@ class Search:
         initial = int(hp.get("tuner/initial_epoch", 0))
         number = len(self.tuner.oracle.trials) if hasattr(self.tuner.oracle, "trials") else "?"  # a worker's: remote
         short = short_names(list(values))
-        self.log(f"trial {trial.trial_id} ({number}/{self.search.max_trials}): "
-                 + ", ".join(f"{short[k]}={one_line_yaml(v)}" for k, v in values.items())
-                 + (f" (epochs {initial + 1}-{epochs})" if "tuner/epochs" in hp else ""))
+        self.log(
+            f"trial {trial.trial_id} ({number}/{self.search.max_trials}): "
+            + ", ".join(f"{short[k]}={one_line_yaml(v)}" for k, v in values.items())
+            + (f" (epochs {initial + 1}-{epochs})" if "tuner/epochs" in hp else "")
+        )
         started = time.time()
         histories = []
         try:
@@ -119,15 +130,26 @@ class Search:
             if self.fatal is None:
                 self._record_failure(trial.trial_id, folder, values, exc)
             raise
-        metrics = summarize_history(folder / "history.csv" if len(histories) == 1
-                                    else folder / "execution-1" / "history.csv", self.search.objective)
+        metrics = summarize_history(
+            folder / "history.csv" if len(histories) == 1 else folder / "execution-1" / "history.csv",
+            self.search.objective,
+        )
         score = mean_best(histories, self.search.objective, self.direction)
-        metrics.update(status="completed", values=values, score=score, seconds=round(time.time() - started, 3),
-                       executions=len(histories), epochs=epochs, initial_epoch=initial)
+        metrics.update(
+            status="completed",
+            values=values,
+            score=score,
+            seconds=round(time.time() - started, 3),
+            executions=len(histories),
+            epochs=epochs,
+            initial_epoch=initial,
+        )
         write_json(folder / "metrics.json", metrics)
         self.ran[trial.trial_id] = {"status": "completed", "score": score, "values": values}
-        self.log(f"trial {trial.trial_id}: {self.search.objective} {score:.4f} "
-                 f"({metrics.get('epochs_completed')} epochs, {metrics['seconds']:.1f}s)")
+        self.log(
+            f"trial {trial.trial_id}: {self.search.objective} {score:.4f} "
+            f"({metrics.get('epochs_completed')} epochs, {metrics['seconds']:.1f}s)"
+        )
         return histories if len(histories) > 1 else histories[0]
 
     def _record_failure(self, trial_id: str, folder: Path, values: dict[str, Any], exc: BaseException) -> None:

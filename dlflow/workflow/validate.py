@@ -16,12 +16,22 @@ from dlflow.config.problems import did_you_mean
 from dlflow.errors import ConfigError
 
 CHECKED = ["structure and types", "Keras names, arguments and argument types", "functional graph"]
-AT_BUILD = ["the data's contents (column types, labels, missing values)", "tensor shapes through the layers",
-            "argument values Keras checks itself"]
+AT_BUILD = [
+    "the data's contents (column types, labels, missing values)",
+    "tensor shapes through the layers",
+    "argument values Keras checks itself",
+]
 
 
-def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *, resolved: bool = False,
-                    build: bool = False, quiet_tf: bool = False, log: Any = None) -> dict[str, Any]:
+def validate_config(
+    path: str | os.PathLike,
+    overrides: Iterable[str] = (),
+    *,
+    resolved: bool = False,
+    build: bool = False,
+    quiet_tf: bool = False,
+    log: Any = None,
+) -> dict[str, Any]:
     """Validate a config file (no TensorFlow import unless `build`).
 
     Args:
@@ -48,8 +58,14 @@ def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *, r
     known = _data_inputs(loaded)
     if known is not None:
         checked.append("functional inputs against the data's input names")
-    result = {"config": str(loaded.path), "valid": True, "name": loaded.config.name,
-              "model_api": loaded.config.model.api, "checked": checked, "checked_at_build": AT_BUILD}
+    result = {
+        "config": str(loaded.path),
+        "valid": True,
+        "name": loaded.config.name,
+        "model_api": loaded.config.model.api,
+        "checked": checked,
+        "checked_at_build": AT_BUILD,
+    }
     if resolved:
         from dlflow.config import config_to_dict, dump_config
 
@@ -57,8 +73,11 @@ def validate_config(path: str | os.PathLike, overrides: Iterable[str] = (), *, r
     if build:
         from dlflow.workflow.dry_build import dry_build
 
-        result.update(checked=checked + ["the data, the built model and one training batch"], checked_at_build=[],
-                      built=dry_build(loaded, log=log, quiet_tf=quiet_tf))
+        result.update(
+            checked=checked + ["the data, the built model and one training batch"],
+            checked_at_build=[],
+            built=dry_build(loaded, log=log, quiet_tf=quiet_tf),
+        )
     return result
 
 
@@ -76,9 +95,13 @@ def _data_inputs(loaded: Any) -> list[str] | None:
     problems = []
     for i, name in enumerate(graph.inputs):
         if name not in known:
-            path = ("model", "functional", "inputs", i) if isinstance(written, list) else ("model", "functional", "inputs")
-            problems.append(f"{loaded.where(path)}: unknown input {name!r}{did_you_mean(name, known)}; "
-                            f"the data's inputs are: {', '.join(known)}")
+            path = (
+                ("model", "functional", "inputs", i) if isinstance(written, list) else ("model", "functional", "inputs")
+            )
+            problems.append(
+                f"{loaded.where(path)}: unknown input {name!r}{did_you_mean(name, known)}; "
+                f"the data's inputs are: {', '.join(known)}"
+            )
     if problems:
         raise ConfigError(problems)
     return known

@@ -57,11 +57,22 @@ print(sorted(m for m in ("importlib.metadata", "email") if m in sys.modules))
 
 def test_validate_does_not_search_for_pydantic_plugins_it_turned_off(tmp_path):
     # dlflow/cli/pydantic_plugins.py: with plugins off, pydantic's loader (importlib.metadata, email) is not imported.
-    done = subprocess.run([sys.executable, "-c", PLUGINS, str(CONFIGS / "digits_convnet.yaml")], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", PLUGINS, str(CONFIGS / "digits_convnet.yaml")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
-    on = subprocess.run([sys.executable, "-c", PLUGINS, str(CONFIGS / "digits_convnet.yaml")], cwd=tmp_path,
-                        capture_output=True, text=True, timeout=60, env={**os.environ, "PYDANTIC_DISABLE_PLUGINS": ""})
+    on = subprocess.run(
+        [sys.executable, "-c", PLUGINS, str(CONFIGS / "digits_convnet.yaml")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYDANTIC_DISABLE_PLUGINS": ""},
+    )
     assert on.returncode == 0, on.stderr
     assert on.stdout.splitlines()[-1] == "['email', 'importlib.metadata']"  # plugins on: pydantic looks for them

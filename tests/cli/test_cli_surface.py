@@ -149,7 +149,9 @@ def test_train_shows_the_model_summary_before_fit(tmp_path):
     )
     done = run_cli("train", str(config), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "Param #" in done.stderr and "Trainable params: 650" in done.stderr  # (the dry build built the optimizer: its slots count in Total)
+    assert (
+        "Param #" in done.stderr and "Trainable params: 650" in done.stderr
+    )  # (the dry build built the optimizer: its slots count in Total)
     assert done.stderr.index("Total params") < done.stderr.index("done: 1 epochs")
     quiet = run_cli("train", str(config), "--json", cwd=tmp_path)
     assert quiet.returncode == 0 and "Param #" not in quiet.stderr

@@ -9,9 +9,7 @@ from dlflow.errors import ConfigError
 
 
 def test_unknown_top_level_key(digits, problems_of):
-    assert problems_of(digits + "sead: 1\n") == [
-        "cfg.yaml:23:1: unknown top-level key 'sead' (did you mean 'seed'?)"
-    ]
+    assert problems_of(digits + "sead: 1\n") == ["cfg.yaml:23:1: unknown top-level key 'sead' (did you mean 'seed'?)"]
 
 
 def test_unknown_top_level_key_without_a_close_match_lists_the_sections(digits, problems_of):
@@ -24,9 +22,7 @@ def test_unknown_top_level_key_without_a_close_match_lists_the_sections(digits, 
 
 def test_unknown_nested_key_suggests_the_field(digits, problems_of):
     text = digits.replace("stratify: true", "stratifi: true")
-    assert problems_of(text) == [
-        "cfg.yaml:6:41: data.split: unknown key 'stratifi' (did you mean 'stratify'?)"
-    ]
+    assert problems_of(text) == ["cfg.yaml:6:41: data.split: unknown key 'stratifi' (did you mean 'stratify'?)"]
 
 
 def test_wrong_type_says_expected_and_received(digits, problems_of):
@@ -53,9 +49,7 @@ def test_missing_required_key_points_at_its_parent(problems_of):
 
 
 def test_missing_required_section(problems_of):
-    assert problems_of("model: {factory: 'm:build'}\n") == [
-        "cfg.yaml:1:1: missing required top-level key 'data'"
-    ]
+    assert problems_of("model: {factory: 'm:build'}\n") == ["cfg.yaml:1:1: missing required top-level key 'data'"]
 
 
 def test_yaml_syntax_error(digits, problems_of):
@@ -72,16 +66,12 @@ def test_duplicate_key(digits, problems_of):
 
 def test_unknown_layer_suggests_the_class(digits, problems_of):
     text = digits.replace("Conv2D", "Conv2d")
-    assert problems_of(text) == [
-        "cfg.yaml:9:7: model.sequential[0]: unknown layer 'Conv2d' (did you mean 'Conv2D'?)"
-    ]
+    assert problems_of(text) == ["cfg.yaml:9:7: model.sequential[0]: unknown layer 'Conv2d' (did you mean 'Conv2D'?)"]
 
 
 def test_unknown_layer_written_as_a_string(digits, problems_of):
     text = digits.replace("- Flatten", "- Flaten")
-    assert problems_of(text) == [
-        "cfg.yaml:11:7: model.sequential[2]: unknown layer 'Flaten' (did you mean 'Flatten'?)"
-    ]
+    assert problems_of(text) == ["cfg.yaml:11:7: model.sequential[2]: unknown layer 'Flaten' (did you mean 'Flatten'?)"]
 
 
 def test_misspelled_layer_argument(digits, problems_of):
@@ -93,9 +83,7 @@ def test_misspelled_layer_argument(digits, problems_of):
 
 def test_missing_required_layer_argument(digits, problems_of):
     text = digits.replace("{rate: 0.5}", "{seed: 1}")
-    assert problems_of(text) == [
-        "cfg.yaml:12:7: model.sequential[3].Dropout: missing required argument 'rate'"
-    ]
+    assert problems_of(text) == ["cfg.yaml:12:7: model.sequential[3].Dropout: missing required argument 'rate'"]
 
 
 def test_base_layer_arguments_are_accepted(digits, write):
@@ -106,8 +94,7 @@ def test_base_layer_arguments_are_accepted(digits, write):
 def test_nested_regularizer_argument_typo(digits, problems_of):
     text = digits.replace("{L2: {l2:", "{L2: {l22:")
     assert problems_of(text) == [
-        "cfg.yaml:13:73: model.sequential[4].Dense.kernel_regularizer.L2: "
-        "unknown argument 'l22' (did you mean 'l2'?)"
+        "cfg.yaml:13:73: model.sequential[4].Dense.kernel_regularizer.L2: unknown argument 'l22' (did you mean 'l2'?)"
     ]
 
 
@@ -132,16 +119,12 @@ def test_unknown_identifier_strings(digits, problems_of):
 
 def test_bad_optimizer_name(digits, problems_of):
     text = digits.replace("optimizer: {Adam: {learning_rate: 1.0e-3}}", "optimizer: adamm")
-    assert problems_of(text) == [
-        "cfg.yaml:15:14: compile.optimizer: unknown optimizer 'adamm' (did you mean 'adam'?)"
-    ]
+    assert problems_of(text) == ["cfg.yaml:15:14: compile.optimizer: unknown optimizer 'adamm' (did you mean 'adam'?)"]
 
 
 def test_bad_optimizer_class(digits, problems_of):
     text = digits.replace("{Adam:", "{Adamm:")
-    assert problems_of(text) == [
-        "cfg.yaml:15:15: compile.optimizer: unknown optimizer 'Adamm' (did you mean 'Adam'?)"
-    ]
+    assert problems_of(text) == ["cfg.yaml:15:15: compile.optimizer: unknown optimizer 'Adamm' (did you mean 'Adam'?)"]
 
 
 def test_bad_loss_metric_and_callback(digits, problems_of):
@@ -183,9 +166,11 @@ def test_functional_graph_with_a_dangling_input(functional, problems_of):
 
 
 def test_functional_graph_outputs_cycles_and_class_keys(functional, problems_of):
-    text = functional.replace("outputs: [priority, department]", "outputs: [priority, dept]").replace(
-        "inputs: [title_vec, body_vec, tags]", "inputs: [title_vec, body_vec, tags, priority]"
-    ).replace("{Dense: {units: 4}, inputs: joined}", "{Dense: {units: 4}, Dropout: {rate: 0.1}, inputs: joined}")
+    text = (
+        functional.replace("outputs: [priority, department]", "outputs: [priority, dept]")
+        .replace("inputs: [title_vec, body_vec, tags]", "inputs: [title_vec, body_vec, tags, priority]")
+        .replace("{Dense: {units: 4}, inputs: joined}", "{Dense: {units: 4}, Dropout: {rate: 0.1}, inputs: joined}")
+    )
     assert problems_of(text) == [
         "cfg.yaml:13:7: model.functional.layers.joined: the graph has a cycle: joined <- priority <- joined",
         "cfg.yaml:15:7: model.functional.layers.department: expected one layer class besides 'inputs' "
@@ -203,9 +188,7 @@ def test_per_output_names_must_be_model_outputs(functional, problems_of):
 
 
 def test_nested_objects_in_functional_layers_and_schedules(functional, problems_of):
-    text = functional.replace("{LSTM: {units: 32}}", "{LSTM: {unit: 32}}").replace(
-        "decay_steps: 100, ", ""
-    )
+    text = functional.replace("{LSTM: {units: 32}}", "{LSTM: {unit: 32}}").replace("decay_steps: 100, ", "")
     assert problems_of(text) == [
         "cfg.yaml:12:50: model.functional.layers.body_vec.Bidirectional.layer.LSTM: "
         "unknown argument 'unit' (did you mean 'units'?)",

@@ -18,10 +18,21 @@ def test_many_valid_nested_forms_pass():
             "sequential": [
                 {"Dense": {"units": 8, "activation": {"LeakyReLU": {"negative_slope": 0.1}}}},
                 {"Dense": {"units": 8, "kernel_initializer": {"HeNormal": {"seed": 1}}, "bias_initializer": "zeros"}},
-                {"Dense": {"units": 8, "kernel_constraint": "max_norm", "bias_constraint": {"MaxNorm": {"max_value": 2}}}},
+                {
+                    "Dense": {
+                        "units": 8,
+                        "kernel_constraint": "max_norm",
+                        "bias_constraint": {"MaxNorm": {"max_value": 2}},
+                    }
+                },
                 {"Dense": {"units": 8, "activation": None, "kernel_regularizer": {"l2": {"l2": 0.01}}}},
                 {"TimeDistributed": {"layer": {"Dense": {"units": 2}}}},
-                {"Bidirectional": {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"GRU": {"units": 4, "go_backwards": True}}}},
+                {
+                    "Bidirectional": {
+                        "layer": {"LSTM": {"units": 4}},
+                        "backward_layer": {"GRU": {"units": 4, "go_backwards": True}},
+                    }
+                },
                 {"RNN": {"cell": {"LSTMCell": {"units": 3}}}},
                 {"MaxPooling2D": None},
                 "GlobalAveragePooling1D",
@@ -30,7 +41,9 @@ def test_many_valid_nested_forms_pass():
         "compile": {
             "optimizer": {
                 "LossScaleOptimizer": {
-                    "inner_optimizer": {"SGD": {"learning_rate": {"CosineDecay": {"initial_learning_rate": 0.1, "decay_steps": 10}}}}
+                    "inner_optimizer": {
+                        "SGD": {"learning_rate": {"CosineDecay": {"initial_learning_rate": 0.1, "decay_steps": 10}}}
+                    }
                 }
             },
             "loss": {"Huber": {"delta": 1.0}},
@@ -60,9 +73,7 @@ def test_nested_problems_are_found_at_any_depth():
 
 
 def test_a_layer_written_as_a_string_still_needs_its_required_arguments():
-    assert messages({"model": {"sequential": ["Dense"]}}) == [
-        "model.sequential.0: missing required argument 'units'"
-    ]
+    assert messages({"model": {"sequential": ["Dense"]}}) == ["model.sequential.0: missing required argument 'units'"]
 
 
 def test_loss_class_name_used_as_identifier_is_fine_and_unknown_is_not():
@@ -77,9 +88,7 @@ def test_malformed_shapes_are_left_to_the_schema():
 
 def test_unplaced_class_mappings_are_checked_when_they_name_a_keras_class():
     raw = {"model": {"sequential": [{"Lambda": {"function": "f", "arguments": {"L2": {"l3": 1}}}}]}}
-    assert messages(raw) == [
-        "model.sequential.0.Lambda.arguments.L2: unknown argument 'l3' (did you mean 'l2'?)"
-    ]
+    assert messages(raw) == ["model.sequential.0.Lambda.arguments.L2: unknown argument 'l3' (did you mean 'l2'?)"]
     raw = {"model": {"sequential": [{"Lambda": {"function": "f", "arguments": {"Mine": {"x": 1}}}}]}}
     assert messages(raw) == []
 
@@ -117,4 +126,6 @@ def test_is_class_mapping():
 
 def test_compile_only_aliases():
     assert messages({"compile": {"loss": "CE", "metrics": ["Accuracy", "ACC"]}}) == []
-    assert messages({"compile": {"metrics": ["ce"]}}) == ["compile.metrics.0: unknown metric 'ce' (did you mean 'bce'?)"]
+    assert messages({"compile": {"metrics": ["ce"]}}) == [
+        "compile.metrics.0: unknown metric 'ce' (did you mean 'bce'?)"
+    ]

@@ -99,13 +99,11 @@ def test_override_problems_come_after_file_problems_in_order(digits, problems_of
         ),
         (
             "fit.epochs.x=3",
-            "--set fit.epochs.x: cannot set 'x' inside fit.epochs: "
-            "expected a mapping or a list there, received 30",
+            "--set fit.epochs.x: cannot set 'x' inside fit.epochs: expected a mapping or a list there, received 30",
         ),
         (
             "model.sequential.Dense=3",
-            "--set model.sequential.Dense: model.sequential is a list: "
-            "expected an index such as [0], received 'Dense'",
+            "--set model.sequential.Dense: model.sequential is a list: expected an index such as [0], received 'Dense'",
         ),
         ("fit.epochs", "--set fit.epochs: expected PATH=VALUE (e.g. fit.epochs=5), received 'fit.epochs'"),
         (
@@ -114,8 +112,7 @@ def test_override_problems_come_after_file_problems_in_order(digits, problems_of
         ),
         (
             "fit.epochs=[1, 2",
-            "--set fit.epochs: expected a YAML value, received '[1, 2' "
-            "(expected ',' or ']', but got '<stream end>')",
+            "--set fit.epochs: expected a YAML value, received '[1, 2' (expected ',' or ']', but got '<stream end>')",
         ),
     ],
 )

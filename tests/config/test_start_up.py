@@ -61,8 +61,9 @@ def test_validate_reads_a_tables_input_names_without_numpy(tmp_path):
     (tmp_path / "table.csv").write_text("Länge,width,y\n1,2,3\n", encoding="utf-8")
     config = tmp_path / "exp.yaml"
     config.write_text(FUNCTIONAL_ON_A_TABLE, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-c", VALIDATE, str(config)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", VALIDATE, str(config)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert "functional model" in done.stdout
     assert done.stdout.splitlines()[-1] == "[]"

@@ -48,20 +48,30 @@ GRAPH = """\
 def test_a_functional_input_the_npz_does_not_hold_is_refused_at_its_line(tmp_path):
     config = _write(tmp_path, GRAPH.format(source=NPZ, target="digit"))
     done = run_cli("validate", str(config), cwd=tmp_path)
-    _refused(done, rf"^error: {re.escape(str(config))}:5:\d+: model\.functional\.inputs\[0\]: unknown input 'x'; "
-                   r"the data's inputs are: image, profile, even$")
+    _refused(
+        done,
+        rf"^error: {re.escape(str(config))}:5:\d+: model\.functional\.inputs\[0\]: unknown input 'x'; "
+        r"the data's inputs are: image, profile, even$",
+    )
 
 
 def test_a_functional_input_the_csv_header_lacks_is_refused_with_a_suggestion(tmp_path):
     (tmp_path / "t.csv").write_text("age,income,label\n1,2,a\n3,4,b\n")
-    config = _write(tmp_path, GRAPH.format(source="t.csv", target="label").replace("[x]", "[age, incme]")
-                    .replace("inputs: x}", "inputs: [age, incme]}").replace("Flatten", "Concatenate"))
+    config = _write(
+        tmp_path,
+        GRAPH.format(source="t.csv", target="label")
+        .replace("[x]", "[age, incme]")
+        .replace("inputs: x}", "inputs: [age, incme]}")
+        .replace("Flatten", "Concatenate"),
+    )
     done = run_cli("validate", str(config), cwd=tmp_path)
     _refused(done, r":5:\d+: model\.functional\.inputs\[1\]: unknown input 'incme' \(did you mean 'income'\?\)")
 
 
 def test_a_multi_tensor_layer_needs_named_inputs_at_its_node(tmp_path):
-    config = _write(tmp_path, f"""\
+    config = _write(
+        tmp_path,
+        f"""\
         name: attention
         data: {{source: {NPZ}, target: digit}}
         model:
@@ -74,29 +84,39 @@ def test_a_multi_tensor_layer_needs_named_inputs_at_its_node(tmp_path):
               flat: {{Flatten: {{}}, inputs: listed}}
               out: {{Dense: {{units: 10, activation: softmax}}, inputs: flat}}
             outputs: [out]
-        """)
+        """,
+    )
     done = run_cli("validate", str(config), cwd=tmp_path)
-    _refused(done, r":9:\d+: model\.functional\.layers\.listed: MultiHeadAttention is called with several "
-                   r"named tensors \(query, value\): name them, inputs: \{query: <node>, value: <node>\}$")
+    _refused(
+        done,
+        r":9:\d+: model\.functional\.layers\.listed: MultiHeadAttention is called with several "
+        r"named tensors \(query, value\): name them, inputs: \{query: <node>, value: <node>\}$",
+    )
     assert len([line for line in done.stderr.splitlines() if line.startswith("error:")]) == 1  # `named` is fine
 
 
 def test_a_string_for_an_int_argument_is_refused_in_the_file_and_in_a_set(tmp_path):
     text = (CONFIGS / "digits_mlp.yaml").read_text()
     config = _write(tmp_path, text.replace("{units: 128, activation: relu}", "{units: abc, activation: relu}"))
-    _refused(run_cli("validate", str(config), cwd=tmp_path),
-             r"exp\.yaml:\d+:\d+: model\.sequential\[\d\]\.Dense\.units: expected int, received 'abc'$")
-    done = run_cli("validate", str(CONFIGS / "digits_mlp.yaml"), "--set", "model.sequential[1].Dense.units=abc",
-                   cwd=tmp_path)
+    _refused(
+        run_cli("validate", str(config), cwd=tmp_path),
+        r"exp\.yaml:\d+:\d+: model\.sequential\[\d\]\.Dense\.units: expected int, received 'abc'$",
+    )
+    done = run_cli(
+        "validate", str(CONFIGS / "digits_mlp.yaml"), "--set", "model.sequential[1].Dense.units=abc", cwd=tmp_path
+    )
     _refused(done, r"^error: --set model\.sequential\[1\]\.Dense\.units: .*expected int, received 'abc'$")
 
 
-@pytest.mark.parametrize("layer, problem", [
-    ("{Dense: {units: 64.0}}", "units: expected int, received 64.0"),
-    ("{Dropout: {rate: '0.5'}}", "rate: expected float, received '0.5'"),
-    ("{Dense: {units: 8, use_bias: 'no'}}", "use_bias: expected bool, received 'no'"),
-    ("{Conv1D: {filters: 8, kernel_size: 3, strides: two}}", "strides: expected int, received 'two'"),
-])
+@pytest.mark.parametrize(
+    "layer, problem",
+    [
+        ("{Dense: {units: 64.0}}", "units: expected int, received 64.0"),
+        ("{Dropout: {rate: '0.5'}}", "rate: expected float, received '0.5'"),
+        ("{Dense: {units: 8, use_bias: 'no'}}", "use_bias: expected bool, received 'no'"),
+        ("{Conv1D: {filters: 8, kernel_size: 3, strides: two}}", "strides: expected int, received 'two'"),
+    ],
+)
 def test_wrong_argument_types_are_refused(tmp_path, layer, problem):
     from dlflow.config import loads_config
     from dlflow.errors import ConfigError
@@ -108,7 +128,8 @@ def test_wrong_argument_types_are_refused(tmp_path, layer, problem):
 def test_valid_argument_forms_are_not_refused():
     from dlflow.config import loads_config
 
-    loads_config(textwrap.dedent("""\
+    loads_config(
+        textwrap.dedent("""\
         name: t
         data: {source: builtin:digits}
         model:
@@ -126,7 +147,9 @@ def test_valid_argument_forms_are_not_refused():
             - EarlyStopping: {min_delta: 0.001, patience: 3, verbose: true}
             - ModelCheckpoint: {filepath: best.keras, save_freq: epoch}
             - TensorBoard: {profile_batch: "2,4"}
-        """), "t.yaml")
+        """),
+        "t.yaml",
+    )
 
 
 @pytest.mark.parametrize("config", sorted(p.name for p in CONFIGS.glob("*.yaml")))

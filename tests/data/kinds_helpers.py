@@ -15,8 +15,14 @@ DATASETS = ROOT / "datasets"
 
 def write_config(folder: Path, name: str, data: dict[str, Any], layers: list[Any], **sections: Any) -> Path:
     """Write `<folder>/<name>.yaml`: a Sequential model over `data`, 1 quiet epoch unless `fit` says otherwise."""
-    config = {"name": name, "seed": 7, "data": data, "model": {"sequential": layers},
-              "fit": {"epochs": 1, "batch_size": 32, "verbose": 0}, **sections}
+    config = {
+        "name": name,
+        "seed": 7,
+        "data": data,
+        "model": {"sequential": layers},
+        "fit": {"epochs": 1, "batch_size": 32, "verbose": 0},
+        **sections,
+    }
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

@@ -30,23 +30,42 @@ def card(tmp_path_factory) -> dict:
     frame.to_csv(work / "cards.csv", index=False)
     config = write_config(work, "cards.csv", name="cards")
     done = run_cli("collect", str(config), cwd=work)
-    return {"work": work, "config": config, "done": done,
-            "json": json.loads((work / "runs" / "cards" / "collect.json").read_text())}
+    return {
+        "work": work,
+        "config": config,
+        "done": done,
+        "json": json.loads((work / "runs" / "cards" / "collect.json").read_text()),
+    }
 
 
 def test_collect_prints_the_card_and_writes_collect_json(card):
     done = card["done"]
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
-    for needle in ("data card of cards", "inputs", "clinic", "categorical (inferred)", "text (inferred)",
-                   "split (stratified)", "diagnosis: class balance", "duplicates across parts", "warnings"):
+    for needle in (
+        "data card of cards",
+        "inputs",
+        "clinic",
+        "categorical (inferred)",
+        "text (inferred)",
+        "split (stratified)",
+        "diagnosis: class balance",
+        "duplicates across parts",
+        "warnings",
+    ):
         assert needle in out, needle
     saved = card["json"]
     assert saved["kind"] == "tabular" and saved["task"] == "binary"
     assert saved["rows"] == sum(saved["split"]["sizes"].values())
     inputs = {i["name"]: i for i in saved["inputs"]}
-    assert inputs["radius"] == {**inputs["radius"], "rank": 2, "shape": [1], "dtype": "float32",
-                                "column_type": "numeric", "inferred": True}
+    assert inputs["radius"] == {
+        **inputs["radius"],
+        "rank": 2,
+        "shape": [1],
+        "dtype": "float32",
+        "column_type": "numeric",
+        "inferred": True,
+    }
     assert inputs["clinic"]["dtype"] == "string" and inputs["grade"]["column_type"] == "categorical"
     assert saved["missing"]["texture"]["count"] > 0
     assert set(saved["class_balance"]["diagnosis"]) == {"train", "validation", "test"}
@@ -95,18 +114,28 @@ def test_collect_json_prints_one_object_and_checks_folds(card):
 
 
 def test_collect_never_imports_tensorflow(card):
-    probe = ("import sys\nfrom dlflow.cli.main import main\ntry:\n    main(['collect', sys.argv[1], '--json'])\n"
-             "except SystemExit as done:\n    assert done.code == 0, done.code\n"
-             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules), file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", probe, str(card["config"])], cwd=card["work"], capture_output=True,
-                          text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": ""})
+    probe = (
+        "import sys\nfrom dlflow.cli.main import main\ntry:\n    main(['collect', sys.argv[1], '--json'])\n"
+        "except SystemExit as done:\n    assert done.code == 0, done.code\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(card["config"])],
+        cwd=card["work"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": ""},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
 def test_collect_on_a_builtin_image_set(tmp_path):
     config = tmp_path / "digits.yaml"
-    config.write_text("name: digits\ndata: {source: 'builtin:digits'}\nmodel: {sequential: [Flatten, {Dense: {units: 10}}]}\n")
+    config.write_text(
+        "name: digits\ndata: {source: 'builtin:digits'}\nmodel: {sequential: [Flatten, {Dense: {units: 10}}]}\n"
+    )
     result = cli_json("collect", str(config), cwd=tmp_path)
     assert result["kind"] == "image" and result["inputs"][0]["shape"] == [8, 8, 1] and result["inputs"][0]["rank"] == 4
     assert sum(result["class_balance"]["label"]["test"].values()) == result["split"]["sizes"]["test"]

@@ -19,7 +19,8 @@ def test_collect_reports_files_scanned_per_second_on_stderr_and_is_quiet_under_j
         (tmp_path / "pics" / label).mkdir(parents=True)
         for i in range(100):
             Image.fromarray((rng.random((8, 8)) * 255).astype("uint8"), mode="L").save(
-                tmp_path / "pics" / label / f"{i}.png")
+                tmp_path / "pics" / label / f"{i}.png"
+            )
     config = write_config(tmp_path, "pics", {"source": str(tmp_path / "pics")}, ["Flatten", {"Dense": {"units": 1}}])
     done = run_cli("collect", str(config), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

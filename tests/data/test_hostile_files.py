@@ -41,8 +41,9 @@ def truncated_npz(folder: Path) -> tuple[str, str]:
 
 def huge_header_npz(folder: Path) -> tuple[str, str]:
     buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False,
-                                                  "shape": (1_000_000_000_000,)})
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f8", "fortran_order": False, "shape": (1_000_000_000_000,)}
+    )
     with zipfile.ZipFile(folder / "data.npz", "w") as archive:
         archive.writestr("x.npy", buffer.getvalue() + b"\0" * 64)
         y = io.BytesIO()
@@ -70,6 +71,7 @@ def big_text(folder: Path) -> tuple[str, str]:
 
 def _png(width: int, height: int) -> bytes:
     """A grayscale PNG whose pixels are all zero (compresses to almost nothing)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -85,8 +87,10 @@ CASES = [fifo_csv, npy_named_npz, truncated_npz, huge_header_npz, bomb_png, big_
 def test_a_hostile_data_file_is_one_data_error(make, tmp_path):
     source, pattern = make(tmp_path)
     target = "label" if source in ("imgs", "docs") else "y"
-    (tmp_path / "c.yaml").write_text(f"name: hostile\ndata: {{source: {source}, target: {target}}}\n"
-                                     "model: {sequential: [Flatten, {Dense: {units: 2}}]}\n")
+    (tmp_path / "c.yaml").write_text(
+        f"name: hostile\ndata: {{source: {source}, target: {target}}}\n"
+        "model: {sequential: [Flatten, {Dense: {units: 2}}]}\n"
+    )
     done = run_cli("collect", "c.yaml", cwd=tmp_path, timeout=60)
     assert done.returncode == 2, done.stderr[-2000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -98,10 +102,12 @@ def test_an_empty_text_corpus_is_a_data_error_before_training(tmp_path):
         (tmp_path / "docs" / label).mkdir(parents=True)
         for i in range(12):
             (tmp_path / "docs" / label / f"{i}.txt").write_text("  !! ..\n")
-    (tmp_path / "c.yaml").write_text("name: empty\ndata: {source: docs}\n"
-                                     "model: {sequential: [{Embedding: {input_dim: 10, output_dim: 2}}, "
-                                     "GlobalAveragePooling1D, {Dense: {units: 1, activation: sigmoid}}]}\n"
-                                     "fit: {epochs: 1}\n")
+    (tmp_path / "c.yaml").write_text(
+        "name: empty\ndata: {source: docs}\n"
+        "model: {sequential: [{Embedding: {input_dim: 10, output_dim: 2}}, "
+        "GlobalAveragePooling1D, {Dense: {units: 1, activation: sigmoid}}]}\n"
+        "fit: {epochs: 1}\n"
+    )
     done = run_cli("train", "c.yaml", cwd=tmp_path, timeout=300)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "hold no words" in done.stderr and "Traceback" not in done.stderr

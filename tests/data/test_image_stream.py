@@ -45,8 +45,12 @@ def folder(tmp_path_factory) -> Path:
 
 def test_a_truncated_jpeg_is_named_in_one_line(folder, tmp_path):
     config = write_config(tmp_path, "cut", {"source": str(folder), "image": {"size": [16, 16]}}, TINY_MODEL)
-    message = assert_data_error(run_cli("collect", str(config), cwd=tmp_path),
-                                str(folder / "green" / "cut.jpg"), "truncated JPEG", "on_bad_file: skip")
+    message = assert_data_error(
+        run_cli("collect", str(config), cwd=tmp_path),
+        str(folder / "green" / "cut.jpg"),
+        "truncated JPEG",
+        "on_bad_file: skip",
+    )
     assert "1 unreadable image file" in message
 
 
@@ -63,8 +67,9 @@ def skipped_run(folder, tmp_path_factory):
 def test_mixed_sizes_train_and_the_skipped_file_is_listed(skipped_run):
     manifest = json.loads((skipped_run["run"] / "manifest.json").read_text())
     assert manifest["status"] == "completed"
-    assert manifest["data"]["skipped_files"] == [{"file": "green/cut.jpg",
-                                                  "reason": "truncated JPEG (no end-of-image marker)"}]
+    assert manifest["data"]["skipped_files"] == [
+        {"file": "green/cut.jpg", "reason": "truncated JPEG (no end-of-image marker)"}
+    ]
     assert manifest["data"]["cache"] == "memory"  # 36 images of 16x16x3 fit the budget
     assert sum(manifest["data"]["sizes"].values()) == 36
     card = cli_json("collect", str(skipped_run["config"]), cwd=skipped_run["work"])
@@ -72,8 +77,12 @@ def test_mixed_sizes_train_and_the_skipped_file_is_listed(skipped_run):
 
 
 def test_the_split_is_over_files_identical_across_experiments_and_disjoint(skipped_run, folder, tmp_path):
-    other = write_config(tmp_path, "skip", {"source": str(folder), "image": {"size": [16, 16]},
-                                            "on_bad_file": "skip", "cache": "none"}, TINY_MODEL)
+    other = write_config(
+        tmp_path,
+        "skip",
+        {"source": str(folder), "image": {"size": [16, 16]}, "on_bad_file": "skip", "cache": "none"},
+        TINY_MODEL,
+    )
     card = cli_json("collect", str(other), cwd=tmp_path)
     first = np.load(skipped_run["work"] / "runs" / "skip" / "split.npz")
     second = np.load(tmp_path / "runs" / "skip" / "split.npz")
@@ -104,8 +113,12 @@ def test_a_file_that_fails_to_decode_mid_stream_is_named(tmp_path):
 
 def test_data_cache_on_a_table_is_an_error(tmp_path):
     (tmp_path / "t.csv").write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
-    config = write_config(tmp_path, "t", {"source": str(tmp_path / "t.csv"), "target": "y", "cache": "disk"},
-                          [{"Dense": {"units": 1, "activation": "sigmoid"}}])
+    config = write_config(
+        tmp_path,
+        "t",
+        {"source": str(tmp_path / "t.csv"), "target": "y", "cache": "disk"},
+        [{"Dense": {"units": 1, "activation": "sigmoid"}}],
+    )
     assert_data_error(run_cli("collect", str(config), cwd=tmp_path), "data.cache applies to a folder of images")
 
 

@@ -17,8 +17,9 @@ DIGITS = DATASETS / "digits_images"
 TINY_MODEL = ["Flatten", {"Dense": {"units": 2, "activation": "softmax"}}]
 
 
-def _image_folder(root: Path, sizes: dict[str, tuple[int, int]] | None = None, *, mode: str = "L",
-                  per_class: int = 6) -> Path:
+def _image_folder(
+    root: Path, sizes: dict[str, tuple[int, int]] | None = None, *, mode: str = "L", per_class: int = 6
+) -> Path:
     """Two classes of tiny images: 'dark' and 'light', `per_class` each."""
     rng = np.random.default_rng(0)
     for label, base in (("dark", 40), ("light", 200)):
@@ -44,6 +45,7 @@ def _load(folder: Path, **data):
 
 # -- loading ------------------------------------------------------------------------------------
 
+
 def test_digits_folder_loads_as_raw_pixels_with_folder_names_as_classes():
     dataset = _load(DIGITS)
     assert dataset.kind == "image" and len(dataset) == 1797
@@ -65,7 +67,9 @@ def test_pixels_match_the_source_digits():
     digits = load_digits()
     files = sorted((DIGITS / "3").glob("*.png"))
     index = int(files[0].stem)
-    row = next(i for i, label in enumerate(dataset.targets["label"]) if dataset.target_specs["label"].classes[label] == "3")
+    row = next(
+        i for i, label in enumerate(dataset.targets["label"]) if dataset.target_specs["label"].classes[label] == "3"
+    )
     expected = np.round(digits.images[index] * 255 / 16)
     assert np.array_equal(np.asarray(dataset.inputs["image"][row])[0, :, :, 0], expected)
 
@@ -102,12 +106,14 @@ def test_a_folder_of_class_folders_is_detected_as_image_dir(tmp_path):
 
 # -- training through the CLI ------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     """configs/digits_images.yaml as shipped, cut to a few epochs."""
     work = tmp_path_factory.mktemp("images")
-    result = cli_json("train", str(CONFIGS / "digits_images.yaml"), "--set", "fit.epochs=4",
-                      "--set", "fit.verbose=0", cwd=work)
+    result = cli_json(
+        "train", str(CONFIGS / "digits_images.yaml"), "--set", "fit.epochs=4", "--set", "fit.verbose=0", cwd=work
+    )
     return {"work": work, "run": Path(result["run"]), "metrics": result}
 
 
@@ -138,6 +144,7 @@ def test_full_config_reaches_97_percent_on_the_test_split(tmp_path):
 
 
 # -- bad data ----------------------------------------------------------------------------------
+
 
 def test_unreadable_image_is_a_data_error_naming_the_file(tmp_path):
     folder = _image_folder(tmp_path / "imgs")

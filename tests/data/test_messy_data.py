@@ -16,8 +16,9 @@ from tests.data.kinds_helpers import assert_data_error, write_config
 def _iris_like(rows: int = 60) -> pd.DataFrame:
     rng = np.random.default_rng(0)
     labels = np.array(["setosa", "virginica"])[np.arange(rows) % 2]
-    return pd.DataFrame({"length": rng.normal(size=rows) + (labels == "setosa"),
-                         "width": rng.normal(size=rows), "species": labels})
+    return pd.DataFrame(
+        {"length": rng.normal(size=rows) + (labels == "setosa"), "width": rng.normal(size=rows), "species": labels}
+    )
 
 
 def _data(source: Path, target="species", **extra):
@@ -28,11 +29,12 @@ def _data(source: Path, target="species", **extra):
 
 # -- duplicate headers ----------------------------------------------------------------------------
 
+
 def test_repeated_header_in_a_csv_is_an_error_naming_both_columns(tmp_path):
-    (tmp_path / "t.csv").write_text("species,length,width,species\n"
-                                    + "".join(f"a,{i},{i},b\n" for i in range(30)))
-    config = write_config(tmp_path, "dup", {"source": "t.csv", "target": "species"},
-                          [{"Dense": {"units": 1, "activation": "sigmoid"}}])
+    (tmp_path / "t.csv").write_text("species,length,width,species\n" + "".join(f"a,{i},{i},b\n" for i in range(30)))
+    config = write_config(
+        tmp_path, "dup", {"source": "t.csv", "target": "species"}, [{"Dense": {"units": 1, "activation": "sigmoid"}}]
+    )
     done = run_cli("collect", str(config), cwd=tmp_path)
     assert_data_error(done, "dup.yaml:", "data.source", "t.csv: columns 1 and 4 are both named 'species'")
 
@@ -58,8 +60,10 @@ def test_repeated_header_in_parquet_is_refused(tmp_path):
 
     from dlflow.data.sources import load_dataset
 
-    table = pa.Table.from_arrays([pa.array([1.0, 2.0] * 20), pa.array(["a", "b"] * 20), pa.array(["b", "a"] * 20)],
-                                 names=["length", "species", "species"])
+    table = pa.Table.from_arrays(
+        [pa.array([1.0, 2.0] * 20), pa.array(["a", "b"] * 20), pa.array(["b", "a"] * 20)],
+        names=["length", "species", "species"],
+    )
     pq.write_table(table, tmp_path / "t.parquet")
     with pytest.raises(DataError, match=r"t.parquet: columns 2 and 3 are both named 'species'"):
         load_dataset(_data(tmp_path / "t.parquet"), None)
@@ -74,8 +78,14 @@ def test_input_names_keep_distinct_columns_distinct():
     from dlflow.data.dataset import input_names
 
     assert input_names([*NON_ASCII, "a b", "a_b", "col_3"]) == {
-        "Länge": "Lange", "Breite": "Breite", "长度": "col_3", "宽度 🌸": "col_4", "a b": "a_b", "a_b": "a_b_6",
-        "col_3": "col_3_7"}
+        "Länge": "Lange",
+        "Breite": "Breite",
+        "长度": "col_3",
+        "宽度 🌸": "col_4",
+        "a b": "a_b",
+        "a_b": "a_b_6",
+        "col_3": "col_3_7",
+    }
 
 
 @pytest.mark.parametrize("streaming", [False, True])
@@ -90,10 +100,15 @@ def test_non_ascii_columns_load_as_distinct_inputs_keeping_their_names(tmp_path,
     data = _data(tmp_path / "t.csv", streaming={"enabled": streaming})
     dataset = scan_table(data, None, seed=1).samples["train"] if streaming else load_dataset(data, None)
     assert {n: s.column for n, s in dataset.input_specs.items()} == {
-        "Lange": "Länge", "Breite": "Breite", "col_3": "长度", "col_4": "宽度 🌸"}
+        "Lange": "Länge",
+        "Breite": "Breite",
+        "col_3": "长度",
+        "col_4": "宽度 🌸",
+    }
 
 
 # -- targets: NaN and infinity; errors name the file and data.target --------------------------------
+
 
 def _npz(tmp_path: Path, y: np.ndarray, **arrays) -> Path:
     path = tmp_path / "a.npz"
@@ -125,12 +140,15 @@ def test_infinite_csv_target_is_refused(tmp_path):
         load_dataset(_data(tmp_path / "t.csv", target="size"), "regression")
 
 
-@pytest.mark.parametrize("y, extra, task, fragment", [
-    (np.array([[0, 1, 2]] * 40), {}, "multiclass", "multiclass needs one label per sample"),
-    (np.array(["a"] * 40), {}, "multiclass", "at least 2 classes"),
-    (np.arange(40) % 3, {}, "binary", "binary needs exactly 2 classes"),
-    (np.arange(40) % 2, {"z": np.zeros(41)}, None, "every array needs the same number of samples"),
-])
+@pytest.mark.parametrize(
+    "y, extra, task, fragment",
+    [
+        (np.array([[0, 1, 2]] * 40), {}, "multiclass", "multiclass needs one label per sample"),
+        (np.array(["a"] * 40), {}, "multiclass", "at least 2 classes"),
+        (np.arange(40) % 3, {}, "binary", "binary needs exactly 2 classes"),
+        (np.arange(40) % 2, {"z": np.zeros(41)}, None, "every array needs the same number of samples"),
+    ],
+)
 def test_npz_data_errors_name_the_file_and_a_config_path(tmp_path, y, extra, task, fragment):
     from dlflow.data.sources import load_dataset
 

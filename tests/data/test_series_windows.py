@@ -58,11 +58,19 @@ def test_sunspots_windows_and_training_batches_equal_the_gathered_ones():
     from dlflow.data.pipeline import to_tf_dataset
 
     window = {"length": 24, "horizon": 1}
-    dataset = _load({"source": str(DATASETS / "sunspots.csv"), "target": "sunactivity", "window": window,
-                     "features": {"year": "ignore"}, "split": {"validation": 0.0, "test": 0.0}})
+    dataset = _load(
+        {
+            "source": str(DATASETS / "sunspots.csv"),
+            "target": "sunactivity",
+            "window": window,
+            "features": {"year": "ignore"},
+            "split": {"validation": 0.0, "test": 0.0},
+        }
+    )
     values = pd.read_csv(DATASETS / "sunspots.csv")[["sunactivity"]].to_numpy("float32")
-    reference = keras.utils.timeseries_dataset_from_array(values[:-1], targets=values[24:, 0], sequence_length=24,
-                                                          batch_size=10_000)
+    reference = keras.utils.timeseries_dataset_from_array(
+        values[:-1], targets=values[24:, 0], sequence_length=24, batch_size=10_000
+    )
     inputs, targets = next(iter(reference))
     assert np.array_equal(np.asarray(dataset.inputs["series"]), inputs.numpy())
     assert np.array_equal(dataset.targets["sunactivity"], targets.numpy())
@@ -87,5 +95,8 @@ def test_window_moments_and_digests_equal_those_of_the_gathered_windows():
         gathered = [bytes(row) for row in np.asarray(windows).reshape(len(windows), -1)]
         digests = windows.digests().tolist()
         assert len(set(digests)) == len(set(gathered)) < len(gathered)
-        assert all((digests[i] == digests[j]) == (gathered[i] == gathered[j])
-                   for i in range(len(gathered)) for j in range(i + 1, len(gathered), 7))
+        assert all(
+            (digests[i] == digests[j]) == (gathered[i] == gathered[j])
+            for i in range(len(gathered))
+            for j in range(i + 1, len(gathered), 7)
+        )

@@ -28,6 +28,7 @@ def _split(dataset, seed: int = 7):
 
 # -- K-fold -------------------------------------------------------------------------------------
 
+
 def test_kfold_covers_train_and_validation_only_and_is_stratified():
     from dlflow.data.kfold import kfold_splits
 
@@ -71,9 +72,15 @@ def test_kfold_on_ordered_data_validates_on_later_samples_only():
     from dlflow.data.split import make_split
 
     n = 100
-    series = Dataset("timeseries", {"series": np.arange(n, dtype="float32").reshape(n, 1, 1)},
-                     {"y": np.arange(n, dtype="float32")}, {"series": InputSpec("series", (1, 1), "float32", "series")},
-                     {"y": TargetSpec("y", "regression", None, ())}, "series.csv", ordered=True)
+    series = Dataset(
+        "timeseries",
+        {"series": np.arange(n, dtype="float32").reshape(n, 1, 1)},
+        {"y": np.arange(n, dtype="float32")},
+        {"series": InputSpec("series", (1, 1), "float32", "series")},
+        {"y": TargetSpec("y", "regression", None, ())},
+        "series.csv",
+        ordered=True,
+    )
     split = make_split(series, validation=0.2, test=0.2, stratify=False, seed=0)
     for train_idx, val_idx in kfold_splits(split, series, folds=4):
         assert train_idx.max() < val_idx.min()
@@ -81,6 +88,7 @@ def test_kfold_on_ordered_data_validates_on_later_samples_only():
 
 
 # -- duplicates across parts ------------------------------------------------------------------------
+
 
 def test_exact_duplicates_across_parts_are_counted_and_located():
     from dlflow.data.split import find_duplicates, row_digests
@@ -108,8 +116,9 @@ def test_frozen_split_stores_duplicates_and_digests(tmp_path):
 
     dataset = _dataset()
     split, created = frozen_split(dataset, validation=0.15, test=0.15, stratify=True, seed=7, store=tmp_path / "s.npz")
-    again, created_again = frozen_split(dataset, validation=0.15, test=0.15, stratify=True, seed=7,
-                                        store=tmp_path / "s.npz")
+    again, created_again = frozen_split(
+        dataset, validation=0.15, test=0.15, stratify=True, seed=7, store=tmp_path / "s.npz"
+    )
     assert created and not created_again
     assert again.describe() == split.describe()
     assert load_split(tmp_path / "s.npz").duplicates == split.duplicates
@@ -117,6 +126,7 @@ def test_frozen_split_stores_duplicates_and_digests(tmp_path):
 
 
 # -- the hash split of streamed tables ----------------------------------------------------------
+
 
 def test_hash_parts_are_fixed_by_the_seed_and_near_the_fractions():
     from dlflow.data.split import hash_parts
@@ -130,6 +140,7 @@ def test_hash_parts_are_fixed_by_the_seed_and_near_the_fractions():
 
 
 # -- through the CLI: one test split per experiment -------------------------------------------------
+
 
 def _split_facts(runs: Path, name: str) -> dict:
     from dlflow.data.split import load_split

@@ -15,8 +15,12 @@ from tests.data.test_tables import make_table, write_config
 @pytest.fixture()
 def table(tmp_path) -> dict:
     make_table().to_csv(tmp_path / "t.csv", index=False)
-    config = write_config(tmp_path, "t.csv", streaming={"enabled": True, "chunk_rows": 50},
-                          missing={"numeric": "median", "categorical": "most_frequent"})
+    config = write_config(
+        tmp_path,
+        "t.csv",
+        streaming={"enabled": True, "chunk_rows": 50},
+        missing={"numeric": "median", "categorical": "most_frequent"},
+    )
     from dlflow.config import load_config
 
     return {"work": tmp_path, "config": config, "loaded": load_config(config)}
@@ -34,8 +38,11 @@ def test_streamed_statistics_equal_in_memory_statistics_of_the_same_training_row
     streamed = scan_table(config.data, None, seed=config.seed)
     assert streamed.rows == 569 and sum(streamed.counts.values()) == 569
     parts = hash_parts(np.arange(569), config.seed, 0.15, 0.15)
-    assert streamed.counts == {"train": int((parts == 0).sum()), "validation": int((parts == 1).sum()),
-                               "test": int((parts == 2).sum())}
+    assert streamed.counts == {
+        "train": int((parts == 0).sum()),
+        "validation": int((parts == 1).sum()),
+        "test": int((parts == 2).sum()),
+    }
 
     frame = read_table(Path(config.data.source), "csv")
     memory = dataset_from_frame(frame, target="diagnosis", features=None, task=None, source="t.csv")
@@ -73,6 +80,7 @@ def test_a_part_yields_each_of_its_rows_once_shuffled_per_epoch(table):
     assert sorted(first) == sorted(second) == sorted(ordered)  # the same rows...
     assert not np.array_equal(first, second)  # ...in a new order each epoch
     assert np.array_equal(first, radii(np.random.default_rng([1, 0])))  # fixed by the seed
+
     def rows(data):
         return set(zip(*(data.inputs[c].reshape(-1).tolist() for c in ("radius", "area", "smoothness"))))
 
@@ -98,8 +106,9 @@ def test_bad_value_deep_in_a_streamed_file_names_its_line(tmp_path):
     frame["area"] = frame["area"].astype(object)
     frame.loc[500, "area"] = "n/a?"
     frame.to_csv(tmp_path / "t.csv", index=False)
-    config = write_config(tmp_path, "t.csv", streaming={"enabled": True, "chunk_rows": 100},
-                          features={"area": "numeric"})
+    config = write_config(
+        tmp_path, "t.csv", streaming={"enabled": True, "chunk_rows": 100}, features={"area": "numeric"}
+    )
     done = run_cli("collect", str(config), cwd=tmp_path)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "t.csv:502: column 'area': expected a number, received 'n/a?'" in done.stderr

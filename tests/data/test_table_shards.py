@@ -25,8 +25,14 @@ def _shards(folder: Path, suffix: str, parts: int = 3) -> Path:
 @pytest.mark.slow  # trains (about a minute on 2 busy cores)
 def test_a_parquet_folder_of_shards_trains_as_one_streamed_table(tmp_path):
     folder = _shards(tmp_path / "shards", ".parquet")
-    config = write_config(tmp_path, str(folder), name="shards", epochs=1, streaming={"chunk_rows": 100},
-                          missing={"numeric": "median", "categorical": "most_frequent"})
+    config = write_config(
+        tmp_path,
+        str(folder),
+        name="shards",
+        epochs=1,
+        streaming={"chunk_rows": 100},
+        missing={"numeric": "median", "categorical": "most_frequent"},
+    )
     card = cli_json("collect", str(config), cwd=tmp_path)
     assert card["streamed"] and sum(card["split"]["sizes"].values()) == len(make_table())
     result = cli_json("train", str(config), cwd=tmp_path)
@@ -42,8 +48,14 @@ def test_a_bad_value_in_a_csv_shard_names_the_shard_and_its_line(tmp_path):
     cells[3] = "n/a?"  # the area column
     lines[40] = ",".join(cells)
     (folder / "part-001.csv").write_text("\n".join(lines) + "\n")
-    config = write_config(tmp_path, str(folder / "part-*.csv"), name="glob", epochs=1,
-                          features={"area": "numeric"}, streaming={"chunk_rows": 50})
+    config = write_config(
+        tmp_path,
+        str(folder / "part-*.csv"),
+        name="glob",
+        epochs=1,
+        features={"area": "numeric"},
+        streaming={"chunk_rows": 50},
+    )
     done = run_cli("collect", str(config), cwd=tmp_path)
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"{folder / 'part-001.csv'}:41: column 'area': expected a number, received 'n/a?'" in done.stderr

@@ -36,8 +36,9 @@ def make_table(rows: int | None = None, seed: int = 0, missing: float = 0.05) ->
     rng = np.random.default_rng(seed)
     y = bunch.target.to_numpy()
     honest = rng.random(len(frame)) < 0.7
-    frame["clinic"] = np.where(honest, np.where(y == 1, "north", "south"),
-                               rng.choice(["north", "south", "east"], len(frame)))
+    frame["clinic"] = np.where(
+        honest, np.where(y == 1, "north", "south"), rng.choice(["north", "south", "east"], len(frame))
+    )
     frame["grade"] = np.clip(np.round(frame["radius"] / 6).astype(int), 1, 4)
     frame["notes"] = [" ".join(rng.choice(WORDS_BENIGN if t else WORDS_MALIGNANT, 5)) for t in y]
     frame["diagnosis"] = np.asarray(bunch.target_names)[y]
@@ -53,8 +54,12 @@ def write_config(folder: Path, source: str, *, name: str = "tables", epochs: int
         "name": name,
         "seed": 7,
         "data": {"source": source, "target": "diagnosis", **data},
-        "model": {"sequential": [{"Dense": {"units": 16, "activation": "relu"}},
-                                 {"Dense": {"units": 1, "activation": "sigmoid"}}]},
+        "model": {
+            "sequential": [
+                {"Dense": {"units": 16, "activation": "relu"}},
+                {"Dense": {"units": 1, "activation": "sigmoid"}},
+            ]
+        },
         "fit": {"epochs": epochs, "batch_size": 32, "verbose": 0},
     }
     path = folder / f"{name}.yaml"
@@ -64,18 +69,22 @@ def write_config(folder: Path, source: str, *, name: str = "tables", epochs: int
 
 # -- column types -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("values, expected", [
-    ([1.5, 2.25, 3.0, 4.75] * 10, "numeric"),
-    ([1, 2, 3, 1, 2, 3] * 10, "categorical"),  # few integer codes
-    ([True, False] * 20, "categorical"),
-    (["red", "blue", "green"] * 10, "categorical"),
-    (["a long description of the case"] * 30, "text"),
-    ([f"id-{i}" for i in range(50)], "ignore"),  # an identifier
-    (list(range(1, 51)), "ignore"),  # a row number
-    ([np.nan] * 30, "ignore"),
-    (["1.5", "2.5", "3.5"] * 20 + ["oops"], "numeric"),  # numbers with a typo: reported by row later
-    ([1.0, 2.0, np.nan, 3.0] * 10, "categorical"),  # integer codes with gaps
-])
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([1.5, 2.25, 3.0, 4.75] * 10, "numeric"),
+        ([1, 2, 3, 1, 2, 3] * 10, "categorical"),  # few integer codes
+        ([True, False] * 20, "categorical"),
+        (["red", "blue", "green"] * 10, "categorical"),
+        (["a long description of the case"] * 30, "text"),
+        ([f"id-{i}" for i in range(50)], "ignore"),  # an identifier
+        (list(range(1, 51)), "ignore"),  # a row number
+        ([np.nan] * 30, "ignore"),
+        (["1.5", "2.5", "3.5"] * 20 + ["oops"], "numeric"),  # numbers with a typo: reported by row later
+        ([1.0, 2.0, np.nan, 3.0] * 10, "categorical"),  # integer codes with gaps
+    ],
+)
 def test_infer_column_type(values, expected):
     from dlflow.data.tabular import infer_column_type
 
@@ -100,6 +109,7 @@ def test_table_inputs_keep_missing_values_raw_and_count_them():
 
 # -- statistics from the training split only ----------------------------------------------------
 
+
 def test_fill_values_and_normalization_come_from_training_rows_only():
     from dlflow.data.missing import MissingPolicy
     from dlflow.data.stats import preprocessing_stats, summarize
@@ -122,11 +132,15 @@ def test_fill_values_and_normalization_come_from_training_rows_only():
     assert stats["grade"]["fill"] == grade.mode().min()
     assert stats["grade"]["vocabulary"] == sorted(grade.unique().tolist())
 
-    median = preprocessing_stats(summarize(train.inputs, train.input_specs),
-                                 MissingPolicy(numeric="median", categorical="constant", categorical_constant="n/a"))
+    median = preprocessing_stats(
+        summarize(train.inputs, train.input_specs),
+        MissingPolicy(numeric="median", categorical="constant", categorical_constant="n/a"),
+    )
     assert median["texture"]["fill"] == pytest.approx(texture.median(), rel=1e-5)
     assert median["clinic"]["fill"] == "n/a" and "n/a" in median["clinic"]["vocabulary"]
-    assert median["grade"]["fill"] == median["grade"]["oov_token"]  # a string constant for integer codes: unknown bucket
+    assert (
+        median["grade"]["fill"] == median["grade"]["oov_token"]
+    )  # a string constant for integer codes: unknown bucket
     # validation and test rows never matter: change them all, the statistics stay
     changed = frame.copy()
     changed.loc[400:, "texture"] = 1e6
@@ -143,9 +157,19 @@ def test_model_fills_missing_inputs_with_training_statistics():
 
     frame = make_table()
     frame["clinic"] = frame["clinic"].where(frame["clinic"].notna(), "")
-    data = dataset_from_frame(frame, target="diagnosis", features=None, task=None, source="t.csv",
-                              missing={"numeric": "constant", "categorical": "most_frequent",
-                                       "numeric_constant": -3.0, "categorical_constant": "missing"})
+    data = dataset_from_frame(
+        frame,
+        target="diagnosis",
+        features=None,
+        task=None,
+        source="t.csv",
+        missing={
+            "numeric": "constant",
+            "categorical": "most_frequent",
+            "numeric_constant": -3.0,
+            "categorical_constant": "missing",
+        },
+    )
     train = data.take(np.arange(450))
     inputs = build_inputs(train)
     model = keras.Model(inputs.model_inputs("tabular"), inputs.combined)
@@ -167,6 +191,7 @@ def train_mode(train, name: str) -> str:
 
 
 # -- through the CLI: train, predict and a SavedModel on raw columns ------------------------------
+
 
 @pytest.fixture(scope="module")
 def table_run(tmp_path_factory) -> dict:
@@ -218,6 +243,7 @@ def test_tflite_reports_string_tables_unsupported_instead_of_crashing(table_run)
 
 
 # -- bad data: exit 2, one line naming the file and the row or column ----------------------------
+
 
 def _collect_error(work: Path, config: Path) -> str:
     done = run_cli("collect", str(config), cwd=work)
@@ -307,8 +333,9 @@ def test_integer_target_labels_come_back_as_integers():
 
     frame = make_table()
     frame["grade_target"] = frame["grade"].fillna(2).astype(int) * 10
-    data = dataset_from_frame(frame.drop(columns=["diagnosis"]), target="grade_target", features=None,
-                              task="multiclass", source="t.csv")
+    data = dataset_from_frame(
+        frame.drop(columns=["diagnosis"]), target="grade_target", features=None, task="multiclass", source="t.csv"
+    )
     spec = data.target_specs["grade_target"]
     assert spec.classes == (10, 20, 30, 40)
     labels, _ = decode_predictions(spec, np.eye(4)[[2, 0]])

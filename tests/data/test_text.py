@@ -64,12 +64,14 @@ def test_a_folder_without_images_is_detected_as_text_dir_and_a_bom_is_dropped(tm
 
 # -- training through the CLI ------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     """configs/bbc_text.yaml as shipped, cut to a few epochs."""
     work = tmp_path_factory.mktemp("text")
-    result = cli_json("train", str(CONFIGS / "bbc_text.yaml"), "--set", "fit.epochs=12",
-                      "--set", "fit.verbose=0", cwd=work)
+    result = cli_json(
+        "train", str(CONFIGS / "bbc_text.yaml"), "--set", "fit.epochs=12", "--set", "fit.verbose=0", cwd=work
+    )
     return {"work": work, "run": Path(result["run"]), "metrics": result}
 
 
@@ -130,12 +132,14 @@ def test_full_config_is_well_above_the_majority_class(tmp_path):
 
 # -- bad data ----------------------------------------------------------------------------------
 
+
 def test_non_utf8_file_is_a_data_error_naming_file_and_byte(tmp_path):
     folder = _text_folder(tmp_path / "pets")
     bad = folder / "dogs" / "latin1.txt"
     bad.write_bytes("caf\u00e9 ".encode("utf-8") + "\u00a3100".encode("latin-1"))
-    config = write_config(tmp_path, "latin", {"source": str(folder), "text": {"output_mode": "multi_hot"}},
-                          BAG_OF_WORDS)
+    config = write_config(
+        tmp_path, "latin", {"source": str(folder), "text": {"output_mode": "multi_hot"}}, BAG_OF_WORDS
+    )
     assert_data_error(run_cli("train", str(config), cwd=tmp_path), str(bad), "not UTF-8 text (byte 6")
 
 

@@ -24,22 +24,38 @@ def _write_records(folder: Path, files: int = 2, per_file: int = 150) -> Path:
             for _ in range(per_file):
                 label = int(rng.integers(0, 3))
                 x = rng.normal(label * 2.0, 0.5, 4).astype("float32")
-                example = tf.train.Example(features=tf.train.Features(feature={
-                    "x": tf.train.Feature(float_list=tf.train.FloatList(value=x)),
-                    "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))}))
+                example = tf.train.Example(
+                    features=tf.train.Features(
+                        feature={
+                            "x": tf.train.Feature(float_list=tf.train.FloatList(value=x)),
+                            "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+                        }
+                    )
+                )
                 writer.write(example.SerializeToString())
     return folder
 
 
 def _config(work: Path, source: str, features: dict) -> Path:
-    config = {"name": "records", "seed": 3, "task": "multiclass",
-              "data": {"source": source, "format": "tfrecord", "target": "label",
-                       "tfrecord": {"features": features}},
-              "model": {"sequential": [{"Dense": {"units": 8, "activation": "relu"}},
-                                       {"Dense": {"units": 3, "activation": "softmax"}}]},
-              "compile": {"optimizer": {"Adam": {"learning_rate": 0.03}}, "loss": "sparse_categorical_crossentropy",
-                          "metrics": ["accuracy"]},
-              "fit": {"epochs": 6, "batch_size": 32, "verbose": 0}, "export": {"formats": ["keras"]}}
+    config = {
+        "name": "records",
+        "seed": 3,
+        "task": "multiclass",
+        "data": {"source": source, "format": "tfrecord", "target": "label", "tfrecord": {"features": features}},
+        "model": {
+            "sequential": [
+                {"Dense": {"units": 8, "activation": "relu"}},
+                {"Dense": {"units": 3, "activation": "softmax"}},
+            ]
+        },
+        "compile": {
+            "optimizer": {"Adam": {"learning_rate": 0.03}},
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"],
+        },
+        "fit": {"epochs": 6, "batch_size": 32, "verbose": 0},
+        "export": {"formats": ["keras"]},
+    }
     path = work / "records.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path

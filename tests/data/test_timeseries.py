@@ -21,8 +21,13 @@ def _series_csv(path: Path, rows: int = 200) -> Path:
     """A time-ordered table: a date column, the row number `t`, a noisy wave `y` to forecast."""
     rng = np.random.default_rng(0)
     t = np.arange(rows)
-    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
-                          "t": t, "y": np.sin(t / 5) + rng.normal(0, 0.1, rows)})
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2020-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"),
+            "t": t,
+            "y": np.sin(t / 5) + rng.normal(0, 0.1, rows),
+        }
+    )
     frame.to_csv(path, index=False)
     return path
 
@@ -37,6 +42,7 @@ def _load(data: dict, task: str | None = None):
 
 
 # -- windows ------------------------------------------------------------------------------------
+
 
 def test_windows_follow_the_documented_rule(tmp_path):
     source = _series_csv(tmp_path / "s.csv")
@@ -60,11 +66,19 @@ def test_sampling_rate_one_matches_keras_timeseries_dataset_from_array(tmp_path)
 
     source = _series_csv(tmp_path / "s.csv", rows=60)
     split = {"validation": 0.0, "test": 0.0}
-    dataset, _ = _load({"source": str(source), "target": "y", "window": {"length": 7, "horizon": 2, "stride": 3},
-                        "features": {"t": "ignore"}, "split": split})
+    dataset, _ = _load(
+        {
+            "source": str(source),
+            "target": "y",
+            "window": {"length": 7, "horizon": 2, "stride": 3},
+            "features": {"t": "ignore"},
+            "split": split,
+        }
+    )
     values = pd.read_csv(source)[["y"]].to_numpy("float32")
-    reference = keras.utils.timeseries_dataset_from_array(values[:-2], targets=values[7 - 1 + 2:, 0],
-                                                          sequence_length=7, sequence_stride=3, batch_size=1000)
+    reference = keras.utils.timeseries_dataset_from_array(
+        values[:-2], targets=values[7 - 1 + 2 :, 0], sequence_length=7, sequence_stride=3, batch_size=1000
+    )
     inputs, targets = next(iter(reference))
     assert np.allclose(dataset.inputs["series"], inputs.numpy())
     assert np.allclose(dataset.targets["y"], targets.numpy())
@@ -80,6 +94,7 @@ def test_builtin_series_load_through_the_time_series_kind():
 
 
 # -- the split: chronological, no leakage --------------------------------------------------------
+
 
 def test_chronological_split_has_no_overlap_and_no_leakage(tmp_path):
     """Through the CLI: the stored split keeps time order and no row is in two parts' windows."""
@@ -112,8 +127,9 @@ def test_series_normalization_uses_training_windows_only(tmp_path):
     from dlflow.model.inputs import build_inputs
 
     source = tmp_path / "trend.csv"
-    pd.DataFrame({"level": np.arange(300, dtype=float) ** 1.5, "noise": np.random.default_rng(1).normal(5, 2, 300)}
-                 ).to_csv(source, index=False)
+    pd.DataFrame(
+        {"level": np.arange(300, dtype=float) ** 1.5, "noise": np.random.default_rng(1).normal(5, 2, 300)}
+    ).to_csv(source, index=False)
     dataset, _ = _load({"source": str(source), "target": "level", "window": {"length": 10}})
     split = make_split(dataset, validation=0.15, test=0.15, stratify=False, seed=0)
     train = dataset.take(split.train)
@@ -129,10 +145,12 @@ def test_series_normalization_uses_training_windows_only(tmp_path):
 
 # -- training through the CLI ------------------------------------------------------------------
 
+
 @pytest.mark.slow  # make test-all; keeps make test under 10 minutes on 2 cores
 def test_sunspots_config_trains_and_evaluates_briefly(tmp_path):
-    result = cli_json("train", str(CONFIGS / "sunspots.yaml"), "--set", "fit.epochs=3", "--set", "fit.verbose=0",
-                      cwd=tmp_path)
+    result = cli_json(
+        "train", str(CONFIGS / "sunspots.yaml"), "--set", "fit.epochs=3", "--set", "fit.verbose=0", cwd=tmp_path
+    )
     manifest = json.loads((Path(result["run"]) / "manifest.json").read_text())
     assert manifest["data"]["kind"] == "timeseries" and manifest["data"]["chronological"]
     assert manifest["data"]["sizes"] == {"train": 165, "validation": 36, "test": 36}
@@ -163,11 +181,19 @@ def test_whole_sequence_classification_from_npz_trains_conv1d_and_lstm_layers(tm
 
     digits = load_digits()
     np.savez(tmp_path / "rows.npz", rows=(digits.images / 16.0).astype("float32"), digit=digits.target)
-    layers = [{"Conv1D": {"filters": 32, "kernel_size": 3, "padding": "same", "activation": "relu"}},
-              {"LSTM": {"units": 32}}, {"Dense": {"units": 10, "activation": "softmax"}}]
-    config = write_config(tmp_path, "rows", {"source": "rows.npz", "target": "digit"}, layers,
-                          compile={"optimizer": {"Adam": {"learning_rate": 0.01}}},
-                          fit={"epochs": 4, "batch_size": 64, "verbose": 0})
+    layers = [
+        {"Conv1D": {"filters": 32, "kernel_size": 3, "padding": "same", "activation": "relu"}},
+        {"LSTM": {"units": 32}},
+        {"Dense": {"units": 10, "activation": "softmax"}},
+    ]
+    config = write_config(
+        tmp_path,
+        "rows",
+        {"source": "rows.npz", "target": "digit"},
+        layers,
+        compile={"optimizer": {"Adam": {"learning_rate": 0.01}}},
+        fit={"epochs": 4, "batch_size": 64, "verbose": 0},
+    )
     result = cli_json("train", str(config), cwd=tmp_path)
     manifest = json.loads((Path(result["run"]) / "manifest.json").read_text())
     assert manifest["data"]["kind"] == "arrays" and manifest["data"]["inputs"][0]["shape"] == [8, 8]
@@ -176,11 +202,15 @@ def test_whole_sequence_classification_from_npz_trains_conv1d_and_lstm_layers(tm
 
 # -- bad data ----------------------------------------------------------------------------------
 
+
 def test_window_longer_than_the_series_is_a_data_error(tmp_path):
     source = _series_csv(tmp_path / "s.csv", rows=50)
     config = write_config(tmp_path, "long", {"source": str(source), "target": "y", "window": {"length": 60}}, MLP)
-    assert_data_error(run_cli("train", str(config), cwd=tmp_path), "data.window.length",
-                      "a window of length 60 plus horizon 1 needs at least 61 rows, but the series has 50")
+    assert_data_error(
+        run_cli("train", str(config), cwd=tmp_path),
+        "data.window.length",
+        "a window of length 60 plus horizon 1 needs at least 61 rows, but the series has 50",
+    )
 
 
 def test_too_few_windows_for_the_split_is_a_data_error_naming_the_length(tmp_path):

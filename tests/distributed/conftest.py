@@ -29,8 +29,14 @@ def start_dlflow(args: list[str], *, cwd: Path, env: dict | None = None, tag: st
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     full_env.pop("DLFLOW_RUNS_DIR", None)
     command = ["timeout", "-k", "10", str(WORKER_TIMEOUT), sys.executable, "-m", "dlflow.cli", *args]
-    return subprocess.Popen(command, cwd=cwd, env=full_env, stdout=open(cwd / f"{tag}.out", "w"),
-                            stderr=open(cwd / f"{tag}.err", "w"), start_new_session=True)
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=full_env,
+        stdout=open(cwd / f"{tag}.out", "w"),
+        stderr=open(cwd / f"{tag}.err", "w"),
+        start_new_session=True,
+    )
 
 
 def finish(process: subprocess.Popen, timeout: float = WORKER_TIMEOUT + 20) -> int:
@@ -52,16 +58,32 @@ def kill(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def run_workers(args: list[str], *, count: int, cwd: Path, port: int | None = None, env: dict | None = None,
-                tag: str = "worker") -> list[dict]:
+def run_workers(
+    args: list[str], *, count: int, cwd: Path, port: int | None = None, env: dict | None = None, tag: str = "worker"
+) -> list[dict]:
     """Run `dlflow ARGS --coordinator 127.0.0.1:PORT --num-workers N --worker-index I --json` for each I.
 
     Returns each worker's JSON result (asserting every worker exited 0).
     """
     port = port or free_port()
-    processes = [start_dlflow([*args, "--coordinator", f"127.0.0.1:{port}", "--num-workers", str(count),
-                               "--worker-index", str(i), "--json"], cwd=cwd, env=env, tag=f"{tag}{i}")
-                 for i in range(count)]
+    processes = [
+        start_dlflow(
+            [
+                *args,
+                "--coordinator",
+                f"127.0.0.1:{port}",
+                "--num-workers",
+                str(count),
+                "--worker-index",
+                str(i),
+                "--json",
+            ],
+            cwd=cwd,
+            env=env,
+            tag=f"{tag}{i}",
+        )
+        for i in range(count)
+    ]
     codes = [finish(p) for p in processes]
     for i, code in enumerate(codes):
         assert code == 0, f"worker {i} exited {code}:\n" + (cwd / f"{tag}{i}.err").read_text()[-3000:]
@@ -75,8 +97,9 @@ def saved_weights(keras_file: Path) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     with zipfile.ZipFile(keras_file) as archive:
         with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
-            weights.visititems(lambda name, obj: out.__setitem__(name, np.array(obj))
-                               if isinstance(obj, h5py.Dataset) else None)
+            weights.visititems(
+                lambda name, obj: out.__setitem__(name, np.array(obj)) if isinstance(obj, h5py.Dataset) else None
+            )
     return out
 
 

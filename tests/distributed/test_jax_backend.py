@@ -24,8 +24,13 @@ print(json.dumps({"backend": keras.config.backend(), "predictions": model.predic
 
 
 def _predict_under(backend: str, model: str) -> np.ndarray:
-    done = subprocess.run([sys.executable, "-c", PREDICT, backend, model], capture_output=True, text=True,
-                          timeout=300, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-c", PREDICT, backend, model],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["backend"] == backend
@@ -34,8 +39,15 @@ def _predict_under(backend: str, model: str) -> np.ndarray:
 
 @pytest.mark.slow
 def test_digits_convnet_trains_evaluates_and_exports_on_jax(tmp_path):
-    result = cli_json("train", str(CONFIGS / "digits_convnet.yaml"), "--set", "runtime.backend=jax",
-                      "--set", "fit.epochs=6", cwd=tmp_path)
+    result = cli_json(
+        "train",
+        str(CONFIGS / "digits_convnet.yaml"),
+        "--set",
+        "runtime.backend=jax",
+        "--set",
+        "fit.epochs=6",
+        cwd=tmp_path,
+    )
     run = tmp_path / result["run"]
     runtime = json.loads((run / "manifest.json").read_text())["runtime"]
     assert (runtime["backend"], runtime["strategy"], runtime["jit_compile"]) == ("jax", "none", True)
@@ -57,9 +69,11 @@ def test_string_preprocessing_on_jax_is_a_config_error(tmp_path):
     rng = np.random.default_rng(0)
     rows = ["color,x,y", *(f"{rng.choice(['red', 'blue'])},{rng.normal():.3f},{rng.integers(0, 2)}" for _ in range(80))]
     (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
-    (tmp_path / "t.yaml").write_text("name: t\ndata: {source: t.csv, target: y}\n"
-                                     "model: {sequential: [{Dense: {units: 1, activation: sigmoid}}]}\n"
-                                     "runtime:\n  backend: jax\n")
+    (tmp_path / "t.yaml").write_text(
+        "name: t\ndata: {source: t.csv, target: y}\n"
+        "model: {sequential: [{Dense: {units: 1, activation: sigmoid}}]}\n"
+        "runtime:\n  backend: jax\n"
+    )
     done = run_cli("train", "t.yaml", cwd=tmp_path)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "t.yaml:5:12: runtime.backend: the jax backend cannot run StringLookup" in done.stderr
@@ -67,12 +81,17 @@ def test_string_preprocessing_on_jax_is_a_config_error(tmp_path):
     assert not list((tmp_path / "runs" / "t").glob("*/"))  # no run directory
 
 
-@pytest.mark.parametrize("sets, message", [
-    (["runtime.strategy=data_parallel"], "strategy data_parallel runs on Keras's distribution API, which needs "
-                                         "runtime.backend: jax"),
-    (["runtime.strategy=multi_worker"], "Keras 3 cannot fit under TensorFlow's MultiWorkerMirroredStrategy"),
-    (["runtime.strategy=mirrored", "runtime.backend=jax"], "strategy mirrored is TensorFlow's MirroredStrategy"),
-])
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        (
+            ["runtime.strategy=data_parallel"],
+            "strategy data_parallel runs on Keras's distribution API, which needs runtime.backend: jax",
+        ),
+        (["runtime.strategy=multi_worker"], "Keras 3 cannot fit under TensorFlow's MultiWorkerMirroredStrategy"),
+        (["runtime.strategy=mirrored", "runtime.backend=jax"], "strategy mirrored is TensorFlow's MirroredStrategy"),
+    ],
+)
 def test_a_strategy_needs_its_backend(tmp_path, sets, message):
     done = run_cli("train", str(CONFIGS / "digits_mlp.yaml"), *[a for s in sets for a in ("--set", s)], cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr, done.stderr[-2000:]
@@ -81,14 +100,25 @@ def test_a_strategy_needs_its_backend(tmp_path, sets, message):
 
 def test_cluster_options_need_multi_worker_and_each_other(tmp_path):
     config = str(CONFIGS / "digits_mlp.yaml")
-    done = run_cli("train", config, "--coordinator", "127.0.0.1:9", "--num-workers", "2", "--worker-index", "0",
-                   cwd=tmp_path)
+    done = run_cli(
+        "train", config, "--coordinator", "127.0.0.1:9", "--num-workers", "2", "--worker-index", "0", cwd=tmp_path
+    )
     assert done.returncode == 2 and "are for runtime.strategy multi_worker" in done.stderr
     multi = ["--set", "runtime.backend=jax", "--set", "runtime.strategy=multi_worker"]
     done = run_cli("train", config, *multi, "--coordinator", "127.0.0.1:9", cwd=tmp_path)
     assert done.returncode == 2 and "missing: --num-workers, --worker-index" in done.stderr
-    done = run_cli("train", config, *multi, "--coordinator", "127.0.0.1:9", "--num-workers", "2",
-                   "--worker-index", "2", cwd=tmp_path)
+    done = run_cli(
+        "train",
+        config,
+        *multi,
+        "--coordinator",
+        "127.0.0.1:9",
+        "--num-workers",
+        "2",
+        "--worker-index",
+        "2",
+        cwd=tmp_path,
+    )
     assert done.returncode == 2 and "--worker-index: expected 0 to 1, received 2" in done.stderr
     done = run_cli("train", config, *multi, cwd=tmp_path, env={"KERAS_DISTRIBUTION_JOB_ADDRESSES": ""})
     assert done.returncode == 2 and "needs to know the cluster" in done.stderr

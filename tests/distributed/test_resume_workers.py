@@ -17,9 +17,22 @@ from tests.conftest import CONFIGS
 from tests.distributed.conftest import free_port, kill, run_workers, start_dlflow
 
 EPOCHS = 6
-ARGS = ["train", str(CONFIGS / "digits_mlp.yaml"), "--set", f"fit.epochs={EPOCHS}", "--set", "fit.callbacks=[]",
-        "--set", "fit.batch_size=16", "--set", "runtime.backend=jax", "--set", "runtime.strategy=multi_worker",
-        "--num-workers", "2"]
+ARGS = [
+    "train",
+    str(CONFIGS / "digits_mlp.yaml"),
+    "--set",
+    f"fit.epochs={EPOCHS}",
+    "--set",
+    "fit.callbacks=[]",
+    "--set",
+    "fit.batch_size=16",
+    "--set",
+    "runtime.backend=jax",
+    "--set",
+    "runtime.strategy=multi_worker",
+    "--num-workers",
+    "2",
+]
 
 
 def _epochs(history: Path) -> list[int]:
@@ -34,8 +47,15 @@ def test_a_worker_dies_and_the_job_resumes_in_the_same_run(tmp_path):
     port = free_port()
     scratch = tmp_path / "tmp"  # a killed worker leaves its private folder behind: keep it in the test's
     scratch.mkdir()
-    workers = [start_dlflow([*ARGS, "--coordinator", f"127.0.0.1:{port}", "--worker-index", str(i)], cwd=tmp_path,
-                            env={"TMPDIR": str(scratch)}, tag=f"first{i}") for i in range(2)]
+    workers = [
+        start_dlflow(
+            [*ARGS, "--coordinator", f"127.0.0.1:{port}", "--worker-index", str(i)],
+            cwd=tmp_path,
+            env={"TMPDIR": str(scratch)},
+            tag=f"first{i}",
+        )
+        for i in range(2)
+    ]
     experiment = tmp_path / "runs" / "digits-mlp"
     deadline, run = time.time() + 300, None
     while time.time() < deadline and run is None:

@@ -11,15 +11,18 @@ from dlflow.train import backend, distributed, runtime
 from dlflow.train.distributed import ClusterOptions, Worker
 
 
-@pytest.mark.parametrize("choice, platform, gpus, expected", [
-    ("auto", "gpu", [{"compute_capability": (8, 0)}, {"compute_capability": (9, 0)}], "mixed_float16"),
-    ("auto", "gpu", [{"compute_capability": (8, 0)}, {"compute_capability": (6, 1)}], "off"),  # all must gain
-    ("auto", "gpu", [{"compute_capability": None}], "off"),
-    ("auto", "cpu", [], "off"),
-    ("auto", "tpu", [], "mixed_bfloat16"),
-    ("mixed_bfloat16", "cpu", [], "mixed_bfloat16"),  # asked for: honoured
-    ("off", "gpu", [{"compute_capability": (9, 0)}], "off"),
-])
+@pytest.mark.parametrize(
+    "choice, platform, gpus, expected",
+    [
+        ("auto", "gpu", [{"compute_capability": (8, 0)}, {"compute_capability": (9, 0)}], "mixed_float16"),
+        ("auto", "gpu", [{"compute_capability": (8, 0)}, {"compute_capability": (6, 1)}], "off"),  # all must gain
+        ("auto", "gpu", [{"compute_capability": None}], "off"),
+        ("auto", "cpu", [], "off"),
+        ("auto", "tpu", [], "mixed_bfloat16"),
+        ("mixed_bfloat16", "cpu", [], "mixed_bfloat16"),  # asked for: honoured
+        ("off", "gpu", [{"compute_capability": (9, 0)}], "off"),
+    ],
+)
 def test_mixed_precision_auto_picks_what_pays_off(choice, platform, gpus, expected):
     assert runtime._mixed_precision(choice, platform, gpus) == expected
 
@@ -38,8 +41,11 @@ def test_jax_device_count_is_set_before_jax_starts(monkeypatch):
 
 
 def test_cluster_options_fall_back_to_keras_variables():
-    environ = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1:7777", "KERAS_DISTRIBUTION_NUM_PROCESSES": "4",
-               "KERAS_DISTRIBUTION_PROCESS_ID": "3"}
+    environ = {
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1:7777",
+        "KERAS_DISTRIBUTION_NUM_PROCESSES": "4",
+        "KERAS_DISTRIBUTION_PROCESS_ID": "3",
+    }
     assert ClusterOptions.from_options({}, environ) == ClusterOptions("10.0.0.1:7777", 4, 3)
     given = ClusterOptions.from_options({"worker_index": 1}, environ)
     assert given == ClusterOptions("10.0.0.1:7777", 4, 1)  # an option beats its variable
@@ -48,13 +54,16 @@ def test_cluster_options_fall_back_to_keras_variables():
         ClusterOptions.from_options({}, {"KERAS_DISTRIBUTION_PROCESS_ID": "one"})
 
 
-@pytest.mark.parametrize("strategy, options, message", [
-    ("auto", ClusterOptions("h:1", 2, 0), "are for runtime.strategy multi_worker"),
-    ("multi_worker", ClusterOptions("h:1", None, 0), "missing: --num-workers"),
-    ("multi_worker", ClusterOptions("h", 2, 0), "expected HOST:PORT"),
-    ("multi_worker", ClusterOptions("h:1", 0, 0), "--num-workers: expected 1 or more"),
-    ("multi_worker", ClusterOptions("h:1", 2, -1), "--worker-index: expected 0 to 1, received -1"),
-])
+@pytest.mark.parametrize(
+    "strategy, options, message",
+    [
+        ("auto", ClusterOptions("h:1", 2, 0), "are for runtime.strategy multi_worker"),
+        ("multi_worker", ClusterOptions("h:1", None, 0), "missing: --num-workers"),
+        ("multi_worker", ClusterOptions("h", 2, 0), "expected HOST:PORT"),
+        ("multi_worker", ClusterOptions("h:1", 0, 0), "--num-workers: expected 1 or more"),
+        ("multi_worker", ClusterOptions("h:1", 2, -1), "--worker-index: expected 0 to 1, received -1"),
+    ],
+)
 def test_cluster_options_are_checked_before_anything_starts(strategy, options, message):
     with pytest.raises(UsageError, match=message):
         distributed.check_cluster(SimpleNamespace(strategy=strategy), options)
@@ -92,8 +101,9 @@ def test_every_worker_takes_the_same_steps_over_disjoint_samples(samples, batch,
     data = tf.data.Dataset.from_tensor_slices((np.arange(samples), np.arange(samples) * 10)).batch(batch)
     seen = []
     for index in range(workers):
-        shares = distributed.shard_batches(data, replicas=replicas, worker=Worker(index, workers), batch_size=batch,
-                                           samples=samples)
+        shares = distributed.shard_batches(
+            data, replicas=replicas, worker=Worker(index, workers), batch_size=batch, samples=samples
+        )
         batches = [(x.numpy(), y.numpy()) for x, y in shares]
         assert int(shares.cardinality()) == len(batches)  # Keras knows the number of steps
         assert all(len(x) * workers % replicas == 0 and len(x) > 0 for x, _ in batches)

@@ -19,10 +19,21 @@ TRIALS = 4
 @pytest.mark.slow
 def test_two_tuner_workers_run_every_trial_once(tmp_path):
     oracle = f"127.0.0.1:{free_port()}"
-    args = ["tune", str(CONFIGS / "digits_tune.yaml"), "--set", f"search.max_trials={TRIALS}", "--set", "fit.epochs=2",
-            "--oracle", oracle, "--json"]
-    processes = {tuner: start_dlflow([*args, "--tuner-id", tuner], cwd=tmp_path, tag=tuner)
-                 for tuner in ("chief", "tuner0", "tuner1")}
+    args = [
+        "tune",
+        str(CONFIGS / "digits_tune.yaml"),
+        "--set",
+        f"search.max_trials={TRIALS}",
+        "--set",
+        "fit.epochs=2",
+        "--oracle",
+        oracle,
+        "--json",
+    ]
+    processes = {
+        tuner: start_dlflow([*args, "--tuner-id", tuner], cwd=tmp_path, tag=tuner)
+        for tuner in ("chief", "tuner0", "tuner1")
+    }
     for tuner, process in processes.items():
         assert finish(process) == 0, f"{tuner}:\n" + (tmp_path / f"{tuner}.err").read_text()[-3000:]
     chief = json.loads((tmp_path / "chief.out").read_text())

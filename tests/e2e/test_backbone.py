@@ -128,8 +128,10 @@ model:
 """)
     done = run_cli("validate", str(config), cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "bad.yaml:4:14: model.backbone: unknown keras.applications model 'MobileNetv2' (did you mean " \
-           "'MobileNetV2'?)" in done.stderr, done.stderr
+    assert (
+        "bad.yaml:4:14: model.backbone: unknown keras.applications model 'MobileNetv2' (did you mean "
+        "'MobileNetV2'?)" in done.stderr
+    ), done.stderr
     config.write_text(config.read_text().replace("MobileNetv2: {weights: null}", "MobileNetV2: {include_top: true}"))
     done = run_cli("validate", str(config), cwd=tmp_path)
     assert done.returncode == 2
@@ -144,8 +146,11 @@ model:
 
 def test_imagenet_weights_offline_fail_in_one_line_naming_the_url_before_the_run(tiny, tmp_path):
     config = _config(tiny, "imagenet")
-    env = {"KERAS_HOME": str(tmp_path / "keras"), "HTTPS_PROXY": "http://127.0.0.1:9",
-           "https_proxy": "http://127.0.0.1:9"}  # no cached weights; any network refused at once
+    env = {
+        "KERAS_HOME": str(tmp_path / "keras"),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+    }  # no cached weights; any network refused at once
     done = run_cli("train", str(config), "--set", "name=offline", cwd=tiny, env=env)
     assert done.returncode == 2, done.stderr[-2000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]

@@ -23,14 +23,37 @@ fit:
 
 CASES = {
     # name: (config text, command, expected message pattern)
-    "unknown_key": (GOOD.replace("fit:\n", "fitt:\n"), "validate", r":8:1: unknown top-level key 'fitt' \(did you mean 'fit'\?\)"),
-    "unknown_layer": (GOOD.replace("- Flatten", "- Flaten"), "validate", r":6:7: model\.sequential\[0\]: unknown layer 'Flaten' \(did you mean 'Flatten'\?\)"),
-    "misspelled_argument": (GOOD.replace("units: 10", "unit: 10"), "validate", r":7:\d+: model\.sequential\[1\]\.Dense: unknown argument 'unit' \(did you mean 'units'\?\)"),
+    "unknown_key": (
+        GOOD.replace("fit:\n", "fitt:\n"),
+        "validate",
+        r":8:1: unknown top-level key 'fitt' \(did you mean 'fit'\?\)",
+    ),
+    "unknown_layer": (
+        GOOD.replace("- Flatten", "- Flaten"),
+        "validate",
+        r":6:7: model\.sequential\[0\]: unknown layer 'Flaten' \(did you mean 'Flatten'\?\)",
+    ),
+    "misspelled_argument": (
+        GOOD.replace("units: 10", "unit: 10"),
+        "validate",
+        r":7:\d+: model\.sequential\[1\]\.Dense: unknown argument 'unit' \(did you mean 'units'\?\)",
+    ),
     "wrong_type": (GOOD.replace("epochs: 1", "epochs: ten"), "validate", r":9:\d+: fit\.epochs: .*integer.*'ten'"),
-    "yaml_syntax": (GOOD.replace("fit:\n  epochs: 1", "fit:\n  epochs: [1"), "validate", r":\d+:\d+: YAML syntax error"),
-    "output_target_mismatch": (GOOD.replace("units: 10", "units: 5"), "train",
-                               r":7:\d+: model\.sequential\[1\]: the model's output has 5 unit\(s\) but the target 'label' has 10 classes; the last layer should be Dense: \{units: 10, activation: softmax\}"),
-    "missing_data_file": (GOOD.replace("builtin:digits", "no_such_file.csv"), "train", r":3:\d+: data\.source: no such file or folder"),
+    "yaml_syntax": (
+        GOOD.replace("fit:\n  epochs: 1", "fit:\n  epochs: [1"),
+        "validate",
+        r":\d+:\d+: YAML syntax error",
+    ),
+    "output_target_mismatch": (
+        GOOD.replace("units: 10", "units: 5"),
+        "train",
+        r":7:\d+: model\.sequential\[1\]: the model's output has 5 unit\(s\) but the target 'label' has 10 classes; the last layer should be Dense: \{units: 10, activation: softmax\}",
+    ),
+    "missing_data_file": (
+        GOOD.replace("builtin:digits", "no_such_file.csv"),
+        "train",
+        r":3:\d+: data\.source: no such file or folder",
+    ),
 }
 
 

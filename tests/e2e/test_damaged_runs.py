@@ -36,10 +36,18 @@ def trained(tmp_path_factory) -> Path:
     """A work folder holding flowers.csv, flowers.yaml and runs/flowers/<run>: trained once."""
     work = tmp_path_factory.mktemp("damaged")
     _table().to_csv(work / "flowers.csv", index=False)
-    config = {"name": "flowers", "seed": 3, "data": {"source": "flowers.csv", "target": "Art"},
-              "model": {"sequential": [{"Dense": {"units": 4, "activation": "relu"}},
-                                       {"Dense": {"units": 1, "activation": "sigmoid"}}]},
-              "fit": {"epochs": 1, "batch_size": 16, "verbose": 0, "callbacks": []}}
+    config = {
+        "name": "flowers",
+        "seed": 3,
+        "data": {"source": "flowers.csv", "target": "Art"},
+        "model": {
+            "sequential": [
+                {"Dense": {"units": 4, "activation": "relu"}},
+                {"Dense": {"units": 1, "activation": "sigmoid"}},
+            ]
+        },
+        "fit": {"epochs": 1, "batch_size": 16, "verbose": 0, "callbacks": []},
+    }
     (work / "flowers.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     cli_json("train", "flowers.yaml", cwd=work)
     return work
@@ -114,9 +122,12 @@ def test_damaged_model_is_refused_by_every_command_saying_how_to_restore_it(work
             archive.writestr("notes.txt", "hello")
     else:
         model.write_bytes({"truncated": data[: len(data) // 2], "empty": b"", "garbage": b"\x00garbage" * 50}[damage])
-    for call in (lambda: evaluate(run, runs_root=runs), lambda: export(run, runs_root=runs),
-                 lambda: predict(run, work / "flowers.csv", runs_root=runs, output=str(work / "p.csv")),
-                 lambda: load_served_model(run, runs_root=runs)):
+    for call in (
+        lambda: evaluate(run, runs_root=runs),
+        lambda: export(run, runs_root=runs),
+        lambda: predict(run, work / "flowers.csv", runs_root=runs, output=str(work / "p.csv")),
+        lambda: load_served_model(run, runs_root=runs),
+    ):
         _refused(call, f"{model}: damaged", f"cp {_run(work) / 'checkpoints' / 'best.keras'} {model}")
 
 
@@ -126,8 +137,9 @@ def test_damaged_manifest_is_one_line(work, text):
 
     manifest = _run(work) / "manifest.json"
     manifest.write_bytes(text.encode("latin-1"))
-    _refused(lambda: evaluate(str(_run(work)), runs_root=work / "runs"), f"{manifest}: damaged",
-             "restore manifest.json")
+    _refused(
+        lambda: evaluate(str(_run(work)), runs_root=work / "runs"), f"{manifest}: damaged", "restore manifest.json"
+    )
     from dlflow.runs.listing import list_runs
 
     assert [row["status"] for row in list_runs(work / "runs")] == ["damaged"]  # dlflow runs shows it
@@ -145,8 +157,9 @@ def test_damaged_split_is_one_line(work):
 
     store = work / "runs" / "flowers" / "split.npz"
     store.write_bytes(b"garbage")
-    _refused(lambda: evaluate(str(_run(work)), runs_root=work / "runs"),
-             f"{store}: the experiment's stored split is damaged")
+    _refused(
+        lambda: evaluate(str(_run(work)), runs_root=work / "runs"), f"{store}: the experiment's stored split is damaged"
+    )
 
 
 def test_binary_history_is_one_line_in_report(work):
@@ -167,8 +180,11 @@ def test_deleted_split_is_recreated_only_when_it_is_the_runs_split(work):
     store.unlink()
     altered = {**manifest, "data": {**manifest["data"], "digests": {**manifest["data"]["digests"], "test": "0" * 12}}}
     manifest_file.write_text(json.dumps(altered))
-    _refused(lambda: evaluate(str(_run(work)), runs_root=work / "runs"), "split.npz is missing",
-             "differs from the one this run was trained on")
+    _refused(
+        lambda: evaluate(str(_run(work)), runs_root=work / "runs"),
+        "split.npz is missing",
+        "differs from the one this run was trained on",
+    )
     assert not store.exists()  # nothing stored that the run was not trained on
 
     manifest_file.write_text(json.dumps(manifest))
@@ -184,10 +200,17 @@ def test_a_busy_run_is_refused_naming_its_holder_and_freed_by_sigkill(work):
 
     run = _run(work)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from dlflow.runs.layout import RunDir;"
-         "from dlflow.runs.lock import run_lock\nwith run_lock(RunDir(Path(sys.argv[1]))):\n"
-         "    print('held', flush=True); time.sleep(120)", str(run)],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from dlflow.runs.layout import RunDir;"
+            "from dlflow.runs.lock import run_lock\nwith run_lock(RunDir(Path(sys.argv[1]))):\n"
+            "    print('held', flush=True); time.sleep(120)",
+            str(run),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         busy = f"{run} is in use by pid {holder.pid} on "

@@ -6,8 +6,17 @@ from tests.conftest import CONFIGS, run_cli
 
 
 def test_a_loss_that_does_not_fit_the_output_is_refused_before_the_run_exists(tmp_path):
-    done = run_cli("--runs-dir", str(tmp_path / "runs"), "train", str(CONFIGS / "digits_mlp.yaml"),
-                   "--set", "fit.epochs=1", "--set", "compile.loss=mse", cwd=tmp_path)
+    done = run_cli(
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "train",
+        str(CONFIGS / "digits_mlp.yaml"),
+        "--set",
+        "fit.epochs=1",
+        "--set",
+        "compile.loss=mse",
+        cwd=tmp_path,
+    )
     assert done.returncode == 2, done.stderr[-2000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "compile.loss: the model cannot train on one batch:" in errors[0], done.stderr

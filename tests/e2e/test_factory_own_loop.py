@@ -33,8 +33,11 @@ def gan_run(tmp_path_factory) -> dict:
 
 
 def test_a_factory_train_step_that_raises_makes_train_fail(tmp_path):
-    config = write_config(tmp_path, "name: raising\ndata: {source: builtin:digits}\n"
-                                    "model: {factory: 'raising_step:build'}\nfit: {epochs: 1}\n", "raising_step")
+    config = write_config(
+        tmp_path,
+        "name: raising\ndata: {source: builtin:digits}\nmodel: {factory: 'raising_step:build'}\nfit: {epochs: 1}\n",
+        "raising_step",
+    )
     done = run_cli("train", str(config), cwd=tmp_path)
     assert done.returncode == 1  # the user's own code failed: unexpected, not a usage error
     assert "RaisingStep.train_step ran and raised on purpose" in done.stderr
@@ -65,18 +68,27 @@ def test_a_gan_run_reloads_and_evaluate_refuses_it_with_one_line(gan_run):
     assert done.returncode == 2
     assert "nothing to evaluate: its model (my_models.GAN) was fitted as it is and defines no test_step" in done.stderr
     assert "Traceback" not in done.stderr
-    probe = ("import sys, keras; sys.path.insert(0, sys.argv[1]); import my_models; "
-             "m = keras.saving.load_model(sys.argv[2]); print(type(m).__name__, m.generator(keras.ops.ones((3, 8))).shape)")
+    probe = (
+        "import sys, keras; sys.path.insert(0, sys.argv[1]); import my_models; "
+        "m = keras.saving.load_model(sys.argv[2]); print(type(m).__name__, m.generator(keras.ops.ones((3, 8))).shape)"
+    )
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", probe, str(CONFIGS), str(gan_run["run"] / "model.keras")],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(CONFIGS), str(gan_run["run"] / "model.keras")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.stdout.split() == ["GAN", "(3,", "64)"], out.stderr[-2000:]
 
 
 def test_a_compile_block_for_a_self_compiled_factory_model_is_an_error(tmp_path):
     done = run_cli("train", str(CONFIGS / "digits_gan.yaml"), "--set", "compile.optimizer=sgd", cwd=tmp_path)
     assert done.returncode == 2
-    assert "compile: my_models:build_gan compiled its GAN itself, so the config's compile: block cannot take effect" in done.stderr
+    assert (
+        "compile: my_models:build_gan compiled its GAN itself, so the config's compile: block cannot take effect"
+        in done.stderr
+    )
     assert "Traceback" not in done.stderr

@@ -50,8 +50,9 @@ def test_a_dcgan_learns_from_images_without_a_target(dcgan_run):
 
 def test_sample_writes_a_png_grid_of_the_requested_size(dcgan_run):
     out = dcgan_run["work"] / "grid.png"
-    result = cli_json("sample", str(dcgan_run["run"]), "-n", "10", "-o", str(out), "--trust-code",
-                      cwd=dcgan_run["work"])
+    result = cli_json(
+        "sample", str(dcgan_run["run"]), "-n", "10", "-o", str(out), "--trust-code", cwd=dcgan_run["work"]
+    )
     assert result["samples"] == 10 and (result["columns"], result["rows"]) == (4, 3)
     assert _png_size(out) == tuple(result["size"]) == (4 * 34 + 2, 3 * 34 + 2)  # cells of 8x8 pixels x 4, 2 apart
     refused = run_cli("sample", str(dcgan_run["run"]), cwd=dcgan_run["work"])  # its factory is not installed
@@ -79,14 +80,21 @@ def _adam_iterations(run: Path) -> tuple[int, list[int]]:
     """The backed-up epoch and the iteration counts of the model's Adam optimizers (d_ and g_optimizer)."""
     with np.load(run / "backup" / "state.npz") as saved:
         meta = json.loads(saved["meta"].tobytes().decode())
-        return meta["epoch"], [int(saved[f"v{i}"]) for i, path in enumerate(meta["paths"])
-                               if path.startswith("adam") and path.endswith("/iteration")]
+        return meta["epoch"], [
+            int(saved[f"v{i}"])
+            for i, path in enumerate(meta["paths"])
+            if path.startswith("adam") and path.endswith("/iteration")
+        ]
 
 
 def test_sigkill_and_resume_of_a_gan_restores_both_optimizers(tmp_path):
     args = ["train", str(CONFIGS / "digits_gan.yaml"), "--set", "fit.backup_every=1"]
-    process = subprocess.Popen([sys.executable, "-m", "dlflow.cli", *args, "--set", "fit.epochs=500"],
-                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlflow.cli", *args, "--set", "fit.epochs=500"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline, run = time.time() + 240, None
     while time.time() < deadline and run is None:
         states = list((tmp_path / "runs" / "digits-gan").glob("*/backup/state.npz"))

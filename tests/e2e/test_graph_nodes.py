@@ -84,8 +84,10 @@ def test_attention_takes_query_and_value_from_two_nodes(graph_run):
     work, run = graph_run
     model = _load(run)
     node = model.get_layer("attended")._inbound_nodes[0]
-    called_with = {name: (t._keras_history.operation.name, t._keras_history.node_index)
-                   for name, t in zip(("query", "value"), node.arguments.keras_tensors, strict=True)}
+    called_with = {
+        name: (t._keras_history.operation.name, t._keras_history.node_index)
+        for name, t in zip(("query", "value"), node.arguments.keras_tensors, strict=True)
+    }
     assert called_with["query"][0] == called_with["value"][0] == "left_vec"  # the two calls of the shared layer
     assert called_with["query"][1] != called_with["value"][1]
     assert tuple(model.get_layer("attended").output.shape) == (None, 6, 8)
@@ -100,8 +102,9 @@ def test_own_class_reloads_only_with_trust_code(graph_run):
 
 def test_graph_errors_are_located(tmp_path):
     (tmp_path / "my_layers.py").write_text(textwrap.dedent(MODULE).replace("@keras.saving", "# @keras.saving"))
-    text = (CONFIG.replace("{query: left_vec, value: right_vec}", "{qeury: left_vec, value: right_vec}")
-            .replace("reuse: left_vec", "reuse: left_vc"))
+    text = CONFIG.replace("{query: left_vec, value: right_vec}", "{qeury: left_vec, value: right_vec}").replace(
+        "reuse: left_vec", "reuse: left_vc"
+    )
     (tmp_path / "graph.yaml").write_text(text)
     done = run_cli("validate", "graph.yaml", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr

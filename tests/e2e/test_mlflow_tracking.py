@@ -19,8 +19,9 @@ def tracked(tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{work / 'store' / 'mlflow.db'}"
     (work / "store").mkdir()
-    done = run_cli("train", str(CONFIGS / "digits_mlp.yaml"), "--set", "fit.epochs=2", "--mlflow", uri, "--json",
-                   cwd=work)
+    done = run_cli(
+        "train", str(CONFIGS / "digits_mlp.yaml"), "--set", "fit.epochs=2", "--mlflow", uri, "--json", cwd=work
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     run = Path(json.loads(done.stdout)["run"])
     evaluation = cli_json("evaluate", str(run), cwd=work)
@@ -69,8 +70,10 @@ def test_every_train_run_writes_tensorboard_hparams(tracked):
 
     content = next(iter(events.PluginTagToContent("hparams").values()))
     data = plugin_data_pb2.HParamsPluginData.FromString(content)
-    values = {key: value.WhichOneof("kind") and getattr(value, value.WhichOneof("kind"))
-              for key, value in data.session_start_info.hparams.items()}
+    values = {
+        key: value.WhichOneof("kind") and getattr(value, value.WhichOneof("kind"))
+        for key, value in data.session_start_info.hparams.items()
+    }
     assert values["fit.epochs"] == 2 and values["model.sequential[1].Dense.units"] == 128
 
 

@@ -60,8 +60,18 @@ def test_runs_compares_an_experiment_best_first_and_report_embeds_plots(tmp_path
 
 
 def test_mirrored_strategy_over_two_logical_cpus_matches_one_device(tmp_path):
-    common = ["train", str(CONFIGS / "digits_mlp.yaml"), "--set", "fit.epochs=3", "--set", "fit.callbacks=[]",
-              "--set", "model.sequential[2].Dropout.rate=0.0", "--set", "runtime.deterministic=true"]
+    common = [
+        "train",
+        str(CONFIGS / "digits_mlp.yaml"),
+        "--set",
+        "fit.epochs=3",
+        "--set",
+        "fit.callbacks=[]",
+        "--set",
+        "model.sequential[2].Dropout.rate=0.0",
+        "--set",
+        "runtime.deterministic=true",
+    ]
     single = cli_json(*common, "--set", "runtime.strategy=none", cwd=tmp_path)
     mirrored = cli_json(*common, "--set", "runtime.strategy=mirrored", cwd=tmp_path)
     manifest = json.loads((tmp_path / mirrored["run"] / "manifest.json").read_text())
@@ -71,7 +81,16 @@ def test_mirrored_strategy_over_two_logical_cpus_matches_one_device(tmp_path):
 
 
 def test_diverging_training_exits_1(tmp_path):
-    done = run_cli("train", str(CONFIGS / "diabetes.yaml"), "--set", "fit.epochs=3", "--set", "fit.callbacks=[]",
-                   "--set", "compile.optimizer.Adam.learning_rate=1e12", cwd=tmp_path)
+    done = run_cli(
+        "train",
+        str(CONFIGS / "diabetes.yaml"),
+        "--set",
+        "fit.epochs=3",
+        "--set",
+        "fit.callbacks=[]",
+        "--set",
+        "compile.optimizer.Adam.learning_rate=1e12",
+        cwd=tmp_path,
+    )
     assert done.returncode == 1, done.stderr[-1500:]
     assert "diverged" in done.stderr and "Traceback" not in done.stderr

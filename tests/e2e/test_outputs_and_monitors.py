@@ -26,9 +26,13 @@ def table(tmp_path_factory) -> Path:
 def _config(table: Path, units: int = 1, activation: str = "sigmoid", **sections) -> Path:
     """A config next to its own runs folder (a fresh one per config written)."""
     folder = Path(__import__("tempfile").mkdtemp(dir=table))
-    config = {"name": "outs", "seed": 1, "data": {"source": str(table / "t.csv"), "target": "label"},
-              "model": {"sequential": [{"Dense": {"units": units, "activation": activation}}]},
-              "fit": {"epochs": 1, "batch_size": 16, "verbose": 0}}
+    config = {
+        "name": "outs",
+        "seed": 1,
+        "data": {"source": str(table / "t.csv"), "target": "label"},
+        "model": {"sequential": [{"Dense": {"units": units, "activation": activation}}]},
+        "fit": {"epochs": 1, "batch_size": 16, "verbose": 0},
+    }
     for key, value in sections.items():
         config.setdefault(key, {}).update(value)
     path = folder / "outs.yaml"
@@ -49,18 +53,27 @@ def _refused(path: Path, overrides=()) -> str:
     return info.value.message
 
 
-@pytest.mark.parametrize("monitor, fragment", [
-    ("val_los", "fit.monitor: training logs no 'val_los' (did you mean 'val_loss'?); expected one of: "
-                "loss, accuracy, val_loss, val_accuracy"),
-    ("val_auc", "training logs no 'val_auc'"),
-])
+@pytest.mark.parametrize(
+    "monitor, fragment",
+    [
+        (
+            "val_los",
+            "fit.monitor: training logs no 'val_los' (did you mean 'val_loss'?); expected one of: "
+            "loss, accuracy, val_loss, val_accuracy",
+        ),
+        ("val_auc", "training logs no 'val_auc'"),
+    ],
+)
 def test_unknown_fit_monitor_is_refused_before_the_run_exists(table, monitor, fragment):
     assert fragment in _refused(_config(table), [f"fit.monitor={monitor}"])
 
 
 def test_callback_monitor_is_checked_against_the_written_metrics(table):
-    path = _config(table, compile={"metrics": [{"AUC": {"name": "auc"}}]},
-                   fit={"callbacks": [{"EarlyStopping": {"monitor": "val_acc", "patience": 2}}]})
+    path = _config(
+        table,
+        compile={"metrics": [{"AUC": {"name": "auc"}}]},
+        fit={"callbacks": [{"EarlyStopping": {"monitor": "val_acc", "patience": 2}}]},
+    )
     message = _refused(path)
     assert "fit.callbacks[0].EarlyStopping.monitor: training logs no 'val_acc'" in message
     assert "expected one of: loss, auc, val_loss, val_auc" in message
@@ -77,7 +90,12 @@ def test_logged_names_follow_keras_for_several_outputs():
     from dlflow.model.build import logged_names
 
     assert logged_names({"a": "mse", "b": "mse"}, {"a": ["mae"], "b": ["accuracy"]}, True) == [
-        "loss", "a_loss", "b_loss", "a_mae", "b_accuracy"]
+        "loss",
+        "a_loss",
+        "b_loss",
+        "a_mae",
+        "b_accuracy",
+    ]
 
 
 def test_binary_target_with_two_softmax_units_trains_with_the_matching_loss(table):

@@ -28,8 +28,17 @@ def _train_on_copy(tmp_path_factory, name: str, config: str, dataset: str) -> di
     source = DATASETS / dataset
     copy = work / dataset
     (shutil.copytree if source.is_dir() else shutil.copy)(source, copy)
-    result = cli_json("train", str(CONFIGS / config), "--set", f"data.source={copy}", "--set", "fit.epochs=1",
-                      "--set", "fit.verbose=0", cwd=work)
+    result = cli_json(
+        "train",
+        str(CONFIGS / config),
+        "--set",
+        f"data.source={copy}",
+        "--set",
+        "fit.epochs=1",
+        "--set",
+        "fit.verbose=0",
+        cwd=work,
+    )
     (shutil.rmtree if copy.is_dir() else Path.unlink)(copy)
     return {"work": work, "run": Path(result["run"])}
 
@@ -61,10 +70,13 @@ def test_a_series_table_is_windowed_like_training_without_the_training_data(seri
     assert all(float(r["prediction"]) == float(r["prediction"]) for r in rows)  # numbers, not NaN
 
 
-@pytest.mark.parametrize("rows, columns, message", [
-    (10, {"sunactivity": "sunactivity"}, "10 rows, but the run's windows need 24 rows"),
-    (30, {"sunactivity": "activity"}, "no column 'sunactivity'"),
-])
+@pytest.mark.parametrize(
+    "rows, columns, message",
+    [
+        (10, {"sunactivity": "sunactivity"}, "10 rows, but the run's windows need 24 rows"),
+        (30, {"sunactivity": "activity"}, "no column 'sunactivity'"),
+    ],
+)
 def test_a_series_table_shorter_than_a_window_or_without_the_columns_is_refused(rows, columns, message):
     from dlflow.data.timeseries import prediction_windows
     from dlflow.errors import DataError
@@ -107,8 +119,13 @@ def test_a_text_model_takes_a_txt_file_and_a_folder_of_them(text_run, tmp_path):
     assert [r["id"] for r in rows] == ["business.txt"] and rows[0]["prediction"] in TOPICS
     done, rows = _predict(text_run, folder)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert [r["id"] for r in rows] == ["business.txt", "more/entertainment.txt", "more/sports.txt",
-                                       "politics.txt", "tech.txt"]
+    assert [r["id"] for r in rows] == [
+        "business.txt",
+        "more/entertainment.txt",
+        "more/sports.txt",
+        "politics.txt",
+        "tech.txt",
+    ]
     assert {r["prediction"] for r in rows} <= set(TOPICS) and all(r["prediction_confidence"] for r in rows)
 
 
@@ -127,10 +144,13 @@ def test_a_table_model_predicts_without_its_training_table(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config, dataset, sample", [
-    ("digits_images.yaml", "digits_images", "digits_images/3"),
-    ("multi_io.yaml", "digits_multi_io.npz", "digits_multi_io.npz"),
-])
+@pytest.mark.parametrize(
+    "config, dataset, sample",
+    [
+        ("digits_images.yaml", "digits_images", "digits_images/3"),
+        ("multi_io.yaml", "digits_multi_io.npz", "digits_multi_io.npz"),
+    ],
+)
 def test_image_and_npz_models_predict_without_their_training_data(tmp_path_factory, config, dataset, sample):
     keep = tmp_path_factory.mktemp("inputs")
     source = DATASETS / sample

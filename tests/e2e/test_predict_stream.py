@@ -29,9 +29,14 @@ def test_predict_on_a_2000_image_folder_equals_the_exported_saved_model(tmp_path
     import tensorflow as tf
 
     _pngs(tmp_path / "train", 40, seed=0)
-    config = {"name": "pics", "seed": 1, "data": {"source": str(tmp_path / "train")},
-              "model": {"sequential": ["Flatten", {"Dense": {"units": 2, "activation": "softmax"}}]},
-              "fit": {"epochs": 2, "batch_size": 16, "verbose": 0}, "export": {"formats": ["saved_model"]}}
+    config = {
+        "name": "pics",
+        "seed": 1,
+        "data": {"source": str(tmp_path / "train")},
+        "model": {"sequential": ["Flatten", {"Dense": {"units": 2, "activation": "softmax"}}]},
+        "fit": {"epochs": 2, "batch_size": 16, "verbose": 0},
+        "export": {"formats": ["saved_model"]},
+    }
     (tmp_path / "pics.yaml").write_text(yaml.safe_dump(config))
     run = Path(cli_json("train", str(tmp_path / "pics.yaml"), cwd=tmp_path)["run"])
     cli_json("export", str(run), cwd=tmp_path)
@@ -44,8 +49,9 @@ def test_predict_on_a_2000_image_folder_equals_the_exported_saved_model(tmp_path
     assert [r["id"] for r in rows] == [str(f.relative_to(folder)) for f in files]
     images = np.stack([np.asarray(Image.open(f), dtype="float32")[..., None] for f in files])
     served = tf.saved_model.load(str(run / "export" / "saved_model")).signatures["serving_default"]
-    probabilities = np.concatenate([next(iter(served(tf.constant(images[i:i + 500])).values())).numpy()
-                                    for i in range(0, len(images), 500)])
+    probabilities = np.concatenate(
+        [next(iter(served(tf.constant(images[i : i + 500])).values())).numpy() for i in range(0, len(images), 500)]
+    )
     classes = ["dark", "light"]
     assert [r["prediction"] for r in rows] == [classes[k] for k in probabilities.argmax(axis=1)]
     assert np.allclose([float(r["prediction_confidence"]) for r in rows], probabilities.max(axis=1), atol=1e-5)

@@ -74,9 +74,13 @@ def test_predicting_a_million_rows_keeps_memory_flat(tmp_path):
     base = make_table(seed=1)
     base["notes"] = base["notes"].fillna("") + " " + "x" * 120  # wide rows: the table is big in memory
     base.to_csv(tmp_path / "train.csv", index=False)
-    config = {"name": "wide", "seed": 7, "data": {"source": str(tmp_path / "train.csv"), "target": "diagnosis"},
-              "model": {"sequential": [{"Dense": {"units": 1, "activation": "sigmoid"}}]},
-              "fit": {"epochs": 1, "batch_size": 4096, "verbose": 0}}
+    config = {
+        "name": "wide",
+        "seed": 7,
+        "data": {"source": str(tmp_path / "train.csv"), "target": "diagnosis"},
+        "model": {"sequential": [{"Dense": {"units": 1, "activation": "sigmoid"}}]},
+        "fit": {"epochs": 1, "batch_size": 4096, "verbose": 0},
+    }
     (tmp_path / "wide.yaml").write_text(yaml.safe_dump(config))
     run = cli_json("train", str(tmp_path / "wide.yaml"), cwd=tmp_path)["run"]
     rows = base.drop(columns=["diagnosis"])
@@ -91,8 +95,10 @@ def test_predicting_a_million_rows_keeps_memory_flat(tmp_path):
         for _ in range(-(-500_000 // len(rows))):
             rows.to_csv(handle, index=False, header=False)
     small, big = (_measured_predict(run, tmp_path / name, tmp_path) for name in ("small.csv", "big.csv"))
-    print(f"peak RSS: {small['max_rss_mb']:.0f} MB for {small['rows']:,} rows, {big['max_rss_mb']:.0f} MB for "
-          f"{big['rows']:,} rows; the table in memory: {in_memory / 2**20:.0f} MB")
+    print(
+        f"peak RSS: {small['max_rss_mb']:.0f} MB for {small['rows']:,} rows, {big['max_rss_mb']:.0f} MB for "
+        f"{big['rows']:,} rows; the table in memory: {in_memory / 2**20:.0f} MB"
+    )
     assert big["rows"] == repeats * len(rows) and in_memory > 300 * 2**20
     assert big["max_rss_mb"] - small["max_rss_mb"] < 50, (small, big, in_memory / 2**20)
 
@@ -106,4 +112,3 @@ def _measured_predict(run: str, path: Path, cwd: Path) -> dict:
     assert done["rc"] == 0, done["stderr"]
     with open(cwd / "out.csv", newline="") as handle:
         return {"rows": sum(1 for _ in csv.DictReader(handle)), "max_rss_mb": done["max_rss_mb"]}
-

@@ -47,8 +47,10 @@ def test_errors_are_dlflows_own(tmp_path):
 
 
 def test_import_dlflow_loads_no_tensorflow():
-    code = ("import sys, dlflow; dlflow.Run; "
-            "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules))")
+    code = (
+        "import sys, dlflow; dlflow.Run; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

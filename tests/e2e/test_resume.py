@@ -26,9 +26,21 @@ def _epochs(history: Path) -> list[int]:
 
 
 def test_sigkill_then_resume_completes_with_the_right_epoch_count(tmp_path):
-    args = [sys.executable, "-m", "dlflow.cli", "train", str(CONFIGS / "digits_mlp.yaml"),
-            "--set", f"fit.epochs={EPOCHS}", "--set", "fit.callbacks=[]", "--set", "fit.batch_size=16",
-            "--set", "fit.backup_every=1"]  # a backup every epoch: a kill loses at most the epoch under way
+    args = [
+        sys.executable,
+        "-m",
+        "dlflow.cli",
+        "train",
+        str(CONFIGS / "digits_mlp.yaml"),
+        "--set",
+        f"fit.epochs={EPOCHS}",
+        "--set",
+        "fit.callbacks=[]",
+        "--set",
+        "fit.batch_size=16",
+        "--set",
+        "fit.backup_every=1",
+    ]  # a backup every epoch: a kill loses at most the epoch under way
     process = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     experiment = tmp_path / "runs" / "digits-mlp"
     deadline = time.time() + 240
@@ -89,8 +101,13 @@ def test_interrupted_run_hint_keeps_its_overrides_and_a_bare_resume_keeps_them_t
     config = str(CONFIGS / "digits_mlp.yaml")  # fit.epochs: 30 in the file; the run is started with 5
     # batch 1: epochs slow enough that SIGINT lands before the fifth ends, whatever the machine
     sets = ["--set", "fit.epochs=5", "--set", "fit.callbacks=[]", "--set", "fit.batch_size=1"]
-    process = subprocess.Popen([sys.executable, "-m", "dlflow.cli", "train", config, *sets], cwd=tmp_path,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlflow.cli", "train", config, *sets],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     run = _run_after_two_epochs(tmp_path / "runs" / "digits-mlp")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
@@ -108,10 +125,23 @@ def test_interrupted_run_hint_keeps_its_overrides_and_a_bare_resume_keeps_them_t
 @pytest.mark.slow  # a signal mid-run: timing-dependent when the suite runs files in parallel; make test-all
 def test_sigterm_backs_up_the_last_finished_epoch_between_intervals(tmp_path):
     config = str(CONFIGS / "digits_mlp.yaml")
-    sets = ["--set", "fit.epochs=6", "--set", "fit.callbacks=[]", "--set", "fit.batch_size=2",  # slow epochs:
-            "--set", "fit.backup_every=1h"]  # SIGTERM lands mid-run; no interval backup, only SIGTERM's
-    process = subprocess.Popen([sys.executable, "-m", "dlflow.cli", "train", config, *sets], cwd=tmp_path,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sets = [
+        "--set",
+        "fit.epochs=6",
+        "--set",
+        "fit.callbacks=[]",
+        "--set",
+        "fit.batch_size=2",  # slow epochs:
+        "--set",
+        "fit.backup_every=1h",
+    ]  # SIGTERM lands mid-run; no interval backup, only SIGTERM's
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlflow.cli", "train", config, *sets],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     run = _run_after_two_epochs(tmp_path / "runs" / "digits-mlp")
     assert not (run / "backup" / "state.npz").exists()
     process.send_signal(signal.SIGTERM)

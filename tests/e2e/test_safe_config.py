@@ -22,7 +22,9 @@ fit:
   epochs: 1
 """
 
-CALLBACKS = GOOD + """\
+CALLBACKS = (
+    GOOD
+    + """\
   callbacks:
     - BackupAndRestore: {backup_dir: /tmp/outside}
     - CSVLogger: {filename: ../../x.csv}
@@ -32,6 +34,7 @@ CALLBACKS = GOOD + """\
     - LearningRateScheduler: {schedule: 'lambda e: 0.1'}
     - CSVLogger: {filename: mine/log.csv}
 """
+)
 CALLBACK_LINES = [
     r"c\.yaml:11:\d+: fit\.callbacks\[0\]\.BackupAndRestore\.backup_dir: absolute paths are refused",
     r"c\.yaml:12:\d+: fit\.callbacks\[1\]\.CSVLogger\.filename: '\.\.' climbs out of the run directory",
@@ -40,8 +43,12 @@ CALLBACK_LINES = [
     r"c\.yaml:15:\d+: fit\.callbacks\[4\]\.LambdaCallback: refused: .*Python functions",
     r"c\.yaml:16:\d+: fit\.callbacks\[5\]\.LearningRateScheduler: refused",
 ]
-SIZES = GOOD.replace("units: 10,", "units: 1000000000000,").replace(
-    "builtin:digits", "builtin:digits\n  image: {size: [-4, 8]}\n  text: {max_tokens: 2}") + "  batch_size: 9223372036854775807\n"
+SIZES = (
+    GOOD.replace("units: 10,", "units: 1000000000000,").replace(
+        "builtin:digits", "builtin:digits\n  image: {size: [-4, 8]}\n  text: {max_tokens: 2}"
+    )
+    + "  batch_size: 9223372036854775807\n"
+)
 SIZE_LINES = [
     r"c\.yaml:4:\d+: data\.image\.size\[0\]: expected a value greater than 0",
     r"c\.yaml:5:\d+: data\.text: max_tokens: 2 leaves no room for a word",
@@ -54,8 +61,11 @@ IMAGE_LINES = [r"c\.yaml:4:\d+: data\.image\.size: one decoded 1000000 x 1000000
 
 @pytest.mark.parametrize("case", ["callbacks", "sizes", "image"])
 def test_validate_refuses_each_with_a_located_line(case, tmp_path):
-    text, patterns = {"callbacks": (CALLBACKS, CALLBACK_LINES), "sizes": (SIZES, SIZE_LINES),
-                      "image": (IMAGE, IMAGE_LINES)}[case]
+    text, patterns = {
+        "callbacks": (CALLBACKS, CALLBACK_LINES),
+        "sizes": (SIZES, SIZE_LINES),
+        "image": (IMAGE, IMAGE_LINES),
+    }[case]
     (tmp_path / "c.yaml").write_text(text)
     done = run_cli("validate", "c.yaml", cwd=tmp_path, timeout=120)
     assert done.returncode == 2, done.stdout + done.stderr
@@ -77,8 +87,10 @@ def test_callback_paths_resolve_inside_the_run(tmp_path):
     outside = tmp_path / "keep"
     outside.mkdir()
     (outside / "precious.txt").write_text("x")
-    text = GOOD + ("  callbacks:\n    - BackupAndRestore: {backup_dir: keep}\n"
-                   "    - CSVLogger: {filename: mine/log.csv}\n    - TensorBoard: {}\n")
+    text = GOOD + (
+        "  callbacks:\n    - BackupAndRestore: {backup_dir: keep}\n"
+        "    - CSVLogger: {filename: mine/log.csv}\n    - TensorBoard: {}\n"
+    )
     (tmp_path / "c.yaml").write_text(text)
     done = run_cli("train", "c.yaml", "--json", cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

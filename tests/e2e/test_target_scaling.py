@@ -37,7 +37,9 @@ def test_regression_trains_on_standardized_targets_recorded_with_training_moment
     import dlflow.model.table_layers  # noqa: F401 - registers FillMissing for loading a table model
 
     run = diabetes_run["run"]
-    assert "default: data.target_scaling: standardize (the model learns progression standardized" in diabetes_run["stderr"]
+    assert (
+        "default: data.target_scaling: standardize (the model learns progression standardized" in diabetes_run["stderr"]
+    )
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["defaults"] == {"data.target_scaling": "standardize"}
     _, data = _training_targets(DIABETES, diabetes_run["work"])
@@ -122,22 +124,36 @@ def test_functional_model_scales_each_regression_output_and_leaves_classes_alone
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3))
-    np.savez(tmp_path / "multi.npz", x=x.astype("float32"), price=(1000 + 300 * x[:, 0]).astype("float32"),
-             size=(-50 + 5 * x[:, 1]).astype("float32"), big=(x[:, 2] > 0).astype("int64"))
-    graph = {"inputs": ["x"], "outputs": ["price", "size", "big"], "layers": {
-        "hidden": {"Dense": {"units": 8, "activation": "relu"}, "inputs": "x"},
-        "price": {"Dense": {"units": 1}, "inputs": "hidden"},
-        "size": {"Dense": {"units": 1}, "inputs": "hidden"},
-        "big": {"Dense": {"units": 1, "activation": "sigmoid"}, "inputs": "hidden"}}}
-    config = {"name": "multi", "data": {"source": "multi.npz", "target": ["price", "size", "big"],
-                                        "split": {"stratify": False}}, "model": {"functional": graph}}
+    np.savez(
+        tmp_path / "multi.npz",
+        x=x.astype("float32"),
+        price=(1000 + 300 * x[:, 0]).astype("float32"),
+        size=(-50 + 5 * x[:, 1]).astype("float32"),
+        big=(x[:, 2] > 0).astype("int64"),
+    )
+    graph = {
+        "inputs": ["x"],
+        "outputs": ["price", "size", "big"],
+        "layers": {
+            "hidden": {"Dense": {"units": 8, "activation": "relu"}, "inputs": "x"},
+            "price": {"Dense": {"units": 1}, "inputs": "hidden"},
+            "size": {"Dense": {"units": 1}, "inputs": "hidden"},
+            "big": {"Dense": {"units": 1, "activation": "sigmoid"}, "inputs": "hidden"},
+        },
+    }
+    config = {
+        "name": "multi",
+        "data": {"source": "multi.npz", "target": ["price", "size", "big"], "split": {"stratify": False}},
+        "model": {"functional": graph},
+    }
     (tmp_path / "multi.yaml").write_text(yaml.safe_dump(config))
     loaded = load_config(tmp_path / "multi.yaml")
     train = load_dataset(loaded.config.data, loaded.config.task)
     model = build_model(loaded.config, train)
     for name, mean in (("price", 1000), ("size", -50)):
         assert model.get_layer(name).invert and model.get_layer(name).mean.numpy()[0] == pytest.approx(
-            train.targets[name].mean(), rel=1e-5)
+            train.targets[name].mean(), rel=1e-5
+        )
         assert abs(float(train.targets[name].mean()) - mean) < abs(mean) * 0.2
     assert isinstance(model.get_layer("big"), keras.layers.Dense)
     compile_model(model, loaded.config, train.target_specs)
@@ -150,13 +166,26 @@ def test_lstm_forecaster_on_sunspots_beats_its_raw_scale_twin(tmp_path):
     """A one-step LSTM on yearly sunspots: standardized targets end far below the raw-scale fit."""
     import yaml
 
-    config = {"name": "lstm", "seed": 1337, "task": "regression",
-              "data": {"source": str(CONFIGS.parent / "datasets" / "sunspots.csv"), "format": "timeseries",
-                       "target": "sunactivity", "features": {"year": "ignore"}, "window": {"length": 24}},
-              "model": {"sequential": [{"LSTM": {"units": 32}}, {"Dense": {"units": 1}}]},
-              "compile": {"optimizer": "adam", "loss": "mse", "metrics": ["mae"]},
-              "fit": {"epochs": 100, "batch_size": 16, "verbose": 0, "callbacks": [
-                  {"EarlyStopping": {"monitor": "val_loss", "patience": 20, "restore_best_weights": True}}]}}
+    config = {
+        "name": "lstm",
+        "seed": 1337,
+        "task": "regression",
+        "data": {
+            "source": str(CONFIGS.parent / "datasets" / "sunspots.csv"),
+            "format": "timeseries",
+            "target": "sunactivity",
+            "features": {"year": "ignore"},
+            "window": {"length": 24},
+        },
+        "model": {"sequential": [{"LSTM": {"units": 32}}, {"Dense": {"units": 1}}]},
+        "compile": {"optimizer": "adam", "loss": "mse", "metrics": ["mae"]},
+        "fit": {
+            "epochs": 100,
+            "batch_size": 16,
+            "verbose": 0,
+            "callbacks": [{"EarlyStopping": {"monitor": "val_loss", "patience": 20, "restore_best_weights": True}}],
+        },
+    }
     (tmp_path / "lstm.yaml").write_text(yaml.safe_dump(config))
     mae = {}
     for scaling in ("standardize", "none"):

@@ -27,8 +27,9 @@ def test_a_taken_port_exits_1_naming_it(tmp_path):
 @pytest.mark.slow  # passes alone (8 s); under make test's parallel load its SIGINT shutdown has twice outlasted 60 s: make test-all runs it
 def test_the_url_is_printed_once_tensorboard_answers(tmp_path):
     (tmp_path / "runs").mkdir()
-    process = subprocess.Popen([*DLFLOW, "tensorboard", "--port", "0"], cwd=tmp_path, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*DLFLOW, "tensorboard", "--port", "0"], cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         url = process.stdout.readline().strip()  # dlflow's START_TIMEOUT_S bounds the wait
         assert url.startswith("http://127.0.0.1:"), process.stderr.read()[-2000:] if not url else url

@@ -9,8 +9,19 @@ import numpy as np
 
 from tests.conftest import cli_json, run_cli
 
-RUN_FILES = ["config.yaml", "manifest.json", "history.csv", "metrics.json", "checkpoints/best.keras",
-             "checkpoints/last.keras", "backup", "logs", "model.keras", "report.html", "plots"]
+RUN_FILES = [
+    "config.yaml",
+    "manifest.json",
+    "history.csv",
+    "metrics.json",
+    "checkpoints/best.keras",
+    "checkpoints/last.keras",
+    "backup",
+    "logs",
+    "model.keras",
+    "report.html",
+    "plots",
+]
 
 
 def test_run_directory_has_every_file_of_the_design(digits_run):

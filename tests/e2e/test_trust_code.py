@@ -18,8 +18,18 @@ def copied_run(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("factory")
     shutil.copy(CONFIGS / "digits_factory.yaml", work / "c.yaml")
     shutil.copy(CONFIGS / "my_models.py", work / "my_models.py")
-    done = run_cli("train", "c.yaml", "--set", "fit.epochs=1", "--set", "model.args.width=16",
-                   "--set", "model.args.blocks=1", "--json", cwd=work)
+    done = run_cli(
+        "train",
+        "c.yaml",
+        "--set",
+        "fit.epochs=1",
+        "--set",
+        "model.args.width=16",
+        "--set",
+        "model.args.blocks=1",
+        "--json",
+        cwd=work,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     run = Path(json.loads(done.stdout)["run"])
     manifest = json.loads((run / "manifest.json").read_text())

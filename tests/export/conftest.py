@@ -26,14 +26,16 @@ def image_model(keras):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, size=(ROWS, 12, 12, 1)).astype("float32")
     y = rng.integers(0, 3, size=ROWS)
-    model = keras.Sequential([
-        keras.Input((12, 12, 1), name="pixels"),
-        keras.layers.Rescaling(1 / 255),
-        keras.layers.Conv2D(8, 3, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(16, activation="relu"),  # 12,800 weights: big enough to be quantized
-        keras.layers.Dense(3, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((12, 12, 1), name="pixels"),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(16, activation="relu"),  # 12,800 weights: big enough to be quantized
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
     return model, x
@@ -43,15 +45,19 @@ def image_model(keras):
 def two_io_model(keras):
     """Dict inputs by name; a regression head and a softmax head, returned as a dict."""
     rng = np.random.default_rng(1)
-    x = {"features": rng.normal(size=(ROWS, 6)).astype("float32"),
-         "extra": rng.normal(size=(ROWS, 3)).astype("float32")}
+    x = {
+        "features": rng.normal(size=(ROWS, 6)).astype("float32"),
+        "extra": rng.normal(size=(ROWS, 3)).astype("float32"),
+    }
     y = {"price": rng.normal(size=(ROWS, 1)), "category": rng.integers(0, 4, size=ROWS)}
     features = keras.Input((6,), name="features")
     extra = keras.Input((3,), name="extra")
     h = keras.layers.Concatenate()([features, extra])
     h = keras.layers.Dense(8, activation="relu")(h)
-    outputs = {"price": keras.layers.Dense(1, name="price")(h),
-               "category": keras.layers.Dense(4, activation="softmax", name="category")(h)}
+    outputs = {
+        "price": keras.layers.Dense(1, name="price")(h),
+        "category": keras.layers.Dense(4, activation="softmax", name="category")(h),
+    }
     model = keras.Model({"features": features, "extra": extra}, outputs)
     model.compile("adam", {"price": "mse", "category": "sparse_categorical_crossentropy"})
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)

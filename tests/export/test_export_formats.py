@@ -70,8 +70,11 @@ def test_dict_keys_that_differ_from_input_names_and_bare_columns(keras, tmp_path
     out = keras.layers.Dense(1)(keras.layers.Concatenate()([a, b, c]))
     model = keras.Model({"x": a, "y": b, "gamma": c}, out)
     rng = np.random.default_rng(3)
-    x = {"x": rng.normal(size=(16, 2)), "y": rng.normal(size=(16, 3)),  # float64: cast on the way
-         "gamma": rng.normal(size=16)}  # a column of shape (16,) for an input of shape (None, 1)
+    x = {
+        "x": rng.normal(size=(16, 2)),
+        "y": rng.normal(size=(16, 3)),  # float64: cast on the way
+        "gamma": rng.normal(size=16),
+    }  # a column of shape (16,) for an input of shape (None, 1)
     report = export_model(model, tmp_path, ["saved_model", "tflite", "onnx"], x)
     assert report["ok"] is True, report
 
@@ -97,8 +100,10 @@ def test_string_inputs_lookup_works_and_text_vectorization_is_skipped(keras, tmp
     lookup = keras.layers.StringLookup(vocabulary=["red", "green", "blue"], output_mode="one_hot")
     h = keras.layers.Concatenate()([keras.layers.Reshape((4,))(lookup(color)), age])
     lookup_model = keras.Model({"color": color, "age": age}, keras.layers.Dense(1)(h))
-    samples = {"color": np.array([["red"], ["blue"], ["mauve"], ["green"]] * 4),  # unicode array
-               "age": np.linspace(0, 1, 16).reshape(16, 1)}
+    samples = {
+        "color": np.array([["red"], ["blue"], ["mauve"], ["green"]] * 4),  # unicode array
+        "age": np.linspace(0, 1, 16).reshape(16, 1),
+    }
     report = export_model(lookup_model, tmp_path / "lookup", ALL, samples)
     assert report["ok"] is True, report
     assert report["skipped"] == []
@@ -209,6 +214,11 @@ def test_failed_conversion_leaves_no_partial_artifact(image_model, tmp_path, mon
 
 def test_importing_the_package_does_not_import_tensorflow():
     code = "import sys, dlflow.export, dlflow.export.parity; print('tensorflow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout.strip() == "False"

@@ -66,8 +66,7 @@ def test_tolerance_table():
 
 
 def test_name_matching_tolerates_converter_decorations():
-    assert match_names(["a", "b"], ["serving_default_b:0", "a:0"], "inputs") == {
-        "a": "a:0", "b": "serving_default_b:0"}
+    assert match_names(["a", "b"], ["serving_default_b:0", "a:0"], "inputs") == {"a": "a:0", "b": "serving_default_b:0"}
     assert match_names(["keras_tensor_3"], ["input_layer"], "inputs") == {"keras_tensor_3": "input_layer"}
     with pytest.raises(NameMismatch):
         match_names(["a", "b"], ["c", "d"], "inputs")

@@ -16,7 +16,7 @@ VOCABULARY, STEPS = 200, 16
 def _token_ids(rows: int = 64) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     ids = rng.integers(1, VOCABULARY, size=(rows, STEPS))
-    ids[::3, STEPS // 2:] = 0  # a third of the rows padded: the masks matter
+    ids[::3, STEPS // 2 :] = 0  # a third of the rows padded: the masks matter
     return ids.astype("int64"), rng.integers(0, 3, size=rows)
 
 

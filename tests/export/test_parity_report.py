@@ -6,14 +6,35 @@ import json
 
 from tests.conftest import run_cli
 
-PARITY = {"samples": 64, "ok": True, "skipped": ["tflite"], "formats": {
-    "saved_model": {"path": "saved_model", "ok": True, "max_abs_diff": 1e-07, "max_rel_diff": 2e-07,
-                    "tolerance": 1e-05},
-    "tflite": {"path": None, "ok": False, "max_abs_diff": None, "max_rel_diff": None, "unsupported": True,
-               "skipped": "TFLite has no kernel for StringSplit (TextVectorization)"},
-    "onnx": {"path": None, "ok": False, "max_abs_diff": None, "max_rel_diff": None,
-             "error": "export failed: converter crashed"},
-}}
+PARITY = {
+    "samples": 64,
+    "ok": True,
+    "skipped": ["tflite"],
+    "formats": {
+        "saved_model": {
+            "path": "saved_model",
+            "ok": True,
+            "max_abs_diff": 1e-07,
+            "max_rel_diff": 2e-07,
+            "tolerance": 1e-05,
+        },
+        "tflite": {
+            "path": None,
+            "ok": False,
+            "max_abs_diff": None,
+            "max_rel_diff": None,
+            "unsupported": True,
+            "skipped": "TFLite has no kernel for StringSplit (TextVectorization)",
+        },
+        "onnx": {
+            "path": None,
+            "ok": False,
+            "max_abs_diff": None,
+            "max_rel_diff": None,
+            "error": "export failed: converter crashed",
+        },
+    },
+}
 
 
 def test_report_shows_a_skipped_export_as_skipped_with_its_reason(tmp_path):

@@ -24,28 +24,74 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SEEDS = [yaml.safe_load(p.read_text()) for p in sorted(CONFIGS.glob("*.yaml"))]
 
 scalars = st.one_of(
-    st.none(), st.booleans(),
-    st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
-    st.sampled_from([0, -1, 1, 2, 3, 2 ** 31, 2 ** 63, 10 ** 12, 100000]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([0, -1, 1, 2, 3, 2**31, 2**63, 10**12, 100000]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
-    st.sampled_from(["", "relu", "adam", "/etc/passwd", "../../x", "~/x", "Dense", "Flatten", "LambdaCallback",
-                     "1e12", "val_loss", "nan", "builtin:digits", "builtin:nope", "x" * 300, "a\x00b", "é", "*"]),
+    st.sampled_from(
+        [
+            "",
+            "relu",
+            "adam",
+            "/etc/passwd",
+            "../../x",
+            "~/x",
+            "Dense",
+            "Flatten",
+            "LambdaCallback",
+            "1e12",
+            "val_loss",
+            "nan",
+            "builtin:digits",
+            "builtin:nope",
+            "x" * 300,
+            "a\x00b",
+            "é",
+            "*",
+        ]
+    ),
 )
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=6)
-hot = st.sampled_from([
-    ("fit", "batch_size"), ("fit", "epochs"), ("fit", "monitor"), ("fit", "callbacks"), ("data", "image"),
-    ("data", "image", "size"), ("data", "text", "max_tokens"), ("data", "split", "validation"), ("seed",),
-    ("name",), ("compile", "optimizer"), ("compile", "loss"), ("compile", "metrics"), ("model",),
-    ("runtime", "strategy"), ("export", "formats"), ("data", "target"),
-])
-CALLBACKS = st.sampled_from([
-    {"BackupAndRestore": {"backup_dir": "/tmp/x"}}, {"CSVLogger": {"filename": "../../x.csv"}},
-    {"TensorBoard": {"log_dir": "tb"}}, {"RemoteMonitor": {"root": "http://example.com"}},
-    {"LambdaCallback": {"on_epoch_end": "print"}}, {"LearningRateScheduler": {"schedule": "x"}},
-    {"EarlyStopping": {"monitor": -3}}, {"ModelCheckpoint": {"filepath": "m.keras"}}, "TerminateOnNaN",
-])
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=6,
+)
+hot = st.sampled_from(
+    [
+        ("fit", "batch_size"),
+        ("fit", "epochs"),
+        ("fit", "monitor"),
+        ("fit", "callbacks"),
+        ("data", "image"),
+        ("data", "image", "size"),
+        ("data", "text", "max_tokens"),
+        ("data", "split", "validation"),
+        ("seed",),
+        ("name",),
+        ("compile", "optimizer"),
+        ("compile", "loss"),
+        ("compile", "metrics"),
+        ("model",),
+        ("runtime", "strategy"),
+        ("export", "formats"),
+        ("data", "target"),
+    ]
+)
+CALLBACKS = st.sampled_from(
+    [
+        {"BackupAndRestore": {"backup_dir": "/tmp/x"}},
+        {"CSVLogger": {"filename": "../../x.csv"}},
+        {"TensorBoard": {"log_dir": "tb"}},
+        {"RemoteMonitor": {"root": "http://example.com"}},
+        {"LambdaCallback": {"on_epoch_end": "print"}},
+        {"LearningRateScheduler": {"schedule": "x"}},
+        {"EarlyStopping": {"monitor": -3}},
+        {"ModelCheckpoint": {"filepath": "m.keras"}},
+        "TerminateOnNaN",
+    ]
+)
 
 
 def _paths(tree: Any, prefix: tuple = ()) -> list[tuple]:
@@ -113,7 +159,8 @@ def configs(draw) -> str:
         text = text[:at] + draw(st.sampled_from(["\x00", "\x07", "\x1b", "\ufeff", "\x85"])) + text[at:]
     elif damage == "bomb":
         text += "zz: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-            f"z{i}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for i, (p, c) in enumerate(zip("abcdefgh", "bcdefghi")))
+            f"z{i}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for i, (p, c) in enumerate(zip("abcdefgh", "bcdefghi"))
+        )
     elif damage == "deep":
         depth = draw(st.integers(50, 3000))
         text += "deep: " + "[" * depth + "]" * depth + "\n"
@@ -126,8 +173,13 @@ def fuzz(examples: int, folder: Path) -> Counts:
     counts = Counts()
     config = folder / "fuzz.yaml"
 
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(configs())
     def one(text: str) -> None:
         config.write_text(text, encoding="utf-8", errors="surrogatepass")

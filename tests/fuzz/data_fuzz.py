@@ -25,15 +25,46 @@ from hypothesis import strategies as st
 
 from tests.fuzz.harness import Counts, cap_memory, report, run_dlflow
 
-CELLS = ["", "nan", "NaN", "inf", "-inf", "1e400", "x", "é", "\"", "1,2", "True", "  ", "0x10", "-0", "1e-400",
-         "9" * 40, "null"]
+CELLS = [
+    "",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e400",
+    "x",
+    "é",
+    '"',
+    "1,2",
+    "True",
+    "  ",
+    "0x10",
+    "-0",
+    "1e-400",
+    "9" * 40,
+    "null",
+]
 
 
 def _table(draw) -> tuple[str, bytes]:
     rows = draw(st.integers(0, 40))
     header = ["a", "b", "c", "label"]
-    change = draw(st.sampled_from(["cells", "header_dup", "header_unicode", "ragged", "bytes", "empty_target",
-                                   "bom", "one_class", "no_target", "empty"]))
+    change = draw(
+        st.sampled_from(
+            [
+                "cells",
+                "header_dup",
+                "header_unicode",
+                "ragged",
+                "bytes",
+                "empty_target",
+                "bom",
+                "one_class",
+                "no_target",
+                "empty",
+            ]
+        )
+    )
     if change == "header_dup":
         header = ["a", "a", "c", "label"]
     elif change == "header_unicode":
@@ -65,8 +96,11 @@ def _table(draw) -> tuple[str, bytes]:
 def _npz(draw) -> tuple[str, bytes]:
     n = draw(st.integers(0, 30))
     arrays = {"x": np.arange(n * 2, dtype="float64").reshape(n, 2), "y": np.arange(n) % 2}
-    change = draw(st.sampled_from(["truncate", "flip", "forged", "complex", "object", "ragged", "nan", "npy",
-                                   "strings", "scalar", "empty"]))
+    change = draw(
+        st.sampled_from(
+            ["truncate", "flip", "forged", "complex", "object", "ragged", "nan", "npy", "strings", "scalar", "empty"]
+        )
+    )
     buffer = io.BytesIO()
     if change == "complex":
         arrays["x"] = arrays["x"].astype("complex64")
@@ -88,8 +122,9 @@ def _npz(draw) -> tuple[str, bytes]:
         np.save(buffer, arrays["x"])
     elif change == "forged":
         header = io.BytesIO()
-        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
-                                                      "shape": (draw(st.integers(10 ** 6, 10 ** 13)), 2)})
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": "<f8", "fortran_order": False, "shape": (draw(st.integers(10**6, 10**13)), 2)}
+        )
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("x.npy", header.getvalue() + b"\0" * 32)
             y = io.BytesIO()
@@ -102,7 +137,7 @@ def _npz(draw) -> tuple[str, bytes]:
         data = data[: draw(st.integers(0, len(data)))]
     elif change == "flip" and data:
         at = draw(st.integers(0, len(data) - 1))
-        data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1:]
+        data = data[:at] + bytes([data[at] ^ draw(st.integers(1, 255))]) + data[at + 1 :]
     return "data.npz", data
 
 
@@ -112,15 +147,20 @@ def _png(width: int, height: int, mode: int = 0) -> bytes:
 
     channels = {0: 1, 2: 3}[mode]
     rows = zlib.compress(b"\0" * ((width * channels + 1) * height), 9)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, mode, 0, 0, 0))
-            + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, mode, 0, 0, 0))
+        + chunk(b"IDAT", rows)
+        + chunk(b"IEND", b"")
+    )
 
 
 def _folder(draw, folder: Path) -> str:
     images = draw(st.booleans())
     suffix = ".png" if images else ".txt"
-    change = draw(st.sampled_from(["corrupt", "empty_file", "bomb", "sizes", "junk", "one_class", "huge",
-                                   "no_files", "non_utf8"]))
+    change = draw(
+        st.sampled_from(["corrupt", "empty_file", "bomb", "sizes", "junk", "one_class", "huge", "no_files", "non_utf8"])
+    )
     root = folder / "src"
     for label in ("a", "b") if change != "one_class" else ("a",):
         (root / label).mkdir(parents=True)
@@ -148,15 +188,22 @@ def _folder(draw, folder: Path) -> str:
 
 @st.composite
 def sources(draw) -> tuple:
-    return draw(st.sampled_from(["table", "table", "table", "npz", "npz", "folder", "folder", "special"])), draw(st.data())
+    return draw(st.sampled_from(["table", "table", "table", "npz", "npz", "folder", "folder", "special"])), draw(
+        st.data()
+    )
 
 
 def fuzz(examples: int, root: Path) -> Counts:
     counts = Counts()
     seen = [0]
 
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(sources())
     def one(drawn: tuple) -> None:
         kind, data = drawn
@@ -186,10 +233,16 @@ def fuzz(examples: int, root: Path) -> Counts:
                 (folder / name).mkdir()
             else:
                 os.symlink(folder / "nowhere", folder / name)
-        (folder / "c.yaml").write_text(f"name: fuzz{seen[0]}\ndata: {{source: {name}, target: {target}}}\n"
-                                       "model: {sequential: [Flatten, {Dense: {units: 2}}]}\n")
-        run_dlflow(["--runs-dir", str(folder / "runs"), "collect", str(folder / "c.yaml")], counts,
-                   label=f"{kind}:{name} in {folder}", timeout=30)
+        (folder / "c.yaml").write_text(
+            f"name: fuzz{seen[0]}\ndata: {{source: {name}, target: {target}}}\n"
+            "model: {sequential: [Flatten, {Dense: {units: 2}}]}\n"
+        )
+        run_dlflow(
+            ["--runs-dir", str(folder / "runs"), "collect", str(folder / "c.yaml")],
+            counts,
+            label=f"{kind}:{name} in {folder}",
+            timeout=30,
+        )
 
     one()
     return counts

@@ -42,9 +42,16 @@ class Counts:
             self.examples[kind].append(sample[:600])
 
     def summary(self) -> dict[str, Any]:
-        return {"tried": self.tried, "clean_exit_2": self.clean, "accepted": self.accepted,
-                "tracebacks": self.tracebacks, "unlocated": self.unlocated, "hangs": self.hangs,
-                **({"work_failed": self.failed} if self.failed else {}), "examples": self.examples}
+        return {
+            "tried": self.tried,
+            "clean_exit_2": self.clean,
+            "accepted": self.accepted,
+            "tracebacks": self.tracebacks,
+            "unlocated": self.unlocated,
+            "hangs": self.hangs,
+            **({"work_failed": self.failed} if self.failed else {}),
+            "examples": self.examples,
+        }
 
 
 def cap_memory(gib: float) -> None:
@@ -53,8 +60,15 @@ def cap_memory(gib: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def run_dlflow(args: list[str], counts: Counts, *, label: str, timeout: int = 20, out: list[str] | None = None,
-               work_failed: bool = False) -> int:
+def run_dlflow(
+    args: list[str],
+    counts: Counts,
+    *,
+    label: str,
+    timeout: int = 20,
+    out: list[str] | None = None,
+    work_failed: bool = False,
+) -> int:
     """Run `dlflow ARGS` in this process; count how it ended; return the exit code (-1 for a hang).
 
     Args:

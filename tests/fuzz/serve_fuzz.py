@@ -20,10 +20,21 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 HOSTILE = [
-    b'{"instances": [NaN]}', b'{"instances": [Infinity]}', b'{"instances": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-    b'{"instances": [1e999]}', b'{"inputs": {"x": "y"}}', b'{"instances": "a"}', b'{"instances": []}',
-    b'{"instances": [null]}', b"\xff\xfe", b"", b"[]", b'{"instances": [[' + b"1," * 20000 + b"1]]}",
-    b'{"instances": [{"a": {"b": {"c": 1}}}]}', b'{"signature_name": 3}', b'{"instances": [true, false]}',
+    b'{"instances": [NaN]}',
+    b'{"instances": [Infinity]}',
+    b'{"instances": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'{"instances": [1e999]}',
+    b'{"inputs": {"x": "y"}}',
+    b'{"instances": "a"}',
+    b'{"instances": []}',
+    b'{"instances": [null]}',
+    b"\xff\xfe",
+    b"",
+    b"[]",
+    b'{"instances": [[' + b"1," * 20000 + b"1]]}",
+    b'{"instances": [{"a": {"b": {"c": 1}}}]}',
+    b'{"signature_name": 3}',
+    b'{"instances": [true, false]}',
 ]
 
 
@@ -55,9 +66,16 @@ class ServeCounts:
             self.ok += 1
 
     def summary(self) -> dict[str, Any]:
-        return {"tried": self.tried, "answered_2xx": self.ok, "refused_4xx_json": self.refused_json,
-                "refused_4xx_not_json": self.refused_not_json, "server_errors_5xx": self.server_errors,
-                "exceptions": self.exceptions, "by_operation": self.by_operation, "examples": self.examples}
+        return {
+            "tried": self.tried,
+            "answered_2xx": self.ok,
+            "refused_4xx_json": self.refused_json,
+            "refused_4xx_not_json": self.refused_not_json,
+            "server_errors_5xx": self.server_errors,
+            "exceptions": self.exceptions,
+            "by_operation": self.by_operation,
+            "examples": self.examples,
+        }
 
 
 def _header(headers: Any, name: str) -> str:
@@ -107,13 +125,21 @@ def _operation(app: Any, operation: Any, examples: int, counts: ServeCounts) -> 
     """`examples` generated requests to one operation; half of them name the served model and version."""
     label = f"{operation.method.upper()} {operation.path}"
 
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(operation.as_strategy(), st.booleans())
     def one(case: Any, served_name: bool) -> None:
         if served_name and case.path_parameters:  # half the requests reach the model's own routes
-            case.path_parameters = {**case.path_parameters, "name": app.state.served.name,
-                                    **({"version": "1"} if "version" in case.path_parameters else {})}
+            case.path_parameters = {
+                **case.path_parameters,
+                "name": app.state.served.name,
+                **({"version": "1"} if "version" in case.path_parameters else {}),
+            }
         try:
             response = case.call()
         except Exception as exc:  # noqa: BLE001 - the client failing is a finding too
@@ -131,8 +157,9 @@ def _hostile(app: Any, counts: ServeCounts) -> None:
     name = app.state.served.name
     with asgi.get_client(app) as client:
         for body in HOSTILE:
-            response = client.post(f"http://{asgi.HOST}/v1/models/{name}:predict", data=body,
-                                   headers={"content-type": "application/json"})
+            response = client.post(
+                f"http://{asgi.HOST}/v1/models/{name}:predict", data=body, headers={"content-type": "application/json"}
+            )
             counts.answer("POST predict (hostile)", response.status_code, response.headers, response.content)
 
 

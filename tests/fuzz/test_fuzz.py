@@ -20,18 +20,25 @@ from tests.conftest import ROOT
 
 def _fuzz(module: str, examples: int, timeout: float, *args: str) -> dict:
     pytest.importorskip("hypothesis")
-    done = subprocess.run([sys.executable, "-m", f"tests.fuzz.{module}", "--examples", str(examples), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, "-m", f"tests.fuzz.{module}", "--examples", str(examples), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     counts = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"\n{module}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "examples"))
     if module == "serve_fuzz":
-        assert counts["server_errors_5xx"] == 0 and counts["refused_4xx_not_json"] == 0 \
-            and counts["exceptions"] == 0, json.dumps(counts["examples"], indent=1)
+        assert counts["server_errors_5xx"] == 0 and counts["refused_4xx_not_json"] == 0 and counts["exceptions"] == 0, (
+            json.dumps(counts["examples"], indent=1)
+        )
         return counts
     assert counts["tried"] >= examples * 0.9, counts
-    assert counts["tracebacks"] == 0 and counts["hangs"] == 0 and counts["unlocated"] == 0, \
-        json.dumps(counts["examples"], indent=1)
+    assert counts["tracebacks"] == 0 and counts["hangs"] == 0 and counts["unlocated"] == 0, json.dumps(
+        counts["examples"], indent=1
+    )
     return counts
 
 

@@ -27,8 +27,15 @@ def serve_runs(tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("serve")
     cancer_table().to_csv(work / "cancer.csv", index=False)
     digits = cli_json("train", str(CONFIGS / "digits_mlp.yaml"), "--set", "fit.epochs=2", cwd=work)
-    table = cli_json("train", str(CONFIGS / "breast_cancer.yaml"), "--set", "fit.epochs=2",
-                     "--set", f"data.source={work / 'cancer.csv'}", cwd=work)
+    table = cli_json(
+        "train",
+        str(CONFIGS / "breast_cancer.yaml"),
+        "--set",
+        "fit.epochs=2",
+        "--set",
+        f"data.source={work / 'cancer.csv'}",
+        cwd=work,
+    )
     return {"work": work, "digits": Path(digits["run"]), "table": Path(table["run"])}
 
 
@@ -54,8 +61,14 @@ def running_server(run: Path | str, cwd: Path, *args: str) -> Iterator[dict]:
     """
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("DLFLOW_RUNS_DIR", None)
-    process = subprocess.Popen([*DLFLOW, "serve", str(run), "--port", "0", "--json", *args], cwd=cwd, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*DLFLOW, "serve", str(run), "--port", "0", "--json", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     info: dict = {}
     try:
         info.update(json.loads(_first_line(process)))

@@ -46,8 +46,7 @@ def test_a_full_queue_drops_and_counts_instead_of_waiting(tmp_path):
 def test_sampling_and_the_size_budget(tmp_path):
     log = PredictionLog(tmp_path, [TEXT], [LABEL], decode_predictions, sample=0.0001, flush_seconds=0.05)
     outputs = {"label": np.zeros((1, 3), dtype=np.float32)}
-    assert sum(log.record({"text": np.array(["x"], dtype=object)}, outputs, 1, 0.0) is not None
-               for _ in range(200)) < 5
+    assert sum(log.record({"text": np.array(["x"], dtype=object)}, outputs, 1, 0.0) is not None for _ in range(200)) < 5
     small = PredictionLog(tmp_path, [TEXT], [LABEL], decode_predictions, max_bytes=1, flush_seconds=0.05)
     for _ in range(3):
         small.start()

@@ -35,9 +35,11 @@ def sync_asgi(monkeypatch):
     def request(client_kwargs, method, path, **kwargs):
         async def go():
             app = RequestGuard(_echo, **{"max_body_bytes": 100, **client_kwargs})
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                         base_url="http://127.0.0.1:8501") as client:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8501"
+            ) as client:
                 return await client.request(method, path, **kwargs)
+
         return anyio.run(go)
 
     return request
@@ -75,8 +77,9 @@ def test_bodies_over_the_limit_get_413_declared_or_streamed(sync_asgi):
 SPEC = type("Spec", (), {"name": "x", "shape": (2,), "dtype": "float32", "column": None, "role": "numeric"})()
 
 
-@pytest.mark.parametrize("body", [b'{"instances": [[1.0, NaN]]}', b'{"instances": [[Infinity, 1]]}',
-                                  b'{"instances": [[-Infinity, 1]]}'])
+@pytest.mark.parametrize(
+    "body", [b'{"instances": [[1.0, NaN]]}', b'{"instances": [[Infinity, 1]]}', b'{"instances": [[-Infinity, 1]]}']
+)
 def test_non_finite_numbers_are_refused(body):
     with pytest.raises(RequestError, match="non-finite number"):
         parse_predict_request(body, [SPEC])
@@ -102,13 +105,19 @@ def test_hostile_requests_against_the_real_server(digits_server):
     poller = threading.Thread(target=poll_status)
     started = time.perf_counter()
     poller.start()
-    big = httpx.post(f"{url}:predict", content=b"[" + b"0," * (25 * 1024 * 1024) + b"0]",
-                     headers={"content-type": "application/json"}, timeout=60)
+    big = httpx.post(
+        f"{url}:predict",
+        content=b"[" + b"0," * (25 * 1024 * 1024) + b"0]",
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
     refused_after = time.perf_counter() - started
     poller.join()
     assert big.status_code == 413 and "larger than" in big.json()["error"]
-    print(f"50 MB body: 413 after {refused_after * 1000:.0f} ms; status median "
-          f"{sorted(status_times)[len(status_times) // 2] * 1000:.1f} ms")
+    print(
+        f"50 MB body: 413 after {refused_after * 1000:.0f} ms; status median "
+        f"{sorted(status_times)[len(status_times) // 2] * 1000:.1f} ms"
+    )
     assert refused_after < 10  # measured in the closing note; generous here, the machine is shared
 
     deep = httpx.post(f"{url}:predict", content=b'{"instances": ' + b"[" * 5000 + b"]" * 5000 + b"}")
@@ -132,8 +141,9 @@ def test_a_server_with_a_token_refuses_requests_without_it(serve_runs, monkeypat
         assert httpx.get(info["url"], headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
-@pytest.mark.parametrize("body, dtype", [(b'{"instances": [[1e300, 1.0]]}', "float32"),
-                                         (b'{"instances": [[1e300, 1]]}', "int64")])
+@pytest.mark.parametrize(
+    "body, dtype", [(b'{"instances": [[1e300, 1.0]]}', "float32"), (b'{"instances": [[1e300, 1]]}', "int64")]
+)
 def test_finite_numbers_beyond_the_inputs_dtype_are_refused(body, dtype):
     """1e300 is finite JSON but inf as float32, and wraps round as int64: refused, never fed to the model."""
     from types import SimpleNamespace
@@ -150,6 +160,7 @@ def test_schemathesis_sample_finds_no_server_error(serve_runs):
 
     counts = fuzz(serve_runs["table"], examples=8).summary()
     print(json.dumps({k: v for k, v in counts.items() if k != "examples"}))
-    assert counts["server_errors_5xx"] == 0 and counts["refused_4xx_not_json"] == 0 and counts["exceptions"] == 0, \
+    assert counts["server_errors_5xx"] == 0 and counts["refused_4xx_not_json"] == 0 and counts["exceptions"] == 0, (
         counts["examples"]
+    )
     assert counts["answered_2xx"] > 0 and counts["tried"] >= 60, counts

@@ -72,8 +72,11 @@ def metric(text: str, selector: str) -> float:
 def test_status_and_metadata_have_tf_servings_shapes(digits_server):
     url = digits_server["url"]
     assert url.startswith("http://127.0.0.1:") and url.endswith("/v1/models/digits-mlp")
-    status = {"model_version_status": [{"version": "1", "state": "AVAILABLE",
-                                        "status": {"error_code": "OK", "error_message": ""}}]}
+    status = {
+        "model_version_status": [
+            {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+        ]
+    }
     for path in (url, f"{url}/versions/1"):
         response = httpx.get(path)
         assert response.status_code == 200 and response.json() == status
@@ -84,7 +87,9 @@ def test_status_and_metadata_have_tf_servings_shapes(digits_server):
     assert image["dtype"] == "DT_FLOAT"
     assert [d["size"] for d in image["tensor_shape"]["dim"]] == ["-1", "8", "8", "1"]
     assert [d["size"] for d in signature["outputs"]["label"]["tensor_shape"]["dim"]] == ["-1", "10"]
-    assert metadata["metadata"]["dlflow"]["outputs"] == [{"name": "label", "task": "multiclass", "classes": list(range(10))}]
+    assert metadata["metadata"]["dlflow"]["outputs"] == [
+        {"name": "label", "task": "multiclass", "classes": list(range(10))}
+    ]
     serving = metadata["metadata"]["dlflow"]["serving"]  # how the model is served, recorded
     assert serving["runtime"] == "onnxruntime" and serving["predict"].startswith("onnxruntime")  # --runtime auto
     assert serving["parity"]["ok"] and serving["parity"]["max_rel_diff"] <= 1e-5 and serving["json"] == "python json"
@@ -118,8 +123,10 @@ def test_predictions_under_concurrent_load_equal_dlflow_predict(digits_server, d
 
     def client(k: int) -> list[tuple[int, dict]]:
         with httpx.Client(timeout=30) as session:
-            return [(i, session.post(url, json={"instances": [images[i].tolist()]}).json()["predictions"][0])
-                    for i in range(k, len(images), clients)]
+            return [
+                (i, session.post(url, json={"instances": [images[i].tolist()]}).json()["predictions"][0])
+                for i in range(k, len(images), clients)
+            ]
 
     with ThreadPoolExecutor(clients) as pool:
         answers = dict(pair for part in pool.map(client, range(clients)) for pair in part)
@@ -135,7 +142,9 @@ def test_columnar_format_and_version_path_give_the_same_predictions(digits_serve
     rows = post(f"{url}:predict", {"instances": images}).json()["predictions"]
     assert post(f"{url}:predict", {"inputs": images}).json() == {"outputs": rows}
     assert post(f"{url}:predict", {"inputs": {"image": images}}).json() == {"outputs": rows}
-    assert post(f"{url}/versions/1:predict", {"instances": [{"image": i} for i in images]}).json() == {"predictions": rows}
+    assert post(f"{url}/versions/1:predict", {"instances": [{"image": i} for i in images]}).json() == {
+        "predictions": rows
+    }
 
 
 def test_table_rows_by_original_column_names_match_dlflow_predict(table_server, serve_runs, tmp_path):
@@ -159,6 +168,7 @@ def test_table_rows_by_original_column_names_match_dlflow_predict(table_server, 
 
 def _with(**changes):
     """A body of one full breast-cancer row with some columns changed (None: left out)."""
+
     def make() -> dict:
         row = cancer_table().drop(columns=["diagnosis"]).iloc[0].to_dict()
         for column, value in changes.items():
@@ -168,19 +178,34 @@ def _with(**changes):
             else:
                 row[column] = value
         return {"instances": [row]}
+
     return make
 
 
-@pytest.mark.parametrize("make_body, expected", [
-    (lambda: '{"instances": [{"mean radius": 17.99,', "malformed JSON"),
-    (_with(mean_radius=[1.0, 2.0]), 'instances[0]: column "mean radius": expected a number, received shape [2]'),
-    (_with(mean_radius="large"), 'instances[0]: column "mean radius": expected a number, received a string "large"'),
-    (_with(mean_texture=None), 'instances[0]: missing column "mean texture"'),
-    (_with(mean_radiuss=2.0), 'instances[0]: unknown column "mean radiuss" (did you mean "mean radius"?)'),
-    (_with(size=["large", "small"]), 'instances[0]: column "size": expected a string, received a list of 2'),
-    (lambda: {"rows": []}, 'unknown key "rows"'),
-], ids=["malformed-json", "wrong-shape", "wrong-type", "missing-column", "unknown-column", "string-shape",
-        "unknown-key"])
+@pytest.mark.parametrize(
+    "make_body, expected",
+    [
+        (lambda: '{"instances": [{"mean radius": 17.99,', "malformed JSON"),
+        (_with(mean_radius=[1.0, 2.0]), 'instances[0]: column "mean radius": expected a number, received shape [2]'),
+        (
+            _with(mean_radius="large"),
+            'instances[0]: column "mean radius": expected a number, received a string "large"',
+        ),
+        (_with(mean_texture=None), 'instances[0]: missing column "mean texture"'),
+        (_with(mean_radiuss=2.0), 'instances[0]: unknown column "mean radiuss" (did you mean "mean radius"?)'),
+        (_with(size=["large", "small"]), 'instances[0]: column "size": expected a string, received a list of 2'),
+        (lambda: {"rows": []}, 'unknown key "rows"'),
+    ],
+    ids=[
+        "malformed-json",
+        "wrong-shape",
+        "wrong-type",
+        "missing-column",
+        "unknown-column",
+        "string-shape",
+        "unknown-key",
+    ],
+)
 def test_table_requests_the_model_cannot_take_are_400_with_a_clear_error(table_server, make_body, expected):
     response = post(f"{table_server['url']}:predict", make_body())
     assert response.status_code == 400, response.text
@@ -192,7 +217,9 @@ def test_image_requests_of_the_wrong_shape_or_type_are_400(digits_server):
     url = f"{digits_server['url']}:predict"
     flat = post(url, {"instances": [list(range(64))]})
     assert flat.status_code == 400
-    assert flat.json()["error"] == 'instances[0]: input "image": expected numbers of shape [8, 8, 1], received shape [64]'
+    assert (
+        flat.json()["error"] == 'instances[0]: input "image": expected numbers of shape [8, 8, 1], received shape [64]'
+    )
     text = post(url, {"instances": [[["a"] * 8] * 8]})
     assert text.status_code == 400 and 'received a string "a"' in text.json()["error"]
 
@@ -218,8 +245,11 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(digits_serve
     alone = [post(url, {"instances": [image.tolist()]}).json()["predictions"][0] for image in images]
     before = httpx.get(metrics_url).text
     with httpx.Client(timeout=30) as client, ThreadPoolExecutor(8) as pool:
-        responses = list(pool.map(lambda i: client.post(url, json={"instances": [images[i].tolist()] * (1 + i % 3)}),
-                                  range(len(images))))
+        responses = list(
+            pool.map(
+                lambda i: client.post(url, json={"instances": [images[i].tolist()] * (1 + i % 3)}), range(len(images))
+            )
+        )
     after = httpx.get(metrics_url).text
     for i, response in enumerate(responses):
         assert response.status_code == 200

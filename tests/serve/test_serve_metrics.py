@@ -9,8 +9,11 @@ from dlflow.serve.metrics import ServerMetrics
 
 def samples(metrics: ServerMetrics) -> dict:
     text = metrics.render().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def test_counters_histograms_and_gauges_parse_with_prometheus_clients_parser():
@@ -33,8 +36,10 @@ def test_counters_histograms_and_gauges_parse_with_prometheus_clients_parser():
     assert found[(bucket, (("endpoint", "predict"), ("le", "+Inf")))] == 2
     assert found[("dlflow_serve_batch_size_sum", ())] == 5
     assert found[("dlflow_serve_model_load_seconds", (("model", "digits"),))] == 1.5
-    assert found[("dlflow_serve_model_info", (("model", "digits"), ("run", 'runs/a "quoted" \\ name'),
-                                              ("version", "1")))] == 1
+    assert (
+        found[("dlflow_serve_model_info", (("model", "digits"), ("run", 'runs/a "quoted" \\ name'), ("version", "1")))]
+        == 1
+    )
     assert found[("dlflow_serve_feature_psi", (("feature", "mean radius"),))] == 0.31
     assert found[("dlflow_serve_drift_rows", ())] == 120
 

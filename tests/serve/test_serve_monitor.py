@@ -22,7 +22,7 @@ def traffic(shifted: bool, seed: int = 7) -> list[dict]:
     rows = cancer_table().sample(ROWS, replace=True, random_state=seed).reset_index(drop=True)
     if shifted:
         for column in SHIFTED:
-            rows.loc[ROWS // 2:, column] = rows.loc[ROWS // 2:, column] * 3
+            rows.loc[ROWS // 2 :, column] = rows.loc[ROWS // 2 :, column] * 3
     return rows.drop(columns=["diagnosis"]).to_dict(orient="records")
 
 
@@ -32,8 +32,10 @@ def true_labels(seed: int = 7) -> list[str]:
 
 def send(url: str, rows: list[dict]) -> list[httpx.Response]:
     with httpx.Client(timeout=60) as client:
-        return [client.post(f"{url}:predict", json={"instances": rows[i:i + PER_REQUEST]})
-                for i in range(0, len(rows), PER_REQUEST)]
+        return [
+            client.post(f"{url}:predict", json={"instances": rows[i : i + PER_REQUEST]})
+            for i in range(0, len(rows), PER_REQUEST)
+        ]
 
 
 def families(metrics_url: str) -> dict:
@@ -105,8 +107,11 @@ def test_monitor_passes_unshifted_traffic(served_logs):
 
 def test_metrics_parse_with_prometheus_client_and_carry_drift_gauges(served_logs):
     shifted, plain = served_logs["shifted_metrics"], served_logs["plain_metrics"]
-    requests = {(s.labels["endpoint"], s.labels["code"]): s.value
-                for s in shifted["dlflow_serve_requests"].samples if s.name == "dlflow_serve_requests_total"}
+    requests = {
+        (s.labels["endpoint"], s.labels["code"]): s.value
+        for s in shifted["dlflow_serve_requests"].samples
+        if s.name == "dlflow_serve_requests_total"
+    }
     assert requests[("predict", "200")] == ROWS // PER_REQUEST
     psi = {s.labels["feature"]: s.value for s in shifted["dlflow_serve_feature_psi"].samples}
     calm = {s.labels["feature"]: s.value for s in plain["dlflow_serve_feature_psi"].samples}
@@ -123,8 +128,11 @@ def test_an_unwritable_log_folder_fails_no_request(serve_runs):
         answers = send(info["url"], traffic(False)[:200])
         assert [a.status_code for a in answers] == [200] * 4
         found = wait_logged(info["metrics"], 1, timeout=6)
-        dropped = sum(s.value for s in found["dlflow_serve_log_dropped_rows"].samples
-                      if s.name.endswith("_total") and s.labels["reason"] == "write_error")
+        dropped = sum(
+            s.value
+            for s in found["dlflow_serve_log_dropped_rows"].samples
+            if s.name.endswith("_total") and s.labels["reason"] == "write_error"
+        )
         assert dropped > 0
     assert info["stderr"].count("prediction log: cannot write") == 1
 
@@ -135,11 +143,20 @@ def test_monitor_measures_live_accuracy_from_labels_by_request_id(served_logs, t
 
     work, run = served_logs["work"], served_logs["run"]
     ids = np.repeat(served_logs["plain_ids"], PER_REQUEST)
-    labels = pd.DataFrame({"request_id": ids, "row": np.tile(np.arange(PER_REQUEST), ROWS // PER_REQUEST),
-                           "diagnosis": true_labels()})
+    labels = pd.DataFrame(
+        {"request_id": ids, "row": np.tile(np.arange(PER_REQUEST), ROWS // PER_REQUEST), "diagnosis": true_labels()}
+    )
     labels.to_csv(tmp_path / "labels.csv", index=False)
-    done = run_cli("monitor", str(run), "--log", str(served_logs["plain"]), "--labels", str(tmp_path / "labels.csv"),
-                   "--json", cwd=work)
+    done = run_cli(
+        "monitor",
+        str(run),
+        "--log",
+        str(served_logs["plain"]),
+        "--labels",
+        str(tmp_path / "labels.csv"),
+        "--json",
+        cwd=work,
+    )
     assert done.returncode in (0, 1), done.stderr[-3000:]
     accuracy = json.loads(done.stdout)["accuracy"]["diagnosis"]
     assert accuracy["rows"] == ROWS and 0.5 < accuracy["live"] <= 1 and accuracy["evaluation"] is None
@@ -149,8 +166,9 @@ def test_monitor_measures_live_accuracy_from_labels_by_request_id(served_logs, t
 def test_monitor_on_a_data_file_with_labels_in_row_order(serve_runs):
     work, run = serve_runs["work"], serve_runs["table"]
     table = str(work / "cancer.csv")
-    done = run_cli("monitor", str(run), "--data", table, "--labels", table, "--json", "-o", str(work / "file.html"),
-                   cwd=work)
+    done = run_cli(
+        "monitor", str(run), "--data", table, "--labels", table, "--json", "-o", str(work / "file.html"), cwd=work
+    )
     assert done.returncode in (0, 1), done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert result["rows"] == 569 and result["drifted_features"] == []

@@ -99,12 +99,23 @@ def test_raw_table_equals_saved_model_signature(serve_runs):
     with running_server(serve_runs["table"], serve_runs["work"], "--output", "raw") as server:
         names = [spec["name"] for spec in _dlflow_inputs(server)]
         columns = {spec["name"]: spec.get("column", spec["name"]) for spec in _dlflow_inputs(server)}
-        instances = [{name: frame[columns[name]].iloc[i].item() if hasattr(frame[columns[name]].iloc[i], "item")
-                      else frame[columns[name]].iloc[i] for name in names} for i in range(ROWS)]
+        instances = [
+            {
+                name: frame[columns[name]].iloc[i].item()
+                if hasattr(frame[columns[name]].iloc[i], "item")
+                else frame[columns[name]].iloc[i]
+                for name in names
+            }
+            for i in range(ROWS)
+        ]
         answer = post(f"{server['url']}:predict", {"instances": instances})
     assert answer.status_code == 200, answer.text
-    feed = {name: np.asarray([[row[name]] for row in instances],
-                             dtype=object if isinstance(instances[0][name], str) else "float32") for name in names}
+    feed = {
+        name: np.asarray(
+            [[row[name]] for row in instances], dtype=object if isinstance(instances[0][name], str) else "float32"
+        )
+        for name in names
+    }
     expected = signature_outputs(saved_model, feed)  # the very request's names are the signature's
     assert_same(answer.json(), tf_serving_shaped(expected, columnar=False))
 
@@ -126,12 +137,17 @@ def test_b64_refused_for_other_inputs_and_for_bad_bytes():
 
 def test_raw_shapes_of_several_outputs():
     """Several outputs: row format is a list of objects by SavedModel output name, columnar an object."""
-    served = ServedModel(name="m", inputs=[], outputs=[], predict=None, decode=None,
-                         raw_names={"price": "output_0", "kind": "output_1"})
+    served = ServedModel(
+        name="m", inputs=[], outputs=[], predict=None, decode=None, raw_names={"price": "output_0", "kind": "output_1"}
+    )
     outputs = {"price": np.array([[1.5], [2.5]], "float32"), "kind": np.array([[0.1, 0.9], [0.8, 0.2]], "float32")}
     rows = raw_predictions(served, outputs, columnar=False)
-    assert rows == {"predictions": [{"output_0": [1.5], "output_1": pytest.approx([0.1, 0.9])},
-                                    {"output_0": [2.5], "output_1": pytest.approx([0.8, 0.2])}]}
+    assert rows == {
+        "predictions": [
+            {"output_0": [1.5], "output_1": pytest.approx([0.1, 0.9])},
+            {"output_0": [2.5], "output_1": pytest.approx([0.8, 0.2])},
+        ]
+    }
     columns = raw_predictions(served, outputs, columnar=True)
     assert columns["outputs"]["output_0"] == [[1.5], [2.5]] and set(columns["outputs"]) == {"output_0", "output_1"}
 

@@ -51,8 +51,10 @@ def test_a_name_with_no_completed_train_run_exits_2_listing_its_runs(serve_runs,
     done = run_cli("serve", "digits-mlp", "--port", "0", cwd=tmp_path, timeout=60)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "error: experiment 'digits-mlp' has no completed train run" in done.stderr
-    for line in (f"{DEVELOP}: develop run, completed", f"{RUNNING}: train run, running",
-                 f"{FAILED}: train run, failed"):
+    for line in (
+        f"{DEVELOP}: develop run, completed",
+        f"{RUNNING}: train run, running",
+        f"{FAILED}: train run, failed",
+    ):
         assert line in done.stderr
     assert "Traceback" not in done.stderr
-

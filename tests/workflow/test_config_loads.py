@@ -51,8 +51,14 @@ ONE_EPOCH = ["--set", "fit.epochs=1"]
 def _check_parsed_once(commands: list[list[str]], cwd) -> None:
     """Run the commands in one process; each parses every file at most once, its config exactly once."""
     out = cwd / "loads.json"
-    done = subprocess.run([sys.executable, "-c", COUNTING, json.dumps(commands), str(out)], cwd=cwd,
-                          capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-c", COUNTING, json.dumps(commands), str(out)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.exists(), done.stderr[-3000:]
     for result in json.loads(out.read_text()):
         argv, parsed = result["argv"], result["parsed"]
@@ -63,12 +69,24 @@ def _check_parsed_once(commands: list[list[str]], cwd) -> None:
 
 
 def test_train_evaluate_validate_parse_the_config_once(tmp_path):
-    _check_parsed_once([["validate", MLP], ["train", MLP, *ONE_EPOCH], ["train", MLP, "--final", *ONE_EPOCH],
-                        ["evaluate", "digits-mlp"]], tmp_path)
+    _check_parsed_once(
+        [
+            ["validate", MLP],
+            ["train", MLP, *ONE_EPOCH],
+            ["train", MLP, "--final", *ONE_EPOCH],
+            ["evaluate", "digits-mlp"],
+        ],
+        tmp_path,
+    )
 
 
 @pytest.mark.slow
 def test_cv_develop_tune_parse_the_config_once(tmp_path):
-    _check_parsed_once([["cv", MLP, "--folds", "2", *ONE_EPOCH],
-                        ["develop", MLP, "--skip-train", "--no-shallow", "--overfit-epochs", "1", *ONE_EPOCH],
-                        ["tune", TUNE, "--set", "search.max_trials=1", *ONE_EPOCH]], tmp_path)
+    _check_parsed_once(
+        [
+            ["cv", MLP, "--folds", "2", *ONE_EPOCH],
+            ["develop", MLP, "--skip-train", "--no-shallow", "--overfit-epochs", "1", *ONE_EPOCH],
+            ["tune", TUNE, "--set", "search.max_trials=1", *ONE_EPOCH],
+        ],
+        tmp_path,
+    )

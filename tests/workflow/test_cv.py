@@ -108,8 +108,9 @@ def test_iterated_folds_come_from_train_and_validation_never_the_test_split(tmp_
     assert not np.array_equal(validated[0], validated[2])  # the second repeat reshuffled
 
 
-@pytest.mark.parametrize("args, message", [(["--folds", "1"], "--folds of at least 2"),
-                                           (["--repeats", "0"], "--repeats of at least 1")])
+@pytest.mark.parametrize(
+    "args, message", [(["--folds", "1"], "--folds of at least 2"), (["--repeats", "0"], "--repeats of at least 1")]
+)
 def test_bad_fold_counts_exit_2(tmp_path, args, message):
     done = run_cli("cv", str(CONFIGS / "wine.yaml"), *args, cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr

@@ -19,8 +19,15 @@ from tests.conftest import DLFLOW, ROOT, run_cli
 def define_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
     """`dlflow define ARGS` with stdin that is not a terminal (so it never asks)."""
     env = {k: v for k, v in os.environ.items() if k != "DLFLOW_RUNS_DIR"}
-    return subprocess.run([*DLFLOW, "define", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, env={**env, "PYTHONUNBUFFERED": "1"})
+    return subprocess.run(
+        [*DLFLOW, "define", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 @pytest.fixture
@@ -73,9 +80,11 @@ def test_define_off_a_terminal_never_asks_and_names_the_missing_flag(tmp_path, w
 
 
 def test_define_bad_input_is_a_usage_error(tmp_path, wine_csv):
-    for args, words in [(("nothere.csv",), "no such file"),
-                        (("data/wine.csv", "-t", "cultivar", "--task", "ordinal"), "--task"),
-                        (("data/wine.csv", "-t", "cultivr"), "did you mean 'cultivar'")]:
+    for args, words in [
+        (("nothere.csv",), "no such file"),
+        (("data/wine.csv", "-t", "cultivar", "--task", "ordinal"), "--task"),
+        (("data/wine.csv", "-t", "cultivr"), "did you mean 'cultivar'"),
+    ]:
         done = define_cli(*args, cwd=tmp_path)
         assert done.returncode == 2, args
         assert words in done.stderr and "Traceback" not in done.stderr, done.stderr
@@ -111,7 +120,13 @@ def test_define_builtin_digits_writes_a_convnet_that_trains(tmp_path):
     assert summary["model"].startswith("convnet")
     raw = yaml.safe_load(Path(summary["config"]).read_text())
     assert [next(iter(layer)) if isinstance(layer, dict) else layer for layer in raw["model"]["sequential"]] == [
-        "Conv2D", "MaxPooling2D", "Conv2D", "GlobalAveragePooling2D", "Dropout", "Dense"]
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "GlobalAveragePooling2D",
+        "Dropout",
+        "Dense",
+    ]
     trained = run_cli("train", "digits.yaml", "--set", "fit.epochs=1", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr[-3000:]
 
@@ -168,8 +183,15 @@ def test_define_time_series_forecasts_with_windows(tmp_path):
 def test_define_asks_for_the_target_at_a_terminal(tmp_path, wine_csv):
     controller, terminal = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "DLFLOW_RUNS_DIR"}
-    process = subprocess.Popen([*DLFLOW, "define", "data/wine.csv"], cwd=tmp_path, stdin=terminal,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [*DLFLOW, "define", "data/wine.csv"],
+        cwd=tmp_path,
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     os.close(terminal)
     try:
         os.write(controller, b"14\n\n")  # the 14th column (cultivar); the task as inferred
@@ -186,8 +208,15 @@ def _define_at_a_terminal(*args: str, answers: bytes, cwd: Path) -> tuple[subpro
     """`dlflow define ARGS` with a terminal for stdin, fed `answers`; (the process, its stderr)."""
     controller, terminal = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "DLFLOW_RUNS_DIR"}
-    process = subprocess.Popen([*DLFLOW, "define", *args], cwd=cwd, stdin=terminal,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [*DLFLOW, "define", *args],
+        cwd=cwd,
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     os.close(terminal)
     try:
         os.write(controller, answers)
@@ -198,8 +227,9 @@ def _define_at_a_terminal(*args: str, answers: bytes, cwd: Path) -> tuple[subpro
 
 
 def test_define_asks_again_after_an_answer_that_is_not_a_choice(tmp_path, wine_csv):
-    process, err = _define_at_a_terminal(answers=b"data/wnie.csv\ndata/wine.csv\ncultivr\n99\ncultivar\nordinal\n\n",
-                                         cwd=tmp_path)
+    process, err = _define_at_a_terminal(
+        answers=b"data/wnie.csv\ndata/wine.csv\ncultivr\n99\ncultivar\nordinal\n\n", cwd=tmp_path
+    )
     assert process.returncode == 0, err
     assert "No such file or folder 'data/wnie.csv'. Data (" in err
     assert "'cultivr' is not a choice (did you mean 'cultivar'?)" in err
@@ -218,9 +248,11 @@ def test_define_says_the_config_exists_before_any_question(tmp_path, wine_csv):
 
 
 def test_define_imports_no_tensorflow(tmp_path):
-    code = ("import sys; from pathlib import Path; from dlflow.workflow.define import define; "
-            "d = define('builtin:wine', config_dir=Path('.')); "
-            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; print(d.task)")
+    code = (
+        "import sys; from pathlib import Path; from dlflow.workflow.define import define; "
+        "d = define('builtin:wine', config_dir=Path('.')); "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; print(d.task)"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "multiclass"

@@ -34,8 +34,15 @@ def test_develop_breast_cancer_beats_the_baselines_table(tmp_path):
     done = run_cli("develop", str(CONFIGS / "breast_cancer.yaml"), "--epochs", "3", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    for name in ("the model (sequential)", "majority class (benign)", "logistic regression", "random forest",
-                 "gradient boosting", "overfit check: passed", "verdict: PASS"):
+    for name in (
+        "the model (sequential)",
+        "majority class (benign)",
+        "logistic regression",
+        "random forest",
+        "gradient boosting",
+        "overfit check: passed",
+        "verdict: PASS",
+    ):
         assert name in out, name
     assert "Epoch 1/3" not in out  # progress stays on stderr
 
@@ -54,8 +61,9 @@ def test_develop_breast_cancer_beats_the_baselines_table(tmp_path):
 
 
 def test_overfit_check_passes_for_the_digits_convnet(tmp_path):
-    code, report, stderr = develop_json(str(CONFIGS / "digits_convnet.yaml"), "--skip-train", "--no-shallow",
-                                        cwd=tmp_path)
+    code, report, stderr = develop_json(
+        str(CONFIGS / "digits_convnet.yaml"), "--skip-train", "--no-shallow", cwd=tmp_path
+    )
     assert code == 0
     assert "overfit check: epoch 5/300: loss " in stderr  # progress as it goes, not minutes of silence
     check = report["overfit_check"]
@@ -68,8 +76,14 @@ def test_overfit_check_passes_for_the_digits_convnet(tmp_path):
 
 @pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_overfit_check_fails_with_advice_for_a_learning_rate_of_10(tmp_path):
-    code, report, stderr = develop_json(str(CONFIGS / "digits_convnet.yaml"), "--skip-train", "--no-shallow",
-                                        "--set", "compile.optimizer.Adam.learning_rate=10.0", cwd=tmp_path)
+    code, report, stderr = develop_json(
+        str(CONFIGS / "digits_convnet.yaml"),
+        "--skip-train",
+        "--no-shallow",
+        "--set",
+        "compile.optimizer.Adam.learning_rate=10.0",
+        cwd=tmp_path,
+    )
     assert code == 1
     assert "error: develop: the overfit check failed" in stderr
     check = report["overfit_check"]
@@ -81,8 +95,9 @@ def test_overfit_check_fails_with_advice_for_a_learning_rate_of_10(tmp_path):
 @pytest.mark.slow
 def test_overfit_check_fails_with_advice_for_a_one_unit_bottleneck(tmp_path):
     (tmp_path / "bottleneck.yaml").write_text(BOTTLENECK)
-    done = run_cli("develop", "bottleneck.yaml", "--skip-train", "--no-shallow", "--overfit-epochs", "120",
-                   cwd=tmp_path)
+    done = run_cli(
+        "develop", "bottleneck.yaml", "--skip-train", "--no-shallow", "--overfit-epochs", "120", cwd=tmp_path
+    )
     assert done.returncode == 1
     assert "overfit check: FAILED" in done.stdout and "verdict: FAIL" in done.stdout
     assert "model.sequential[2]: Dense with 1 unit(s) is a bottleneck" in done.stdout
@@ -94,8 +109,17 @@ def test_overfit_check_fails_with_advice_for_a_one_unit_bottleneck(tmp_path):
 def test_develop_exits_1_when_the_model_does_not_beat_the_mean(tmp_path):
     # One epoch from scratch on raw targets (scaling opted out): the network's predictions are still
     # near 0, far from targets around 150.
-    code, report, stderr = develop_json(str(CONFIGS / "diabetes.yaml"), "--epochs", "1", "--no-shallow",
-                                        "--overfit-epochs", "3", "--set", "data.target_scaling=none", cwd=tmp_path)
+    code, report, stderr = develop_json(
+        str(CONFIGS / "diabetes.yaml"),
+        "--epochs",
+        "1",
+        "--no-shallow",
+        "--overfit-epochs",
+        "3",
+        "--set",
+        "data.target_scaling=none",
+        cwd=tmp_path,
+    )
     assert code == 1
     assert "does not beat the common-sense baseline (mean of the training targets" in stderr
     assert report["metric"] == "mae" and report["higher_is_better"] is False
@@ -112,6 +136,7 @@ def test_develop_reports_a_bad_config_as_a_usage_error(tmp_path):
 
 
 # The baselines module, in process (evaluate and report call it too): no TensorFlow needed.
+
 
 def _table(n: int = 240):
     import numpy as np
@@ -144,12 +169,18 @@ def test_last_value_baseline_for_windows():
     from dlflow.workflow.baselines import common_sense_baseline
 
     series = np.arange(40, dtype="float32")
-    windows = np.stack([series[i:i + 5] for i in range(30)])[..., None]  # (30, 5, 1)
+    windows = np.stack([series[i : i + 5] for i in range(30)])[..., None]  # (30, 5, 1)
     targets = series[5:35].astype("float32")  # the next value: the last value is always 1 behind
-    data = Dataset("timeseries", {"series": windows}, {"y": targets},
-                   {"series": InputSpec("series", (5, 1), "float32", "series")},
-                   {"y": TargetSpec("y", "regression", None, ())}, "series", ordered=True,
-                   info={"last_value": {"input": "series", "feature_index": 0}})
+    data = Dataset(
+        "timeseries",
+        {"series": windows},
+        {"y": targets},
+        {"series": InputSpec("series", (5, 1), "float32", "series")},
+        {"y": TargetSpec("y", "regression", None, ())},
+        "series",
+        ordered=True,
+        info={"last_value": {"input": "series", "feature_index": 0}},
+    )
     baseline = common_sense_baseline(data.take(np.arange(20)), data.take(np.arange(20, 30)))
     assert baseline.name == "last value" and baseline.metric == "mae"
     assert baseline.score == pytest.approx(1.0)

@@ -34,8 +34,12 @@ def test_tune_writes_a_leaderboard_and_a_best_config_that_trains(tmp_path):
     scores = [r["score"] for r in rows]
     assert scores == sorted(scores, reverse=True)  # val_accuracy: best (highest) first
     assert result["direction"] == "max" and result["best"]["trial"] == rows[0]["trial"]
-    assert set(rows[0]["values"]) == {"model.sequential[1].Dense.units", "model.sequential[1].Dense.activation",
-                                      "model.sequential[2].Dropout.rate", "compile.optimizer.Adam.learning_rate"}
+    assert set(rows[0]["values"]) == {
+        "model.sequential[1].Dense.units",
+        "model.sequential[1].Dense.activation",
+        "model.sequential[2].Dropout.rate",
+        "compile.optimizer.Adam.learning_rate",
+    }
     with open(folder / "leaderboard.csv") as handle:
         assert [r["trial"] for r in csv.DictReader(handle)] == [r["trial"] for r in rows]
     assert json.loads((folder / "manifest.json").read_text())["status"] == "completed"
@@ -54,8 +58,9 @@ def test_tune_writes_a_leaderboard_and_a_best_config_that_trains(tmp_path):
 
 @pytest.mark.slow  # a longer check beside faster ones of the same path: make test-all runs it (make test < 10 min)
 def test_the_human_leaderboard_is_a_table_on_stdout(tmp_path):
-    done = run_cli(*TUNE, "--set", "search.max_trials=2", "--set", "fit.epochs=1",
-                   "--set", "search.tuner=grid", cwd=tmp_path)
+    done = run_cli(
+        *TUNE, "--set", "search.max_trials=2", "--set", "fit.epochs=1", "--set", "search.tuner=grid", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "2 trials, best val_accuracy first (max)" in done.stdout
     assert "Dense.units" in done.stdout and "best config:" in done.stdout and "dlflow train" in done.stdout
@@ -64,14 +69,20 @@ def test_the_human_leaderboard_is_a_table_on_stdout(tmp_path):
 
 def test_a_search_space_that_does_not_fit_the_config_exits_2_before_training(tmp_path):
     config = tmp_path / "bad.yaml"
-    config.write_text((CONFIGS / "digits_tune.yaml").read_text()
-                      .replace("model.sequential[2].Dropout.rate", "model.sequential[3].Dropout.rate")
-                      .replace("{choice: [relu, gelu, tanh]}", "{choice: [relu, gelu, tanhh]}"))
+    config.write_text(
+        (CONFIGS / "digits_tune.yaml")
+        .read_text()
+        .replace("model.sequential[2].Dropout.rate", "model.sequential[3].Dropout.rate")
+        .replace("{choice: [relu, gelu, tanh]}", "{choice: [relu, gelu, tanhh]}")
+    )
     done = run_cli("tune", str(config), cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     number = next(i for i, text in enumerate(config.read_text().splitlines(), 1) if "tanhh" in text)
-    expected = [f"bad.yaml:{number}:", "with tanhh: model.sequential[1].Dense.activation: unknown activation 'tanhh'",
-                'search.space["model.sequential[3].Dropout.rate"]: model.sequential[3] is Dense, not Dropout']
+    expected = [
+        f"bad.yaml:{number}:",
+        "with tanhh: model.sequential[1].Dense.activation: unknown activation 'tanhh'",
+        'search.space["model.sequential[3].Dropout.rate"]: model.sequential[3] is Dense, not Dropout',
+    ]
     for text in expected:
         assert text in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "runs").exists()
@@ -99,8 +110,13 @@ def test_eight_trials_bayesian_search(tmp_path):
 @pytest.mark.slow
 def test_an_interrupted_search_resumes_without_rerunning_finished_trials(tmp_path):
     args = [*TUNE, "--set", "search.max_trials=3", "--set", "fit.epochs=2"]
-    process = subprocess.Popen([sys.executable, "-m", "dlflow.cli", *args], cwd=tmp_path,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlflow.cli", *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     experiment = tmp_path / "runs" / "digits-tune"
     deadline, folder = time.time() + 300, None
     while time.time() < deadline and process.poll() is None:
