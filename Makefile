@@ -28,10 +28,10 @@ run: install
 	$(BIN)/dlflow export $$($(BIN)/python -c "import yaml,sys; print(yaml.safe_load(open('$(CONFIG)'))['name'])")
 
 test: install
-	$(BIN)/python -m pytest -q -m "not slow and not fuzz" -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -q -m "not slow and not fuzz" -n auto --maxprocesses 4 --dist loadgroup
 
 test-all: install
-	$(BIN)/python -m pytest -q -m "not fuzz" -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -q -m "not fuzz" -n auto --maxprocesses 4 --dist loadgroup
 
 fuzz: install
 	$(BIN)/python -m pytest -q -s -m fuzz -p no:xdist tests/fuzz

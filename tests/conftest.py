@@ -35,3 +35,22 @@ def digits_run(tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("digits")
     result = cli_json("train", str(CONFIGS / "digits_convnet.yaml"), cwd=work)
     return {"work": work, "run": Path(result["run"]), "metrics": result}
+
+
+# Session fixtures are built once per xdist worker. `make test` runs `--dist loadgroup`: each test module is
+# one group (its module fixtures are built once), except that the modules using these session fixtures share a
+# group, so one worker builds each of them instead of every worker that draws such a module.
+SHARED_FIXTURE_GROUPS = {"serve_runs": "serve_runs"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(config, items):
+    by_module: dict[str, str] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        shared = next((g for f, g in SHARED_FIXTURE_GROUPS.items() if f in getattr(item, "fixturenames", ())), None)
+        if shared or module not in by_module:
+            by_module[module] = shared or by_module.get(module) or module
+    for item in items:
+        if not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(by_module[item.nodeid.split("::")[0]]))

@@ -59,24 +59,6 @@ def test_params_epoch_metrics_model_and_evaluation_read_back(tracked):
     assert (tracked["work"] / "store" / "mlartifacts").is_dir() and not (tracked["work"] / "mlruns").exists()
 
 
-def test_every_train_run_writes_tensorboard_hparams(tracked):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    events = EventAccumulator(str(tracked["run"] / "logs"))
-    events.Reload()
-    from tensorboard.plugins.hparams import plugin_data_pb2
-
-    assert events.PluginTagToContent("hparams"), "no HParams summary in the run's logs/"
-
-    content = next(iter(events.PluginTagToContent("hparams").values()))
-    data = plugin_data_pb2.HParamsPluginData.FromString(content)
-    values = {
-        key: value.WhichOneof("kind") and getattr(value, value.WhichOneof("kind"))
-        for key, value in data.session_start_info.hparams.items()
-    }
-    assert values["fit.epochs"] == 2 and values["model.sequential[1].Dense.units"] == 128
-
-
 def test_tracking_without_mlflow_uri_defaults_to_sqlite_next_to_runs(tmp_path):
     """`tracking: {mlflow: {}}` resolves to sqlite:///<folder of the runs folder>/mlruns.db (no training)."""
     from dlflow.config import load_config

@@ -119,3 +119,21 @@ def test_export_unknown_format_is_a_usage_error(digits_run):
     done = run_cli("export", "digits-convnet", "--format", "pickle", cwd=digits_run["work"])
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "pickle" in done.stderr
+
+
+def test_every_train_run_writes_tensorboard_hparams(digits_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(digits_run["run"] / "logs"))
+    events.Reload()
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    assert events.PluginTagToContent("hparams"), "no HParams summary in the run's logs/"
+
+    content = next(iter(events.PluginTagToContent("hparams").values()))
+    data = plugin_data_pb2.HParamsPluginData.FromString(content)
+    values = {
+        key: value.WhichOneof("kind") and getattr(value, value.WhichOneof("kind"))
+        for key, value in data.session_start_info.hparams.items()
+    }
+    assert values["fit.epochs"] == 40 and values["model.sequential[1].Conv2D.filters"] == 64
