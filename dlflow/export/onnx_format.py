@@ -27,7 +27,7 @@ from dlflow.export.errors import Unsupported
 
 FILENAME = "model.onnx"
 
-_ORT_TYPES = {
+ORT_TYPES = {  # ONNX Runtime input types -> NumPy dtypes (also what `dlflow serve` feeds)
     "tensor(float)": np.float32,
     "tensor(double)": np.float64,
     "tensor(float16)": np.float16,
@@ -148,7 +148,7 @@ def predict(path: Path, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if kind == "tensor(string)":
             ort_feed[names[key]] = to_str_objects(array)
         else:
-            ort_feed[names[key]] = array.astype(_ORT_TYPES.get(kind, array.dtype), copy=False)
+            ort_feed[names[key]] = array.astype(ORT_TYPES.get(kind, array.dtype), copy=False)
     output_names = [o.name for o in session.get_outputs()]
     values = session.run(output_names, ort_feed)
     return dict(zip(output_names, (np.asarray(v) for v in values)))

@@ -18,13 +18,6 @@ import numpy as np
 
 Arrays = dict[str, np.ndarray]
 PREDICT_PATH = "onnxruntime session (CPU), converted from the model at start-up; parity with TensorFlow checked"
-_ORT_TYPES = {
-    "tensor(float)": np.float32,
-    "tensor(double)": np.float64,
-    "tensor(int64)": np.int64,
-    "tensor(int32)": np.int32,
-    "tensor(bool)": np.bool_,
-}
 
 
 def onnx_predict(
@@ -73,6 +66,8 @@ def _feed_type(onnx_type: str) -> Any:
     """The numpy dtype a graph input takes; None for strings (fed as the object arrays they are)."""
     if onnx_type == "tensor(string)":
         return None
-    if onnx_type not in _ORT_TYPES:
+    from dlflow.export.onnx_format import ORT_TYPES
+
+    if onnx_type not in ORT_TYPES:
         raise ValueError(f"an ONNX input of type {onnx_type} is not served")
-    return _ORT_TYPES[onnx_type]
+    return ORT_TYPES[onnx_type]
