@@ -51,6 +51,12 @@ def cancer_table():
     return frame
 
 
+# The runtime choice (`serve --runtime auto`, the default: ONNX Runtime when it matches TensorFlow) is tested by
+# test_serve_http.py's servers; the other modules test other things on TensorFlow, which skips the 3-5 s
+# conversion at each server's start.
+TF_RUNTIME = ("--runtime", "tensorflow")
+
+
 @contextlib.contextmanager
 def running_server(run: Path | str, cwd: Path, *args: str) -> Iterator[dict]:
     """Start `dlflow serve RUN --port 0 --json`, wait until it prints its URL, stop it (SIGTERM) at the end.

@@ -11,7 +11,7 @@ import pytest
 
 from dlflow.serve.guard import RequestGuard, allowed_hosts
 from dlflow.serve.request import RequestError, parse_predict_request
-from tests.serve.conftest import running_server
+from tests.serve.conftest import TF_RUNTIME, running_server
 
 
 async def _echo(scope, receive, send):
@@ -136,7 +136,7 @@ def test_hostile_requests_against_the_real_server(digits_server):
 @pytest.mark.slow  # make test-all; keeps make test under 10 minutes on 2 cores
 def test_a_server_with_a_token_refuses_requests_without_it(serve_runs, monkeypatch):
     monkeypatch.setenv("DLFLOW_SERVE_TOKEN", "s3cret")
-    with running_server(serve_runs["digits"], serve_runs["work"]) as info:
+    with running_server(serve_runs["digits"], serve_runs["work"], *TF_RUNTIME) as info:
         assert httpx.get(info["url"]).status_code == 401
         assert httpx.get(info["url"], headers={"Authorization": "Bearer s3cret"}).status_code == 200
 

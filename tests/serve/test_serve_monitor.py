@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import run_cli
-from tests.serve.conftest import cancer_table, running_server
+from tests.serve.conftest import TF_RUNTIME, cancer_table, running_server
 
 SHIFTED = ("mean texture", "worst smoothness")
 ROWS, PER_REQUEST = 1000, 50
@@ -59,7 +59,7 @@ def served_logs(serve_runs) -> dict:
     out = {"work": work, "run": run}
     for name, shifted in (("shifted", True), ("plain", False)):
         folder = work / f"log-{name}"
-        with running_server(run, work, "--log-dir", str(folder)) as info:
+        with running_server(run, work, "--log-dir", str(folder), *TF_RUNTIME) as info:
             answers = send(info["url"], traffic(shifted))
             assert [a.status_code for a in answers] == [200] * (ROWS // PER_REQUEST)
             out[f"{name}_ids"] = [a.headers["x-request-id"] for a in answers]
@@ -124,7 +124,7 @@ def test_an_unwritable_log_folder_fails_no_request(serve_runs):
     work = serve_runs["work"]
     blocker = work / "not-a-folder"
     blocker.write_text("a file where the log folder should go")
-    with running_server(serve_runs["table"], work, "--log-dir", str(blocker / "serving")) as info:
+    with running_server(serve_runs["table"], work, "--log-dir", str(blocker / "serving"), *TF_RUNTIME) as info:
         answers = send(info["url"], traffic(False)[:200])
         assert [a.status_code for a in answers] == [200] * 4
         found = wait_logged(info["metrics"], 1, timeout=6)

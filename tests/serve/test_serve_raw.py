@@ -12,7 +12,7 @@ import pytest
 from dlflow.serve.model import ServedModel
 from dlflow.serve.raw import raw_predictions
 from tests.conftest import CONFIGS, cli_json
-from tests.serve.conftest import cancer_table, running_server
+from tests.serve.conftest import TF_RUNTIME, cancer_table, running_server
 from tests.serve.test_serve_http import digits_images, post
 
 ROWS = 6
@@ -75,7 +75,7 @@ def test_raw_digits_equals_saved_model_signature(digits_mlp):
     images = digits_images(ROWS)
     expected = signature_outputs(digits_mlp["saved_model"], {"image": images})
     assert list(expected) == ["output_0"]
-    with running_server(digits_mlp["run"], digits_mlp["work"], "--output", "raw") as server:
+    with running_server(digits_mlp["run"], digits_mlp["work"], "--output", "raw", *TF_RUNTIME) as server:
         url = f"{server['url']}:predict"
         rows = post(url, {"instances": images.tolist()})
         columns = post(url, {"inputs": {"image": images.tolist()}})
@@ -96,7 +96,7 @@ def test_raw_digits_equals_saved_model_signature(digits_mlp):
 def test_raw_table_equals_saved_model_signature(serve_runs):
     saved_model = export_saved_model(serve_runs["table"], serve_runs["work"])
     frame = cancer_table().drop(columns=["diagnosis"]).iloc[:ROWS]
-    with running_server(serve_runs["table"], serve_runs["work"], "--output", "raw") as server:
+    with running_server(serve_runs["table"], serve_runs["work"], "--output", "raw", *TF_RUNTIME) as server:
         names = [spec["name"] for spec in _dlflow_inputs(server)]
         columns = {spec["name"]: spec.get("column", spec["name"]) for spec in _dlflow_inputs(server)}
         instances = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.serve.conftest import running_server
+from tests.serve.conftest import TF_RUNTIME, running_server
 
 TRAIN, DEVELOP, RUNNING, FAILED = "20260101-000000", "20260102-000000", "20260103-000000", "20260104-000000"
 
@@ -38,7 +38,7 @@ def experiment_with_stage_runs(serve_runs: dict, work: Path) -> Path:
 
 def test_serve_name_serves_the_latest_completed_train_run_and_says_so(serve_runs, tmp_path):
     experiment_with_stage_runs(serve_runs, tmp_path)
-    with running_server("digits-mlp", tmp_path) as info:
+    with running_server("digits-mlp", tmp_path, *TF_RUNTIME) as info:
         assert Path(info["run"]).name == TRAIN
     chosen = f"using run {Path('runs', 'digits-mlp', TRAIN)} (latest completed train run of 'digits-mlp')"
     assert chosen in info["stderr"]
