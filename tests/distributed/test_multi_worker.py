@@ -70,6 +70,7 @@ def test_two_workers_match_one_process_and_only_the_chief_writes(tmp_path):
     assert chief["epochs_completed"] == 3
 
 
+@pytest.mark.slow  # two worker processes (~15 s); make test-all
 def test_workers_that_disagree_stop_before_training(tmp_path):  # a different seed on worker 1
     port = free_port()
     common = [

@@ -48,6 +48,7 @@ def test_a_dcgan_learns_from_images_without_a_target(dcgan_run):
     assert 'alt="samples after epoch 1"' in (run / "report.html").read_text()
 
 
+@pytest.mark.slow  # the slow DCGAN test samples a 64-grid too; make test-all
 def test_sample_writes_a_png_grid_of_the_requested_size(dcgan_run):
     out = dcgan_run["work"] / "grid.png"
     result = cli_json(

@@ -93,6 +93,7 @@ def test_attention_takes_query_and_value_from_two_nodes(graph_run):
     assert tuple(model.get_layer("attended").output.shape) == (None, 6, 8)
 
 
+@pytest.mark.slow  # a second look at --trust-code (factories: tests/e2e/test_trust_code.py); make test-all
 def test_own_class_reloads_only_with_trust_code(graph_run):
     work, run = graph_run
     refused = run_cli("evaluate", run, cwd=work)

@@ -24,6 +24,7 @@ def test_functional_two_inputs_two_outputs_train_evaluate_predict(tmp_path):
     assert predicted["rows"] == 8 and set(predicted["predictions"]) == {"digit", "even"}
 
 
+@pytest.mark.slow  # factory models train in test_factory_own_loop.py and test_trust_code.py; make test-all
 def test_factory_subclassed_model_trains_and_reloads(tmp_path):
     result = cli_json("train", str(CONFIGS / "digits_factory.yaml"), "--set", "fit.epochs=3", cwd=tmp_path)
     assert result["best"]["val_accuracy"] > 0.5
