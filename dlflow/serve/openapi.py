@@ -9,7 +9,8 @@ bodies that just miss; the server itself parses with `dlflow.serve.request`, not
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable, Sequence
 
 SHOWN_ROWS = 4  # the most examples the schema describes in one request (the server's limit is larger)
 
@@ -65,8 +66,8 @@ def predict_request_schema(inputs: Any) -> dict[str, Any]:
     }
 
 
-def predict_openapi(inputs: Any) -> dict[str, Any]:
-    """`openapi_extra` for the predict routes: the request body, and the JSON error answers."""
+def predict_operation(inputs: Any, path: str) -> dict[str, Any]:
+    """The OpenAPI operation of `POST <path>` (a predict route): path parameters, body, answers."""
     error = {
         "description": "refused",
         "content": {
@@ -75,7 +76,32 @@ def predict_openapi(inputs: Any) -> dict[str, Any]:
             }
         },
     }
+    names = re.findall(r"{(\w+)}", path)
     return {
+        "summary": "Predict",
+        "operationId": "predict_" + "_".join(names),
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string", "title": name.title()}}
+            for name in names
+        ],
         "requestBody": {"required": True, "content": {"application/json": {"schema": predict_request_schema(inputs)}}},
-        "responses": {"400": error, "404": error, "413": error},
+        "responses": {
+            "200": {"description": "the predictions", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "400": error,
+            "404": error,
+            "413": error,
+        },
     }
+
+
+def with_predict_operations(build: Callable[[], dict], inputs: Any, paths: Sequence[str]) -> Callable[[], dict]:
+    """`app.openapi` with the predict operations added (the predict routes are plain Starlette
+    routes, which FastAPI leaves out of its document)."""
+
+    def openapi() -> dict[str, Any]:
+        document = build()  # FastAPI builds it once and keeps it
+        for path in paths:
+            document.setdefault("paths", {}).setdefault(path, {}).setdefault("post", predict_operation(inputs, path))
+        return document
+
+    return openapi

@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from dlflow.config.problems import did_you_mean
+from dlflow.serve import jsonio
 from dlflow.serve.b64 import decode_b64_values, is_b64
 
 KNOWN_KEYS = ("instances", "inputs", "signature_name")
@@ -65,7 +66,7 @@ def parse_predict_request(body: bytes, specs: Sequence[Any], *, noun: str = "inp
             of the wrong shape or type.
     """
     try:
-        payload = json.loads(body, parse_constant=_refuse_constant)
+        payload = jsonio.loads(body, _refuse_constant)
     except RecursionError:
         raise RequestError("malformed JSON: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
