@@ -228,14 +228,14 @@ def _add_predict_route(
                 )
             try:
                 outputs = await slot.submit(parsed.inputs, parsed.rows)
-                response = _json(answer(served, outputs, columnar=parsed.columnar))
+                answered = jsonio.dumps(answer(served, outputs, columnar=parsed.columnar))
             except Exception as error:  # noqa: BLE001 - the model failed on valid input: a server error
                 raise ApiError(500, f"prediction failed: {type(error).__name__}: {error}") from None
+        request_id = None
         if prediction_log is not None:
             request_id = prediction_log.record(parsed.inputs, outputs, parsed.rows, time.perf_counter() - started)
-            if request_id is not None:
-                response.headers["x-request-id"] = request_id
-        return response
+        headers = {"x-request-id": request_id} if request_id is not None else None
+        return Response(answered, media_type="application/json", headers=headers)
 
     for path in PREDICT_PATHS:
         app.router.routes.append(_NamedRoute(path, predict, methods=["POST"], name="predict", include_in_schema=False))

@@ -38,6 +38,7 @@ FILE_GLOB = "predictions-*.parquet"
 QUEUE_REQUESTS = 2048
 COLLECT_SECONDS = 0.25  # how often the thread turns queued requests into columns
 DRIFT_ROWS = 1000
+RELIST_SECONDS = 60.0  # how often the size budget re-lists the folder (`_rotate`)
 
 
 class PredictionLog:
@@ -85,6 +86,9 @@ class PredictionLog:
         self._files = itertools.count()
         self._recent: list[dict[str, np.ndarray]] = []
         self._warned: set[str] = set()
+        self._on_disk: collections.deque[tuple[Path, int]] | None = None  # the log files, oldest first (`_rotate`)
+        self._disk_bytes = 0
+        self._listed_at = 0.0
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -192,16 +196,29 @@ class PredictionLog:
         table = pa.table({name: pa.array(_arrow_ready(values)) for name, values in columns.items()})
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
-        self._rotate(keep=path)
+        self._rotate(path)
 
-    def _rotate(self, keep: Path) -> None:
-        files = sorted(self.folder.glob(FILE_GLOB), key=lambda p: p.stat().st_mtime)
-        total = sum(p.stat().st_size for p in files)
-        for old in files:
-            if total <= self.max_bytes or old == keep:
-                break
-            total -= old.stat().st_size
-            old.unlink()
+    def _rotate(self, written: Path) -> None:
+        """Keep the folder's log files under `max_bytes`, deleting the oldest first.
+
+        The folder is listed at the first file and then once every `RELIST_SECONDS` (files another
+        server writes there count from then on); in between the log keeps its own account of the
+        files and their sizes: listing it at every file cost a `stat` per file, thousands of them
+        in a full folder, in a thread that holds the GIL between them.
+        """
+        if self._on_disk is None or time.monotonic() >= self._listed_at + RELIST_SECONDS:
+            self._listed_at = time.monotonic()
+            listed = [(p, p.stat()) for p in self.folder.glob(FILE_GLOB) if p != written]
+            listed.sort(key=lambda item: item[1].st_mtime)
+            self._on_disk = collections.deque((path, stat.st_size) for path, stat in listed)
+            self._disk_bytes = sum(size for _, size in self._on_disk)
+        size = written.stat().st_size
+        self._on_disk.append((written, size))
+        self._disk_bytes += size
+        while self._disk_bytes > self.max_bytes and len(self._on_disk) > 1:
+            old, size = self._on_disk.popleft()
+            self._disk_bytes -= size
+            old.unlink(missing_ok=True)  # gone already: deleted by hand, or by another server's log
 
     def _update_drift(self, columns: dict[str, np.ndarray]) -> None:
         if self.drift is None or self.metrics is None:

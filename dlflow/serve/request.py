@@ -207,6 +207,11 @@ class _Parser:
 
     def _in_range(self, array: np.ndarray, spec: Any) -> np.ndarray:
         """`array` as the spec's dtype; a finite number beyond that dtype's range (1e300 for float32) is refused."""
+        if array.dtype.kind == "f" and spec.dtype == "float32" and array.dtype != np.float32:
+            out = array.astype(np.float32)  # the common case, without errstate's cost: inf flags the overflow
+            if np.isinf(out).any():  # JSON has no infinities: each one is a finite number that overflowed
+                raise self._out_of_range(spec)
+            return out
         with np.errstate(over="ignore", invalid="ignore"):
             try:
                 out = array.astype(spec.dtype, copy=False)
@@ -219,11 +224,14 @@ class _Parser:
             and bool((np.abs(array) >= float(np.iinfo(out.dtype).max)).any())
         )  # 1e300 as int64 wraps round silently
         if out is None or wrapped or (out.dtype.kind == "f" and bool(np.isinf(out).any())):
-            raise RequestError(
-                f'{self.noun} "{self._label(spec)}": a number beyond the range of {spec.dtype}; '
-                f"send numbers the model's {spec.dtype} input can hold"
-            )
+            raise self._out_of_range(spec)
         return out
+
+    def _out_of_range(self, spec: Any) -> RequestError:
+        return RequestError(
+            f'{self.noun} "{self._label(spec)}": a number beyond the range of {spec.dtype}; '
+            f"send numbers the model's {spec.dtype} input can hold"
+        )
 
     def _check_value(self, value: Any, spec: Any, where: Callable[[], str]) -> None:
         shape = tuple(spec.shape)

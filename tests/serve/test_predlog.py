@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from dlflow.data.dataset import InputSpec, TargetSpec
 from dlflow.data.tasks import decode_predictions
 from dlflow.serve.metrics import ServerMetrics
-from dlflow.serve.predlog import PredictionLog
+from dlflow.serve.predlog import FILE_GLOB, PredictionLog
 
 IMAGE = InputSpec("image", (8, 8, 1), "float32", "image", scale=1 / 16)
 TEXT = InputSpec("text", (), "string", "text")
@@ -53,3 +56,27 @@ def test_sampling_and_the_size_budget(tmp_path):
         small.record({"text": np.array(["x"], dtype=object)}, outputs, 1, 0.0)
         small.stop()
     assert len(list(tmp_path.glob("predictions-*.parquet"))) == 1  # the oldest files were deleted
+
+
+def test_the_size_budget_lists_the_folder_once_not_at_every_file(tmp_path, monkeypatch):
+    outputs = {"label": np.zeros((1, 3), dtype=np.float32)}
+    old = [tmp_path / f"predictions-2026010{i}T000000-1-{i:06d}.parquet" for i in range(5)]
+    for i, path in enumerate(old):  # files an earlier server left, oldest first
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1000 + i, 1000 + i))
+    log = PredictionLog(tmp_path, [TEXT], [LABEL], decode_predictions, max_bytes=6000, flush_seconds=60)
+    listed = []
+    real_glob = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: listed.append(pattern) or real_glob(self, pattern))
+    written = []
+    for _ in range(4):
+        log.record({"text": np.array(["x"], dtype=object)}, outputs, 1, 0.0)
+        log._collect(pending := [])
+        log._flush(pending)
+        written.append(max(real_glob(tmp_path, FILE_GLOB), key=lambda p: p.stat().st_mtime_ns))
+    assert listed == [FILE_GLOB]  # once, at the first file; then the log's own account
+    left = set(real_glob(tmp_path, FILE_GLOB))
+    assert sum(p.stat().st_size for p in left) <= 6000
+    kept_old = [path in left for path in old]
+    assert kept_old == sorted(kept_old) and not kept_old[0]  # the oldest went first
+    assert written[-1] in left
