@@ -13,55 +13,37 @@ a wrong shape or type, a missing or unknown input), 404 for an unknown model, ve
 
 Before any route, `dlflow.serve.guard` refuses a foreign Host (400, when bound to loopback), a
 missing bearer token (401, when one is set) and a body over the size limit (413). Predict
-requests are parsed in a worker thread (a large body never holds up the event loop), refused
-past `max_rows` rows (413), then batched with concurrent ones (`dlflow.serve.batching`) into one
-call of the model in a worker thread.
+requests are then answered by `dlflow.serve.predict_endpoint`, an ASGI middleware in front of
+FastAPI's own layers: parsed, refused past `max_rows` rows (413), batched with concurrent ones
+(`dlflow.serve.batching`) into one call of the model. FastAPI answers everything else.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.routing import Match, Route
 
 from dlflow.serve import jsonio
+from dlflow.serve.api_errors import ApiError, check_model
 from dlflow.serve.batching import MicroBatcher
 from dlflow.serve.guard import RequestGuard
 from dlflow.serve.metrics import CONTENT_TYPE, ServerMetrics
 from dlflow.serve.model import ServedModel
 from dlflow.serve.openapi import with_predict_operations
+from dlflow.serve.predict_endpoint import INLINE_PARSE_BYTES, PREDICT_PATHS, PredictEndpoint
 from dlflow.serve.predictor import PREDICT_PATH
 from dlflow.serve.predlog import PredictionLog
 from dlflow.serve.raw import OUTPUT_FORMATS, raw_metadata, raw_predictions
-from dlflow.serve.request import RequestError, parse_predict_request
 from dlflow.serve.response import model_metadata, model_status, predictions
-
-
-class ApiError(Exception):
-    """An error answered as `{"error": message}` with an HTTP status."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 10_000
-# Bodies up to this size are parsed on the event loop (a one-row request: ~0.1 ms, less than the
-# hop to a worker thread and back); larger ones in a worker thread, so the loop keeps serving.
-INLINE_PARSE_BYTES = 16 * 1024
-PREDICT_PATHS = (
-    "/v1/models/{name}:predict",
-    "/v1/models/{name}/versions/{version}:predict",
-)  # what /metadata says decodes and encodes the bodies
 
 
 def create_app(
@@ -103,17 +85,18 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, token=token, hosts=hosts)
-    app.add_middleware(_Instrumented, metrics=metrics)  # added last: outermost, so refusals are counted
-    _add_error_handlers(app)
-    _add_predict_route(
-        app,
-        served,
-        batcher,
+    app.add_middleware(  # added first: innermost, behind the guard and the metrics
+        PredictEndpoint,
+        served=served,
+        batcher=batcher,
         answer=raw_predictions if output == "raw" else predictions,
         max_rows=max_rows,
         prediction_log=prediction_log,
     )
+    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, token=token, hosts=hosts)
+    app.add_middleware(_Instrumented, metrics=metrics)  # added last: outermost, so refusals are counted
+    app.openapi = with_predict_operations(app.openapi, served.inputs, PREDICT_PATHS)
+    _add_error_handlers(app)
     _add_info_routes(app, served, metrics, serving=_serving_info(served, batcher), output=output)
     app.state.served = served
     app.state.metrics = metrics
@@ -173,14 +156,6 @@ def _lifespan(batcher: MicroBatcher, prediction_log: PredictionLog | None) -> An
     return lifespan
 
 
-def _check_model(served: ServedModel, name: str, version: str | None) -> None:
-    """404 unless the URL names the served model (and its version, when it names one)."""
-    if name != served.name:
-        raise ApiError(404, f'no model "{name}"; this server serves "{served.name}"')
-    if version is not None and version != served.version:
-        raise ApiError(404, f'model "{name}" has no version "{version}"; its version is "{served.version}"')
-
-
 def _add_error_handlers(app: FastAPI) -> None:
     """Errors as TF Serving answers them: `{"error": message}` with the status."""
 
@@ -193,55 +168,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _json({"error": f"{error.detail}: {request.method} {request.url.path}"}, error.status_code)
 
 
-def _add_predict_route(
-    app: FastAPI,
-    served: ServedModel,
-    batcher: MicroBatcher,
-    *,
-    answer: Callable[..., Any],
-    max_rows: int,
-    prediction_log: PredictionLog | None,
-) -> None:
-    """`POST /v1/models/<name>[/versions/<v>]:predict`: parse, batch, predict, answer, log a sample.
-
-    A plain Starlette route, not a FastAPI one: FastAPI solves its parameters on every request
-    (about 70 µs here, as much as the rest of the HTTP stack); this route reads its two path
-    parameters itself. Its operation is added to `app.openapi()` by `dlflow.serve.openapi`.
-    """
-
-    async def predict(request: Request) -> Response:
-        path = request.path_params
-        _check_model(served, path["name"], path.get("version"))
-        started = time.perf_counter()
-        with batcher.incoming() as slot:  # a batch being gathered waits for this request
-            body = await request.body()
-            parse = functools.partial(parse_predict_request, body, served.inputs, noun=served.input_noun)
-            try:  # a small body parses in less time than a hop to a worker thread takes
-                parsed = parse() if len(body) <= INLINE_PARSE_BYTES else await run_in_threadpool(parse)
-            except RequestError as error:
-                raise ApiError(400, str(error)) from None
-            if parsed.rows > max_rows:
-                raise ApiError(
-                    413,
-                    f"{parsed.rows} rows in one request; at most {max_rows} "
-                    f"(send several requests, or serve --max-rows)",
-                )
-            try:
-                outputs = await slot.submit(parsed.inputs, parsed.rows)
-                answered = jsonio.dumps(answer(served, outputs, columnar=parsed.columnar))
-            except Exception as error:  # noqa: BLE001 - the model failed on valid input: a server error
-                raise ApiError(500, f"prediction failed: {type(error).__name__}: {error}") from None
-        request_id = None
-        if prediction_log is not None:
-            request_id = prediction_log.record(parsed.inputs, outputs, parsed.rows, time.perf_counter() - started)
-        headers = {"x-request-id": request_id} if request_id is not None else None
-        return Response(answered, media_type="application/json", headers=headers)
-
-    for path in PREDICT_PATHS:
-        app.router.routes.append(_NamedRoute(path, predict, methods=["POST"], name="predict", include_in_schema=False))
-    app.openapi = with_predict_operations(app.openapi, served.inputs, PREDICT_PATHS)
-
-
 def _add_info_routes(
     app: FastAPI, served: ServedModel, metrics: ServerMetrics, *, serving: dict[str, Any], output: str
 ) -> None:
@@ -250,20 +176,20 @@ def _add_info_routes(
     @app.post("/v1/models/{name}:{verb}", name="other")
     @app.post("/v1/models/{name}/versions/{version}:{verb}", name="other")
     async def other_verb(name: str, verb: str, version: str | None = None):
-        _check_model(served, name, version)
+        check_model(served, name, version)
         raise ApiError(404, f'unknown method ":{verb}"; this server answers ":predict"')
 
     @app.get("/v1/models/{name}", name="status")
     @app.get("/v1/models/{name}/versions/{version}", name="status")
     async def status(name: str, version: str | None = None):
         _refuse_verb(name)
-        _check_model(served, name, version)
+        check_model(served, name, version)
         return _json(model_status(served))
 
     @app.get("/v1/models/{name}/metadata", name="metadata")
     @app.get("/v1/models/{name}/versions/{version}/metadata", name="metadata")
     async def metadata(name: str, version: str | None = None):
-        _check_model(served, name, version)
+        check_model(served, name, version)
         described = model_metadata(served, serving)
         return _json(raw_metadata(described, served) if output == "raw" else described)
 
@@ -281,17 +207,6 @@ def _refuse_verb(name: str) -> None:
 
 def _json(data: Any, status: int = 200) -> Response:
     return Response(jsonio.dumps(data), status_code=status, media_type="application/json")
-
-
-class _NamedRoute(Route):
-    """A Starlette route that leaves itself in the scope when it matches, as FastAPI's routes do
-    (`_Instrumented` counts requests by the route's name)."""
-
-    def matches(self, scope: dict) -> tuple[Match, dict]:
-        match, child_scope = super().matches(scope)
-        if match is not Match.NONE:
-            child_scope["route"] = self
-        return match, child_scope
 
 
 class _Instrumented:

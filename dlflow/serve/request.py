@@ -207,8 +207,9 @@ class _Parser:
 
     def _in_range(self, array: np.ndarray, spec: Any) -> np.ndarray:
         """`array` as the spec's dtype; a finite number beyond that dtype's range (1e300 for float32) is refused."""
-        if array.dtype.kind == "f" and spec.dtype == "float32" and array.dtype != np.float32:
-            out = array.astype(np.float32)  # the common case, without errstate's cost: inf flags the overflow
+        if array.dtype.kind == "f" and spec.dtype == "float32":  # the common case, in one pass
+            with np.errstate(over="ignore"):
+                out = array.astype(np.float32, copy=False)
             if np.isinf(out).any():  # JSON has no infinities: each one is a finite number that overflowed
                 raise self._out_of_range(spec)
             return out
