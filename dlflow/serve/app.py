@@ -36,7 +36,7 @@ from dlflow.serve.guard import RequestGuard
 from dlflow.serve.metrics import CONTENT_TYPE, ServerMetrics
 from dlflow.serve.model import ServedModel
 from dlflow.serve.openapi import with_predict_operations
-from dlflow.serve.predict_endpoint import INLINE_PARSE_BYTES, PREDICT_PATHS, PredictEndpoint
+from dlflow.serve.predict_endpoint import ENDPOINT, INLINE_PARSE_BYTES, PREDICT_PATHS, PredictEndpoint
 from dlflow.serve.predictor import PREDICT_PATH
 from dlflow.serve.predlog import PredictionLog
 from dlflow.serve.raw import OUTPUT_FORMATS, raw_metadata, raw_predictions
@@ -100,6 +100,7 @@ def create_app(
     _add_info_routes(app, served, metrics, serving=_serving_info(served, batcher), output=output)
     app.state.served = served
     app.state.metrics = metrics
+    app.state.batcher = batcher
     return app
 
 
@@ -116,6 +117,7 @@ def _serving_info(served: ServedModel, batcher: MicroBatcher) -> dict[str, Any]:
         "runtime": served.runtime,
         "predict": served.predict_path or PREDICT_PATH,
         "json": jsonio.CODEC,
+        "endpoint": ENDPOINT,
         "max_batch_size": batcher.max_batch_size,
         "batch_timeout_ms": batcher.timeout * 1000,
         "parse_in_thread_above_bytes": INLINE_PARSE_BYTES,

@@ -33,6 +33,7 @@ PREDICT_PATHS = ("/v1/models/{name}:predict", "/v1/models/{name}/versions/{versi
 # Bodies up to this size are parsed on the event loop (a one-row request: ~0.03 ms, less than the
 # hop to a worker thread and back); larger ones in a worker thread, so the loop keeps serving.
 INLINE_PARSE_BYTES = 16 * 1024
+ENDPOINT = "ASGI middleware ahead of FastAPI's router (dlflow.serve.predict_endpoint)"  # shown in /metadata
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 

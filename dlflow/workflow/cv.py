@@ -13,7 +13,6 @@ result.summary["val_accuracy"]   # {"mean": 0.96, "std": 0.02, "min": ..., "max"
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,8 @@ from dlflow.config.located import located_errors
 from dlflow.errors import Interrupted, UsageError, WorkFailed
 from dlflow.log import Log, quiet
 from dlflow.runs.files import atomic_path
-from dlflow.runs.layout import stage_dir
-from dlflow.runs.manifest import now_iso, update_manifest, versions, write_json, write_text
+from dlflow.runs.manifest import now_iso, update_manifest, write_json
+from dlflow.runs.stages import start_stage
 from dlflow.workflow.prepared_data import prepare_data
 
 # History columns that are not metrics of the model.
@@ -158,21 +157,13 @@ def _start_folder(
     runs_root: Path, loaded: Any, data: Any, *, folds: int, repeats: int, argv: Sequence[str] | None, log: Log
 ) -> Path:
     """A new runs/<name>/cv-<UTC id>/ folder with the resolved config and its manifest (status running)."""
-    from dlflow.config import dump_config
-
     config = loaded.config
     pool = len(data.split.train) + len(data.split.validation)
-    folder = stage_dir(runs_root.resolve(), config.name, "cv")
-    write_text(folder / "config.yaml", dump_config(config))
-    update_manifest(
-        folder / "manifest.json",
-        kind="cv",
-        experiment=config.name,
-        status="running",
-        created=now_iso(),
-        command=list(argv or sys.argv),
-        versions=versions(),
-        seed=config.seed,
+    folder = start_stage(
+        runs_root,
+        config,
+        "cv",
+        argv,
         folds=folds,
         repeats=repeats,
         monitor=config.fit.monitor,

@@ -30,7 +30,7 @@ from dlflow.config.search_space import check_search_config
 from dlflow.errors import ConfigError, Interrupted, UsageError, WorkFailed
 from dlflow.log import Log, quiet
 from dlflow.runs.leaderboard import write_best_config, write_hparams_config, write_leaderboard
-from dlflow.runs.manifest import now_iso, read_json, update_manifest, versions, write_text
+from dlflow.runs.manifest import now_iso, read_json, update_manifest, write_text
 from dlflow.train.monitoring import monitor_mode
 from dlflow.train.tuner import completed_trials, make_tuner, ranked_trials, run_search
 from dlflow.workflow.prepared_data import prepare_data
@@ -187,7 +187,7 @@ def _open_folder(
 ) -> Path:
     """A new tune directory (config.yaml, manifest, HParams set-up), or the resumed one marked running again."""
     from dlflow.config import dump_config
-    from dlflow.runs.layout import stage_dir
+    from dlflow.runs.stages import start_stage
 
     config, search = loaded.config, loaded.config.search
     searched = {**search.model_dump(mode="json"), "direction": direction}
@@ -202,17 +202,11 @@ def _open_folder(
         )
         write_text(folder / "config.yaml", dump_config(config))
         return folder
-    folder = stage_dir(runs_root.resolve(), config.name, "tune")
-    write_text(folder / "config.yaml", dump_config(config))
-    update_manifest(
-        folder / "manifest.json",
-        kind="tune",
-        experiment=config.name,
-        status="running",
-        created=now_iso(),
-        command=list(argv or sys.argv),
-        versions=versions(),
-        seed=config.seed,
+    folder = start_stage(
+        runs_root,
+        config,
+        "tune",
+        argv,
         config_file=str(loaded.path),
         overrides=list(overrides),
         search=searched,
