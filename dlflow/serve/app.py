@@ -29,7 +29,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from dlflow.serve import jsonio
+from dlflow.serve import jsonio, stack
 from dlflow.serve.api_errors import ApiError, check_model
 from dlflow.serve.batching import MicroBatcher
 from dlflow.serve.guard import RequestGuard
@@ -116,6 +116,7 @@ def _serving_info(served: ServedModel, batcher: MicroBatcher) -> dict[str, Any]:
     info = {
         "runtime": served.runtime,
         "predict": served.predict_path or PREDICT_PATH,
+        "http": stack.describe(),
         "json": jsonio.CODEC,
         "endpoint": ENDPOINT,
         "max_batch_size": batcher.max_batch_size,

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 import uvicorn
 
 from dlflow.errors import UsageError
+from dlflow.serve.stack import HTTP, LOOP
 
 BACKLOG = 2048
 GRACEFUL_SHUTDOWN_S = 10
@@ -38,7 +39,13 @@ def run_server(app: Any, sock: socket.socket, *, on_ready: Callable[[str], None]
     host, port = sock.getsockname()[:2]
     url = f"http://{_url_host(host)}:{port}"
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
+        app,
+        http=HTTP,
+        loop=LOOP,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     server = _Server(config, on_ready=(lambda: on_ready(url)) if on_ready else None)
     gc.collect()

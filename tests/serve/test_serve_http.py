@@ -96,6 +96,7 @@ def test_status_and_metadata_have_tf_servings_shapes(digits_server):
         serving["parity"]["ok"] and serving["parity"]["max_rel_diff"] <= 1e-5 and serving["json"].startswith("orjson")
     )
     assert serving["endpoint"].startswith("ASGI middleware")
+    assert serving["http"] == "uvicorn, httptools parser, uvloop event loop"  # make install installs both
     assert serving["max_batch_size"] >= 1
     assert httpx.get(f"{url}/versions/1/metadata").json() == metadata
 
