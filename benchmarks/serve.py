@@ -24,10 +24,13 @@ a scenario sends `--requests` requests per round (every one counted; an error is
 but 200, or none), or runs `--seconds` / rounds seconds. Reports the median over rounds of
 requests/s, p50 and p99 client-side latency, the errors summed, the servers' mean batch size
 (from /metrics), dlflow's requests/s as a fraction of the bare endpoint's (per round, then
-the median); writes bench-results/serve.json. The clients share the machine with the servers,
-so on a small machine the figures are a lower bound.
+the median), and the HTTP stack the servers run on (uvicorn's parser and event loop, from dlflow's
+/metadata; the bare endpoint runs uvicorn's defaults, which pick the same); writes
+bench-results/serve.json. The clients share the machine with the servers, so on a small machine
+the figures are a lower bound. This machine's speed drifts by about 15% within a minute, so a
+round's ratio varies (0.52 to 0.75 in one run); the default is 5 rounds.
 
-Usage: python benchmarks/serve.py [--requests 10000 | --seconds 30] [--rounds 3] [--clients 8]
+Usage: python benchmarks/serve.py [--requests 10000 | --seconds 30] [--rounds 5] [--clients 8]
        [--client light|httpx] [--run RUN] [--scenarios batched,batched_no_log,unbatched,bare_fastapi]
 """
 
@@ -230,8 +233,16 @@ SERVER_ARGS = {
 DEFAULT_SCENARIOS = "batched,batched_no_log,unbatched,bare_fastapi"
 
 
-def run_rounds(args: argparse.Namespace, bodies: list[bytes]) -> dict:
-    """Every scenario once per round, `args.rounds` times; {scenario: summary}."""
+def http_stack(info: dict) -> str:
+    """What a dlflow server says it runs on (its /metadata: uvicorn, the HTTP parser, the event loop)."""
+    import httpx
+
+    return httpx.get(f"{info['url']}/metadata", timeout=30).json()["metadata"]["dlflow"]["serving"]["http"]
+
+
+def run_rounds(args: argparse.Namespace, bodies: list[bytes], stacks: dict[str, str]) -> dict:
+    """Every scenario once per round, `args.rounds` times; {scenario: summary}. `stacks` gets each
+    dlflow server's HTTP stack."""
     plans = {name: PLANS[name] for name in args.scenarios.split(",")}
     servers_needed = {server for server, _ in plans.values()}
     rounds: dict[str, list[dict]] = {name: [] for name in plans}
@@ -240,6 +251,7 @@ def run_rounds(args: argparse.Namespace, bodies: list[bytes]) -> dict:
         run = Path(args.run).resolve() if args.run else train(work)
         servers = {key: start_server(run, work, *extra) for key, extra in SERVER_ARGS.items() if key in servers_needed}
         servers["bare"] = start_bare(work)
+        stacks.update({key: http_stack(info) for key, (_, info) in servers.items() if key != "bare"})
         try:
             for round_ in range(args.rounds):
                 for name, (server, clients) in plans.items():
@@ -291,7 +303,9 @@ def print_table(report: dict, out: Path) -> None:
         )
     if "log_keeps" in report:
         print(f"with the prediction log: {report['log_keeps']:.1%} of the throughput without it (median of rounds)")
-    print(f"medians of {report['rounds']} alternated rounds; client: {report['client']}")
+    print(
+        f"medians of {report['rounds']} alternated rounds; client: {report['client']}; {', '.join(report['http_stack'])}"
+    )
     print(
         f"load average (1, 5, 15 min) at the start: {', '.join(f'{v:.1f}' for v in report['load_average_at_start'])}"
         f"; at the end: {', '.join(f'{v:.1f}' for v in report['load_average_at_end'])}"
@@ -317,7 +331,7 @@ def main() -> None:
     parser.add_argument(
         "--seconds", type=float, default=30.0, help="With --requests 0: measured seconds per scenario, over all rounds."
     )
-    parser.add_argument("--rounds", type=int, default=3, help="Scenarios alternate this many times.")
+    parser.add_argument("--rounds", type=int, default=5, help="Scenarios alternate this many times.")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--client", choices=sorted(CLIENTS), default="light", help="The load generator (see above).")
     parser.add_argument("--run", help="Serve this trained digits-MLP run instead of training one.")
@@ -342,8 +356,9 @@ def main() -> None:
         "rounds": args.rounds,
         "figures": "medians over rounds (errors and requests: sums)",
         "goals": {"vs_bare": 0.6, "p99_ms": 25, "errors": 0},
-        "scenarios": run_rounds(args, bodies),
+        "scenarios": run_rounds(args, bodies, stacks := {}),
     }
+    report["http_stack"] = sorted(set(stacks.values()))  # the bare endpoint runs uvicorn's defaults, the same
     report["load_average_at_end"] = os.getloadavg()
     add_ratios(report)
     out = ROOT / "bench-results" / "serve.json"
