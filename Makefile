@@ -28,10 +28,10 @@ run: install
 	$(BIN)/dlflow export $$($(BIN)/python -c "import yaml,sys; print(yaml.safe_load(open('$(CONFIG)'))['name'])")
 
 test: install
-	$(BIN)/python -m pytest -q -m "not slow and not fuzz" -n auto --maxprocesses 4 --dist loadgroup
+	$(BIN)/python -m pytest -q -m "not slow and not fuzz" -n auto --maxprocesses 4 --dist loadfile
 
 test-all: install
-	$(BIN)/python -m pytest -q -m "not fuzz" -n auto --maxprocesses 4 --dist loadgroup
+	$(BIN)/python -m pytest -q -m "not fuzz" -n auto --maxprocesses 4 --dist loadfile
 
 fuzz: install
 	$(BIN)/python -m pytest -q -s -m fuzz -p no:xdist tests/fuzz

@@ -37,20 +37,7 @@ def digits_run(tmp_path_factory) -> dict:
     return {"work": work, "run": Path(result["run"]), "metrics": result}
 
 
-# Session fixtures are built once per xdist worker. `make test` runs `--dist loadgroup`: each test module is
-# one group (its module fixtures are built once), except that the modules using these session fixtures share a
-# group, so one worker builds each of them instead of every worker that draws such a module.
-SHARED_FIXTURE_GROUPS = {"serve_runs": "serve_runs"}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
-def pytest_collection_modifyitems(config, items):
-    by_module: dict[str, str] = {}
-    for item in items:
-        module = item.nodeid.split("::")[0]
-        shared = next((g for f, g in SHARED_FIXTURE_GROUPS.items() if f in getattr(item, "fixturenames", ())), None)
-        if shared or module not in by_module:
-            by_module[module] = shared or by_module.get(module) or module
-    for item in items:
-        if not any(item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(by_module[item.nodeid.split("::")[0]]))
+# `make test` runs `--dist loadfile`: each test module on one xdist worker, so its module fixtures are built
+# once (session fixtures are built once per worker that needs them). `--dist loadgroup` would group across
+# modules, but pytest 9.2 derives a node id from `Node._id`, and pytest-xdist 3.8 still writes the group
+# into `item._nodeid`: the groups are silently ignored and every test is scheduled on its own.

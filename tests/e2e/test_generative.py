@@ -65,12 +65,6 @@ def test_evaluate_of_a_model_without_test_step_says_there_is_nothing_to_evaluate
     assert done.returncode == 2 and "nothing to evaluate" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_sample_refuses_a_classifier_run_in_one_line(digits_run):
-    done = run_cli("sample", str(digits_run["run"]), cwd=digits_run["work"])
-    assert done.returncode == 2, done.stderr[-2000:]
-    assert "cannot be sampled" in done.stderr and "Traceback" not in done.stderr
-
-
 def test_a_sequential_model_on_data_without_a_target_is_a_config_error(tmp_path):
     done = run_cli("train", str(CONFIGS / "digits_mlp.yaml"), "--set", "data.target=none", cwd=tmp_path)
     assert done.returncode == 2
@@ -88,6 +82,7 @@ def _adam_iterations(run: Path) -> tuple[int, list[int]]:
         ]
 
 
+@pytest.mark.slow  # 21 s; the resume machinery is in make test (test_resume.py), the GAN's own in make test-all
 def test_sigkill_and_resume_of_a_gan_restores_both_optimizers(tmp_path):
     args = ["train", str(CONFIGS / "digits_gan.yaml"), "--set", "fit.backup_every=1"]
     process = subprocess.Popen(

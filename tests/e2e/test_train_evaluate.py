@@ -137,3 +137,11 @@ def test_every_train_run_writes_tensorboard_hparams(digits_run):
         for key, value in data.session_start_info.hparams.items()
     }
     assert values["fit.epochs"] == 40 and values["model.sequential[1].Conv2D.filters"] == 64
+
+
+def test_sample_refuses_a_classifier_run_in_one_line(digits_run):
+    """`dlflow sample` is for generative runs (tests/e2e/test_generative.py); here because this
+    module already has a classifier run (the session's digits run is trained once per worker)."""
+    done = run_cli("sample", str(digits_run["run"]), cwd=digits_run["work"])
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "cannot be sampled" in done.stderr and "Traceback" not in done.stderr

@@ -47,7 +47,7 @@ def ours(body):
     return jsonio.loads(body, hook)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(VALUES, st.sampled_from(["utf-8", "utf-16", "utf-8-sig"]), st.data())
 def test_loads_means_what_json_loads_means(value, encoding, data):
     text = json.dumps(value, ensure_ascii=data.draw(st.booleans()))
@@ -70,7 +70,7 @@ ANSWERS = st.recursive(  # what answers hold: 64-bit integers at most
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(ANSWERS)
 def test_dumps_writes_valid_json_that_reads_back_as_json_wrote_it(value):
     written = jsonio.dumps(value)
@@ -98,7 +98,7 @@ def _finite(value):
 NUMBER = st.from_regex(r"-?(0|[1-9][0-9]{0,22})(\.[0-9]{1,22})?([eE][+-]?[0-9]{1,3})?", fullmatch=True)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(NUMBER, min_size=1, max_size=4))
 def test_numbers_read_as_json_reads_them(numbers):
     body = ("[" + ",".join(numbers) + "]").encode()  # overflow to inf, underflow to 0, long mantissas
