@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.harness import Counts, fuzz_main, run_dlflow
+from tests.fuzz.harness import Counts, fuzz_main, generated_only, run_dlflow
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SEEDS = [yaml.safe_load(p.read_text()) for p in sorted(CONFIGS.glob("*.yaml"))]
@@ -173,13 +173,7 @@ def fuzz(examples: int, folder: Path) -> Counts:
     counts = Counts()
     config = folder / "fuzz.yaml"
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @generated_only(examples)
     @given(configs())
     def one(text: str) -> None:
         config.write_text(text, encoding="utf-8", errors="surrogatepass")

@@ -20,10 +20,10 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.harness import Counts, cap_memory, report, run_dlflow
+from tests.fuzz.harness import Counts, cap_memory, generated_only, report, run_dlflow
 
 CELLS = [
     "",
@@ -197,13 +197,7 @@ def fuzz(examples: int, root: Path) -> Counts:
     counts = Counts()
     seen = [0]
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @generated_only(examples)
     @given(sources())
     def one(drawn: tuple) -> None:
         kind, data = drawn

@@ -54,6 +54,20 @@ class Counts:
         }
 
 
+def generated_only(examples: int) -> Any:
+    """Hypothesis settings for a fuzzer: `examples` generated cases, no shrinking, no example database,
+    no deadline or health checks (each case runs the real CLI or app, seconds each)."""
+    from hypothesis import HealthCheck, Phase, settings
+
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 def cap_memory(gib: float) -> None:
     """Cap this process's address space, so an input that blows memory up fails here, not the machine."""
     limit = int(gib * (1 << 30))

@@ -16,8 +16,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.fuzz.harness import generated_only
 
 HOSTILE = [
     b'{"instances": [NaN]}',
@@ -125,13 +127,7 @@ def _operation(app: Any, operation: Any, examples: int, counts: ServeCounts) -> 
     """`examples` generated requests to one operation; half of them name the served model and version."""
     label = f"{operation.method.upper()} {operation.path}"
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @generated_only(examples)
     @given(operation.as_strategy(), st.booleans())
     def one(case: Any, served_name: bool) -> None:
         if served_name and case.path_parameters:  # half the requests reach the model's own routes

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.harness import Counts, fuzz_main, run_dlflow
+from tests.fuzz.harness import Counts, fuzz_main, generated_only, run_dlflow
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 SEEDS = {
@@ -376,13 +376,7 @@ def fuzz(examples: int, root: Path) -> TrainCounts:
     counts = TrainCounts()
     seen = [0]
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @generated_only(examples)
     @given(configs())
     def one(drawn: tuple[str, dict]) -> None:
         seen[0] += 1
