@@ -343,6 +343,7 @@ def main() -> None:
     images = load_digits().images[:, :, :, None].tolist()
     bodies = [json.dumps({"instances": [image]}).encode() for image in images[:256]]
     load_at_start = os.getloadavg()
+    stacks: dict[str, str] = {}  # each dlflow server's HTTP stack, from its /metadata
     report = {
         "benchmark": "serve",
         "config": "configs/digits_mlp.yaml",
@@ -356,7 +357,7 @@ def main() -> None:
         "rounds": args.rounds,
         "figures": "medians over rounds (errors and requests: sums)",
         "goals": {"vs_bare": 0.6, "p99_ms": 25, "errors": 0},
-        "scenarios": run_rounds(args, bodies, stacks := {}),
+        "scenarios": run_rounds(args, bodies, stacks),
     }
     report["http_stack"] = sorted(set(stacks.values()))  # the bare endpoint runs uvicorn's defaults, the same
     report["load_average_at_end"] = os.getloadavg()
