@@ -152,15 +152,36 @@ def _through_one_epoch(model: Any, config: Any, logs: dict[str, Any]) -> None:
         for callback in callbacks:
             callback.set_model(model)
             callback.set_params({"epochs": 1, "steps": 1, "verbose": 0})
-        for callback in callbacks:
-            callback.on_train_begin()
-        for callback in callbacks:
-            callback.on_epoch_begin(0)
-        for callback in callbacks:
-            callback.on_epoch_end(0, dict(epoch_logs))
+        begun = []
+        try:
+            for callback in callbacks:
+                callback.on_train_begin()
+                begun.append(callback)
+            for callback in callbacks:
+                callback.on_epoch_begin(0)
+            for callback in callbacks:
+                callback.on_epoch_end(0, dict(epoch_logs))
+        except Exception:
+            _ended_quietly(begun, epoch_logs)  # what they set up in the process (TensorBoard's summary writer) undone
+            raise
         for callback in callbacks:
             callback.on_train_end(dict(epoch_logs))
     model.stop_training = False
+
+
+def _ended_quietly(callbacks: list[Any], logs: dict[str, Any]) -> None:
+    """`on_train_end` for callbacks whose epoch failed, their own failures ignored (the first one is raised).
+
+    Keras's TensorBoard pushes a summary writer onto TensorFlow's process-wide state at train and
+    validation begin; every one still pushed is popped, or the next training in the process fails.
+    """
+    for callback in callbacks:
+        with contextlib.suppress(Exception):
+            callback.on_train_end(dict(logs))
+        pushed = getattr(callback, "_prev_summary_state", None) or []
+        for _ in range(len(pushed)):
+            with contextlib.suppress(Exception):
+                callback._pop_writer()
 
 
 @contextlib.contextmanager

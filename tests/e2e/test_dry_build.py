@@ -35,3 +35,26 @@ def test_class_weight_for_some_classes_weighs_the_others_1():
     spec = SimpleNamespace(classes=["a", "b", "c"])
     train = SimpleNamespace(target_specs={"y": spec}, task="multiclass", targets={"y": np.array([0, 1, 2])})
     assert _class_weight({"b": 2}, train) == {0: 1.0, 1: 2.0, 2: 1.0}
+
+
+def test_a_callback_refused_by_the_dry_build_leaves_nothing_behind_in_the_process(tmp_path):
+    """TensorBoard with update_freq 'x' fails in its epoch; the summary writer it had set up in the process
+    is undone, so the next training in the same process is not broken by it (found by the train fuzzer)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import dlflow
+from dlflow.errors import ConfigError
+config = {str(CONFIGS / "digits_mlp.yaml")!r}
+try:
+    dlflow.train(config, ["fit.epochs=1", "fit.callbacks=[{{TensorBoard: {{update_freq: x}}}}]"], runs_root="runs")
+except ConfigError as error:
+    print("refused:", str(error).splitlines()[0])
+run = dlflow.train(config, ["fit.epochs=1", "fit.callbacks=[]"], runs_root="runs")
+print("trained:", run.path.name)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "refused: " in done.stdout and "fit.callbacks[0]" in done.stdout, done.stdout
+    assert "trained: 2" in done.stdout, done.stdout
