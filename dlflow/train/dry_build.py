@@ -49,7 +49,7 @@ _MESSAGE_PARTS = (("loss_weights", ("compile", "loss_weights")),)  # a message t
 _DLFLOW_SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-def dry_batch(session: Any, config: Any, train: Any) -> dict[str, float] | None:
+def dry_batch(session: Any, config: Any, train: Any, *, validating: bool = True) -> dict[str, float] | None:
     """Train the session's model on one batch of `train`, run the config's callbacks through one epoch,
     then restore every variable.
 
@@ -57,6 +57,8 @@ def dry_batch(session: Any, config: Any, train: Any) -> dict[str, float] | None:
         session: the built and compiled model (`dlflow.train.session.build_session`).
         config: the ExperimentConfig.
         train: the training split (its first `session.batch_size` samples make the batch).
+        validating: whether fit validates every epoch (the callbacks then also see a validation's
+            begin and end, as `SwapEMAWeights` does, which fails there without an EMA optimizer).
 
     Returns:
         The step's logs (loss and metrics on that batch), or None when the step is left to `fit`:
@@ -85,7 +87,7 @@ def dry_batch(session: Any, config: Any, train: Any) -> dict[str, float] | None:
         contextlib.redirect_stdout(sys.stderr),
     ):
         logs = _train_step(model, batch, session.class_weight)
-        _through_one_epoch(model, config, logs)
+        _through_one_epoch(model, config, logs, validating=validating)
     return logs
 
 
@@ -140,8 +142,9 @@ def _python(value: Any) -> Any:
     return float(array) if array.size == 1 else array
 
 
-def _through_one_epoch(model: Any, config: Any, logs: dict[str, Any]) -> None:
-    """The config's callbacks, built in a temporary run folder, through train begin, one epoch and train end."""
+def _through_one_epoch(model: Any, config: Any, logs: dict[str, Any], *, validating: bool) -> None:
+    """The config's callbacks, built in a temporary run folder, through train begin, one epoch (with its
+    validation, when fit validates) and train end, in the order `fit` calls them."""
     from dlflow.train.callbacks import user_callbacks
 
     if not config.fit.callbacks:
@@ -159,6 +162,11 @@ def _through_one_epoch(model: Any, config: Any, logs: dict[str, Any]) -> None:
                 begun.append(callback)
             for callback in callbacks:
                 callback.on_epoch_begin(0)
+            if validating:
+                for callback in callbacks:
+                    callback.on_test_begin()
+                for callback in callbacks:
+                    callback.on_test_end(dict(logs))
             for callback in callbacks:
                 callback.on_epoch_end(0, dict(epoch_logs))
         except Exception:

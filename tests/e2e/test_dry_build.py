@@ -58,3 +58,23 @@ print("trained:", run.path.name)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "refused: " in done.stdout and "fit.callbacks[0]" in done.stdout, done.stdout
     assert "trained: 2" in done.stdout, done.stdout
+
+
+def test_a_callback_that_fails_at_validation_is_refused_before_the_run_exists(tmp_path):
+    """SwapEMAWeights swaps in the EMA weights when validation begins: without `use_ema` it fails there,
+    which the dry build's epoch now includes (found by the train fuzzer: `validate --build` had accepted it)."""
+    done = run_cli(
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "train",
+        str(CONFIGS / "digits_mlp.yaml"),
+        "--set",
+        "fit.epochs=1",
+        "--set",
+        "fit.callbacks=[SwapEMAWeights]",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "fit.callbacks[0]" in errors[0] and "use_ema" in errors[0], done.stderr
+    assert not list((tmp_path / "runs").glob("digits-mlp/2*")), "no run directory for a refused config"
