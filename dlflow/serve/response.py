@@ -17,6 +17,7 @@ Non-finite numbers are written as null, so the answer is always valid JSON.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -86,7 +87,7 @@ def decode_output(served: ServedModel, spec: Any, raw: np.ndarray) -> list[Any]:
     raw = np.asarray(raw)
     labels, confidence = served.decode(spec, raw)
     if is_classification(spec.task):
-        keys = [str(_plain(c)) for c in spec.classes]
+        keys = _class_keys(tuple(spec.classes))
         probabilities = _numbers(_class_probabilities(raw, len(keys)))
         return [
             {"label": _plain(label), "confidence": _number(c), "probabilities": dict(zip(keys, row))}
@@ -102,6 +103,12 @@ def decode_output(served: ServedModel, spec: Any, raw: np.ndarray) -> list[Any]:
             for row, p in zip(flags, probabilities)
         ]
     return [{"value": value} for value in _numbers(np.asarray(labels))]
+
+
+@functools.lru_cache(maxsize=256)
+def _class_keys(classes: tuple) -> list[str]:
+    """The answer's probability keys: each class as a string (made once per output, not per request)."""
+    return [str(_plain(c)) for c in classes]
 
 
 def _class_probabilities(raw: np.ndarray, classes: int) -> np.ndarray:
