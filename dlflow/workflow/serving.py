@@ -173,25 +173,31 @@ def _prediction_log(
         sample=sample,
         max_bytes=int(max_mb * 2**20),
         metrics=metrics,
-        drift=_psi_gauges(run, served.inputs, runs_root),
+        drift=_psi_gauges(run, served.inputs, runs_root, log),
         warn=log,
     )
 
 
-def _psi_gauges(run: Path, specs: Any, runs_root: Path) -> Callable[[dict], dict[str, float]]:
-    """`{column: values} -> {feature: PSI}` against the training split, which is loaded on first use
-    (in the prediction log's thread, never on a request's path)."""
+def _psi_gauges(run: Path, specs: Any, runs_root: Path, log: Log) -> Callable[[dict], dict[str, float]] | None:
+    """`{column: values} -> {feature: PSI}` against the training split, loaded here, before the server
+    is ready; None (said once) when it cannot be loaded: serving goes on without the gauges.
+
+    The split used to load at the log's first write, in its thread, holding the GIL for the length of
+    a data load while requests waited (0.3 s for digits; a whole round of `benchmarks/serve.py` ran
+    about a third slower for it).
+    """
     from dlflow.monitor.drift import psi
     from dlflow.serve.logcolumns import drift_features, is_numeric, log_columns
 
-    reference: dict[str, Any] = {}
+    try:
+        train = open_run(str(run), runs_root, quiet).data.train
+        features = drift_features(log_columns(train.inputs, list(train.input_specs.values())), specs)
+    except Exception as error:  # noqa: BLE001 - the gauges are optional; the log and the server go on
+        log(f"prediction log: drift gauges off ({type(error).__name__}: {error})")
+        return None
+    reference = {name: values for name, values in features.items() if is_numeric(values)}
 
     def drift(columns: dict) -> dict[str, float]:
-        if not reference:
-            opened = open_run(str(run), runs_root, quiet)
-            train = opened.data.train
-            features = drift_features(log_columns(train.inputs, list(train.input_specs.values())), specs)
-            reference.update({name: values for name, values in features.items() if is_numeric(values)})
         live = drift_features(columns, specs)
         return {name: psi(values, live[name]) for name, values in reference.items() if name in live}
 

@@ -173,3 +173,12 @@ def test_monitor_on_a_data_file_with_labels_in_row_order(serve_runs):
     result = json.loads(done.stdout)
     assert result["rows"] == 569 and result["drifted_features"] == []
     assert result["accuracy"]["diagnosis"]["rows"] == 569
+
+
+def test_a_training_split_that_cannot_load_turns_the_drift_gauges_off_at_start_up(tmp_path):
+    """The drift reference loads before the server is ready; a run whose data is gone serves without gauges."""
+    from dlflow.workflow.serving import _psi_gauges
+
+    said = []
+    assert _psi_gauges(tmp_path / "no-such-run", [], tmp_path, said.append) is None
+    assert len(said) == 1 and said[0].startswith("prediction log: drift gauges off ("), said
