@@ -78,7 +78,7 @@ def create_app(
         raise ValueError(f"output must be one of {OUTPUT_FORMATS}, received {output!r}")
     metrics = _model_metrics(served, metrics or ServerMetrics())
     batcher = _batcher(served, metrics, max_batch_size=max_batch_size, batch_timeout=batch_timeout)
-    app = FastAPI(
+    app = _ServingApp(
         title=f"dlflow serve: {served.name}",
         lifespan=_lifespan(batcher, prediction_log),
         docs_url=None,
@@ -102,6 +102,45 @@ def create_app(
     app.state.metrics = metrics
     app.state.batcher = batcher
     return app
+
+
+class _ServingApp(FastAPI):
+    """FastAPI, with predict requests handed straight to dlflow's own layers.
+
+    FastAPI runs five layers around its user middleware (its telemetry check and middleware, the
+    body limit, Starlette's `__call__` and error middleware): about 25 µs a request on this
+    project's 2-core machine, 6% of what a served request costs. A predict request skips them: it
+    goes to the metrics middleware of FastAPI's own built stack, then the guard and the predict
+    endpoint, the same instances every other request passes. A bug there still answers 500 (from
+    uvicorn instead of Starlette). Everything else, lifespan included, goes through FastAPI; so do
+    predict requests when OpenTelemetry is configured at the first request (FastAPI's native
+    telemetry traces them).
+    """
+
+    _own: tuple[Any, Any] | None = None  # (the metrics middleware, the predict endpoint), found at the first request
+    _looked = False
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            own = self._own if self._looked else self._own_layers()
+            if own is not None and own[1].matches(scope):
+                await own[0](scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def _own_layers(self) -> tuple[Any, Any] | None:
+        self._looked = True
+        telemetry = getattr(self, "_native_telemetry", None)
+        if telemetry is not None and telemetry.enabled():
+            return None
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        outer, node = None, self.middleware_stack
+        while node is not None and not isinstance(node, PredictEndpoint):
+            outer = node if isinstance(node, _Instrumented) else outer
+            node = getattr(node, "app", None)
+        self._own = (outer, node) if outer is not None and node is not None else None
+        return self._own
 
 
 def _model_metrics(served: ServedModel, metrics: ServerMetrics) -> ServerMetrics:

@@ -6,7 +6,8 @@ FastAPI. Those layers cost about 50 µs a request on this project's 2-core machi
 parameter solving alone about 70 µs more), as much as the model call, the parsing and the
 answer together. What a predict request gets is unchanged: the same paths (Starlette's own
 path patterns), the same JSON answers and errors, the operation in `app.openapi()`
-(`dlflow.serve.openapi`), and a bug still ends in Starlette's 500.
+(`dlflow.serve.openapi`), and a bug still ends in a 500. The app hands predict requests to the
+metrics middleware directly, past FastAPI's outer layers too (`dlflow.serve.app._ServingApp`).
 
 Per request: read the body (the guard has already bounded it), parse it (on the event loop up to
 `INLINE_PARSE_BYTES`, in a worker thread above), refuse more than `max_rows` rows (413), batch it
@@ -33,7 +34,10 @@ PREDICT_PATHS = ("/v1/models/{name}:predict", "/v1/models/{name}/versions/{versi
 # Bodies up to this size are parsed on the event loop (a one-row request: ~0.03 ms, less than the
 # hop to a worker thread and back); larger ones in a worker thread, so the loop keeps serving.
 INLINE_PARSE_BYTES = 16 * 1024
-ENDPOINT = "ASGI middleware ahead of FastAPI's router (dlflow.serve.predict_endpoint)"  # shown in /metadata
+ENDPOINT = (  # shown in /metadata
+    "ASGI middleware ahead of FastAPI's layers and router (dlflow.serve.predict_endpoint); "
+    "through FastAPI's layers when OpenTelemetry is configured"
+)
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
@@ -70,6 +74,10 @@ class PredictEndpoint:
         self.served, self.batcher, self.answer = served, batcher, answer
         self.max_rows, self.prediction_log = max_rows, prediction_log
         self.patterns = [compile_path(path)[0] for path in PREDICT_PATHS]  # as Starlette would match them
+
+    def matches(self, scope: dict) -> bool:
+        """Whether this endpoint answers the request (a POST to a predict path)."""
+        return self._match(scope) is not None
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         match = self._match(scope)

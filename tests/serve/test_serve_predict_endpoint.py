@@ -114,3 +114,43 @@ def test_a_client_gone_before_its_body_gets_no_answer_and_leaves_nothing_behind(
 
     announced = anyio.run(go)
     assert sent == [] and announced == 0
+
+
+def _outer_calls(app) -> list[str]:
+    """The paths that went through FastAPI's built middleware stack (wrapped to count them)."""
+    calls: list[str] = []
+    inner = app.middleware_stack or app.build_middleware_stack()
+
+    async def counted(scope, receive, send):
+        if scope["type"] == "http":
+            calls.append(scope["path"])
+        await inner(scope, receive, send)
+
+    app.middleware_stack = counted
+    return calls
+
+
+def test_predict_requests_skip_fastapis_outer_layers_and_the_rest_go_through_them():
+    app = create_app(_served())
+    app._own_layers()  # found in FastAPI's stack before it is wrapped below
+    calls = _outer_calls(app)
+    body = b'{"instances": [[1, 2]]}'
+    predicted, refused, status = _requests(
+        app,
+        ("POST", "/v1/models/m:predict", body),
+        ("POST", "/v1/models/m:predict", b'{"instances": 3}'),
+        ("GET", "/v1/models/m", None),
+    )
+    assert (predicted.status_code, refused.status_code, status.status_code) == (200, 400, 200)
+    assert calls == ["/v1/models/m"]
+    metrics = _requests(app, ("GET", "/metrics", None))[0].text
+    assert 'dlflow_serve_requests_total{code="200",endpoint="predict"} 1.0' in metrics  # still counted
+    assert 'dlflow_serve_requests_total{code="400",endpoint="predict"} 1.0' in metrics
+
+
+def test_with_opentelemetry_configured_predict_requests_go_through_fastapi(monkeypatch):
+    app = create_app(_served())
+    monkeypatch.setattr(app._native_telemetry, "enabled", lambda: True)
+    calls = _outer_calls(app)
+    predicted = _requests(app, ("POST", "/v1/models/m:predict", b'{"instances": [[1, 2]]}'))[0]
+    assert predicted.status_code == 200 and calls == ["/v1/models/m:predict"]
