@@ -21,6 +21,7 @@ FastAPI's own layers: parsed, refused past `max_rows` rows (413), batched with c
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from typing import Any
 
@@ -117,19 +118,18 @@ class _ServingApp(FastAPI):
     telemetry traces them).
     """
 
-    _own: tuple[Any, Any] | None = None  # (the metrics middleware, the predict endpoint), found at the first request
-    _looked = False
-
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            own = self._own if self._looked else self._own_layers()
+            own = self._own_layers
             if own is not None and own[1].matches(scope):
                 await own[0](scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 
+    @functools.cached_property
     def _own_layers(self) -> tuple[Any, Any] | None:
-        self._looked = True
+        """(the metrics middleware, the predict endpoint) of FastAPI's built stack, found at the first
+        request; None when OpenTelemetry is configured (or the stack has no such layers)."""
         telemetry = getattr(self, "_native_telemetry", None)
         if telemetry is not None and telemetry.enabled():
             return None
@@ -139,8 +139,7 @@ class _ServingApp(FastAPI):
         while node is not None and not isinstance(node, PredictEndpoint):
             outer = node if isinstance(node, _Instrumented) else outer
             node = getattr(node, "app", None)
-        self._own = (outer, node) if outer is not None and node is not None else None
-        return self._own
+        return (outer, node) if outer is not None and node is not None else None
 
 
 def _model_metrics(served: ServedModel, metrics: ServerMetrics) -> ServerMetrics:

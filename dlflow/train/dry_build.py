@@ -17,7 +17,7 @@ Example:
 
 ```python
 session = build_session(loaded, data.train, data.validation)
-dry_batch(session, loaded.config, data.train)   # raises a located ConfigError, or returns the step's logs
+dry_batch(session, loaded.config, data.train, data.validation)   # raises a located ConfigError, or returns the step's logs
 ```
 """
 
@@ -49,7 +49,7 @@ _MESSAGE_PARTS = (("loss_weights", ("compile", "loss_weights")),)  # a message t
 _DLFLOW_SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-def dry_batch(session: Any, config: Any, train: Any, *, validating: bool = True) -> dict[str, float] | None:
+def dry_batch(session: Any, config: Any, train: Any, validation: Any = ()) -> dict[str, float] | None:
     """Train the session's model on one batch of `train`, run the config's callbacks through one epoch,
     then restore every variable.
 
@@ -57,8 +57,9 @@ def dry_batch(session: Any, config: Any, train: Any, *, validating: bool = True)
         session: the built and compiled model (`dlflow.train.session.build_session`).
         config: the ExperimentConfig.
         train: the training split (its first `session.batch_size` samples make the batch).
-        validating: whether fit validates every epoch (the callbacks then also see a validation's
-            begin and end, as `SwapEMAWeights` does, which fails there without an EMA optimizer).
+        validation: the validation split; when it has samples, fit validates every epoch, so the
+            callbacks also see a validation's begin and end (`SwapEMAWeights` fails there without
+            an EMA optimizer).
 
     Returns:
         The step's logs (loss and metrics on that batch), or None when the step is left to `fit`:
@@ -87,7 +88,7 @@ def dry_batch(session: Any, config: Any, train: Any, *, validating: bool = True)
         contextlib.redirect_stdout(sys.stderr),
     ):
         logs = _train_step(model, batch, session.class_weight)
-        _through_one_epoch(model, config, logs, validating=validating)
+        _through_one_epoch(model, config, logs, validating=len(validation) > 0)
     return logs
 
 

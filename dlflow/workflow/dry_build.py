@@ -45,7 +45,7 @@ def dry_build(loaded: Any, *, log: Log | None = None, quiet_tf: bool = False) ->
         data = prepare_data(loaded, Path(runs_root), log)
         session = build_session(loaded, data.train, data.validation, log, stage="train")
         with located_errors(loaded):
-            logs = dry_batch(session, loaded.config, data.train, validating=len(data.validation) > 0)
+            logs = dry_batch(session, loaded.config, data.train, data.validation)
         parameters = int(session.model.count_params())
     batch = None if logs is None else {name: _number(value) for name, value in logs.items()}
     return {"parameters": parameters, "batch": batch}

@@ -147,7 +147,7 @@ def _data_and_session(loaded: Any, runs_root: Path, worker: Any, plan: Any, log:
         data = train_and_validation(data)
     session = build_session(loaded, data.train, data.validation, log, worker=worker, stage="train")
     with located_errors(loaded):  # one batch, then every variable put back (dlflow.train.dry_build)
-        dry_batch(session, config, data.train, validating=len(data.validation) > 0)
+        dry_batch(session, config, data.train, data.validation)
     return data, session
 
 

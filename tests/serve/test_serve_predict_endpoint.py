@@ -132,7 +132,7 @@ def _outer_calls(app) -> list[str]:
 
 def test_predict_requests_skip_fastapis_outer_layers_and_the_rest_go_through_them():
     app = create_app(_served())
-    app._own_layers()  # found in FastAPI's stack before it is wrapped below
+    assert app._own_layers is not None  # found in FastAPI's stack before it is wrapped below
     calls = _outer_calls(app)
     body = b'{"instances": [[1, 2]]}'
     predicted, refused, status = _requests(
